@@ -1,0 +1,257 @@
+"""Typed model specs parsed from ``GET /models?type=image``.
+
+The catalogue is what validation checks a request against (sizing mode, ranges, prompt limit) and
+where prices come from. Parsing is defensive: the live catalogue drifts (pricing may be missing,
+resolution tokens change case), so unknown or absent fields degrade to ``None``, never to a crash.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import ValidationError
+
+SizingMode = Literal["pixels", "aspect_ratio", "resolution", "quality"]
+
+SIZING_LABELS: dict[str, str] = {
+    "pixels": "width x height",
+    "aspect_ratio": "aspect ratio",
+    "resolution": "aspect ratio + resolution",
+    "quality": "aspect ratio + resolution + quality",
+}
+
+
+def _upper(token: str) -> str:
+    return token.strip().upper()
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """USD per image: flat, per resolution tier, or per tier and quality."""
+
+    flat: float | None = None
+    by_resolution: Mapping[str, float] = field(default_factory=dict)
+    by_quality: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any] | None) -> Pricing:
+        raw = raw or {}
+
+        def usd(entry: Any) -> float | None:
+            if isinstance(entry, Mapping) and isinstance(entry.get("usd"), (int, float)):
+                return float(entry["usd"])
+            return None
+
+        flat = usd(raw.get("generation"))
+        by_res = {
+            _upper(k): v
+            for k, v in ((k, usd(e)) for k, e in (raw.get("resolutions") or {}).items())
+            if v is not None
+        }
+        by_quality: dict[str, dict[str, float]] = {}
+        for tier, table in (raw.get("quality") or {}).items():
+            if isinstance(table, Mapping):
+                prices = {str(q).lower(): usd(e) for q, e in table.items()}
+                by_quality[_upper(tier)] = {q: p for q, p in prices.items() if p is not None}
+        return cls(flat=flat, by_resolution=by_res, by_quality=by_quality)
+
+    def per_image(self, resolution: str | None = None, quality: str | None = None) -> float | None:
+        """The price of one image, or None when the catalogue does not say."""
+        tier = _upper(resolution) if resolution else None
+        if quality and tier and tier in self.by_quality:
+            price = self.by_quality[tier].get(quality.lower())
+            if price is not None:
+                return price
+        if tier and tier in self.by_resolution:
+            return self.by_resolution[tier]
+        if self.flat is not None:
+            return self.flat
+        if self.by_resolution:
+            return min(self.by_resolution.values())
+        return None
+
+    def describe(self) -> str:
+        if self.by_quality:
+            parts = []
+            for tier, table in self.by_quality.items():
+                cells = "/".join(
+                    f"${table[q]:.2f}" for q in ("low", "medium", "high") if q in table
+                )
+                parts.append(f"{tier} {cells}")
+            return ", ".join(parts) + " (low/med/high)"
+        if self.by_resolution:
+            return ", ".join(f"{t} ${p:.2f}" for t, p in self.by_resolution.items())
+        if self.flat is not None:
+            return (
+                f"${self.flat:.3f}".rstrip("0").rstrip(".")
+                if self.flat < 0.01
+                else f"${self.flat:.2f}"
+            )
+        return "n/a"
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    date: str | None = None
+    replacement: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What one image model accepts and costs."""
+
+    id: str
+    name: str
+    prompt_limit: int = 1500
+    width_height_divisor: int = 1
+    max_size: int = 1280
+    steps_default: int | None = None
+    steps_max: int | None = None
+    aspect_ratios: tuple[str, ...] = ()
+    default_aspect_ratio: str | None = None
+    resolutions: tuple[str, ...] = ()
+    default_resolution: str | None = None
+    qualities: tuple[str, ...] = ()
+    default_quality: str | None = None
+    supports_web_search: bool = False
+    traits: tuple[str, ...] = ()
+    offline: bool = False
+    deprecation: Deprecation | None = None
+    pricing: Pricing = field(default_factory=Pricing)
+
+    @classmethod
+    def from_json(cls, row: Mapping[str, Any]) -> ModelSpec:
+        spec = row.get("model_spec") or {}
+        cons = spec.get("constraints") or {}
+        steps = cons.get("steps") or {}
+        dep = spec.get("deprecation")
+        return cls(
+            id=str(row["id"]),
+            name=str(spec.get("name") or row["id"]),
+            prompt_limit=int(cons.get("promptCharacterLimit") or 1500),
+            width_height_divisor=int(cons.get("widthHeightDivisor") or 1),
+            steps_default=steps.get("default"),
+            steps_max=steps.get("max"),
+            aspect_ratios=tuple(cons.get("aspectRatios") or ()),
+            default_aspect_ratio=cons.get("defaultAspectRatio"),
+            resolutions=tuple(cons.get("resolutions") or ()),
+            default_resolution=cons.get("defaultResolution"),
+            qualities=tuple(cons.get("qualities") or ()),
+            default_quality=cons.get("defaultQuality"),
+            supports_web_search=bool(spec.get("supportsWebSearch")),
+            traits=tuple(spec.get("traits") or ()),
+            offline=bool(spec.get("offline")),
+            deprecation=(
+                Deprecation(dep.get("date"), dep.get("replacementModelId"))
+                if isinstance(dep, Mapping)
+                else None
+            ),
+            pricing=Pricing.from_json(spec.get("pricing")),
+        )
+
+    @property
+    def sizing(self) -> SizingMode:
+        if self.qualities:
+            return "quality"
+        if self.resolutions:
+            return "resolution"
+        if self.aspect_ratios:
+            return "aspect_ratio"
+        return "pixels"
+
+    @property
+    def uses_steps(self) -> bool:
+        """Only a few models honour ``steps``; the rest accept and ignore it."""
+        return self.steps_max is not None and self.steps_default != self.steps_max
+
+    def has_resolution(self, value: str) -> bool:
+        return _upper(value) in {_upper(r) for r in self.resolutions}
+
+    def price(self, resolution: str | None = None, quality: str | None = None) -> float | None:
+        return self.pricing.per_image(
+            resolution or self.default_resolution, quality or self.default_quality
+        )
+
+    def sizes_label(self) -> str:
+        """What sizes the model takes, for ``%venice models`` and hints."""
+        if self.sizing == "pixels":
+            return f"width/height <= {self.max_size}, multiple of {self.width_height_divisor}"
+        text = ", ".join(self.aspect_ratios)
+        if self.resolutions:
+            text += " @ " + "/".join(self.resolutions)
+        if self.qualities:
+            text += " x " + "/".join(self.qualities)
+        return text
+
+
+def closest(word: str, options: Iterable[str], n: int = 3) -> list[str]:
+    """Spelling suggestions, case-insensitively, best first."""
+    options = list(options)
+    lowered = {o.lower(): o for o in options}
+    hits = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.5)
+    return [lowered[h] for h in hits]
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    hits = closest(word, options)
+    if not hits:
+        return ""
+    return "did you mean " + " or ".join(repr(h) for h in hits) + "?"
+
+
+class Catalogue(Mapping[str, ModelSpec]):
+    """The image models a server offers, by id, in the server's order."""
+
+    def __init__(self, specs: Iterable[ModelSpec]) -> None:
+        self._specs = {s.id: s for s in specs}
+
+    @classmethod
+    def from_json(cls, body: Any) -> Catalogue:
+        rows = body.get("data") if isinstance(body, Mapping) else body
+        if not isinstance(rows, list):
+            raise ValueError("models response has no 'data' list")
+        specs = []
+        for row in rows:
+            # bria-bg-remover and friends are listed as image models but take no constraints.
+            if (
+                isinstance(row, Mapping)
+                and "id" in row
+                and (row.get("model_spec") or {}).get("constraints")
+            ):
+                specs.append(ModelSpec.from_json(row))
+        return cls(specs)
+
+    def __getitem__(self, model_id: str) -> ModelSpec:
+        return self._specs[model_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def require(self, model_id: str) -> ModelSpec:
+        """The spec, or a ValidationError that suggests the closest ids."""
+        try:
+            return self._specs[model_id]
+        except KeyError:
+            hint = did_you_mean(model_id, self._specs)
+            known = ", ".join(self._specs)
+            raise ValidationError(
+                f"model {model_id!r} not found; " + (hint or f"available: {known}"),
+                field="model",
+                hint="" if hint else "List them with %venice models.",
+            ) from None
+
+    @property
+    def default_id(self) -> str | None:
+        for spec in self._specs.values():
+            if "default" in spec.traits:
+                return spec.id
+        return next(iter(self._specs), None)
+
+    def __repr__(self) -> str:
+        return f"<Catalogue of {len(self)} image models: {', '.join(self._specs)}>"

@@ -1,0 +1,129 @@
+"""Retry policy and a rate gate shared by every thread that uses one client.
+
+The backoff arithmetic (exponential, capped, jittered) and the ``Retry-After`` parsing are urllib3's
+``Retry``; the loop that drives them lives in the client, because a notebook needs what urllib3's
+adapter-level retries cannot give: a callback per retry ("retrying in 3 s (2/4)"), the Venice
+rate-limit reset header, a bound on the total wait, and one pause shared by all sweep workers after
+a 429 instead of each of them hammering the server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from urllib3.util import Retry
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RESET_HEADER = "x-ratelimit-reset-requests"
+REMAINING_HEADER = "x-ratelimit-remaining-requests"
+LIMIT_HEADER = "x-ratelimit-limit-requests"
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """Told to the caller before each wait, so a UI can say what is happening."""
+
+    attempt: int  # the retry about to happen, 1-based
+    max_retries: int
+    delay_s: float
+    status: int | None  # None for a connection error
+    reason: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.reason}; retrying in {self.delay_s:.1f} s ({self.attempt}/{self.max_retries})"
+        )
+
+
+RetryCallback = Callable[[RetryEvent], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. ``max_total_wait_s`` bounds the sum of all waits of one call."""
+
+    max_retries: int = 4
+    backoff_factor: float = 0.5
+    backoff_max_s: float = 30.0
+    jitter_s: float = 0.25
+    max_total_wait_s: float = 90.0
+    statuses: frozenset[int] = RETRY_STATUSES
+
+    def start(self) -> Retry:
+        """A fresh urllib3 ``Retry`` that counts attempts and computes backoff for one call."""
+        return Retry(
+            total=self.max_retries,
+            backoff_factor=self.backoff_factor,
+            backoff_max=self.backoff_max_s,
+            backoff_jitter=self.jitter_s,
+            status_forcelist=self.statuses,
+            allowed_methods=None,  # POST /image/generate is retried on purpose
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+
+
+def seconds_until_reset(value: str | None, now: float | None = None) -> float | None:
+    """The rate-limit reset header in seconds from now, whatever unit the server used.
+
+    Sources disagree (venice-api.md §5): epoch milliseconds, epoch seconds, or a duration.
+    Values above 1e12 are epoch ms, above 1e9 epoch s, anything smaller is seconds from now.
+    """
+    if value is None:
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    now = time.time() if now is None else now
+    if number > 1e12:
+        seconds = number / 1000.0 - now
+    elif number > 1e9:
+        seconds = number - now
+    else:
+        seconds = number
+    return max(0.0, seconds)
+
+
+class RateGate:
+    """One per client: a pause every worker honours, set by a 429 or by an empty request budget."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._resume_at = 0.0
+        self.limit: int | None = None
+        self.remaining: int | None = None
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._resume_at = max(self._resume_at, time.monotonic() + max(0.0, seconds))
+
+    def wait_s(self) -> float:
+        with self._lock:
+            return max(0.0, self._resume_at - time.monotonic())
+
+    def wait(self, cancel: threading.Event | None = None) -> None:
+        """Block until the pause is over (or ``cancel`` is set)."""
+        while (left := self.wait_s()) > 0:
+            if cancel is not None:
+                if cancel.wait(min(left, 0.25)):
+                    return
+            else:
+                time.sleep(min(left, 0.25))
+
+    def observe(self, headers: Mapping[str, str], max_pause_s: float = 60.0) -> None:
+        """Read the per-model request budget; when it is spent, pause until it resets."""
+        try:
+            if headers.get(LIMIT_HEADER) is not None:
+                self.limit = int(headers[LIMIT_HEADER])
+            if headers.get(REMAINING_HEADER) is not None:
+                self.remaining = int(headers[REMAINING_HEADER])
+        except ValueError:
+            return
+        if self.remaining == 0:
+            reset = seconds_until_reset(headers.get(RESET_HEADER))
+            if reset:
+                self.pause(min(reset, max_pause_s))

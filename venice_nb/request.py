@@ -1,0 +1,340 @@
+"""The one request model shared by the magic, the panel and the Python API.
+
+``GenerateRequest`` mirrors ``GenerateImageRequest`` of the OpenAPI spec field for field. It checks
+itself in two steps, both before anything is sent: ``check()`` for what the spec alone says (types,
+ranges, contradictions) and ``check_against(spec, styles)`` for what the chosen model and the styles
+list say. ``to_json()`` is the only place a request body is built: it drops unset keys, so no null
+and no unknown key ever reaches the strict server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from .errors import ValidationError
+from .models import ModelSpec, closest, did_you_mean
+
+FORMATS = ("webp", "png", "jpeg")
+QUALITIES = ("low", "medium", "high")
+SEED_LIMIT = 999_999_999
+MAX_PIXELS = 1280
+MAX_VARIANTS = 4
+OPENAI_SIZES = (
+    "256x256",
+    "512x512",
+    "1024x1024",
+    "1536x1024",
+    "1024x1536",
+    "1792x1024",
+    "1024x1792",
+)
+OPENAI_PROMPT_LIMIT = 1500
+
+# Flag names as the magic spells them, for messages that tell the user what to change.
+FLAG = {
+    "negative_prompt": "--negative",
+    "aspect_ratio": "--aspect-ratio",
+    "cfg_scale": "--cfg-scale",
+    "style_preset": "--style",
+    "return_binary": "--binary",
+    "enable_web_search": "--web-search",
+    "hide_watermark": "--hide-watermark",
+    "embed_exif_metadata": "--embed-exif",
+    "lora_strength": "--lora-strength",
+    "enhance_prompt": "--enhance-prompt",
+    "safe_mode": "--no-safe-mode",
+}
+
+
+def flag(name: str) -> str:
+    return FLAG.get(name, "--" + name.replace("_", "-"))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """A request for ``POST /image/generate``. Unset (None) fields are not sent."""
+
+    model: str
+    prompt: str
+    negative_prompt: str | None = None
+    width: int | None = None
+    height: int | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    quality: str | None = None
+    format: str | None = None
+    variants: int | None = None
+    seed: int | None = None
+    cfg_scale: float | None = None
+    steps: int | None = None
+    style_preset: str | None = None
+    safe_mode: bool | None = None
+    return_binary: bool | None = None
+    enable_web_search: bool | None = None
+    hide_watermark: bool | None = None
+    embed_exif_metadata: bool | None = None
+    lora_strength: int | None = None
+    enhance_prompt: bool | None = None
+
+    # ---- building -------------------------------------------------------------------------
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def with_(self, **changes: Any) -> GenerateRequest:
+        """A copy with some fields changed (sweeps and the panel build requests this way)."""
+        unknown = set(changes) - set(self.field_names())
+        if unknown:
+            name = sorted(unknown)[0]
+            hint = did_you_mean(name, self.field_names())
+            raise ValidationError(f"unknown request field {name!r}" + (f"; {hint}" if hint else ""))
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """The body as sent: unset keys dropped, never a null."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @property
+    def image_count(self) -> int:
+        return self.variants or 1
+
+    # ---- validation -----------------------------------------------------------------------
+
+    def check(self) -> GenerateRequest:
+        """Types, ranges and contradictions the spec states for every model. Returns self."""
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ValidationError(
+                "no model given; pass -m MODEL (see %venice models)", field="model"
+            )
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise ValidationError(
+                "the prompt is empty; write it in the cell body under %%venice", field="prompt"
+            )
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if value is not None and (not _is_int(value) or not 0 < value <= MAX_PIXELS):
+                raise ValidationError(
+                    f"{flag(name)} must be a whole number from 1 to {MAX_PIXELS}, got {value!r}",
+                    field=name,
+                )
+        if self.cfg_scale is not None and (
+            not _is_number(self.cfg_scale) or not 0 < self.cfg_scale <= 20
+        ):
+            raise ValidationError(
+                f"--cfg-scale must be above 0 and at most 20, got {self.cfg_scale!r}",
+                field="cfg_scale",
+            )
+        if self.seed is not None and (not _is_int(self.seed) or abs(self.seed) > SEED_LIMIT):
+            raise ValidationError(
+                f"--seed must be a whole number from -{SEED_LIMIT:,} to {SEED_LIMIT:,}, "
+                f"got {self.seed!r}",
+                field="seed",
+            )
+        if self.variants is not None and (
+            not _is_int(self.variants) or not 1 <= self.variants <= MAX_VARIANTS
+        ):
+            raise ValidationError(
+                f"--variants must be 1 to {MAX_VARIANTS}, got {self.variants!r}; "
+                "for more images sweep seeds, e.g. --seed 1:8",
+                field="variants",
+            )
+        if self.return_binary and self.image_count > 1:
+            raise ValidationError(
+                "--binary returns a single image; drop --binary or use --variants 1",
+                field="variants",
+            )
+        if self.steps is not None and (not _is_int(self.steps) or self.steps < 1):
+            raise ValidationError(
+                f"--steps must be a whole number >= 1, got {self.steps!r}", "steps"
+            )
+        if self.lora_strength is not None and (
+            not _is_int(self.lora_strength) or not 0 <= self.lora_strength <= 100
+        ):
+            raise ValidationError(
+                f"--lora-strength must be 0 to 100, got {self.lora_strength!r}",
+                field="lora_strength",
+            )
+        if self.format is not None and self.format not in FORMATS:
+            hint = did_you_mean(str(self.format), FORMATS)
+            raise ValidationError(
+                f"--format must be one of {', '.join(FORMATS)}, got {self.format!r}"
+                + (f"; {hint}" if hint else ""),
+                field="format",
+            )
+        if self.quality is not None and self.quality not in QUALITIES:
+            raise ValidationError(
+                f"--quality must be one of {', '.join(QUALITIES)}, got {self.quality!r}",
+                field="quality",
+            )
+        for name in ("aspect_ratio", "resolution", "style_preset", "negative_prompt"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"{flag(name)} must be text, got {value!r}", field=name)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "bool | None" and value is not None and not isinstance(value, bool):
+                raise ValidationError(f"{f.name} must be True or False, got {value!r}", f.name)
+        return self
+
+    def check_against(
+        self, spec: ModelSpec, styles: Sequence[str] | None = None
+    ) -> GenerateRequest:
+        """What the chosen model and the styles list allow. Returns self."""
+        self.check()
+        for name in ("prompt", "negative_prompt"):
+            text = getattr(self, name)
+            if text is not None and len(text) > spec.prompt_limit:
+                raise ValidationError(
+                    f"the {name.replace('_', ' ')} has {len(text):,} characters; {spec.id} takes at "
+                    f"most {spec.prompt_limit:,}. Shorten it or pick a model with a higher limit",
+                    field=name,
+                )
+        if spec.sizing == "pixels":
+            for name in ("aspect_ratio", "resolution", "quality"):
+                if getattr(self, name) is not None:
+                    raise ValidationError(
+                        f"{spec.id} is sized in pixels and takes no {flag(name)}; "
+                        f"use -W/-H (multiples of {spec.width_height_divisor}, up to {spec.max_size})",
+                        field=name,
+                    )
+            divisor = spec.width_height_divisor
+            for name in ("width", "height"):
+                value = getattr(self, name)
+                if value is not None and divisor > 1 and value % divisor:
+                    lower = max(divisor, value - value % divisor)
+                    raise ValidationError(
+                        f"{flag(name)} {value} is not a multiple of {divisor} for {spec.id}; "
+                        f"try {lower} or {min(lower + divisor, MAX_PIXELS - MAX_PIXELS % divisor)}",
+                        field=name,
+                    )
+        else:
+            for name in ("width", "height"):
+                if getattr(self, name) is not None:
+                    raise ValidationError(
+                        f"{spec.id} is sized by aspect ratio and takes no {flag(name)}; "
+                        f"use --aspect-ratio ({', '.join(spec.aspect_ratios)})",
+                        field=name,
+                    )
+            if self.aspect_ratio is not None and self.aspect_ratio not in spec.aspect_ratios:
+                hint = did_you_mean(self.aspect_ratio, spec.aspect_ratios)
+                raise ValidationError(
+                    f"aspect ratio {self.aspect_ratio!r} is not offered by {spec.id}; "
+                    + (hint or f"pick one of {', '.join(spec.aspect_ratios)}"),
+                    field="aspect_ratio",
+                )
+            if self.resolution is not None and not spec.has_resolution(self.resolution):
+                offered = ", ".join(spec.resolutions) if spec.resolutions else "none"
+                raise ValidationError(
+                    f"{spec.id} does not offer resolution {self.resolution!r} (offered: {offered})",
+                    field="resolution",
+                )
+            if self.quality is not None and self.quality not in spec.qualities:
+                offered = ", ".join(spec.qualities) if spec.qualities else "none"
+                raise ValidationError(
+                    f"{spec.id} does not take --quality (offered: {offered})", field="quality"
+                )
+        if (
+            self.steps is not None
+            and spec.uses_steps
+            and spec.steps_max is not None
+            and self.steps > spec.steps_max
+        ):
+            raise ValidationError(
+                f"--steps {self.steps} is above {spec.id}'s maximum of {spec.steps_max}",
+                field="steps",
+            )
+        if self.enable_web_search and not spec.supports_web_search:
+            raise ValidationError(
+                f"{spec.id} does not support --web-search; try nano-banana-2 or nano-banana-pro",
+                field="enable_web_search",
+            )
+        if self.style_preset is not None and styles is not None and self.style_preset not in styles:
+            hint = did_you_mean(self.style_preset, styles)
+            raise ValidationError(
+                f"style {self.style_preset!r} not found; "
+                + (hint or "list the styles with %venice styles"),
+                field="style_preset",
+            )
+        return self
+
+    def estimated_cost(self, spec: ModelSpec) -> float | None:
+        """USD for this request from the catalogue's prices, None when unpriced."""
+        price = spec.price(self.resolution, self.quality)
+        return None if price is None else price * self.image_count
+
+
+@dataclass(frozen=True)
+class OpenAIImageRequest:
+    """A request for the OpenAI-compatible ``POST /images/generations``."""
+
+    prompt: str
+    model: str | None = None
+    size: str | None = None
+    output_format: str | None = None
+    moderation: str | None = None
+    response_format: str | None = None
+    n: int | None = None
+
+    # Native fields that this route cannot carry.
+    UNSUPPORTED = (
+        "negative_prompt", "aspect_ratio", "resolution", "quality", "seed", "cfg_scale", "steps",
+        "style_preset", "enable_web_search", "hide_watermark", "embed_exif_metadata",
+        "lora_strength", "enhance_prompt", "return_binary",
+    )  # fmt: skip
+
+    @classmethod
+    def from_generate(
+        cls, req: GenerateRequest, response_format: str | None = None
+    ) -> OpenAIImageRequest:
+        """Map a native request onto this route, refusing what it cannot do."""
+        req.check()
+        for name in cls.UNSUPPORTED:
+            if getattr(req, name) not in (None, False):
+                raise ValidationError(
+                    f"--openai cannot send {flag(name)}; drop it, or drop --openai to use the "
+                    "native route",
+                    field=name,
+                )
+        if req.image_count > 1:
+            raise ValidationError(
+                "--openai makes one image per request; drop --variants or sweep --seed instead",
+                field="variants",
+            )
+        if len(req.prompt) > OPENAI_PROMPT_LIMIT:
+            raise ValidationError(
+                f"the prompt has {len(req.prompt):,} characters; --openai takes at most "
+                f"{OPENAI_PROMPT_LIMIT:,}. Shorten it or drop --openai",
+                field="prompt",
+            )
+        size = None
+        if req.width is not None or req.height is not None:
+            size = f"{req.width or 1024}x{req.height or 1024}"
+            if size not in OPENAI_SIZES:
+                near = closest(size, OPENAI_SIZES, n=2)
+                raise ValidationError(
+                    f"--openai takes only the sizes {', '.join(OPENAI_SIZES)}; {size} is not one"
+                    + (f" (nearest: {', '.join(near)})" if near else ""),
+                    field="width",
+                )
+        return cls(
+            prompt=req.prompt,
+            model=req.model,
+            size=size,
+            output_format=req.format,
+            moderation="low" if req.safe_mode is False else None,
+            response_format=response_format,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}

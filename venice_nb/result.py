@@ -1,0 +1,354 @@
+"""What a generation gives back: images as received, plus everything the API told us about them.
+
+Images stay the bytes the server sent (no decode, no re-encode); their format comes from their magic
+bytes, never from what we asked for. Size is read lazily from the header via Pillow, which is only
+imported then. ``save()`` writes atomically, never overwrites, and never lets a server-provided id
+choose a path outside the target directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidResponseError, VeniceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL.Image import Image
+
+    from .request import GenerateRequest, OpenAIImageRequest
+
+MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+EXTENSION = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+LOCAL_PREVIEW = "local preview"
+
+
+def sniff_format(data: bytes | bytearray | memoryview) -> str | None:
+    """'png', 'jpeg' or 'webp' from the magic bytes, None for anything else."""
+    head = bytes(data[:12])
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def safe_stem(text: str | None, fallback: str = "image", limit: int = 80) -> str:
+    """A file-name stem from untrusted text: no separators, no dots first, no NUL, bounded."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", text or "").strip("-.")[:limit].strip("-.")
+    return stem or fallback
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Milliseconds. The API's part (queue, preprocessing, inference) and the client's wall time."""
+
+    queue_ms: float | None = None
+    preprocessing_ms: float | None = None
+    inference_ms: float | None = None
+    total_ms: float | None = None
+    wall_ms: float = 0.0
+
+    @classmethod
+    def from_api(cls, raw: Any, wall_ms: float) -> Timing:
+        raw = raw if isinstance(raw, Mapping) else {}
+
+        def ms(key: str) -> float | None:
+            value = raw.get(key)
+            return float(value) if isinstance(value, (int, float)) else None
+
+        return cls(
+            ms("inferenceQueueTime"),
+            ms("inferencePreprocessingTime"),
+            ms("inferenceDuration"),
+            ms("total"),
+            wall_ms,
+        )
+
+    @property
+    def server_ms(self) -> float:
+        return sum(v for v in (self.queue_ms, self.preprocessing_ms, self.inference_ms) if v)
+
+    @property
+    def rest_ms(self) -> float:
+        """Wall time not spent on the server: network, transfer, decoding."""
+        return max(0.0, self.wall_ms - self.server_ms)
+
+    def segments(self) -> list[tuple[str, float]]:
+        """(label, ms) for the timing bar, in order."""
+        return [
+            ("queue", self.queue_ms or 0.0),
+            ("preprocessing", self.preprocessing_ms or 0.0),
+            ("inference", self.inference_ms or 0.0),
+            ("rest", self.rest_ms),
+        ]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int | None = None
+    remaining: int | None = None
+    reset_in_s: float | None = None
+
+
+@dataclass
+class GeneratedImage:
+    """One image as received."""
+
+    data: bytes
+    format: str
+    index: int = 0
+    seed: int | None = None
+    blurred: bool = False
+    content_violation: bool = False
+
+    @classmethod
+    def from_bytes(cls, data: bytes, **kw: Any) -> GeneratedImage:
+        fmt = sniff_format(data)
+        if fmt is None:
+            raise InvalidResponseError(
+                f"the server sent {len(data):,} bytes that are not a PNG, JPEG or WebP image"
+            )
+        return cls(data=data, format=fmt, **kw)
+
+    @property
+    def mime(self) -> str:
+        return MIME[self.format]
+
+    @property
+    def extension(self) -> str:
+        return EXTENSION[self.format]
+
+    @cached_property
+    def size(self) -> tuple[int, int]:
+        """(width, height), read from the header only."""
+        from io import BytesIO
+
+        from PIL import Image
+
+        with Image.open(BytesIO(self.data)) as im:
+            return im.size
+
+    def to_pil(self) -> Image:
+        from io import BytesIO
+
+        from PIL import Image
+
+        im = Image.open(BytesIO(self.data))
+        im.load()
+        return im
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {self.mime: self.data, "text/plain": repr(self)}
+
+    def __repr__(self) -> str:
+        seed = f" seed={self.seed}" if self.seed is not None else ""
+        flags = " blurred" if self.blurred else ""
+        flags += " blocked" if self.content_violation else ""
+        return f"<GeneratedImage {self.format} {len(self.data):,} bytes{seed}{flags}>"
+
+
+@dataclass
+class GenerationResult:
+    """Everything one request returned. The magic binds it with ``-o`` and returns it."""
+
+    request: GenerateRequest | OpenAIImageRequest
+    images: list[GeneratedImage]
+    id: str | None = None
+    timing: Timing = field(default_factory=Timing)
+    seed: int | None = None
+    blurred: bool = False
+    content_violation: bool = False
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    balance_usd: float | None = None
+    balance_diem: float | None = None
+    deprecation: str | None = None
+    enhanced_prompt: str | None = None
+    cost_usd: float | None = None
+    backend: str = "venice"
+    base_url: str = ""
+    route: str = "generate"
+    request_id: str | None = None
+    retries: int = 0
+    cached: bool = False
+
+    # ---- conveniences ----------------------------------------------------------------------
+
+    @property
+    def image(self) -> GeneratedImage:
+        return self.images[0]
+
+    @property
+    def model(self) -> str | None:
+        return getattr(self.request, "model", None)
+
+    @property
+    def is_local_preview(self) -> bool:
+        return self.backend == LOCAL_PREVIEW
+
+    def __iter__(self) -> Iterator[GeneratedImage]:
+        return iter(self.images)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def to_pil(self) -> list[Image]:
+        return [im.to_pil() for im in self.images]
+
+    def provenance(self) -> dict[str, Any]:
+        """What to record next to the images: the request and what the server said, never a key."""
+        return {
+            "route": self.route,
+            "request": self.request.to_json(),
+            "id": self.id,
+            "seed": self.seed,
+            "backend": self.backend,
+            "base_url": self.base_url,
+            "timing_ms": {k: v for k, v in vars(self.timing).items() if v is not None},
+            "cost_usd": self.cost_usd,
+            "blurred": self.blurred,
+            "content_violation": self.content_violation,
+            "cached": self.cached,
+        }
+
+    # ---- files -----------------------------------------------------------------------------
+
+    def save(
+        self, directory: str | os.PathLike[str] = "venice-images", stem: str | None = None
+    ) -> list[Path]:
+        """Write each image and a ``.json`` sidecar into ``directory``; returns the image paths.
+
+        Files appear whole or not at all (temporary file + link), and an existing file is never
+        replaced: a name already taken gets a ``-2``, ``-3``... suffix.
+        """
+        from .metadata import embed_metadata
+
+        target = Path(directory).expanduser()
+        target.mkdir(parents=True, exist_ok=True)
+        base = safe_stem(stem or self.id or (self.model and f"{self.model}-{self.seed}"))
+        info = self.provenance()
+        paths = []
+        for image in self.images:
+            data = embed_metadata(image.data, image.format, info)
+            name = base if len(self.images) == 1 else f"{base}-{image.index + 1}"
+            path = _write_new(target, name, image.extension, data)
+            sidecar = dict(info, file=path.name, index=image.index, format=image.format)
+            _write_new(
+                target, path.stem, "json", json.dumps(sidecar, indent=2).encode(), exact=True
+            )
+            paths.append(path)
+        return paths
+
+    # ---- display ---------------------------------------------------------------------------
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        from .display import result_bundle
+
+        return result_bundle(self)
+
+    def __repr__(self) -> str:
+        parts = [f"{len(self.images)} image{'s' if len(self.images) != 1 else ''}"]
+        if self.model:
+            parts.append(f"model={self.model}")
+        if self.seed is not None:
+            parts.append(f"seed={self.seed}")
+        parts.append(f"{self.timing.wall_ms:.0f} ms")
+        if self.cached:
+            parts.append("cached")
+        if self.is_local_preview:
+            parts.append(LOCAL_PREVIEW)
+        return f"<GenerationResult {' '.join(parts)}>"
+
+
+def _write_new(directory: Path, stem: str, ext: str, data: bytes, exact: bool = False) -> Path:
+    """Atomically create ``directory/stem.ext`` (or the next free ``stem-N.ext``), never replacing.
+
+    With ``exact`` the name must be free (a sidecar follows its image's name).
+    """
+    directory = directory.resolve()
+    fd, tmp = tempfile.mkstemp(prefix=".venice-", suffix=".part", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        for n in range(1, 10_000):
+            path = directory / (f"{stem}.{ext}" if n == 1 else f"{stem}-{n}.{ext}")
+            if path.resolve().parent != directory:  # defence in depth; safe_stem already ensures it
+                raise VeniceError(f"refusing to write outside {directory}")
+            try:
+                os.link(tmp, path)  # fails if the name exists: no overwrite, no race
+                return path
+            except FileExistsError:
+                if exact:
+                    raise
+        raise VeniceError(f"no free file name for {stem}.{ext} in {directory}")
+    finally:
+        os.unlink(tmp)
+
+
+@dataclass
+class SweepCell:
+    """One combination of a sweep: its parameters and either a result or the error it met."""
+
+    params: dict[str, Any]
+    result: GenerationResult | None = None
+    error: VeniceError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+@dataclass
+class SweepResult:
+    """A grid of generations. ``rows``/``cols`` name the swept fields shown on each axis."""
+
+    cells: list[SweepCell]
+    rows: str | None = None
+    cols: str | None = None
+    wall_ms: float = 0.0
+
+    @property
+    def results(self) -> list[GenerationResult]:
+        return [c.result for c in self.cells if c.result is not None]
+
+    @property
+    def errors(self) -> list[SweepCell]:
+        return [c for c in self.cells if c.error is not None]
+
+    @property
+    def images(self) -> list[GeneratedImage]:
+        return [im for r in self.results for im in r.images]
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(r.cost_usd or 0.0 for r in self.results if not r.cached)
+
+    def save(self, directory: str | os.PathLike[str] = "venice-images") -> list[Path]:
+        return [p for r in self.results for p in r.save(directory)]
+
+    def __iter__(self) -> Iterator[SweepCell]:
+        return iter(self.cells)
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        from .display import sweep_bundle
+
+        return sweep_bundle(self)
+
+    def __repr__(self) -> str:
+        failed = len(self.errors)
+        tail = f", {failed} failed" if failed else ""
+        return f"<SweepResult {len(self.cells)} cells{tail}, {self.wall_ms:.0f} ms>"
