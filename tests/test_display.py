@@ -1,0 +1,606 @@
+"""The persisted HTML: data URIs as received, previews, captions, badges, timing bar, sweep grid."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import random
+import re
+from html.parser import HTMLParser
+
+import pytest
+from PIL import Image
+
+from venice_nb import display
+from venice_nb.errors import CapacityError, RateLimitError
+from venice_nb.models import Catalogue
+from venice_nb.request import GenerateRequest, OpenAIImageRequest
+from venice_nb.result import (
+    LOCAL_PREVIEW,
+    GeneratedImage,
+    GenerationResult,
+    SweepCell,
+    SweepResult,
+    Timing,
+    sniff_format,
+)
+
+CANARY = "vn-canary-display-5b1e07c3d9a2"
+EVIL = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def encode(im: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt.upper(), **kw)
+    return buf.getvalue()
+
+
+def noisy(size: tuple[int, int], seed: int = 1) -> Image.Image:
+    """Random pixels: compresses like a detailed photo would (no tiny flat-colour files)."""
+    rnd = random.Random(seed)
+    return Image.frombytes("RGB", size, rnd.randbytes(size[0] * size[1] * 3))
+
+
+def image(fmt: str = "webp", size=(64, 48), seed: int | None = 42, index: int = 0, **flags):
+    data = encode(noisy(size, index + 1), fmt)
+    return GeneratedImage.from_bytes(data, index=index, seed=seed, **flags)
+
+
+def make_result(images=None, **kw) -> GenerationResult:
+    images = images if images is not None else [image()]
+    request = kw.pop(
+        "request",
+        GenerateRequest(model="z-image-turbo", prompt="a gondola at dusk", seed=images[0].seed),
+    )
+    kw.setdefault(
+        "timing",
+        Timing(
+            queue_ms=40.0, preprocessing_ms=10.0, inference_ms=700.0, total_ms=750.0, wall_ms=1000.0
+        ),
+    )
+    return GenerationResult(request=request, images=images, id="gen-1", seed=images[0].seed, **kw)
+
+
+class Parsed(HTMLParser):
+    """The parts of the output a person sees: images, text, and elements by class."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.imgs: list[dict[str, str]] = []
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {k: v or "" for k, v in attrs}
+        self.tags.append((tag, attrs))
+        if tag == "img":
+            self.imgs.append(attrs)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    @property
+    def all_text(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+    def by_class(self, cls: str) -> list[dict[str, str]]:
+        return [a for _, a in self.tags if cls in a.get("class", "").split()]
+
+
+def decode_src(src: str) -> tuple[str, bytes]:
+    match = re.fullmatch(r"data:([a-z/]+);base64,([A-Za-z0-9+/=]+)", src)
+    assert match, src[:80]
+    return match.group(1), base64.b64decode(match.group(2), validate=True)
+
+
+def html_of(obj, **kw) -> str:
+    bundle = display.sweep_bundle if isinstance(obj, SweepResult) else display.result_bundle
+    data, _ = bundle(obj, **kw)
+    return data["text/html"]
+
+
+# ---- images ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["webp", "png", "jpeg"])
+def test_small_image_is_embedded_exactly_as_received(fmt):
+    result = make_result([image(fmt, (80, 60))])
+    data, _ = display.result_bundle(result, preview_size=512)
+    assert set(data) == {"text/html", "text/plain"}
+    assert data["text/plain"] == repr(result)
+    [img] = Parsed(data["text/html"]).imgs
+    mime, payload = decode_src(img["src"])
+    assert mime == f"image/{fmt}" == result.images[0].mime
+    assert sniff_format(payload) == fmt
+    assert payload == result.images[0].data
+    assert (img["width"], img["height"]) == ("80", "60")
+
+
+def test_large_image_is_downscaled_for_the_notebook_only():
+    original = image("webp", (1024, 768))
+    before = bytes(original.data)
+    result = make_result([original])
+    parsed = Parsed(html_of(result, preview_size=256))
+    [img] = parsed.imgs
+    mime, payload = decode_src(img["src"])
+    assert mime == "image/webp"
+    with Image.open(io.BytesIO(payload)) as shown:
+        assert shown.format == "WEBP"
+        assert shown.size == (256, 192)
+    assert len(payload) < len(before)
+    assert result.images[0].data == before  # the result keeps full size
+    assert result.images[0].size == (1024, 768)
+    assert "1024x768" in parsed.all_text  # caption names the real size
+    assert "1024x768" in img["title"] and "full size" in img["title"]
+
+
+def test_jpeg_preview_keeps_jpeg_and_portrait_orientation():
+    result = make_result([image("jpeg", (600, 900))])
+    [img] = Parsed(html_of(result, preview_size=300)).imgs
+    mime, payload = decode_src(img["src"])
+    assert mime == "image/jpeg"
+    with Image.open(io.BytesIO(payload)) as shown:
+        assert (shown.format, shown.size) == ("JPEG", (200, 300))
+
+
+def test_preview_that_would_be_heavier_keeps_the_original_bytes_scaled_by_the_browser():
+    flat = Image.new("RGB", (800, 800), (20, 120, 200))
+    for x in range(0, 800, 50):  # hard edges: resampling adds colours and PNG grows
+        flat.paste((250, 250, 0), (x, 0, x + 2, 800))
+    data = encode(flat, "png")
+    result = make_result([GeneratedImage.from_bytes(data, seed=1)])
+    [img] = Parsed(html_of(result, preview_size=400)).imgs
+    _, payload = decode_src(img["src"])
+    assert len(payload) <= len(data)
+    assert (img["width"], img["height"]) == ("400", "400")
+
+
+def test_preview_size_comes_from_the_session_setting():
+    from venice_nb.session import get_session
+
+    session = get_session()
+    old = session.settings.preview_size
+    try:
+        session.configure(preview_size=128)
+        [img] = Parsed(html_of(make_result([image("png", (512, 256))]))).imgs
+        with Image.open(io.BytesIO(decode_src(img["src"])[1])) as shown:
+            assert shown.size == (128, 64)
+        session.configure(preview_size=0)  # 0 turns previews off
+        [img] = Parsed(html_of(make_result([image("png", (512, 256))]))).imgs
+        assert (img["width"], img["height"]) == ("512", "256")
+    finally:
+        session.configure(preview_size=old)
+
+
+def test_captions_name_seed_and_size_and_later_variants():
+    images = [
+        image("webp", (96, 64), seed=42, index=0),
+        image("webp", (96, 64), seed=None, index=1),
+    ]
+    parsed = Parsed(html_of(make_result(images), preview_size=512))
+    assert "seed 42 \u00b7 96x64" in parsed.all_text
+    assert "variant 2 \u00b7 96x64" in parsed.all_text
+    assert parsed.all_text.count("variant") == 1
+    assert [i["alt"] for i in parsed.imgs] == ["seed 42", "variant 2"]
+
+
+def test_blurred_and_blocked_badges_only_when_flagged():
+    plain = Parsed(html_of(make_result([image()]), preview_size=512))
+    assert not plain.by_class("venice-nb-badge")
+    assert "blurred" not in plain.all_text and "blocked" not in plain.all_text
+
+    blurred = make_result([image(blurred=True)], blurred=True)
+    text = Parsed(html_of(blurred, preview_size=512)).all_text
+    assert "blurred" in text and "blocked" not in text
+
+    blocked = make_result([image(content_violation=True)], content_violation=True)
+    text = Parsed(html_of(blocked, preview_size=512)).all_text
+    assert "blocked" in text and "blurred" not in text
+
+
+# ---- footer ------------------------------------------------------------------------------------
+
+
+def test_footer_cost_balance_retries_deprecation():
+    result = make_result(
+        cost_usd=0.01,
+        balance_usd=12.5,
+        retries=2,
+        deprecation="lustify-v7 is deprecated (use lustify-sdxl)",
+    )
+    text = Parsed(html_of(result, preview_size=512)).all_text
+    assert "z-image-turbo" in text
+    assert "$0.01" in text
+    assert "balance $12.50" in text
+    assert "2 retries" in text
+    assert "lustify-v7 is deprecated (use lustify-sdxl)" in text
+    assert "cached" not in text and "local preview" not in text
+
+
+def test_footer_cached_and_local_preview():
+    cached = Parsed(html_of(make_result(cost_usd=0.01, cached=True), preview_size=512)).all_text
+    assert "cached: $0" in cached and "$0.01" not in cached
+
+    local = make_result(cost_usd=0.01, backend=LOCAL_PREVIEW, balance_usd=99.0)
+    text = Parsed(html_of(local, preview_size=512)).all_text
+    assert "local preview \u2014 not billed" in text
+    assert "$0.01" not in text
+    assert "balance $99.00 (simulated)" in text
+    plain = Parsed(html_of(make_result(), preview_size=512)).all_text
+    assert "retr" not in plain and "balance" not in plain and "\u26a0" not in plain
+
+
+def test_format_usd():
+    assert display.format_usd(0.01) == "$0.01"
+    assert display.format_usd(0.005) == "$0.005"
+    assert display.format_usd(0) == "$0"
+    assert display.format_usd(1234.5) == "$1,234.50"
+
+
+# ---- timing ------------------------------------------------------------------------------------
+
+
+def _segment_widths(html: str) -> dict[str, float]:
+    widths = {}
+    for attrs in Parsed(html).tags:
+        cls = attrs[1].get("class", "")
+        if cls.startswith("venice-nb-seg-"):
+            width = re.search(r"width:([\d.]+)%", attrs[1]["style"])
+            widths[cls.removeprefix("venice-nb-seg-")] = float(width.group(1))
+    return widths
+
+
+def test_timing_bar_widths_follow_the_segments():
+    timing = Timing(queue_ms=120.0, preprocessing_ms=30.0, inference_ms=1500.0, wall_ms=2000.0)
+    html = html_of(make_result(timing=timing), preview_size=512)
+    widths = _segment_widths(html)
+    segments = dict(timing.segments())
+    total = sum(segments.values())
+    assert set(widths) == {"queue", "preprocessing", "inference", "rest"}
+    for name, ms in segments.items():
+        assert widths[name] == pytest.approx(ms / total * 100, abs=0.006)
+    assert widths["rest"] == pytest.approx(350 / 2000 * 100, abs=0.006)
+    text = Parsed(html).all_text
+    assert "2.00 s wall" in text
+    assert "inference 1.50 s" in text and "queue 120 ms" in text
+    assert "network & decoding 350 ms" in text
+
+
+def test_cached_result_does_not_pretend_the_server_just_ran():
+    timing = Timing(queue_ms=40.0, inference_ms=700.0, wall_ms=3.0)  # as the cache hands it back
+    html = html_of(make_result(timing=timing, cached=True), preview_size=512)
+    assert _segment_widths(html) == {"wall": 100.0}
+    text = Parsed(html).all_text
+    assert "3 ms wall (served from the cache, no request made; generated in 740 ms" in text
+    assert "inference" not in text
+
+
+def test_timing_bar_without_api_timing_shows_wall_time_honestly():
+    binary = make_result(
+        request=GenerateRequest(model="z-image-turbo", prompt="x", return_binary=True),
+        timing=Timing(wall_ms=640.0),
+    )
+    html = html_of(binary, preview_size=512)
+    assert _segment_widths(html) == {"wall": 100.0}
+    text = Parsed(html).all_text
+    assert "640 ms wall (binary responses carry no server timing)" in text
+    assert "inference" not in text
+
+    openai = make_result(
+        request=OpenAIImageRequest(prompt="x", model="z-image-turbo"),
+        timing=Timing(wall_ms=900.0),
+        route="openai",
+    )
+    assert (
+        "OpenAI-compatible route reports no server timing"
+        in Parsed(html_of(openai, preview_size=512)).all_text
+    )
+
+
+# ---- sweeps ------------------------------------------------------------------------------------
+
+
+def _sweep(fail_at=(2, 7.5)) -> SweepResult:
+    cells = []
+    for seed in (1, 2):
+        for cfg in (4.0, 7.5):
+            params = {"seed": seed, "cfg_scale": cfg}
+            if (seed, cfg) == fail_at:
+                err = CapacityError("z-image-turbo is at capacity", status=503)
+                cells.append(SweepCell(params, error=err))
+                continue
+            req = GenerateRequest(model="z-image-turbo", prompt="grid", seed=seed, cfg_scale=cfg)
+            img = image("webp", (64, 64), seed=seed, index=0)
+            timing = Timing(queue_ms=10.0, preprocessing_ms=5.0, inference_ms=300.0, wall_ms=400.0)
+            cells.append(
+                SweepCell(params, result=GenerationResult(req, [img], timing=timing, cost_usd=0.01))
+            )
+    return SweepResult(cells, rows="seed", cols="cfg_scale", wall_ms=450.0)
+
+
+def test_sweep_grid_labels_images_and_failed_cell():
+    sweep = _sweep()
+    data, meta = display.sweep_bundle(sweep, preview_size=512)
+    assert set(data) == {"text/html", "text/plain"}
+    html = data["text/html"]
+    parsed = Parsed(html)
+    assert len(parsed.imgs) == 3
+    for img, cell in zip(parsed.imgs, [c for c in sweep.cells if c.ok], strict=True):
+        assert decode_src(img["src"])[1] == cell.result.images[0].data
+    # the table: header row of cfg values, one row per seed, the failure in (seed 2, cfg 7.5)
+    rows = re.findall(r"<tr>(.*?)</tr>", html)
+    assert len(rows) == 3
+    header = Parsed(rows[0]).text
+    assert header == ["seed \u2193 / cfg_scale \u2192", "cfg_scale=4", "cfg_scale=7.5"]
+    assert Parsed(rows[1]).text[0] == "seed=1"
+    assert Parsed(rows[2]).text[0] == "seed=2"
+    last = re.findall(r"<td[^>]*>(.*?)</td>", rows[2])
+    assert "img" in last[0] and "<img" not in last[1]
+    assert "z-image-turbo is at capacity" in Parsed(last[1]).all_text
+    # one timing summary: the sweep's own wall, the requests' sum, and the overlap
+    assert len(parsed.by_class("venice-nb-timing")) == 1
+    text = parsed.all_text
+    assert "450 ms wall \u00b7 4 cells; 1.20 s of request time summed in the bar" in text
+    assert "(2.7x overlap)" in text
+    # the bar sums the three fresh requests: 30 ms queue, 15 preprocessing, 900 inference
+    widths = _segment_widths(html)
+    assert widths["inference"] == pytest.approx(900 / 1200 * 100, abs=0.006)
+    assert widths["rest"] == pytest.approx((1200 - 945) / 1200 * 100, abs=0.006)
+    assert "try again in a minute" in Parsed(last[1]).all_text  # the hint, under the message
+    assert "3/4 ok" in text and "1 failed" in text and "cost $0.03" in text
+    # metadata: each cell's params and provenance or error, no key
+    cells = meta["venice_nb"]["cells"]
+    assert [c["params"] for c in cells] == [c.params for c in sweep.cells]
+    assert cells[3]["error"].startswith("z-image-turbo is at capacity")
+    assert cells[0]["result"]["request"]["cfg_scale"] == 4.0
+    json.dumps(meta)
+
+
+def test_sweep_cells_sharing_a_slot_are_labelled_and_all_cached_sweeps_say_so():
+    cells = []
+    for style in ("Anime", "Cinematic"):
+        for seed in (1, 2):
+            req = GenerateRequest(model="m", prompt="p", seed=seed, style_preset=style)
+            res = GenerationResult(req, [image(seed=seed)], cached=True, timing=Timing(wall_ms=2.0))
+            cells.append(SweepCell({"seed": seed, "style_preset": style}, result=res))
+    sweep = SweepResult(cells, rows="seed", cols=None, wall_ms=9.0)
+    parsed = Parsed(html_of(sweep, preview_size=512))
+    text = parsed.all_text
+    assert len(parsed.imgs) == 4
+    assert "style_preset=Anime" in text and "style_preset=Cinematic" in text
+    assert "9 ms wall (no request made) \u00b7 4 cells, 4 from the cache" in text
+    assert "cost $0" in text and text.count("cached") == 4
+
+
+def test_sweep_with_one_axis_and_extra_params():
+    cells = []
+    for seed in (1, 2, 3):
+        req = GenerateRequest(model="m", prompt="p", seed=seed)
+        cells.append(SweepCell({"seed": seed}, result=GenerationResult(req, [image(seed=seed)])))
+    cells.append(SweepCell({"seed": 4}, error=RateLimitError("too many requests", retry_after=30)))
+    html = html_of(SweepResult(cells, rows=None, cols="seed", wall_ms=10.0), preview_size=512)
+    rows = re.findall(r"<tr>(.*?)</tr>", html)
+    assert len(rows) == 2
+    assert Parsed(rows[0]).text == ["seed=1", "seed=2", "seed=3", "seed=4"]
+    assert "too many requests" in Parsed(rows[1]).all_text
+
+
+# ---- escaping ----------------------------------------------------------------------------------
+
+
+def test_untrusted_text_is_escaped_everywhere():
+    req = GenerateRequest(model=EVIL, prompt=EVIL, seed=1)
+    result = make_result(
+        request=req,
+        deprecation=EVIL,
+        enhanced_prompt=EVIL,
+        cost_usd=0.01,
+    )
+    result.id = EVIL
+    outputs = [
+        html_of(result, preview_size=512),
+        html_of(
+            SweepResult(
+                [SweepCell({"style_preset": EVIL}, error=CapacityError(EVIL))], cols="style_preset"
+            ),
+            preview_size=512,
+        ),
+        display.status_html(EVIL, "error"),
+        display.error_html(EVIL),
+        display.notice_html(EVIL),
+        display.styles_html([EVIL, "Anime"]),
+        display.config_html({"default_model": EVIL}),
+    ]
+    for html in outputs:
+        assert "<script" not in html.lower()
+        tags = {t for t, _ in Parsed(html).tags}
+        assert "script" not in tags
+        assert EVIL in Parsed(html).all_text or any(
+            EVIL in v for _, a in Parsed(html).tags for v in a.values()
+        )
+        assert len(Parsed(html).imgs) <= 1  # the injected <img> never became an element
+
+
+# ---- bundle hygiene and weight -----------------------------------------------------------------
+
+
+def test_bundle_has_no_png_fallback_and_key_free_metadata():
+    result = make_result([image("webp"), image("webp", seed=None, index=1)])
+    data, meta = display.result_bundle(result, preview_size=512)
+    assert "image/png" not in data and not any(k.startswith("image/") for k in data)
+    assert meta == {"venice_nb": result.provenance()}
+    assert meta["venice_nb"]["request"] == result.request.to_json()
+
+
+def test_weight_of_four_webp_images_is_close_to_base64():
+    images = [
+        image("webp", (side, side), seed=i, index=i) for i, side in enumerate((260, 340, 420, 500))
+    ]
+    raw = sum(len(im.data) for im in images)
+    assert all(40_000 < len(im.data) < 320_000 for im in images), [len(im.data) for im in images]
+    result = make_result(images, cost_usd=0.04, balance_usd=10.0)
+    data, meta = display.result_bundle(result, preview_size=512)
+    html_ratio = len(data["text/html"]) / raw
+    assert html_ratio <= 1.40, html_ratio
+    # what the .ipynb gains: the output as nbformat writes it (JSON-escaped, with metadata)
+    nbformat = pytest.importorskip("nbformat")
+    output = nbformat.v4.new_output("display_data", data=data, metadata=meta)
+    written = len(json.dumps(output, indent=1))
+    assert written / raw <= 1.40, written / raw
+    # and the markup around the images is small: under 1 KB per image
+    b64 = sum(len(base64.b64encode(im.data)) for im in images)
+    assert (len(data["text/html"]) - b64) / len(images) < 1024
+
+
+# ---- the other surfaces ------------------------------------------------------------------------
+
+
+def test_status_error_notice_lines():
+    running = Parsed(display.status_html("z-image-turbo: 1 image, 3 s", "running"))
+    assert running.all_text.endswith("z-image-turbo: 1 image, 3 s")
+    assert running.by_class("venice-nb-running")
+    assert "#3c9a40" in display.status_html("done", "done")
+    assert "#d93025" in display.status_html("failed", "error")
+    err = display.error_html("model 'x' not found; did you mean 'y'?")
+    assert "\n" not in err and "#d93025" in err
+    assert Parsed(err).all_text == "\u2717 model 'x' not found; did you mean 'y'?"
+    from_exc = display.error_html(CapacityError("at capacity"))
+    assert "at capacity" in from_exc and "try again in a minute" in from_exc
+    assert "local preview" in Parsed(display.notice_html("local preview in use")).all_text
+
+
+CATALOGUE_JSON = {
+    "data": [
+        {
+            "id": "z-image-turbo",
+            "model_spec": {
+                "name": "Z-Image Turbo",
+                "traits": ["default", "fastest"],
+                "constraints": {"widthHeightDivisor": 8, "promptCharacterLimit": 1500},
+                "pricing": {"generation": {"usd": 0.01}},
+            },
+        },
+        {
+            "id": "nano-banana-pro",
+            "model_spec": {
+                "name": "Nano Banana Pro",
+                "constraints": {
+                    "aspectRatios": ["1:1", "16:9"],
+                    "resolutions": ["1K", "2K", "4K"],
+                },
+                "pricing": {"resolutions": {"1K": {"usd": 0.18}, "4K": {"usd": 0.35}}},
+            },
+        },
+        {
+            "id": "lustify-v7",
+            "model_spec": {
+                "name": "Lustify v7",
+                "constraints": {"widthHeightDivisor": 8},
+                "deprecation": {"date": "2026-01-01", "replacementModelId": "lustify-sdxl"},
+            },
+        },
+    ]
+}
+
+
+def test_models_table():
+    html = display.models_table_html(Catalogue.from_json(CATALOGUE_JSON))
+    rows = re.findall(r"<tr>(.*?)</tr>", html)
+    assert len(rows) == 4
+    assert Parsed(rows[0]).text == ["id", "name", "sizes", "price / image", "traits", "deprecation"]
+    first = Parsed(rows[1]).all_text
+    assert "z-image-turbo" in first and "Z-Image Turbo" in first and "$0.01" in first
+    assert "width x height" in first and "multiple of 8" in first and "default, fastest" in first
+    second = Parsed(rows[2]).all_text
+    assert "1:1, 16:9 @ 1K/2K/4K" in second and "1K $0.18, 4K $0.35" in second
+    third = Parsed(rows[3]).all_text
+    assert "deprecated 2026-01-01; use lustify-sdxl" in third and "n/a" in third
+
+
+def test_styles_and_config():
+    styles = Parsed(display.styles_html(["3D Model", "Analog Film", "Anime"]))
+    assert styles.all_text.startswith("3 styles")
+    assert "3D Model \u00b7 Analog Film \u00b7 Anime" in styles.all_text
+    config = display.config_html({"api_key": "****ab", "base_url": None, "preview_size": 512})
+    rows = re.findall(r"<tr>(.*?)</tr>", config)
+    assert [Parsed(r).text for r in rows[1:]] == [
+        ["api_key", "****ab"],
+        ["base_url", "(not set)"],
+        ["preview_size", "512"],
+    ]
+
+
+# ---- end to end against the local preview server -----------------------------------------------
+
+
+def test_real_generation_bundle_over_http(local_server):
+    from venice_nb.client import VeniceClient
+
+    with VeniceClient(CANARY, base_url=local_server.base_url) as client:
+        client.models()  # prices come from the catalogue
+        request = GenerateRequest(
+            model="z-image-turbo", prompt="a gondola <b>at</b> dusk", width=1024, height=768,
+            seed=1234, format="webp", variants=2,
+        )  # fmt: skip
+        result = client.generate(request)
+    full = [bytes(im.data) for im in result.images]
+    data, meta = display.result_bundle(result, preview_size=256)
+    html = data["text/html"]
+    parsed = Parsed(html)
+    assert len(parsed.imgs) == 2
+    for img, original in zip(parsed.imgs, result.images, strict=True):
+        mime, payload = decode_src(img["src"])
+        assert mime == "image/webp" == original.mime
+        with Image.open(io.BytesIO(payload)) as shown:
+            assert shown.size == (256, 192)
+    assert [im.data for im in result.images] == full
+    text = parsed.all_text
+    assert "seed 1234 \u00b7 1024x768" in text and "variant 2 \u00b7 1024x768" in text
+    assert "local preview \u2014 not billed" in text
+    assert "a gondola <b>at</b> dusk" in parsed.by_class("venice-nb-result")[0]["title"]
+    assert "<b>at</b>" not in html
+    # what the server said is in the timing bar: its API timing plus the rest of the wall
+    if any(v is not None for v in (result.timing.inference_ms, result.timing.queue_ms)):
+        widths = _segment_widths(html)
+        total = sum(ms for _, ms in result.timing.segments())
+        for name, ms in result.timing.segments():
+            if ms > 0:
+                assert widths[name] == pytest.approx(ms / total * 100, abs=0.006)
+    # provenance, and the key nowhere
+    assert "image/png" not in data
+    assert meta["venice_nb"]["request"] == request.to_json()
+    assert meta["venice_nb"]["backend"] == LOCAL_PREVIEW
+    blob = json.dumps([data, meta])
+    assert CANARY not in blob and CANARY[-12:] not in blob
+
+
+def test_real_flags_from_the_server(local_server):
+    from venice_nb.client import VeniceClient
+
+    with VeniceClient(CANARY, base_url=local_server.base_url) as client:
+        blurred = client.generate(
+            GenerateRequest(model="z-image-turbo", prompt="nsfw test", seed=3)
+        )
+        binary = client.generate(
+            GenerateRequest(
+                model="z-image-turbo",
+                prompt="plain",
+                seed=4,
+                width=256,
+                height=256,
+                return_binary=True,
+            )
+        )
+    text = Parsed(html_of(blurred, preview_size=512)).all_text
+    assert blurred.blurred and "blurred" in text and "blocked" not in text
+    html = html_of(binary, preview_size=512)
+    _, payload = decode_src(Parsed(html).imgs[0]["src"])
+    assert payload == binary.images[0].data
+    assert _segment_widths(html) == {"wall": 100.0}
+    assert "binary responses carry no server timing" in Parsed(html).all_text

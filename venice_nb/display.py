@@ -1,0 +1,547 @@
+"""The HTML a person sees, persisted in the .ipynb: image grids, captions, the timing bar, tables.
+
+Pure functions returning HTML strings or ``(data, metadata)`` mimebundles; the magic, the result
+objects' ``_repr_mimebundle_`` and the panel all use them. Choices that matter:
+
+- Images are ``data:`` URIs in the format received (no PNG fallback, no second copy), so what a
+  displayed image adds to the notebook is its base64 plus a few hundred bytes of markup.
+- Inline styles only (GitHub strips ``<style>``), colours that read on light and dark themes,
+  no script. Everything from the server or the user goes through ``html.escape``.
+- Images larger than the preview size are downscaled here, for the notebook only (``preview.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from .result import GeneratedImage, GenerationResult, SweepCell, SweepResult, Timing
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import Catalogue
+
+Bundle = tuple[dict[str, Any], dict[str, Any]]
+
+FONT = "font:12px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif"
+MUTED = "opacity:.75"
+RULE = "border-bottom:1px solid rgba(128,128,128,.3)"
+SEGMENT_COLOURS = {
+    "queue": "#9e9e9e",
+    "preprocessing": "#f9a825",
+    "inference": "#1e88e5",
+    "rest": "#8e24aa",
+    "wall": "#78909c",
+}
+SEGMENT_LABELS = {"rest": "network & decoding", "wall": "wall time"}
+BADGE_COLOURS = {
+    "blurred": "#b26a00",
+    "blocked": "#c62828",
+    "cached": "#2e7d32",
+    "local preview": "#5e35b1",
+    "local preview \u2014 not billed": "#5e35b1",
+    "failed": "#c62828",
+}
+STATE_STYLE = {  # (symbol, colour or None to inherit the theme's text colour)
+    "running": ("\u25cf", "#1e88e5"),
+    "done": ("\u2713", "#3c9a40"),
+    "error": ("\u2717", "#d93025"),
+    "info": ("\u2139", None),
+}
+ERROR_COLOUR = "#d93025"
+LOCAL_NOT_BILLED = "local preview \u2014 not billed"
+
+
+# ---- small pieces ------------------------------------------------------------------------------
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def format_ms(ms: float | None) -> str:
+    """'850 ms', '1.23 s', '2 min 5 s'."""
+    if ms is None:
+        return "n/a"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def format_usd(usd: float) -> str:
+    """'$0.01', '$0.005' (sub-cent prices keep their digits), '$0'."""
+    if usd == 0:
+        return "$0"
+    if abs(usd) < 0.01:
+        return f"${usd:.4f}".rstrip("0").rstrip(".")
+    return f"${usd:,.2f}"
+
+
+def format_value(value: Any) -> str:
+    """A swept value as a label: 4.0 -> '4', 7.5 -> '7.5'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def badge(text: str, colour: str | None = None, title: str | None = None) -> str:
+    colour = colour or BADGE_COLOURS.get(text, "#546e7a")
+    tip = f' title="{_e(title)}"' if title else ""
+    return (
+        f'<span class="venice-nb-badge"{tip} style="background:{colour};color:#fff;'
+        f'border-radius:3px;padding:0 4px;margin-left:4px;font-size:11px">{_e(text)}</span>'
+    )
+
+
+def _preview_size(preview_size: int | None) -> int:
+    if preview_size is not None:
+        return preview_size
+    from .session import get_session
+
+    return get_session().settings.preview_size
+
+
+# ---- images ------------------------------------------------------------------------------------
+
+
+def image_html(image: GeneratedImage, preview_size: int | None = None, caption: bool = True) -> str:
+    """One captioned image as a data URI in its received format, downscaled above the preview."""
+    from .preview import downscale, preview_dimensions
+
+    limit = _preview_size(preview_size)
+    full = image.size
+    shown = preview_dimensions(full, limit)
+    data = image.data
+    title = f"{full[0]}x{full[1]} {image.format}"
+    if shown != full:
+        data, encoded = downscale(image.data, image.format, limit)
+        title = (
+            f"notebook preview of a {full[0]}x{full[1]} {image.format}; "
+            "the result object and saved files keep the full size"
+        )
+        if encoded == full:  # the preview would have been heavier: let the browser scale it
+            title = f"{full[0]}x{full[1]} {image.format}, shown at {shown[0]}x{shown[1]}"
+    name = f"seed {image.seed}" if image.seed is not None else f"variant {image.index + 1}"
+    src = f"data:{image.mime};base64,{base64.b64encode(data).decode('ascii')}"
+    img = (
+        f'<img src="{src}" width="{shown[0]}" height="{shown[1]}" alt="{_e(name)}" '
+        f'title="{_e(title)}" style="max-width:100%;height:auto;display:block">'
+    )
+    if not caption:
+        return img
+    flags = ""
+    if image.blurred:
+        flags += badge("blurred", title="the server blurred this image (safe mode)")
+    if image.content_violation:
+        flags += badge("blocked", title="the server flagged a content policy violation")
+    return (
+        f'<figure class="venice-nb-image" style="margin:0">{img}'
+        f'<figcaption style="{MUTED}">{_e(name)} \u00b7 {full[0]}x{full[1]}{flags}'
+        "</figcaption></figure>"
+    )
+
+
+def _images_row(images: Iterable[GeneratedImage], preview_size: int | None) -> str:
+    cells = "".join(image_html(im, preview_size) for im in images)
+    return f'<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start">{cells}</div>'
+
+
+# ---- timing ------------------------------------------------------------------------------------
+
+
+def _has_api_timing(timing: Timing) -> bool:
+    return any(
+        v is not None for v in (timing.queue_ms, timing.preprocessing_ms, timing.inference_ms)
+    )
+
+
+def _no_timing_reason(result: GenerationResult) -> str:
+    if result.route == "openai":
+        return "the OpenAI-compatible route reports no server timing"
+    if getattr(result.request, "return_binary", None):
+        return "binary responses carry no server timing"
+    return "the server reported no timing"
+
+
+def timing_html(
+    timing: Timing,
+    note: str | None = None,
+    reason: str | None = None,
+    wall_ms: float | None = None,
+) -> str:
+    """A stacked bar of queue, preprocessing, inference and the rest of the wall time.
+
+    Without the API's ``timing`` (binary responses, the OpenAI route), or when ``reason`` is given,
+    the bar is wall time only and the text says why. ``wall_ms`` overrides the headline (a sweep's
+    own wall time rather than the sum of its requests).
+    """
+    explain = ""
+    if reason is None and _has_api_timing(timing):
+        segments = timing.segments()
+        reported = {
+            "queue": timing.queue_ms is not None,
+            "preprocessing": timing.preprocessing_ms is not None,
+            "inference": timing.inference_ms is not None,
+            "rest": True,
+        }
+    else:
+        segments = [("wall", timing.wall_ms)]
+        reported = {"wall": True}
+        explain = f" ({reason or 'the server reported no timing'})"
+    total = sum(ms for _, ms in segments)
+    bar = ""
+    if total > 0:
+        parts = "".join(
+            f'<div class="venice-nb-seg-{name}" title="{_e(SEGMENT_LABELS.get(name, name))} '
+            f'{format_ms(ms)}" style="width:{ms / total * 100:.2f}%;'
+            f'background:{SEGMENT_COLOURS[name]}"></div>'
+            for name, ms in segments
+            if ms > 0
+        )
+        bar = (
+            '<div style="display:flex;width:320px;max-width:100%;height:8px;border-radius:4px;'
+            f'overflow:hidden;background:rgba(128,128,128,.25)">{parts}</div>'
+        )
+    legend = " ".join(
+        f'<span style="white-space:nowrap"><span style="display:inline-block;width:8px;'
+        f'height:8px;border-radius:2px;background:{SEGMENT_COLOURS[name]}"></span> '
+        f"{_e(SEGMENT_LABELS.get(name, name))} {format_ms(ms)}</span>"
+        for name, ms in segments
+        if reported[name] and name != "wall"
+    )
+    head = f"<b>{format_ms(timing.wall_ms if wall_ms is None else wall_ms)}</b> wall"
+    head += _e(explain)
+    if note:
+        head += f" \u00b7 {_e(note)}"
+    if legend:
+        head += f" \u00b7 {legend}"
+    return (
+        f'<div class="venice-nb-timing" style="margin-top:6px">{bar}'
+        f'<div style="{MUTED}">{head}</div></div>'
+    )
+
+
+# ---- results -----------------------------------------------------------------------------------
+
+
+def _footer(result: GenerationResult) -> str:
+    parts: list[str] = []
+    if result.model:
+        parts.append(f"<b>{_e(result.model)}</b>")
+    if result.is_local_preview:
+        parts.append(badge(LOCAL_NOT_BILLED, title="procedural picture from the built-in server"))
+    elif result.cached:
+        parts.append("cached: $0")
+    elif result.cost_usd is not None:
+        parts.append(format_usd(result.cost_usd))
+    if result.cached:
+        parts.append(badge("cached", title="served from the result cache; no request was made"))
+    if result.balance_usd is not None:
+        simulated = " (simulated)" if result.is_local_preview else ""
+        parts.append(f"balance {format_usd(result.balance_usd)}{simulated}")
+    if result.retries:
+        parts.append(f"{result.retries} retr{'y' if result.retries == 1 else 'ies'}")
+    if result.id:
+        parts.append(f'<span style="{MUTED}">id {_e(result.id)}</span>')
+    if result.enhanced_prompt:
+        parts.append(f'<span title="{_e(result.enhanced_prompt)}">prompt enhanced</span>')
+    line = " \u00b7 ".join(parts)
+    if result.deprecation:
+        line += f'<div style="color:#b26a00">\u26a0 {_e(result.deprecation)}</div>'
+    return f'<div class="venice-nb-footer" style="margin-top:4px">{line}</div>'
+
+
+def _prompt_title(result: GenerationResult) -> str:
+    prompt = getattr(result.request, "prompt", "") or ""
+    return prompt if len(prompt) <= 300 else prompt[:299] + "\u2026"
+
+
+def _result_timing(result: GenerationResult) -> str:
+    if result.cached:
+        server = result.timing.server_ms
+        original = f"; generated in {format_ms(server)} of server time" if server else ""
+        reason = f"served from the cache, no request made{original}"
+        return timing_html(Timing(wall_ms=result.timing.wall_ms), reason=reason)
+    reason = None if _has_api_timing(result.timing) else _no_timing_reason(result)
+    return timing_html(result.timing, reason=reason)
+
+
+def result_html(result: GenerationResult, preview_size: int | None = None) -> str:
+    """A result's grid, timing bar and footer."""
+    return (
+        f'<div class="venice-nb-result" title="{_e(_prompt_title(result))}" style="{FONT}">'
+        f"{_images_row(result.images, preview_size)}"
+        f"{_result_timing(result)}{_footer(result)}</div>"
+    )
+
+
+def result_bundle(result: GenerationResult, preview_size: int | None = None) -> Bundle:
+    """``(data, metadata)`` for a result: HTML only (no PNG copy), provenance in metadata."""
+    data = {"text/html": result_html(result, preview_size), "text/plain": repr(result)}
+    return data, {"venice_nb": result.provenance()}
+
+
+# ---- sweeps ------------------------------------------------------------------------------------
+
+
+def _error_line(error: BaseException | None) -> tuple[str, str]:
+    if error is None:
+        return "not run", ""
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    return str(message), str(getattr(error, "hint", "") or "")
+
+
+def _cell_html(cell: SweepCell, extra: Sequence[str], preview_size: int | None) -> str:
+    label = " ".join(f"{name}={format_value(cell.params.get(name))}" for name in extra)
+    head = f'<div style="{MUTED}">{_e(label)}</div>' if label else ""
+    if cell.result is None:
+        message, hint = _error_line(cell.error)
+        hint_html = f'<div style="{MUTED}">{_e(hint)}</div>' if hint else ""
+        return (
+            f'<div class="venice-nb-failed" style="color:{ERROR_COLOUR};max-width:256px;'
+            f'padding:8px;border:1px dashed {ERROR_COLOUR};border-radius:4px">{head}'
+            f"\u2717 {_e(message)}{hint_html}</div>"
+        )
+    result = cell.result
+    tail = badge("cached") if result.cached else ""
+    if len(result.images) == 1:
+        body = image_html(result.images[0], preview_size)
+    else:
+        body = _images_row(result.images, preview_size)
+    return f"<div>{head}{body}{tail}</div>"
+
+
+def _ordered(values: Iterable[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def _sweep_timing(sweep: SweepResult) -> str:
+    """One summary: the sweep's wall time, and one bar summing what its fresh requests spent."""
+    fresh = [r for r in sweep.results if not r.cached]
+    cached = len(sweep.results) - len(fresh)
+    n = len(sweep.cells)
+    note = f"{n} cell{'s' if n != 1 else ''}"
+    if cached:
+        note += f", {cached} from the cache"
+    if not fresh:
+        return timing_html(Timing(wall_ms=sweep.wall_ms), note=note, reason="no request made")
+
+    def total(name: str) -> float | None:
+        values = [getattr(r.timing, name) for r in fresh]
+        return (
+            sum(v for v in values if v is not None) if any(v is not None for v in values) else None
+        )
+
+    summed = Timing(
+        *(total(name) for name in ("queue_ms", "preprocessing_ms", "inference_ms", "total_ms")),
+        wall_ms=sum(r.timing.wall_ms for r in fresh),
+    )
+    if sweep.wall_ms > 0 and summed.wall_ms > 0:
+        note += (
+            f"; {format_ms(summed.wall_ms)} of request time summed in the bar"
+            f" ({summed.wall_ms / sweep.wall_ms:.1f}x overlap)"
+        )
+    reason = None if _has_api_timing(summed) else _no_timing_reason(fresh[0])
+    return timing_html(summed, note=note, reason=reason, wall_ms=sweep.wall_ms)
+
+
+def _sweep_footer(sweep: SweepResult) -> str:
+    results = sweep.results
+    parts: list[str] = []
+    models = _ordered(r.model for r in results if r.model)
+    if models:
+        parts.append(", ".join(f"<b>{_e(m)}</b>" for m in models))
+    ok = sum(1 for c in sweep.cells if c.ok)
+    parts.append(f"{ok}/{len(sweep.cells)} ok")
+    failed = len(sweep.errors)
+    if failed:
+        parts.append(badge(f"{failed} failed", BADGE_COLOURS["failed"]))
+    if results and all(r.is_local_preview for r in results):
+        parts.append(badge(LOCAL_NOT_BILLED, title="procedural pictures from the built-in server"))
+    else:
+        parts.append(f"cost {format_usd(sweep.cost_usd)}")
+    balances = [r.balance_usd for r in results if r.balance_usd is not None]
+    if balances:
+        simulated = " (simulated)" if all(r.is_local_preview for r in results) else ""
+        parts.append(f"balance {format_usd(min(balances))}{simulated}")
+    retries = sum(r.retries for r in results)
+    if retries:
+        parts.append(f"{retries} retr{'y' if retries == 1 else 'ies'}")
+    line = " \u00b7 ".join(parts)
+    for warning in _ordered(r.deprecation for r in results if r.deprecation):
+        line += f'<div style="color:#b26a00">\u26a0 {_e(warning)}</div>'
+    return f'<div class="venice-nb-footer" style="margin-top:4px">{line}</div>'
+
+
+def sweep_html(sweep: SweepResult, preview_size: int | None = None) -> str:
+    """One table: rows and columns labelled with the swept values, a failed cell shows its error."""
+    rows = _ordered(c.params.get(sweep.rows) for c in sweep.cells) if sweep.rows else [None]
+    cols = _ordered(c.params.get(sweep.cols) for c in sweep.cells) if sweep.cols else [None]
+    axes = {sweep.rows, sweep.cols}
+    grid: dict[tuple[Any, Any], list[SweepCell]] = {}
+    for cell in sweep.cells:
+        key = (
+            cell.params.get(sweep.rows) if sweep.rows else None,
+            cell.params.get(sweep.cols) if sweep.cols else None,
+        )
+        grid.setdefault(key, []).append(cell)
+    td = 'style="padding:4px;vertical-align:top;text-align:left"'
+    th = f'style="padding:4px;text-align:left;{RULE}"'
+    head = ""
+    if sweep.cols:
+        axes_label = f"{sweep.rows} \u2193 / {sweep.cols} \u2192"
+        corner = f"<th {th}>{_e(axes_label)}</th>"
+        head = (
+            f"<tr>{corner if sweep.rows else ''}"
+            + "".join(f"<th {th}>{_e(f'{sweep.cols}={format_value(c)}')}</th>" for c in cols)
+            + "</tr>"
+        )
+    body = ""
+    for row in rows:
+        label = f"{sweep.rows}={format_value(row)}" if sweep.rows else ""
+        cells = ""
+        for col in cols:
+            members = grid.get((row, col), [])
+            extra_names = (
+                [k for k in members[0].params if k not in axes] if len(members) > 1 else []
+            )
+            inner = "".join(_cell_html(c, extra_names, preview_size) for c in members)
+            if len(members) > 1:
+                inner = f'<div style="display:flex;flex-wrap:wrap;gap:6px">{inner}</div>'
+            cells += f"<td {td}>{inner}</td>"
+        row_head = f"<th {th}>{_e(label)}</th>" if sweep.rows else ""
+        body += f"<tr>{row_head}{cells}</tr>"
+    table = f'<table class="venice-nb-grid" style="{FONT};border-collapse:collapse">{head}{body}</table>'
+    return (
+        f'<div class="venice-nb-sweep" style="{FONT}">{table}'
+        f"{_sweep_timing(sweep)}{_sweep_footer(sweep)}</div>"
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def sweep_bundle(sweep: SweepResult, preview_size: int | None = None) -> Bundle:
+    """``(data, metadata)`` for a sweep: one grid, one timing summary, each cell's provenance."""
+    cells = []
+    for cell in sweep.cells:
+        entry: dict[str, Any] = {"params": _jsonable(cell.params)}
+        if cell.result is not None:
+            entry["result"] = cell.result.provenance()
+        else:
+            message, hint = _error_line(cell.error)
+            entry["error"] = f"{message} {hint}".strip()
+        cells.append(entry)
+    meta = {"rows": sweep.rows, "cols": sweep.cols, "wall_ms": sweep.wall_ms, "cells": cells}
+    data = {"text/html": sweep_html(sweep, preview_size), "text/plain": repr(sweep)}
+    return data, {"venice_nb": meta}
+
+
+# ---- status, errors, tables --------------------------------------------------------------------
+
+
+def status_html(text: str, state: str = "running") -> str:
+    """One compact line for the live status the magic updates in place."""
+    symbol, colour = STATE_STYLE.get(state, STATE_STYLE["info"])
+    tint = f"color:{colour};" if colour else ""
+    return (
+        f'<div class="venice-nb-status venice-nb-{_e(state)}" style="{FONT};{tint}">'
+        f"{symbol} {_e(text)}</div>"
+    )
+
+
+def error_html(message: str | BaseException) -> str:
+    """One readable red line (a VeniceError shows its message and hint)."""
+    if isinstance(message, BaseException):
+        one_line = getattr(message, "one_line", None)
+        message = one_line() if callable(one_line) else str(message)
+    return (
+        f'<div class="venice-nb-error" style="{FONT};color:{ERROR_COLOUR}">'
+        f"\u2717 {_e(message)}</div>"
+    )
+
+
+def notice_html(text: str) -> str:
+    """A one-time note (e.g. that images come from the local preview)."""
+    return (
+        f'<div class="venice-nb-notice" style="{FONT};padding:4px 8px;'
+        f"border-left:3px solid {BADGE_COLOURS['local preview']};"
+        f'background:rgba(94,53,177,.08)">\u2139 {_e(text)}</div>'
+    )
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]], cls: str) -> str:
+    """``rows`` hold HTML already escaped by the caller."""
+    th = f'style="padding:3px 8px;text-align:left;{RULE}"'
+    td = f'style="padding:3px 8px;text-align:left;vertical-align:top;{RULE}"'
+    head = "".join(f"<th {th}>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td {td}>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return (
+        f'<table class="{cls}" style="{FONT};border-collapse:collapse">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def models_table_html(catalogue: Catalogue) -> str:
+    """``%venice models``: id, name, sizing, price per image, traits, deprecation."""
+    from .models import SIZING_LABELS
+
+    rows = []
+    for spec in catalogue.values():
+        traits = list(spec.traits) + (["offline"] if spec.offline else [])
+        if spec.deprecation is not None:
+            dep = "deprecated"
+            if spec.deprecation.date:
+                dep += f" {spec.deprecation.date}"
+            if spec.deprecation.replacement:
+                dep += f"; use {spec.deprecation.replacement}"
+            deprecation = f'<span style="color:#b26a00">{_e(dep)}</span>'
+        else:
+            deprecation = ""
+        rows.append(
+            (
+                f"<code>{_e(spec.id)}</code>",
+                _e(spec.name),
+                f'{_e(SIZING_LABELS.get(spec.sizing, spec.sizing))}<div style="{MUTED}">'
+                f"{_e(spec.sizes_label())}</div>",
+                _e(spec.pricing.describe()),
+                _e(", ".join(traits)),
+                deprecation,
+            )
+        )
+    header = ("id", "name", "sizes", "price / image", "traits", "deprecation")
+    return _table(header, rows, "venice-nb-models")
+
+
+def styles_html(styles: Sequence[str]) -> str:
+    """``%venice styles``: a compact wrapped list."""
+    items = " \u00b7 ".join(f'<span style="white-space:nowrap">{_e(s)}</span>' for s in styles)
+    return (
+        f'<div class="venice-nb-styles" style="{FONT}"><b>{len(styles)} styles</b> '
+        f'<span style="{MUTED}">(use with --style "NAME")</span><div>{items}</div></div>'
+    )
+
+
+def _config_value(value: Any) -> str:
+    if value is None:
+        return f'<span style="{MUTED}">(not set)</span>'
+    if isinstance(value, Mapping):
+        value = ", ".join(f"{k}={v}" for k, v in value.items())
+    return f"<code>{_e(value)}</code>"
+
+
+def config_html(info: Mapping[str, Any]) -> str:
+    """``%venice config``: the effective settings (the caller has masked the key already)."""
+    rows = [(_e(name), _config_value(value)) for name, value in info.items()]
+    return _table(("setting", "value"), rows, "venice-nb-config")
