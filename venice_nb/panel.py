@@ -1,0 +1,482 @@
+"""``Panel``: the ipywidgets app for exploring prompts, cfg_scale, seeds and variants.
+
+It is a surface, like the magic: it builds a ``GenerateRequest`` from its controls, validates it with
+the session (so it refuses exactly what the magic refuses, with the same message), and hands it to a
+background ``Worker`` so the kernel stays usable. Results are shown only while they are the newest
+request's; older answers are dropped. ``%venice panel`` and ``venice_nb.Panel()`` both open it.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from . import panel_widgets as pw
+from .display import format_ms
+from .errors import VeniceError
+from .panel_worker import Job, Worker
+from .request import SEED_LIMIT, GenerateRequest
+from .result import safe_stem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .ratelimit import RetryEvent
+    from .result import GeneratedImage, GenerationResult
+    from .session import VeniceSession
+
+DEFAULT_PROMPT = "A gondola in a narrow Venice canal at golden hour, cinematic light"
+DEFAULT_SIZE = 1024
+DEFAULT_CFG = 5.0
+DEBOUNCE_S = 0.4
+HISTORY_LIMIT = 12
+# Fields the panel has no control for: kept from the starting values and sent as given.
+PASS_THROUGH = (
+    "steps", "return_binary", "enable_web_search", "hide_watermark", "embed_exif_metadata",
+    "lora_strength", "enhance_prompt",
+)  # fmt: skip
+FULL = w.Layout(width="100%")
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Widget callbacks: JupyterLab hides their exceptions, so report every one in the status."""
+
+    @functools.wraps(method)
+    def wrapper(self: Panel, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            self._report(exc, traceback.format_exc())
+            return None
+
+    return wrapper
+
+
+@dataclass
+class HistoryEntry:
+    number: int
+    request: GenerateRequest
+    result: GenerationResult
+
+
+class Panel:
+    """An interactive panel. ``initial`` takes ``GenerateRequest`` field values to start from."""
+
+    def __init__(self, session: VeniceSession | None = None, **initial: Any) -> None:
+        from .session import get_session
+
+        self.session = session or get_session()
+        self.last_error: str | None = None  # traceback of the last failure shown in the status
+        self.result: GenerationResult | None = None  # what the grid shows
+        self.shown_number: int | None = None
+        self.entries: list[HistoryEntry] = []
+        self._lock = threading.RLock()
+        self._quiet = 0  # > 0 while the panel sets its own controls (no auto-generate, no lock)
+        self._closed = False
+        self._viewing: GeneratedImage | None = None
+        client = self.session.client()
+        self.catalogue = client.models()
+        self.styles = client.styles()
+        start = self._starting_request(initial)
+        self._extra = {k: initial[k] for k in PASS_THROUGH if initial.get(k) is not None}
+        self._build(start)
+        self.worker = Worker(self._run, self)
+        notice = self.session.take_notice()
+        self._set_status(notice or "Ready: press Generate.", "idle")
+        self._update_cost()
+
+    # ---- starting values -------------------------------------------------------------------
+
+    def _starting_request(self, initial: dict[str, Any]) -> GenerateRequest:
+        """Defaults for whatever was not given, then the magic's own validation (raises)."""
+        unknown = sorted(set(initial) - set(GenerateRequest.field_names()))
+        if unknown:
+            GenerateRequest(model="-", prompt="-").with_(**{unknown[0]: None})  # raises
+        fields = {k: v for k, v in initial.items() if v is not None}
+        if not str(fields.get("prompt") or "").strip():
+            fields["prompt"] = DEFAULT_PROMPT
+        request = self.session.build_request(**fields)
+        spec = self.catalogue.require(request.model)
+        defaults: dict[str, Any] = {
+            "format": request.format or "webp",
+            "variants": request.variants or 1,
+            "cfg_scale": request.cfg_scale if request.cfg_scale is not None else DEFAULT_CFG,
+            "seed": request.seed if request.seed is not None else _random_seed(),
+            "safe_mode": True if request.safe_mode is None else request.safe_mode,
+        }
+        if spec.sizing == "pixels":
+            defaults["width"] = request.width or DEFAULT_SIZE
+            defaults["height"] = request.height or DEFAULT_SIZE
+        else:
+            defaults["aspect_ratio"] = request.aspect_ratio or pw.default_choice(
+                spec.aspect_ratios, spec.default_aspect_ratio
+            )
+            if spec.resolutions:
+                defaults["resolution"] = request.resolution or pw.default_choice(
+                    spec.resolutions, spec.default_resolution
+                )
+            if spec.qualities:
+                defaults["quality"] = request.quality or pw.default_choice(
+                    spec.qualities, spec.default_quality
+                )
+        request = request.with_(**defaults)
+        return self.session.validate(request)
+
+    # ---- widgets ---------------------------------------------------------------------------
+
+    def _build(self, req: GenerateRequest) -> None:
+        self.controls = pw.Controls(self.catalogue, self.styles, req)
+        self.status = w.HTML()
+        self.timing = w.HTML(pw.timing_html(None))
+        self.grid = w.Box(layout=w.Layout(display="flex", flex_flow="row wrap", width="100%"))
+        self.viewer = w.VBox()
+        self.save_all = w.Button(
+            description="Save all", icon="download", disabled=True,
+            tooltip="Save the shown images and their JSON sidecars",
+        )  # fmt: skip
+        self.history = w.HBox(layout=w.Layout(overflow_x="auto", width="100%"))
+        for control in self.controls.value_widgets():
+            control.observe(self._on_change, names="value")
+        self.generate_button.on_click(self._on_generate)
+        self.randomize.on_click(self._on_randomize)
+        self.save_all.on_click(self._on_save_all)
+
+        backend = "local preview (not billed)" if self.session.backend == "local" else "Venice API"
+        title = w.HTML(f"<b>Venice image panel</b> <span style='color:#777'>· {backend}</span>")
+        output = w.VBox(
+            [self.status, self.timing, self.grid, self.viewer, self.save_all,
+             w.HTML("<span style='font-size:12px;color:#777'>History (click to restore)</span>"),
+             self.history],
+            layout=w.Layout(flex="1 1 auto", width="auto", min_width="300px"),
+        )  # fmt: skip
+        self.root = w.VBox([title, w.HBox([self.controls.box, output], layout=FULL)])
+        self.root.add_class("venice-panel")
+
+    def __getattr__(self, name: str) -> Any:
+        """The form's widgets are the panel's too: ``panel.cfg_scale``, ``panel.seed``..."""
+        controls = self.__dict__.get("controls")
+        if controls is not None and name in pw.Controls.NAMES:
+            return getattr(controls, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @contextmanager
+    def _quietly(self) -> Iterator[None]:
+        with self._lock:
+            self._quiet += 1
+            try:
+                yield
+            finally:
+                self._quiet -= 1
+
+    # ---- building and sending requests -----------------------------------------------------
+
+    def request(self) -> GenerateRequest:
+        """The request the controls describe now (not yet validated)."""
+        return self.session.build_request(**self.controls.fields(), **self._extra)
+
+    def generate(self, delay_s: float = 0.0) -> Job | None:
+        """Validate the controls' request and hand it to the worker; a refusal goes to the status."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this panel is closed; open a new one with %venice panel")
+            if not self.seed_lock.value:
+                with self._quietly():
+                    self.seed.value = _random_seed()
+            request = self.request()
+            try:
+                self.session.validate(request)
+            except VeniceError as exc:
+                self._set_status(exc.one_line(), "error")
+                return None
+            job = self.worker.submit(request, delay_s)
+            self._set_status(f"#{job.number} queued: {_describe(request)}", "running")
+            return job
+
+    def _run(
+        self,
+        request: GenerateRequest,
+        on_retry: Callable[[RetryEvent], None],
+        cancel: threading.Event,
+    ) -> GenerationResult:
+        return self.session.generate(request, on_retry=on_retry, cancel=cancel)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until no request is pending or running (tests, scripts). False on timeout."""
+        return self.worker.wait_idle(timeout)
+
+    # ---- widget callbacks (main thread) ----------------------------------------------------
+
+    @_guarded
+    def _on_generate(self, _button: w.Button) -> None:
+        self.generate()
+
+    @_guarded
+    def _on_change(self, change: dict[str, Any]) -> None:
+        if change["owner"] is self.model:
+            with self._quietly():
+                self.controls.follow_model(self.catalogue.require(change["new"]))
+        if self._quiet:
+            return
+        if change["owner"] is self.seed and not self.seed_lock.value:
+            self.seed_lock.value = True  # a seed chosen by hand is a seed to keep
+        self._update_cost()
+        if self.auto_generate.value:
+            self.generate(delay_s=DEBOUNCE_S)
+
+    @_guarded
+    def _on_randomize(self, _button: w.Button) -> None:
+        with self._quietly():
+            self.seed.value = _random_seed()
+        if self.auto_generate.value:
+            self.generate(delay_s=DEBOUNCE_S)
+
+    @_guarded
+    def _on_save_all(self, _button: w.Button) -> None:
+        self.save()
+
+    @_guarded
+    def _on_save_image(self, image: GeneratedImage) -> None:
+        self.save_image(image)
+
+    @_guarded
+    def _on_enlarge(self, image: GeneratedImage) -> None:
+        self.enlarge(image)
+
+    @_guarded
+    def _on_restore(self, entry: HistoryEntry) -> None:
+        self.restore(entry)
+
+    def _update_cost(self) -> None:
+        try:
+            request = self.request()
+            spec = self.catalogue.require(request.model)
+            price = spec.price(request.resolution, request.quality)
+            cost = request.estimated_cost(spec)
+        except VeniceError as exc:
+            self.cost.value = f"<span style='color:#888'>cost: {exc.one_line()}</span>"
+            return
+        n = request.image_count
+        what = f"{n} image{'s' if n != 1 else ''}"
+        if price is None or cost is None:
+            text = f"Next: {what}, price unknown"
+        else:
+            text = f"Next: {what} × ${price:.3g} = ${cost:.3g}"
+        if self.session.backend == "local":
+            text = f"Next: {what} · local preview: not billed" + (
+                f" (on Venice ≈ ${cost:.3g})" if cost is not None else ""
+            )
+        self.cost.value = (
+            f"<span class='venice-cost' style='font-size:12px;color:#555'>{text}</span>"
+        )
+
+    # ---- worker callbacks (worker thread) --------------------------------------------------
+
+    def job_started(self, job: Job) -> None:
+        with self._lock:
+            if self.worker.is_current(job):
+                self._set_status(
+                    f"#{job.number} generating: {_describe(job.request)} · 0.0 s", "running"
+                )
+
+    def job_tick(self, job: Job) -> None:
+        with self._lock:
+            if self.worker.is_current(job):
+                state = "retrying" if job.note else "running"
+                text = f"#{job.number} generating: {_describe(job.request)}{job.note}"
+                self._set_status(f"{text} · {job.elapsed():.1f} s", state)
+
+    def job_retry(self, job: Job, event: RetryEvent) -> None:
+        job.note = f" · {event.describe()}"
+        self.job_tick(job)
+
+    def job_finished(self, job: Job, result: GenerationResult) -> None:
+        with self._lock:
+            if not self.worker.is_current(job) or self._closed:
+                return  # stale: a newer request (or a restored entry) owns the grid now
+            self._show(job.number, result)
+            self._remember(HistoryEntry(job.number, job.request, result))
+            self._set_status(
+                _summary(job.number, result),
+                "ok",
+            )
+
+    def job_failed(self, job: Job, error: BaseException, trace: str) -> None:
+        with self._lock:
+            if self.worker.is_current(job) and not self._closed:
+                self._report(error, trace, prefix=f"#{job.number} failed: ")
+
+    # ---- showing ---------------------------------------------------------------------------
+
+    def _show(self, number: int, result: GenerationResult) -> None:
+        old = self.grid.children
+        seed = getattr(result.request, "seed", None)
+        preview = self.session.settings.preview_size
+        self.grid.children = [
+            pw.image_cell(im, seed, preview, self._on_enlarge, self._on_save_image)
+            for im in result.images
+        ]
+        for cell in old:
+            cell.close()
+        self._close_viewer()
+        note = "cached" if result.cached else ""
+        self.timing.value = pw.timing_html(result.timing, note)
+        self.result, self.shown_number = result, number
+        self.save_all.disabled = not result.images
+
+    def _remember(self, entry: HistoryEntry) -> None:
+        self.entries.append(entry)
+        label = f"#{entry.number}: {_describe(entry.request)}"
+        item = pw.history_item(entry.number, entry.result, label, lambda: self._on_restore(entry))
+        items = [item, *self.history.children]
+        for extra in items[HISTORY_LIMIT:]:
+            extra.close()
+        self.history.children = items[:HISTORY_LIMIT]
+        del self.entries[:-HISTORY_LIMIT]
+
+    def restore(self, entry: HistoryEntry | int) -> None:
+        """Bring back an earlier generation's parameters and images, without a new request."""
+        with self._lock:
+            if isinstance(entry, int):
+                found = [e for e in self.entries if e.number == entry]
+                if not found:
+                    raise VeniceError(f"no generation #{entry} in this panel's history")
+                entry = found[0]
+            self.worker.invalidate()  # whatever is in flight would overwrite what was chosen
+            with self._quietly():
+                self.controls.show(entry.request)
+                self.seed_lock.value = True
+            self._show(entry.number, entry.result)
+            self._update_cost()
+            self._set_status(f"Restored #{entry.number} from history (no new request).", "ok")
+
+    def enlarge(self, image: GeneratedImage) -> None:
+        """Show one image large below the grid; the same image again closes the large view."""
+        with self._lock:
+            current = self._viewing
+            self._close_viewer()
+            if current is image:
+                return  # a second click on Enlarge closes the large view
+            close = w.Button(description="Close", icon="times", layout=w.Layout(width="auto"))
+            close.on_click(lambda _b: self._close_viewer())
+            big = pw.image_widget(image, px=0)
+            big.layout.max_width = f"{max(image.size[0], 256)}px"
+            self.viewer.children = [
+                w.HBox(
+                    [
+                        w.HTML(f"<b>Image {image.index + 1}</b> · {pw.caption_text(image, None)}"),
+                        close,
+                    ]
+                ),
+                big,
+            ]
+            self._viewing = image
+
+    def _close_viewer(self) -> None:
+        for child in self.viewer.children:
+            child.close()
+        self.viewer.children = []
+        self._viewing = None
+
+    # ---- saving ------------------------------------------------------------------------------
+
+    def save_image(self, image: GeneratedImage) -> list[Path]:
+        """Save one shown image (and its JSON sidecar) to ``session.settings.save_dir``."""
+        result = self.result
+        if result is None or image not in result.images:
+            raise VeniceError("that image is no longer shown; save from the current grid")
+        base = result.id or f"{result.model}-{result.seed}"
+        stem = safe_stem(f"{base}-{image.index + 1}") if len(result.images) > 1 else None
+        return self._saved(
+            replace(result, images=[image]).save(self.session.settings.save_dir, stem=stem)
+        )
+
+    def save(self) -> list[Path]:
+        """Save every shown image with its JSON sidecar to ``session.settings.save_dir``."""
+        if self.result is None:
+            raise VeniceError("nothing to save yet; press Generate first")
+        return self._saved(self.result.save(self.session.settings.save_dir))
+
+    def _saved(self, paths: list[Path]) -> list[Path]:
+        where = paths[0].parent if paths else Path(self.session.settings.save_dir).resolve()
+        names = ", ".join(p.name for p in paths)
+        self._set_status(
+            f"Saved {len(paths)} image{'s' if len(paths) != 1 else ''} + JSON sidecar to {where}: {names}",
+            "ok",
+        )
+        return paths
+
+    # ---- status, errors, display, closing ----------------------------------------------------
+
+    def _set_status(self, text: str, state: str) -> None:
+        self.status.value = pw.status_html(text, state)
+        self.status_text = text
+        self.status_state = state
+
+    def _report(self, error: BaseException, trace: str, prefix: str = "") -> None:
+        self.last_error = trace
+        if isinstance(error, VeniceError):
+            text = error.one_line()
+        else:
+            text = f"unexpected {type(error).__name__}: {error} (traceback in panel.last_error)"
+        self._set_status(prefix + text, "error")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.root._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("busy" if self.worker.busy else "idle")
+        return f"<venice_nb.Panel model={self.model.value} {state}>"
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Cancel the work, stop the worker thread and close every widget of the panel."""
+        with self._lock:
+            self._closed = True
+        self.worker.close(timeout)
+        self._close_viewer()
+        for widget in {*pw._descendants(self.root), *self.controls.all_widgets()}:
+            widget.close()
+
+
+def _random_seed() -> int:
+    return random.randint(0, SEED_LIMIT)
+
+
+def _describe(req: GenerateRequest) -> str:
+    size = (
+        f"{req.width}×{req.height}"
+        if req.width
+        else " ".join(v for v in (req.aspect_ratio, req.resolution, req.quality) if v)
+    )
+    n = req.image_count
+    cfg = f"cfg {req.cfg_scale:g}" if req.cfg_scale is not None else "default cfg"
+    return f"{req.model}, {n} image{'s' if n != 1 else ''}, {size}, {cfg}, seed {req.seed}"
+
+
+def _summary(number: int, result: GenerationResult) -> str:
+    n = len(result.images)
+    parts = [f"#{number}: {n} image{'s' if n != 1 else ''} in {format_ms(result.timing.wall_ms)}"]
+    if result.cached:
+        parts.append("from the cache (no request)")
+    if result.retries:
+        parts.append(f"after {result.retries} retr{'y' if result.retries == 1 else 'ies'}")
+    if result.is_local_preview:
+        parts.append("local preview")
+    elif result.cost_usd is not None:
+        parts.append(f"${result.cost_usd:.3g}")
+    if result.content_violation:
+        parts.append("blocked by the content policy")
+    elif result.blurred:
+        parts.append("blurred by safe mode")
+    if result.deprecation:
+        parts.append(result.deprecation)
+    return " · ".join(parts)
+
+
+__all__ = ["HistoryEntry", "Panel"]

@@ -1,0 +1,307 @@
+"""What the panel looks like: the form of controls, the status line, the timing bar, image cells
+and history thumbnails.
+
+Kept apart from ``panel.py`` so that module reads as behaviour (what happens when) and this one as
+presentation. Only ipywidgets core widgets and a little inline HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from . import display
+from .preview import downscale
+from .request import FORMATS, MAX_PIXELS, MAX_VARIANTS, SEED_LIMIT, GenerateRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import Catalogue, ModelSpec
+    from .result import GeneratedImage, GenerationResult, Timing
+
+CELL_PX = 240
+THUMB_PX = 72
+# The panel's states, in the words display.status_html knows.
+STATES = {
+    "idle": "info",
+    "running": "running",
+    "retrying": "running",
+    "ok": "done",
+    "error": "error",
+}
+
+
+def status_html(text: str, state: str = "idle") -> str:
+    """The status line: the magic's look, the panel's states."""
+    return display.status_html(text, STATES.get(state, "info"))
+
+
+def timing_html(timing: Timing | None, note: str = "") -> str:
+    """The stacked bar of the last generation (display's, so panel and magic look alike)."""
+    if timing is None:
+        return display.status_html("no generation yet: the timing bar appears here", "info")
+    return display.timing_html(timing, note=note or None)
+
+
+def caption_text(image: GeneratedImage, request_seed: int | None) -> str:
+    """Seed and size. Only the first variant honours the seed; the others are random."""
+    seed = image.seed if image.seed is not None else None
+    if seed is None and image.index == 0:
+        seed = request_seed
+    seed_text = f"seed {seed}" if seed is not None else "seed random"
+    try:
+        width, height = image.size
+        size = f"{width}×{height}"
+    except Exception:  # an undecodable header must not break the whole grid
+        size = "size ?"
+    return f"{seed_text} · {size} · {image.format}"
+
+
+def badges_html(image: GeneratedImage) -> str:
+    flags = ""
+    if image.content_violation:
+        flags += display.badge("blocked", title="the API flagged a content policy violation")
+    if image.blurred:
+        flags += display.badge("blurred", title="safe mode blurred this image")
+    return flags
+
+
+def image_widget(image: GeneratedImage, px: int = CELL_PX, preview: int | None = None) -> w.Image:
+    """An Image widget; above ``preview`` pixels the browser gets a downscaled copy (4K PNGs are
+    megabytes per comm message), the result object keeps the full image."""
+    data = image.data
+    if preview:
+        data, _size = downscale(image.data, image.format, preview)
+    width = f"{px}px" if px else "100%"
+    return w.Image(value=data, format=image.format, layout=w.Layout(width=width, height="auto"))
+
+
+def image_cell(
+    image: GeneratedImage,
+    request_seed: int | None,
+    preview: int,
+    on_enlarge: Callable[[GeneratedImage], None],
+    on_save: Callable[[GeneratedImage], None],
+) -> w.VBox:
+    """One grid cell: the image, its caption and badges, Enlarge and Save buttons."""
+    caption = w.HTML(
+        f'<div class="venice-caption" style="font-size:12px">'
+        f"{html.escape(caption_text(image, request_seed))}{badges_html(image)}</div>"
+    )
+    enlarge = w.Button(
+        description="Enlarge", icon="search-plus", tooltip="Show this image at full size",
+        layout=w.Layout(width="auto"),
+    )  # fmt: skip
+    save = w.Button(
+        description="Save", icon="download", tooltip="Save this image and a JSON sidecar",
+        layout=w.Layout(width="auto"),
+    )  # fmt: skip
+    enlarge.on_click(lambda _b: on_enlarge(image))
+    save.on_click(lambda _b: on_save(image))
+    cell = w.VBox(
+        [image_widget(image, preview=preview), caption, w.HBox([enlarge, save])],
+        layout=w.Layout(margin="0 8px 8px 0", width=f"{CELL_PX + 4}px"),
+    )
+    cell.add_class("venice-cell")
+    return cell
+
+
+def history_item(
+    number: int, result: GenerationResult, label: str, on_restore: Callable[[], None]
+) -> w.VBox:
+    """A thumbnail of a generation's first image and a button that brings it back."""
+    children: list[w.Widget] = []
+    if result.images:
+        children.append(image_widget(result.images[0], THUMB_PX, preview=THUMB_PX * 2))
+    button = w.Button(
+        description=f"#{number}", tooltip=label, layout=w.Layout(width=f"{THUMB_PX}px")
+    )
+    button.on_click(lambda _b: on_restore())
+    children.append(button)
+    item = w.VBox(children, layout=w.Layout(margin="0 6px 0 0", min_width=f"{THUMB_PX + 4}px"))
+    item.add_class("venice-history-item")
+    return item
+
+
+class Controls:
+    """The form: one widget per request field, with sizing controls that follow the model.
+
+    The panel reads a request out of it (``fields()``) and writes one back into it (``show()``);
+    what happens on a change is the panel's business, not the form's.
+    """
+
+    VALUE_WIDGETS = (
+        "prompt", "negative_prompt", "model", "width", "height", "aspect_ratio", "resolution",
+        "quality", "style_preset", "format", "cfg_scale", "seed", "variants", "safe_mode",
+    )  # fmt: skip
+    NAMES = (*VALUE_WIDGETS, "randomize", "seed_lock", "generate_button", "auto_generate", "cost")
+
+    def __init__(self, catalogue: Catalogue, styles: list[str], req: GenerateRequest) -> None:
+        self.catalogue = catalogue
+        self.styles = styles
+        label = {"description_width": "88px"}
+        full = w.Layout(width="100%")
+        text = dict(continuous_update=False, style=label, layout=full)
+        slider = dict(continuous_update=False, style=label, layout=full)
+        choice = dict(style=label, layout=full)
+        self.prompt = w.Textarea(
+            value=req.prompt, description="Prompt", rows=3, placeholder="What to draw", **text
+        )
+        self.negative_prompt = w.Textarea(
+            value=req.negative_prompt or "", description="Negative", rows=2,
+            placeholder="What to avoid (optional)", **text,
+        )  # fmt: skip
+        self.model = w.Dropdown(
+            options=[(_model_label(s), s.id) for s in catalogue.values()], value=req.model,
+            description="Model", **choice,
+        )  # fmt: skip
+        size = dict(min=8, max=MAX_PIXELS, step=8, **slider)
+        self.width = w.IntSlider(value=req.width or 1024, description="Width", **size)
+        self.height = w.IntSlider(value=req.height or 1024, description="Height", **size)
+        self.aspect_ratio = w.Dropdown(options=["1:1"], description="Aspect ratio", **choice)
+        self.resolution = w.Dropdown(options=["1K"], description="Resolution", **choice)
+        self.quality = w.Dropdown(options=["high"], description="Quality", **choice)
+        self.sizing = w.VBox(layout=full)
+        self.style_preset = w.Dropdown(
+            options=[("(no style)", None), *((s, s) for s in styles)], description="Style", **choice
+        )
+        self.format = w.Dropdown(options=list(FORMATS), description="Format", **choice)
+        self.cfg_scale = w.FloatSlider(
+            value=req.cfg_scale or 5.0, min=0.5, max=20.0, step=0.5, readout_format=".1f",
+            description="cfg_scale", **slider,
+        )  # fmt: skip
+        # The whole API range: arrow keys and drags step through neighbouring seeds, and the
+        # readout is editable, so any seed can be typed in.
+        self.seed = w.IntSlider(
+            value=req.seed or 0, min=-SEED_LIMIT, max=SEED_LIMIT, step=1, description="Seed",
+            continuous_update=False, style=label, layout=w.Layout(flex="1 1 auto", width="auto"),
+        )  # fmt: skip
+        self.randomize = w.Button(
+            icon="random", tooltip="Pick a new random seed", layout=w.Layout(width="36px")
+        )
+        self.seed_lock = w.ToggleButton(value=True, layout=w.Layout(width="auto"))
+        self.variants = w.IntSlider(
+            value=req.variants or 1, min=1, max=MAX_VARIANTS, description="Variants", **slider
+        )
+        self.safe_mode = w.Checkbox(description="Safe mode (blur adult content)", indent=False)
+        self.generate_button = w.Button(description="Generate", button_style="primary", icon="play")
+        self.auto_generate = w.Checkbox(
+            value=False, description="Auto-generate when a control settles", indent=False
+        )
+        self.cost = w.HTML()
+        self.seed_lock.observe(lambda _c: self.show_lock(), names="value")
+        self.show(req)
+        self.show_lock()
+        self.box = w.VBox(
+            [
+                self.prompt, self.negative_prompt, self.model, self.sizing, self.style_preset,
+                self.format, self.cfg_scale,
+                w.HBox([self.seed, self.randomize, self.seed_lock], layout=full),
+                self.variants, self.safe_mode,
+                w.HBox([self.generate_button, self.auto_generate]), self.cost,
+            ],
+            layout=w.Layout(width="400px", min_width="340px", margin="0 16px 0 0"),
+        )  # fmt: skip
+
+    def value_widgets(self) -> list[w.ValueWidget]:
+        return [getattr(self, name) for name in self.VALUE_WIDGETS]
+
+    def all_widgets(self) -> list[w.Widget]:
+        """Every widget of the form, shown or not (for closing)."""
+        return [*_descendants(self.box), self.width, self.height, self.aspect_ratio,
+                self.resolution, self.quality]  # fmt: skip
+
+    def follow_model(self, spec: ModelSpec, req: GenerateRequest | None = None) -> None:
+        """Swap the sizing controls to the model's sizing mode, keeping what still fits."""
+        if spec.sizing == "pixels":
+            step = max(1, spec.width_height_divisor)
+            top = MAX_PIXELS - MAX_PIXELS % step
+            for slider, wanted in (
+                (self.width, req and req.width),
+                (self.height, req and req.height),
+            ):
+                value = wanted or max(step, min(top, round(slider.value / step) * step))
+                slider.min, slider.max, slider.step = step, top, step
+                slider.value = value  # a wanted value off the step stays: validation names it
+            self.sizing.children = [self.width, self.height]
+            return
+        children: list[w.Widget] = [self.aspect_ratio]
+        for dropdown, offered, default, wanted in (
+            (self.aspect_ratio, spec.aspect_ratios, spec.default_aspect_ratio, req and req.aspect_ratio),
+            (self.resolution, spec.resolutions, spec.default_resolution, req and req.resolution),
+            (self.quality, spec.qualities, spec.default_quality, req and req.quality),
+        ):  # fmt: skip
+            if not offered:
+                continue
+            keep = wanted or (dropdown.value if dropdown.value in offered else None)
+            dropdown.options = list(offered)
+            dropdown.value = keep if keep in offered else default_choice(offered, default)
+            if dropdown is not self.aspect_ratio:
+                children.append(dropdown)
+        self.sizing.children = children
+
+    def show(self, req: GenerateRequest) -> None:
+        """Put a request's values into the controls (starting values, or a restored entry)."""
+        self.model.value = req.model
+        self.follow_model(self.catalogue.require(req.model), req)
+        self.prompt.value = req.prompt
+        self.negative_prompt.value = req.negative_prompt or ""
+        self.style_preset.value = req.style_preset if req.style_preset in self.styles else None
+        self.format.value = req.format or self.format.value or FORMATS[0]
+        if req.cfg_scale is not None:
+            self.cfg_scale.value = req.cfg_scale
+        if req.seed is not None:
+            self.seed.value = req.seed
+        self.variants.value = req.variants or 1
+        self.safe_mode.value = req.safe_mode is not False
+
+    def fields(self) -> dict[str, Any]:
+        """The request fields the controls describe now, only those the model takes."""
+        spec = self.catalogue.require(self.model.value)
+        fields: dict[str, Any] = {
+            "model": spec.id,
+            "prompt": self.prompt.value,
+            "negative_prompt": self.negative_prompt.value.strip() or None,
+            "format": self.format.value,
+            "variants": self.variants.value,
+            "seed": self.seed.value,
+            "cfg_scale": float(self.cfg_scale.value),
+            "style_preset": self.style_preset.value,
+            "safe_mode": self.safe_mode.value,
+        }
+        if spec.sizing == "pixels":
+            fields.update(width=self.width.value, height=self.height.value)
+        else:
+            fields["aspect_ratio"] = self.aspect_ratio.value
+            if spec.resolutions:
+                fields["resolution"] = self.resolution.value
+            if spec.qualities:
+                fields["quality"] = self.quality.value
+        return fields
+
+    def show_lock(self) -> None:
+        locked = self.seed_lock.value
+        self.seed_lock.description = "Seed locked" if locked else "New seed each run"
+        self.seed_lock.icon = "lock" if locked else "unlock"
+        self.seed_lock.tooltip = (
+            "Every run uses the seed on the slider; click to draw a new seed for each run"
+            if locked
+            else "Every run draws a new random seed; click (or move the slider) to keep one"
+        )
+
+
+def default_choice(offered: Sequence[str], preferred: str | None) -> str:
+    return preferred if preferred in offered else offered[0]
+
+
+def _model_label(spec: ModelSpec) -> str:
+    return f"{spec.id} (deprecated)" if spec.deprecation else spec.id
+
+
+def _descendants(widget: w.Widget) -> list[w.Widget]:
+    out = [widget]
+    for child in getattr(widget, "children", ()):
+        out.extend(_descendants(child))
+    return out

@@ -1,0 +1,199 @@
+"""The panel's background worker: one thread, one slot, the latest request wins.
+
+A notebook panel must keep the kernel free while images are generated, must never pile up paid
+requests when someone clicks Generate five times, and must never let an old answer overwrite a newer
+one. So the worker holds at most one job in flight and one pending: a new ``submit`` replaces the
+pending job, and every job carries a generation number; the listener is told whether a finished job
+is still the latest (``Job.current``), and the panel drops it when it is not. No ipywidgets here:
+the worker only calls back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .ratelimit import RetryEvent
+from .request import GenerateRequest
+
+TICK_S = 0.5
+
+
+@dataclass(eq=False)
+class Job:
+    """One request the worker was asked to make."""
+
+    number: int
+    request: GenerateRequest
+    not_before: float = 0.0  # monotonic time; a debounced job waits until then
+    cancel: threading.Event = field(default_factory=threading.Event)
+    started: float | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    note: str = ""  # what the retries said, for the status line
+
+    def elapsed(self) -> float:
+        return 0.0 if self.started is None else time.monotonic() - self.started
+
+
+class Listener(Protocol):
+    """What the panel implements. Each call comes from a worker thread."""
+
+    def job_started(self, job: Job) -> None: ...
+    def job_tick(self, job: Job) -> None: ...
+    def job_retry(self, job: Job, event: RetryEvent) -> None: ...
+    def job_finished(self, job: Job, result: Any) -> None: ...
+    def job_failed(self, job: Job, error: BaseException, trace: str) -> None: ...
+
+
+Run = Callable[[GenerateRequest, Callable[[RetryEvent], None], threading.Event], Any]
+
+
+class Worker:
+    """Runs ``run(request, on_retry, cancel)`` off the main thread, newest request first."""
+
+    def __init__(self, run: Run, listener: Listener, name: str = "venice-panel") -> None:
+        self._run = run
+        self._listener = listener
+        self._cond = threading.Condition()
+        self._pending: Job | None = None
+        self._active: Job | None = None
+        self._latest = 0
+        self._closed = False
+        self.dropped = 0  # results that arrived stale and were not shown
+        self.listener_errors: list[str] = []  # tracebacks of listener failures (never silent)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    # ---- used by the panel (main thread) -----------------------------------------------------
+
+    def submit(self, request: GenerateRequest, delay_s: float = 0.0) -> Job:
+        """Queue ``request`` as the latest job, replacing any pending one; the active one is cancelled
+        from retrying and its answer will be stale."""
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the panel is closed")
+            self._latest += 1
+            job = Job(self._latest, request, not_before=time.monotonic() + delay_s)
+            if self._pending is not None:
+                self._pending.cancel.set()
+                self._pending.done.set()
+            if self._active is not None:
+                self._active.cancel.set()  # stops its retries; an answer in flight is dropped
+            self._pending = job
+            self._cond.notify_all()
+            return job
+
+    def invalidate(self) -> None:
+        """Make every queued or running job stale (the panel is showing something else now)."""
+        with self._cond:
+            self._latest += 1
+            if self._pending is not None:
+                self._pending.cancel.set()
+                self._pending.done.set()
+                self._pending = None
+            if self._active is not None:
+                self._active.cancel.set()
+            self._cond.notify_all()
+
+    def is_current(self, job: Job) -> bool:
+        with self._cond:
+            return job.number == self._latest
+
+    @property
+    def busy(self) -> bool:
+        with self._cond:
+            return self._pending is not None or self._active is not None
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until nothing is pending or running (for tests and scripts). False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending is not None or self._active is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Cancel everything and stop the thread. True when the thread has ended."""
+        with self._cond:
+            self._closed = True
+            self._latest += 1
+            for job in (self._pending, self._active):
+                if job is not None:
+                    job.cancel.set()
+            self._pending = None
+            self._cond.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # ---- the thread ----------------------------------------------------------------------------
+
+    def _next_job(self) -> Job | None:
+        with self._cond:
+            while not self._closed:
+                job = self._pending
+                if job is None:
+                    self._cond.wait()
+                    continue
+                wait = job.not_before - time.monotonic()
+                if wait > 0:  # debounce: a newer submit may replace it meanwhile
+                    self._cond.wait(wait)
+                    continue
+                self._pending = None
+                self._active = job
+                return job
+            return None
+
+    def _loop(self) -> None:
+        while (job := self._next_job()) is not None:
+            try:
+                self._work(job)
+            finally:
+                with self._cond:
+                    self._active = None
+                    job.done.set()
+                    self._cond.notify_all()
+
+    def _work(self, job: Job) -> None:
+        job.started = time.monotonic()
+        self._call(self._listener.job_started, job)
+        ticker = threading.Thread(target=self._tick, args=(job,), name="venice-panel-timer")
+        ticker.daemon = True
+        ticker.start()
+        try:
+            result = self._run(
+                job.request, lambda event: self._call(self._listener.job_retry, job, event),
+                job.cancel,
+            )  # fmt: skip
+        except Exception as exc:  # every failure is reported to the panel, none is swallowed
+            job.done.set()
+            ticker.join()
+            self._call(self._listener.job_failed, job, exc, traceback.format_exc())
+            return
+        job.done.set()
+        ticker.join()
+        if not self.is_current(job):
+            self.dropped += 1
+        self._call(self._listener.job_finished, job, result)
+
+    def _tick(self, job: Job) -> None:
+        while not job.done.wait(TICK_S):
+            self._call(self._listener.job_tick, job)
+
+    def _call(self, method: Callable[..., None], *args: Any) -> None:
+        """Listener failures are kept (``listener_errors``), never allowed to kill the thread."""
+        try:
+            method(*args)
+        except Exception:
+            self.listener_errors.append(traceback.format_exc())
