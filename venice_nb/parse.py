@@ -1,0 +1,209 @@
+"""The cell body and the sweep values of ``%%venice``: text in, typed values out, no I/O.
+
+The body is a prompt, not a format string: prompts contain code and JSON, so only ``{name}`` and
+``{name.attr}`` are filled from the user namespace, ``{{``/``}}`` are literal braces, and every other
+brace stays exactly as typed (never ``str.format_map`` on the whole body). Sweep values are comma
+lists or inclusive ``start:stop[:step]`` ranges, typed per field and bounded in length before a
+single value is built.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .errors import ValidationError
+from .request import flag
+
+SEPARATOR = "---"
+MAX_SWEEP_VALUES = 256  # per axis, and for the whole grid (see ``combinations``)
+
+# The fields a sweep may vary, with the type of one value.
+SWEEPABLE: dict[str, type] = {
+    "seed": int,
+    "cfg_scale": float,
+    "steps": int,
+    "style_preset": str,
+    "model": str,
+    "aspect_ratio": str,
+}
+
+# {{ | }} | {identifier(.identifier)*}
+_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
+_MISSING = object()
+
+
+def split_body(body: str) -> tuple[str, str | None]:
+    """(prompt, negative prompt or None): a line that is exactly ``---`` splits them.
+
+    Only the first such line splits; a later one belongs to the negative prompt. Surrounding
+    blank lines and spaces are trimmed; a ``---`` inside a line is just text.
+    """
+    lines = body.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == SEPARATOR:
+            prompt = "\n".join(lines[:i]).strip()
+            negative = "\n".join(lines[i + 1 :]).strip()
+            return prompt, negative or None
+    return body.strip(), None
+
+
+def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
+    """Fill ``{name}``/``{name.attr}`` from ``namespace``; ``{{``/``}}`` become single braces.
+
+    Anything else in braces (``{"a": 1}``, ``{0}``, ``{x+1}``, ``{}``, ``{ x }``) is left as typed.
+    An undefined name or attribute raises a ValidationError naming it.
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        path = match.group(1)
+        head, *attrs = path.split(".")
+        value = namespace.get(head, _MISSING)
+        if value is _MISSING:
+            raise ValidationError(
+                f"{{{path}}} in the cell body: name {head!r} is not defined; define it in an "
+                f"earlier cell, or write {{{{{path}}}}} for literal braces",
+                field="prompt",
+            )
+        done = head
+        for attr in attrs:
+            try:
+                value = getattr(value, attr)
+            except AttributeError:
+                raise ValidationError(
+                    f"{{{path}}} in the cell body: {done!r} has no attribute {attr!r}",
+                    field="prompt",
+                ) from None
+            done += "." + attr
+        return str(value)
+
+    return _TOKEN.sub(fill, text)
+
+
+# ---- sweep values ------------------------------------------------------------------------------
+
+
+def _convert(field: str, kind: type, text: str) -> Any:
+    text = text.strip()
+    if not text:
+        raise ValidationError(f"{flag(field)} has an empty value; write e.g. 1,2,3", field=field)
+    if kind is str:
+        return text
+    try:
+        if kind is int:
+            return int(text)
+        value = float(text)
+    except ValueError:
+        what = "whole numbers" if kind is int else "numbers"
+        raise ValidationError(f"{flag(field)} takes {what}, got {text!r}", field=field) from None
+    if not math.isfinite(value):
+        raise ValidationError(f"{flag(field)} takes finite numbers, got {text!r}", field=field)
+    return value
+
+
+def _range(field: str, kind: type, text: str) -> list[Any]:
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise ValidationError(
+            f"{flag(field)} range {text!r} must be start:stop or start:stop:step", field=field
+        )
+    start, stop = (_convert(field, kind, p) for p in parts[:2])
+    step = _convert(field, kind, parts[2]) if len(parts) == 3 else 1
+    if step <= 0:
+        raise ValidationError(f"{flag(field)} range {text!r} needs a step above 0", field=field)
+    if stop < start:
+        raise ValidationError(
+            f"{flag(field)} range {text!r} ends before it starts; write {parts[1]}:{parts[0]}"
+            + (f":{parts[2]}" if len(parts) == 3 else ""),
+            field=field,
+        )
+    count = math.floor((stop - start) / step + 1e-9) + 1
+    if count > MAX_SWEEP_VALUES:
+        raise ValidationError(
+            f"{flag(field)} range {text!r} has {count:,} values; a sweep takes at most "
+            f"{MAX_SWEEP_VALUES} per cell",
+            field=field,
+        )
+    if kind is int:
+        return [start + i * step for i in range(count)]
+    return [_tidy(start + i * step) for i in range(count)]
+
+
+def _tidy(value: float) -> float:
+    """4.6000000001 -> 4.6 after float steps."""
+    return round(value, 9)
+
+
+def parse_values(field: str, text: str) -> list[Any]:
+    """The values of one option: ``a,b,c``, ``start:stop[:step]`` (stop included), or both mixed.
+
+    Ranges apply to the numeric fields (seed, cfg scale, steps); for the others a colon is part of
+    the value (``16:9``). A single value gives a one-item list.
+    """
+    kind = SWEEPABLE.get(field, str)
+    values: list[Any] = []
+    items = text.split(",")
+    for item in items:
+        item = item.strip()
+        if kind is not str and ":" in item:
+            values.extend(_range(field, kind, item))
+        else:
+            values.append(_convert(field, kind, item))
+        if len(values) > MAX_SWEEP_VALUES:
+            raise ValidationError(
+                f"{flag(field)} has more than {MAX_SWEEP_VALUES} values; split the sweep",
+                field=field,
+            )
+    return values
+
+
+def combinations(axes: list[tuple[str, list[Any]]]) -> Iterator[dict[str, Any]]:
+    """Every combination of the axes, the first axis varying slowest (row-major grid order)."""
+    total = math.prod(len(values) for _, values in axes)
+    if total > MAX_SWEEP_VALUES:
+        sizes = " x ".join(f"{len(v)} {flag(name)}" for name, v in axes)
+        raise ValidationError(
+            f"the sweep has {total:,} combinations ({sizes}); a cell runs at most "
+            f"{MAX_SWEEP_VALUES}: split it into several cells",
+            field=axes[0][0],
+        )
+
+    def walk(i: int, acc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if i == len(axes):
+            yield dict(acc)
+            return
+        name, values = axes[i]
+        for value in values:
+            acc[name] = value
+            yield from walk(i + 1, acc)
+
+    yield from walk(0, {})
+
+
+def option_order(tokens: list[str], options: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """The fields in the order their options first appear in ``tokens`` (the magic's line).
+
+    ``options`` maps a field to its option strings (``("-s", "--seed")``); forms like
+    ``--seed=3`` and ``-s3`` count. Fields never seen are left out.
+    """
+    seen: dict[str, int] = {}
+    for position, token in enumerate(tokens):
+        for name, strings in options.items():
+            if name in seen:
+                continue
+            for opt in strings:
+                if opt.startswith("--"):
+                    hit = token == opt or token.startswith(opt + "=")
+                else:
+                    hit = token.startswith(opt) and not token.startswith("--")
+                if hit:
+                    seen[name] = position
+                    break
+    return sorted(seen, key=seen.__getitem__)

@@ -1,0 +1,290 @@
+"""What the magic, the panel and the Python API share: settings, one client, the backend choice.
+
+One ``VeniceSession`` per kernel (``get_session()``). It decides between the real API and the local
+preview server (``auto``: the real API when a key is present), builds the single ``VeniceClient``,
+validates requests against the catalogue, and consults the result cache. The magic's traitlets push
+their values into ``session.settings``; the panel reads the same object, so both behave alike.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import ConfigurationError
+from .request import GenerateRequest, OpenAIImageRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cache import ResultCache
+    from .client import VeniceClient
+    from .models import ModelSpec
+    from .ratelimit import RetryCallback
+    from .result import GenerationResult
+
+# The client (requests, urllib3) is imported when the first call is made, not at %load_ext.
+KEY_ENV = "VENICE_API_KEY"
+
+
+def _mask(key: str | None) -> str:
+    from .client import mask
+
+    return mask(key)
+
+
+Backend = Literal["auto", "venice", "local"]
+LOCAL_KEY = "local-preview"  # the local server accepts any bearer key; never send the user's
+
+
+def default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "venice_nb")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. ``VeniceMagics`` traits mirror these names one to one."""
+
+    backend: Backend = "auto"
+    base_url: str | None = None
+    default_model: str | None = None
+    default_format: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0
+    max_retries: int = 4
+    concurrency: int = 4
+    save_dir: str = "venice-images"
+    cache_dir: str | None = None
+    cache_enabled: bool = True
+    cache_max_mb: float = 512.0
+    preview_size: int = 512
+    cost_limit_usd: float = 1.0
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+class VeniceSession:
+    """Shared state for one kernel. Thread-safe: the panel's worker uses it too."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._lock = threading.RLock()
+        self._client: VeniceClient | None = None
+        self._client_backend: str | None = None
+        self._login_key: str | None = None
+        self._cache: ResultCache | None = None
+        self._notice_shown = False
+
+    # ---- configuration -----------------------------------------------------------------------
+
+    def configure(self, **changes: Any) -> None:
+        """Change settings; the client is rebuilt when a connection setting changed."""
+        unknown = set(changes) - set(Settings.names())
+        if unknown:
+            raise ConfigurationError(f"unknown setting {sorted(unknown)[0]!r}")
+        with self._lock:
+            self.settings = replace(self.settings, **changes)
+            if changes.keys() & {
+                "backend",
+                "base_url",
+                "connect_timeout",
+                "read_timeout",
+                "max_retries",
+            }:
+                self._drop_client()
+            if changes.keys() & {"cache_dir", "cache_max_mb", "cache_enabled"}:
+                self._cache = None
+
+    def login(self, api_key: str | None) -> None:
+        """Keep a key in memory for this kernel only (``%venice login``)."""
+        with self._lock:
+            self._login_key = api_key or None
+            self._drop_client()
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self._login_key or os.environ.get(KEY_ENV))
+
+    @property
+    def masked_key(self) -> str:
+        return _mask(self._login_key or os.environ.get(KEY_ENV))
+
+    @property
+    def backend(self) -> Literal["venice", "local"]:
+        """The backend a call made now would use."""
+        choice = self.settings.backend
+        if choice == "auto":
+            return "venice" if self.has_key else "local"
+        return choice
+
+    def describe(self) -> dict[str, Any]:
+        """The effective configuration, key masked, for ``%venice config``."""
+        from .client import resolve_base_url
+
+        info: dict[str, Any] = {name: getattr(self.settings, name) for name in Settings.names()}
+        backend = self.backend
+        info["effective_backend"] = "local preview" if backend == "local" else "Venice API"
+        info["effective_base_url"] = (
+            self._client.base_url
+            if self._client is not None and self._client_backend == backend
+            else (
+                "(local preview server, started on first use)"
+                if backend == "local"
+                else resolve_base_url(self.settings.base_url)
+            )
+        )
+        info["api_key"] = self.masked_key
+        info["cache_dir"] = self.settings.cache_dir or default_cache_dir()
+        return info
+
+    def __repr__(self) -> str:
+        return f"<VeniceSession backend={self.backend} key={self.masked_key}>"
+
+    # ---- the client --------------------------------------------------------------------------
+
+    def client(self) -> VeniceClient:
+        """The one client for the current backend (starting the local server if needed)."""
+        with self._lock:
+            backend = self.backend
+            if self._client is not None and self._client_backend == backend:
+                return self._client
+            self._drop_client()
+            from .client import VeniceClient
+            from .ratelimit import RetryPolicy
+
+            s = self.settings
+            policy = RetryPolicy(max_retries=s.max_retries)
+            common = dict(
+                connect_timeout=s.connect_timeout,
+                read_timeout=s.read_timeout,
+                retry=policy,
+                pool_size=max(4, s.concurrency * 2),
+            )
+            if backend == "local":
+                from .server import shared_server
+
+                server = shared_server()
+                client = VeniceClient(LOCAL_KEY, base_url=server.base_url, **common)
+            else:
+                if not self.has_key:
+                    raise ConfigurationError(
+                        "backend 'venice' needs an API key",
+                        hint="Set VENICE_API_KEY or run %venice login, or use the local preview "
+                        "with %config VeniceMagics.backend = 'local'.",
+                    )
+                client = VeniceClient(self._login_key, base_url=s.base_url, **common)
+            self._client, self._client_backend = client, backend
+            return client
+
+    def _drop_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+        self._client_backend = None
+
+    def take_notice(self) -> str | None:
+        """A one-time note when the local preview is used because no key is set."""
+        with self._lock:
+            if self._notice_shown or self.backend != "local":
+                return None
+            self._notice_shown = True
+        if self.settings.backend == "local":
+            return "Using the local preview backend (set by configuration): images are procedural previews."
+        return (
+            "No Venice API key found, so images come from the built-in local preview server "
+            "(procedural pictures, not AI). For real images set VENICE_API_KEY before starting "
+            "Jupyter, or run %venice login."
+        )
+
+    # ---- requests ----------------------------------------------------------------------------
+
+    def spec_for(self, model: str) -> ModelSpec:
+        return self.client().models().require(model)
+
+    def default_model(self) -> str:
+        if self.settings.default_model:
+            return self.settings.default_model
+        model = self.client().models().default_id
+        if model is None:
+            raise ConfigurationError("the server lists no image models")
+        return model
+
+    def build_request(self, **fields_: Any) -> GenerateRequest:
+        """A request with the configured defaults filled in (model, format), not yet validated."""
+        if not fields_.get("model"):
+            fields_["model"] = self.default_model()
+        if fields_.get("format") is None and self.settings.default_format:
+            fields_["format"] = self.settings.default_format
+        return GenerateRequest(**fields_)
+
+    def validate(self, request: GenerateRequest, route: str = "generate") -> GenerateRequest:
+        """Every check that can be made without generating: raises ValidationError."""
+        client = self.client()
+        if route == "openai":
+            OpenAIImageRequest.from_generate(request)
+            client.models().require(request.model)
+            return request
+        return client.validate(request)
+
+    def estimated_cost(self, request: GenerateRequest) -> float | None:
+        return request.estimated_cost(self.spec_for(request.model))
+
+    @property
+    def cache(self) -> ResultCache | None:
+        if not self.settings.cache_enabled:
+            return None
+        with self._lock:
+            if self._cache is None:
+                try:
+                    from .cache import ResultCache
+                except ImportError:  # cache.py not there yet: behave as if disabled
+                    return None
+
+                self._cache = ResultCache(
+                    self.settings.cache_dir or default_cache_dir(),
+                    max_bytes=int(self.settings.cache_max_mb * 1024 * 1024),
+                )
+            return self._cache
+
+    def generate(
+        self,
+        request: GenerateRequest,
+        *,
+        route: Literal["generate", "openai"] = "generate",
+        use_cache: bool = True,
+        on_retry: RetryCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GenerationResult:
+        """Validate, look in the cache (seeded requests only), generate, store."""
+        self.validate(request, route)
+        client = self.client()
+        cache = self.cache if use_cache and request.seed is not None else None
+        key = cache.key(route, client.base_url, request.to_json()) if cache else None
+        if cache is not None and key is not None:
+            hit = cache.get(key, request)
+            if hit is not None:
+                return hit
+        if route == "openai":
+            result = client.generate_openai(request, on_retry=on_retry, cancel=cancel)
+        else:
+            result = client.generate(request, on_retry=on_retry, cancel=cancel)
+        if cache is not None and key is not None and not result.content_violation:
+            cache.put(key, result)
+        return result
+
+
+_session: VeniceSession | None = None
+_session_lock = threading.Lock()
+
+
+def get_session() -> VeniceSession:
+    """The kernel's session (created on first use)."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = VeniceSession()
+        return _session
