@@ -161,6 +161,22 @@ def test_preview_that_would_be_heavier_keeps_the_original_bytes_scaled_by_the_br
     assert (img["width"], img["height"]) == ("400", "400")
 
 
+def test_unreadable_pixels_still_display_as_received():
+    webp = image("webp", (64, 64)).data
+    # from_bytes refuses cut images; built directly, as a hand-made or old cached result could be
+    cut = GeneratedImage(webp[: len(webp) // 2], "webp", seed=5)
+    jpeg = image("jpeg", (900, 600)).data
+    cut_jpeg = GeneratedImage(jpeg[: len(jpeg) // 2], "jpeg", seed=6)
+    for img_obj in (cut, cut_jpeg):
+        parsed = Parsed(html_of(make_result([img_obj]), preview_size=300))
+        [img] = parsed.imgs
+        assert decode_src(img["src"])[1] == img_obj.data
+        assert "seed" in parsed.all_text
+    assert "size unknown" in Parsed(html_of(make_result([cut]), preview_size=300)).all_text
+    [img] = Parsed(html_of(make_result([cut_jpeg]), preview_size=300)).imgs
+    assert (img["width"], img["height"]) == ("300", "200")  # the browser scales it down
+
+
 def test_preview_size_comes_from_the_session_setting():
     from venice_nb.session import get_session
 

@@ -110,28 +110,44 @@ def _preview_size(preview_size: int | None) -> int:
 # ---- images ------------------------------------------------------------------------------------
 
 
-def image_html(image: GeneratedImage, preview_size: int | None = None, caption: bool = True) -> str:
-    """One captioned image as a data URI in its received format, downscaled above the preview."""
+def _embedded(image: GeneratedImage, limit: int) -> tuple[bytes, tuple[int, int] | None, str, str]:
+    """(bytes to embed, display size or None, size label, tooltip) for one image.
+
+    A picture whose pixels Pillow cannot read (truncated, odd encoding) is still shown as received,
+    labelled "size unknown": the browser may render what Pillow refused, and the cell never fails.
+    """
     from .preview import downscale, preview_dimensions
 
-    limit = _preview_size(preview_size)
-    full = image.size
+    try:
+        full = image.size
+    except (OSError, ValueError, SyntaxError):
+        return image.data, None, "size unknown", f"{image.format}, size unreadable"
+    label = f"{full[0]}x{full[1]}"
     shown = preview_dimensions(full, limit)
-    data = image.data
-    title = f"{full[0]}x{full[1]} {image.format}"
-    if shown != full:
+    if shown == full:
+        return image.data, full, label, f"{label} {image.format}"
+    try:
         data, encoded = downscale(image.data, image.format, limit)
-        title = (
-            f"notebook preview of a {full[0]}x{full[1]} {image.format}; "
-            "the result object and saved files keep the full size"
-        )
-        if encoded == full:  # the preview would have been heavier: let the browser scale it
-            title = f"{full[0]}x{full[1]} {image.format}, shown at {shown[0]}x{shown[1]}"
+    except (OSError, ValueError, SyntaxError):
+        data, encoded = image.data, full
+    if encoded == full:  # no lighter preview possible: the browser scales the original down
+        return data, shown, label, f"{label} {image.format}, shown at {shown[0]}x{shown[1]}"
+    tip = (
+        f"notebook preview of a {label} {image.format}; "
+        "the result object and saved files keep the full size"
+    )
+    return data, encoded, label, tip
+
+
+def image_html(image: GeneratedImage, preview_size: int | None = None, caption: bool = True) -> str:
+    """One captioned image as a data URI in its received format, downscaled above the preview."""
+    data, shown, label, title = _embedded(image, _preview_size(preview_size))
     name = f"seed {image.seed}" if image.seed is not None else f"variant {image.index + 1}"
     src = f"data:{image.mime};base64,{base64.b64encode(data).decode('ascii')}"
+    dims = f'width="{shown[0]}" height="{shown[1]}" ' if shown else ""
     img = (
-        f'<img src="{src}" width="{shown[0]}" height="{shown[1]}" alt="{_e(name)}" '
-        f'title="{_e(title)}" style="max-width:100%;height:auto;display:block">'
+        f'<img src="{src}" {dims}alt="{_e(name)}" title="{_e(title)}" '
+        'style="max-width:100%;height:auto;display:block">'
     )
     if not caption:
         return img
@@ -142,7 +158,7 @@ def image_html(image: GeneratedImage, preview_size: int | None = None, caption: 
         flags += badge("blocked", title="the server flagged a content policy violation")
     return (
         f'<figure class="venice-nb-image" style="margin:0">{img}'
-        f'<figcaption style="{MUTED}">{_e(name)} \u00b7 {full[0]}x{full[1]}{flags}'
+        f'<figcaption style="{MUTED}">{_e(name)} \u00b7 {label}{flags}'
         "</figcaption></figure>"
     )
 
@@ -262,7 +278,8 @@ def _prompt_title(result: GenerationResult) -> str:
     return prompt if len(prompt) <= 300 else prompt[:299] + "\u2026"
 
 
-def _result_timing(result: GenerationResult) -> str:
+def result_timing_html(result: GenerationResult) -> str:
+    """The timing bar for a result: cached results and routes without API timing say so."""
     if result.cached:
         server = result.timing.server_ms
         original = f"; generated in {format_ms(server)} of server time" if server else ""
@@ -277,7 +294,7 @@ def result_html(result: GenerationResult, preview_size: int | None = None) -> st
     return (
         f'<div class="venice-nb-result" title="{_e(_prompt_title(result))}" style="{FONT}">'
         f"{_images_row(result.images, preview_size)}"
-        f"{_result_timing(result)}{_footer(result)}</div>"
+        f"{result_timing_html(result)}{_footer(result)}</div>"
     )
 
 
@@ -511,7 +528,7 @@ def models_table_html(catalogue: Catalogue) -> str:
             deprecation = ""
         rows.append(
             (
-                f"<code>{_e(spec.id)}</code>",
+                f'<code style="white-space:nowrap">{_e(spec.id)}</code>',
                 _e(spec.name),
                 f'{_e(SIZING_LABELS.get(spec.sizing, spec.sizing))}<div style="{MUTED}">'
                 f"{_e(spec.sizes_label())}</div>",
