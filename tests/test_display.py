@@ -443,6 +443,46 @@ def test_untrusted_text_is_escaped_everywhere():
         assert len(Parsed(html).imgs) <= 1  # the injected <img> never became an element
 
 
+# ---- untrusted notebooks ----------------------------------------------------------------------
+
+# Inline CSS properties that JupyterLab's HTML sanitizer (packages/apputils/src/sanitizer.ts) keeps
+# when a notebook is opened untrusted; anything else is silently dropped there. The subset in use.
+SANITIZER_KEEPS = {
+    "background", "border", "border-bottom", "border-collapse", "border-left", "border-radius",
+    "color", "display", "font-family", "font-size", "height", "line-height", "margin",
+    "margin-left", "margin-top", "max-width", "opacity", "overflow", "padding", "text-align",
+    "vertical-align", "white-space", "width",
+}  # fmt: skip
+
+
+def test_styles_survive_jupyterlab_sanitizer_of_untrusted_notebooks():
+    sweep = _sweep()
+    outputs = [
+        html_of(
+            make_result(cost_usd=0.01, balance_usd=3.0, deprecation="old", retries=1),
+            preview_size=512,
+        ),
+        html_of(make_result(cached=True, backend=LOCAL_PREVIEW), preview_size=512),
+        html_of(sweep, preview_size=512),
+        display.status_html("x", "running"),
+        display.error_html("x"),
+        display.notice_html("x"),
+        display.models_table_html(Catalogue.from_json(CATALOGUE_JSON)),
+        display.styles_html(["a"]),
+        display.config_html({"a": 1}),
+    ]
+    for html in outputs:
+        assert "<style" not in html and "<script" not in html
+        for tag, attrs in Parsed(html).tags:
+            for decl in filter(None, (d.strip() for d in attrs.get("style", "").split(";"))):
+                prop, _, value = decl.partition(":")
+                assert prop in SANITIZER_KEEPS, (tag, decl)
+                if prop == "opacity":
+                    assert re.fullmatch(r"0\.\d+|1|0", value), decl
+                for alpha in re.findall(r"rgba\([^)]*,\s*([^,)]+)\)", value):
+                    assert re.fullmatch(r"0\.\d+|1|0", alpha), decl
+
+
 # ---- bundle hygiene and weight -----------------------------------------------------------------
 
 

@@ -25,9 +25,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Bundle = tuple[dict[str, Any], dict[str, Any]]
 
-FONT = "font:12px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif"
-MUTED = "opacity:.75"
-RULE = "border-bottom:1px solid rgba(128,128,128,.3)"
+# Only properties and value forms that JupyterLab's sanitizer keeps in an untrusted notebook (no
+# flexbox gaps or wrapping, alpha values written with a leading zero); tests hold us to it.
+FONT = "font-family:system-ui,sans-serif;font-size:12px;line-height:1.45"
+MUTED = "opacity:0.75"
+RULE = "border-bottom:1px solid rgba(128,128,128,0.3)"
+TILE = "display:inline-block;vertical-align:top;margin:0 8px 8px 0"
 SEGMENT_COLOURS = {
     "queue": "#9e9e9e",
     "preprocessing": "#f9a825",
@@ -157,7 +160,7 @@ def image_html(image: GeneratedImage, preview_size: int | None = None, caption: 
     if image.content_violation:
         flags += badge("blocked", title="the server flagged a content policy violation")
     return (
-        f'<figure class="venice-nb-image" style="margin:0">{img}'
+        f'<figure class="venice-nb-image" style="{TILE}">{img}'
         f'<figcaption style="{MUTED}">{_e(name)} \u00b7 {label}{flags}'
         "</figcaption></figure>"
     )
@@ -165,7 +168,7 @@ def image_html(image: GeneratedImage, preview_size: int | None = None, caption: 
 
 def _images_row(images: Iterable[GeneratedImage], preview_size: int | None) -> str:
     cells = "".join(image_html(im, preview_size) for im in images)
-    return f'<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start">{cells}</div>'
+    return f"<div>{cells}</div>"
 
 
 # ---- timing ------------------------------------------------------------------------------------
@@ -215,14 +218,15 @@ def timing_html(
     if total > 0:
         parts = "".join(
             f'<div class="venice-nb-seg-{name}" title="{_e(SEGMENT_LABELS.get(name, name))} '
-            f'{format_ms(ms)}" style="width:{ms / total * 100:.2f}%;'
-            f'background:{SEGMENT_COLOURS[name]}"></div>'
+            f'{format_ms(ms)}" style="display:inline-block;height:8px;'
+            f'width:{ms / total * 100:.2f}%;background:{SEGMENT_COLOURS[name]}"></div>'
             for name, ms in segments
             if ms > 0
         )
         bar = (
-            '<div style="display:flex;width:320px;max-width:100%;height:8px;border-radius:4px;'
-            f'overflow:hidden;background:rgba(128,128,128,.25)">{parts}</div>'
+            '<div style="width:320px;max-width:100%;height:8px;border-radius:4px;overflow:hidden;'
+            "white-space:nowrap;font-size:0;line-height:0;"
+            f'background:rgba(128,128,128,0.25)">{parts}</div>'
         )
     legend = " ".join(
         f'<span style="white-space:nowrap"><span style="display:inline-block;width:8px;'
@@ -321,7 +325,7 @@ def _cell_html(cell: SweepCell, extra: Sequence[str], preview_size: int | None) 
         message, hint = _error_line(cell.error)
         hint_html = f'<div style="{MUTED}">{_e(hint)}</div>' if hint else ""
         return (
-            f'<div class="venice-nb-failed" style="color:{ERROR_COLOUR};max-width:256px;'
+            f'<div class="venice-nb-failed" style="{TILE};color:{ERROR_COLOUR};max-width:256px;'
             f'padding:8px;border:1px dashed {ERROR_COLOUR};border-radius:4px">{head}'
             f"\u2717 {_e(message)}{hint_html}</div>"
         )
@@ -331,7 +335,7 @@ def _cell_html(cell: SweepCell, extra: Sequence[str], preview_size: int | None) 
         body = image_html(result.images[0], preview_size)
     else:
         body = _images_row(result.images, preview_size)
-    return f"<div>{head}{body}{tail}</div>"
+    return f'<div style="{TILE}">{head}{body}{tail}</div>'
 
 
 def _ordered(values: Iterable[Any]) -> list[Any]:
@@ -434,7 +438,7 @@ def sweep_html(sweep: SweepResult, preview_size: int | None = None) -> str:
             )
             inner = "".join(_cell_html(c, extra_names, preview_size) for c in members)
             if len(members) > 1:
-                inner = f'<div style="display:flex;flex-wrap:wrap;gap:6px">{inner}</div>'
+                inner = f"<div>{inner}</div>"
             cells += f"<td {td}>{inner}</td>"
         row_head = f"<th {th}>{_e(label)}</th>" if sweep.rows else ""
         body += f"<tr>{row_head}{cells}</tr>"
@@ -494,7 +498,7 @@ def notice_html(text: str) -> str:
     return (
         f'<div class="venice-nb-notice" style="{FONT};padding:4px 8px;'
         f"border-left:3px solid {BADGE_COLOURS['local preview']};"
-        f'background:rgba(94,53,177,.08)">\u2139 {_e(text)}</div>'
+        f'background:rgba(94,53,177,0.08)">\u2139 {_e(text)}</div>'
     )
 
 
