@@ -1,0 +1,390 @@
+"""HTTP layer and routes of the local preview server (stdlib ``http.server``, HTTP/1.1 keep-alive)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import secrets
+import socket
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+import uuid
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from . import catalogue, faults, validation
+from .render import RenderSpec, render
+from .responses import ApiError, Response, json_response
+from .state import ReceivedRequest, ServerState
+
+PREFIX = "/api/v1"
+VERSION = "20260821.193530"
+MAX_BODY = 35 * 1024 * 1024
+MODEL_TYPES = ("asr", "embedding", "image", "music", "text", "tts", "upscale", "inpaint",
+               "video", "all", "code")
+GENERATE_ROUTES = {"/image/generate": "venice", "/images/generations": "openai"}
+GET_ROUTES = ("/image/styles", "/models", "/models/traits")
+
+
+class VeniceHTTPServer(ThreadingHTTPServer):
+    """Threaded server that remembers its open connections so ``stop()`` can end keep-alives."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: ServerState) -> None:
+        self.state = state
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def track(self, conn: socket.socket, add: bool) -> None:
+        with self._conns_lock:
+            (self._conns.add if add else self._conns.discard)(conn)
+
+    def close_connections(self) -> None:
+        with self._conns_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "venice-nb-local-preview"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this
+    server: VeniceHTTPServer
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, False)
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    @property
+    def state(self) -> ServerState:
+        return self.server.state
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent in-process; the CLI turns on one short line per request (never headers)."""
+        if self.state.log_requests:
+            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # logged once, with timing, in _dispatch
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise ApiError(400, "Invalid Content-Length header") from None
+        if length > MAX_BODY:
+            self.close_connection = True
+            raise ApiError(413, {"code": "PAYLOAD_TOO_LARGE", "error": "Request body too large"})
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes:
+        data = bytearray()
+        while True:
+            size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline(1024).strip():
+                    pass  # trailers
+                return bytes(data)
+            data += self.rfile.read(size)
+            self.rfile.readline(16)
+            if len(data) > MAX_BODY:
+                self.close_connection = True
+                raise ApiError(413, {"code": "PAYLOAD_TOO_LARGE", "error": "Request body too large"})
+
+    def _dispatch(self, method: str) -> None:
+        started = time.perf_counter()
+        url = urllib.parse.urlsplit(self.path)
+        path = url.path.rstrip("/") or "/"
+        query = dict(urllib.parse.parse_qsl(url.query))
+        status: int | str = "-"
+        try:
+            try:
+                raw = self._read_body() if method not in ("GET", "HEAD") else b""
+            except ApiError as err:
+                raw = b""
+                resp = err.response()
+            else:
+                resp = self._route(method, path, query, raw)
+            status = resp.status if not resp.drop else "dropped"
+            self._send(resp, head_only=method == "HEAD")
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError):
+            self.close_connection = True
+            status = "client-gone"
+        except Exception:  # a bug must not kill the connection thread silently
+            self.close_connection = True
+            if self.state.log_requests:
+                traceback.print_exc()
+            with contextlib.suppress(OSError):
+                self._send(json_response(500, {"error": "Internal server error"}))
+        if self.state.log_requests:
+            ms = (time.perf_counter() - started) * 1000
+            sys.stderr.write(f"{method} {url.path} -> {status} ({ms:.0f} ms)\n")
+
+    def _send(self, resp: Response, head_only: bool = False) -> None:
+        if resp.drop:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        body = resp.body
+        if (resp.compressible and isinstance(body, bytes) and len(body) > 1024
+                and "gzip" in (self.headers.get("Accept-Encoding") or "").lower()):
+            body = gzip.compress(body, compresslevel=1, mtime=0)
+            resp.headers["Content-Encoding"] = "gzip"
+        length = resp.content_length if resp.content_length is not None else len(body)  # type: ignore[arg-type]
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(length))
+        for name, value in resp.headers.items():
+            self.send_header(name, value)
+        if resp.close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if head_only:
+            return
+        if isinstance(body, bytes):
+            self._write(body, resp.trickle_seconds)
+        else:
+            self._stream(body)
+
+    def _write(self, body: bytes, trickle: float) -> None:
+        if trickle <= 0 or len(body) < 2:
+            self.wfile.write(body)
+            return
+        pieces = min(20, len(body))
+        step = -(-len(body) // pieces)
+        for i in range(0, len(body), step):
+            self.wfile.write(body[i: i + step])
+            self.wfile.flush()
+            if i + step < len(body):
+                self.state.sleep(trickle / pieces)
+            if self.state.stopping.is_set():
+                self.close_connection = True
+                return
+
+    def _stream(self, chunks: Iterable[bytes]) -> None:
+        for chunk in chunks:
+            if self.state.stopping.is_set():
+                self.close_connection = True
+                return
+            self.wfile.write(chunk)
+
+    # --- routing -------------------------------------------------------------------------------
+
+    def _route(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Response:
+        sub = path[len(PREFIX):] if path.startswith(PREFIX + "/") else None
+        generate = sub in GENERATE_ROUTES and method == "POST"
+        self.state.record(ReceivedRequest(
+            method=method, path=path, query=query, body=_maybe_json(raw),
+            content_type=self.headers.get("Content-Type"),
+            has_auth=bool(self.headers.get("Authorization"))), generate)
+        base = {"CF-RAY": f"{secrets.token_hex(8)}-LCL", "x-venice-version": VERSION,
+                "x-venice-local-preview": "true"}
+        try:
+            if generate:
+                assert sub is not None
+                resp = self._generate(GENERATE_ROUTES[sub], raw)
+            elif sub in GENERATE_ROUTES or sub in GET_ROUTES:
+                allowed = "POST" if sub in GENERATE_ROUTES else "GET, HEAD"
+                if method in ("GET", "HEAD") and sub in GET_ROUTES:
+                    resp = self._get(sub, query)
+                else:
+                    raise ApiError(405, f"Method {method} not allowed on {path}",
+                                   {"Allow": allowed})
+            else:
+                raise ApiError(404, f"Not found: {path}")
+        except ApiError as err:
+            resp = err.response()
+        resp.headers = {**base, **resp.headers}
+        return resp
+
+    def _get(self, sub: str, query: dict[str, str]) -> Response:
+        if sub == "/image/styles":
+            styles = catalogue.styles()
+            doc: Any = styles if self.state.styles_shape == "list" else {"object": "list",
+                                                                          "data": styles}
+            return json_response(200, doc)
+        kind = query.get("type", "text")
+        if kind not in MODEL_TYPES:
+            raise validation.invalid([validation.zod_issue(
+                "invalid_enum_value", ["type"], "Invalid enum value. Expected "
+                + " | ".join(f"'{t}'" for t in MODEL_TYPES) + f", received '{kind}'",
+                received=kind, options=list(MODEL_TYPES))])
+        images = kind in ("image", "all")
+        if sub == "/models/traits":
+            traits: dict[str, str] = {}
+            for m in catalogue.models() if images else []:
+                for t in m.spec.get("traits", []):
+                    traits.setdefault(t, m.id)
+            return json_response(200, {"object": "list", "type": kind, "data": traits})
+        rows = catalogue.model_rows() if images else []
+        return json_response(200, {"object": "list", "type": kind, "data": rows})
+
+    # --- generation ----------------------------------------------------------------------------
+
+    def _generate(self, route: str, raw: bytes) -> Response:
+        t0 = time.perf_counter()
+        st = self.state
+        fault = st.faults.pop()
+        body = _maybe_json(raw)
+        binary = isinstance(body, dict) and body.get("return_binary") is True
+        st.sleep(st.latency)
+        if fault is not None and fault.phase == "delay":
+            st.sleep(faults.delay_seconds(fault))
+        if fault is not None and fault.phase == "pre":
+            limit = st.rate.rpm or 1000
+            return faults.pre_response(fault, binary=binary, limit=limit,
+                                       reset_unit=st.rate.reset_unit)
+        queued = time.perf_counter()
+        resp, payload, first = self._generate_ok(route, raw, t0, queued)
+        if fault is not None and resp.status == 200:
+            resp = faults.post_response(fault, resp, payload, first, route == "openai")
+        return resp
+
+    def _generate_ok(self, route: str, raw: bytes, t0: float, queued: float
+                     ) -> tuple[Response, dict[str, Any] | None, bytes | None]:
+        st = self.state
+        if not st.key_ok(self.headers.get("Authorization")):
+            raise ApiError(401, "Authentication failed")
+        rate = st.rate.hit()
+        if not rate.allowed:
+            raise ApiError(429, "Rate limit exceeded",
+                           {**rate.headers, "Retry-After": str(rate.retry_after)})
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise ApiError(415, f"Unsupported Content-Type '{ctype or 'none'}'; "
+                                "send the request body as application/json")
+        body = validation.parse_json(raw)
+        p = (validation.validate_openai(body) if route == "openai"
+             else validation.validate_generate(body))
+        blurred, violation = validation.moderation(p)
+        usd, _diem = p.model.price(p.resolution, p.quality)
+        cost = usd * p.variants
+        balance_usd, balance_diem = st.ledger.snapshot()
+        if not st.ledger.reserve(cost):
+            raise ApiError(402, "Insufficient USD or Diem balance to complete request")
+        prepared = time.perf_counter()
+        try:
+            images = [render(self._spec(p, i, blurred, violation)) for i in range(p.variants)]
+        except Exception:
+            st.ledger.refund(cost)
+            raise
+        if violation:
+            st.ledger.refund(cost)  # content violations are not charged
+        rendered = time.perf_counter()
+        headers = {
+            "x-venice-is-blurred": str(blurred).lower(),
+            "x-venice-is-content-violation": str(violation).lower(),
+            **rate.headers,
+            "x-venice-balance-usd": balance_usd,
+            "x-venice-balance-diem": balance_diem,
+            **_deprecation_headers(p.model),
+        }
+        if p.enhance_prompt:
+            enhanced = f"{p.prompt}, richly detailed, balanced composition (local preview)"
+            headers["x-venice-enhanced-prompt"] = urllib.parse.quote(enhanced)
+        fmt = "png" if violation and p.return_binary else p.format
+        if p.return_binary:
+            return Response(200, images[0], f"image/{fmt}", headers), None, images[0]
+        b64 = [base64.b64encode(img).decode("ascii") for img in images]
+        if route == "openai":
+            item = ({"url": f"data:image/{fmt};base64,{b64[0]}"} if p.response_format == "url"
+                    else {"b64_json": b64[0]})
+            payload: dict[str, Any] = {"created": int(time.time()), "data": [item]}
+        else:
+            payload = {
+                "id": f"generate-image-{uuid.uuid4().hex}",
+                "images": b64,
+                "timing": {
+                    "inferenceDuration": _ms(rendered - prepared),
+                    "inferencePreprocessingTime": _ms(prepared - queued),
+                    "inferenceQueueTime": _ms(queued - t0),
+                    "total": _ms(time.perf_counter() - t0),
+                },
+                "request": {"success": True, "data": p.echo},
+            }
+        return json_response(200, payload, headers, compressible=True), payload, images[0]
+
+    @staticmethod
+    def _spec(p: validation.GenerateParams, i: int, blurred: bool, violation: bool) -> RenderSpec:
+        return RenderSpec(
+            prompt=p.prompt, seed=p.variant_seed(i), width=p.width, height=p.height,
+            format="png" if violation and p.return_binary else p.format, model=p.model.id,
+            cfg_scale=p.cfg_scale,
+            negative_prompt=p.negative_prompt if p.model.honours_negative else None,
+            style_preset=p.style_preset, blurred=blurred, violation=violation,
+            watermark=not p.hide_watermark and p.model.spec.get("privacy") == "private",
+            embed_exif=p.embed_exif_metadata)
+
+
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
+
+
+def _maybe_json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return validation.parse_json(raw)
+    except ApiError:
+        return None
+
+
+def _deprecation_headers(model: catalogue.Model) -> dict[str, str]:
+    dep = model.deprecation
+    if not dep:
+        return {}
+    headers = {
+        "x-venice-model-deprecation-warning": (
+            f"The model {model.id} is deprecated and will be removed on {dep['date']}."
+            + (f" Please migrate to {dep['replacementModelId']}."
+               if dep.get("replacementModelId") else "")),
+        "x-venice-model-deprecation-date": dep["date"],
+        "x-venice-deprecated": "true",
+    }
+    if dep.get("replacementModelId"):
+        headers["x-venice-deprecated-replacement"] = dep["replacementModelId"]
+    return headers

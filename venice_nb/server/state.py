@@ -1,0 +1,160 @@
+"""Mutable per-server state: counters, request log, balance, rate window. All thread-safe."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .faults import FaultQueue, reset_header
+
+DEFAULT_REPORTED_LIMIT = 1000
+RECEIVED_KEEP = 1000
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """What a test may inspect about a request. Deliberately holds no headers and no key."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    content_type: str | None
+    has_auth: bool
+    time: float = field(default_factory=time.time)
+
+    def __getitem__(self, key: str) -> Any:  # record["body"] works as well as record.body
+        return getattr(self, key)
+
+
+@dataclass
+class RateDecision:
+    allowed: bool
+    headers: dict[str, str]
+    retry_after: int = 0
+
+
+class RateWindow:
+    """Sliding 60 s window over generate requests; enforced only when ``rpm`` is set."""
+
+    def __init__(self, rpm: int | None, reset_unit: str) -> None:
+        self.rpm = rpm
+        self.reset_unit = reset_unit
+        self._hits: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def hit(self) -> RateDecision:
+        now = time.time()
+        with self._lock:
+            while self._hits and self._hits[0] <= now - 60:
+                self._hits.popleft()
+            limit = self.rpm if self.rpm is not None else DEFAULT_REPORTED_LIMIT
+            allowed = self.rpm is None or len(self._hits) < self.rpm
+            if allowed:
+                self._hits.append(now)
+            remaining = max(0, limit - len(self._hits))
+            reset_in = (self._hits[0] + 60 - now) if self._hits else 60.0
+        headers = {"x-ratelimit-limit-requests": str(limit),
+                   "x-ratelimit-remaining-requests": str(remaining),
+                   "x-ratelimit-reset-requests": reset_header(reset_in, self.reset_unit, now)}
+        retry = max(1, math.ceil(reset_in)) if not allowed else 0
+        return RateDecision(allowed, headers, retry)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._hits.clear()
+
+
+class Ledger:
+    """USD balance kept in micro-dollars so repeated $0.01 charges never drift."""
+
+    def __init__(self, usd: float, diem: float = 0.0) -> None:
+        self._micro = round(usd * 1_000_000)
+        self.diem = diem
+        self._lock = threading.Lock()
+
+    @property
+    def usd(self) -> float:
+        return self._micro / 1_000_000
+
+    @usd.setter
+    def usd(self, value: float) -> None:
+        with self._lock:
+            self._micro = round(value * 1_000_000)
+
+    def snapshot(self) -> tuple[str, str]:
+        """Header strings for the balance before a request."""
+        return _money(self._micro), _money(round(self.diem * 1_000_000))
+
+    def reserve(self, usd: float) -> bool:
+        """Take ``usd`` if it is covered; False (and nothing taken) otherwise."""
+        cost = round(usd * 1_000_000)
+        with self._lock:
+            if cost > self._micro:
+                return False
+            self._micro -= cost
+            return True
+
+    def refund(self, usd: float) -> None:
+        with self._lock:
+            self._micro += round(usd * 1_000_000)
+
+
+def _money(micro: int) -> str:
+    text = f"{micro / 1_000_000:.6f}".rstrip("0")
+    return text + "0" * max(0, 2 - len(text.split(".")[1]))
+
+
+class ServerState:
+    """Everything the handler threads share for one server instance."""
+
+    def __init__(self, *, auth: bool, api_keys: Iterable[str] | None, balance_usd: float,
+                 latency: float, rate_limit_rpm: int | None, reset_unit: str,
+                 styles_shape: str) -> None:
+        self.auth = auth
+        self.api_keys = frozenset(api_keys) if api_keys is not None else None
+        self.ledger = Ledger(balance_usd)
+        self.latency = float(latency)
+        self.rate = RateWindow(rate_limit_rpm, reset_unit)
+        self.styles_shape = styles_shape
+        self.faults = FaultQueue()
+        self.stopping = threading.Event()
+        self.log_requests = False
+        self._lock = threading.Lock()
+        self.request_count = 0
+        self.generate_count = 0
+        self.received: list[ReceivedRequest] = []
+
+    def record(self, rec: ReceivedRequest, generate: bool) -> None:
+        with self._lock:
+            self.request_count += 1
+            if generate:
+                self.generate_count += 1
+            self.received.append(rec)
+            if len(self.received) > RECEIVED_KEEP:
+                del self.received[: len(self.received) - RECEIVED_KEEP]
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.request_count = 0
+            self.generate_count = 0
+            self.received.clear()
+
+    def sleep(self, seconds: float) -> None:
+        """Bounded sleep that ends early when the server stops."""
+        if seconds > 0:
+            self.stopping.wait(seconds)
+
+    def key_ok(self, authorization: str | None) -> bool:
+        if not self.auth:
+            return True
+        scheme, _, key = (authorization or "").strip().partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            return False
+        return self.api_keys is None or key in self.api_keys

@@ -1,0 +1,428 @@
+"""Request checking that answers like the real API: zod-shaped 400s, 404 for unknown models.
+
+The real server validates with zod, so clients see ``{"error", "details": <zod format()>, "issues"}``.
+Mirroring the exact shape and messages lets client error handling be tested offline.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import catalogue
+from .catalogue import Model
+from .responses import ApiError
+
+SEED_MAX = 999_999_999
+_SYS_RANDOM = random.SystemRandom()
+
+# --- a tiny zod ---------------------------------------------------------------------------------
+
+
+def _received(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def zod_issue(code: str, path: list[Any], message: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, **extra, "path": path, "message": message}
+
+
+def _type_issue(expected: str, value: Any, path: list[Any]) -> dict[str, Any]:
+    received = _received(value)
+    message = f"Expected {expected}, received {received}"
+    return zod_issue("invalid_type", path, message, expected=expected, received=received)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One property: type, range and nullability, checked the way zod would."""
+
+    kind: str  # string | number | integer | boolean | enum | any | refs
+    min: float | None = None
+    min_inclusive: bool = True
+    max: float | None = None
+    options: tuple[str, ...] = ()
+    nullable: bool = False
+    required: bool = False
+
+    def check(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
+        if value is None:
+            return [] if self.nullable or self.kind == "any" else [_type_issue(self._expected, None, path)]
+        return getattr(self, f"_check_{self.kind}")(value, path)
+
+    @property
+    def _expected(self) -> str:
+        return {"integer": "number", "enum": "string", "refs": "array"}.get(self.kind, self.kind)
+
+    def _check_any(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
+        return []
+
+    def _check_boolean(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
+        return [] if isinstance(value, bool) else [_type_issue("boolean", value, path)]
+
+    def _check_string(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
+        if not isinstance(value, str):
+            return [_type_issue("string", value, path)]
+        if self.min is not None and len(value) < self.min:
+            return [zod_issue("too_small", path, f"String must contain at least {int(self.min)} "
+                           "character(s)", minimum=int(self.min), type="string", inclusive=True,
+                           exact=False)]
+        if self.max is not None and len(value) > self.max:
+            return [zod_issue("too_big", path, f"String must contain at most {int(self.max)} "
+                           "character(s)", maximum=int(self.max), type="string", inclusive=True,
+                           exact=False)]
+        return []
+
+    def _check_enum(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
+        if not isinstance(value, str):
+            return [_type_issue("string", value, path)]
+        if value in self.options:
+            return []
+        opts = " | ".join(f"'{o}'" for o in self.options)
+        return [zod_issue("invalid_enum_value", path,
+                       f"Invalid enum value. Expected {opts}, received '{value}'",
+                       received=value, options=list(self.options))]
+
+    def _check_number(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return [_type_issue("number", value, path)]
+        return self._range(value, path)
+
+    def _check_integer(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return [_type_issue("number", value, path)]
+        if isinstance(value, float) and not value.is_integer():
+            return [zod_issue("invalid_type", path, "Expected integer, received float",
+                           expected="integer", received="float")]
+        return self._range(value, path)
+
+    def _range(self, value: float, path: list[Any]) -> list[dict[str, Any]]:
+        low, high = self.min, self.max
+        if low is not None and (value < low or (value == low and not self.min_inclusive)):
+            word = "greater than or equal to" if self.min_inclusive else "greater than"
+            return [zod_issue("too_small", path, f"Number must be {word} {_num(low)}",
+                           minimum=_num(low), type="number", inclusive=self.min_inclusive,
+                           exact=False)]
+        if high is not None and value > high:
+            return [zod_issue("too_big", path, f"Number must be less than or equal to {_num(high)}",
+                           maximum=_num(high), type="number", inclusive=True, exact=False)]
+        return []
+
+    def _check_refs(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
+        """style_references: array of {image: string, strength?: 0.1..1}, strict."""
+        if not isinstance(value, list):
+            return [_type_issue("array", value, path)]
+        ref_schema = {"image": Field("string", required=True), "strength": Field("number", 0.1, max=1)}
+        issues: list[dict[str, Any]] = []
+        for i, item in enumerate(value):
+            issues += check_object(item, ref_schema, [*path, i])
+        return issues
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def check_object(body: Any, schema: dict[str, Field], path: list[Any] | None = None
+                 ) -> list[dict[str, Any]]:
+    """All issues for ``body`` against a strict object schema (zod collects them all)."""
+    path = path or []
+    if not isinstance(body, dict):
+        return [_type_issue("object", body, path)]
+    issues: list[dict[str, Any]] = []
+    for name, spec in schema.items():
+        if name not in body:
+            if spec.required:
+                issues.append(zod_issue("invalid_type", [*path, name], "Required",
+                                     expected=spec._expected, received="undefined"))
+            continue
+        issues += spec.check(body[name], [*path, name])
+    extra = [k for k in body if k not in schema]
+    if extra:
+        keys = ", ".join(f"'{k}'" for k in extra)
+        issues.append(zod_issue("unrecognized_keys", list(path),
+                             f"Unrecognized key(s) in object: {keys}", keys=extra))
+    return issues
+
+
+def error_body(issues: list[dict[str, Any]]) -> dict[str, Any]:
+    """The real 400 body: zod ``format()`` tree in ``details`` plus the flat ``issues`` list."""
+    details: dict[str, Any] = {"_errors": []}
+    for issue in issues:
+        node = details
+        for key in issue["path"]:
+            node = node.setdefault(str(key), {"_errors": []})
+        node["_errors"].append(issue["message"])
+    return {"error": "Invalid request parameters", "details": details, "issues": issues}
+
+
+def invalid(issues: list[dict[str, Any]]) -> ApiError:
+    return ApiError(400, error_body(issues))
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON (no NaN/Infinity, UTF-8) or 400 "Invalid JSON request"."""
+
+    def _reject(token: str) -> Any:
+        raise ValueError(token)
+
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, "Invalid JSON request") from None
+
+
+# --- schemas (from venice-openapi-image.yaml) ---------------------------------------------------
+
+_INT = "integer"
+GENERATE_SCHEMA: dict[str, Field] = {
+    "cfg_scale": Field("number", 0, False, 20),
+    "embed_exif_metadata": Field("boolean"),
+    "format": Field("enum", options=("jpeg", "png", "webp")),
+    "height": Field(_INT, 0, False, 1280),
+    "hide_watermark": Field("boolean"),
+    "inpaint": Field("any", nullable=True),
+    "lora_strength": Field(_INT, 0, True, 100),
+    "model": Field("string", required=True),
+    "negative_prompt": Field("string"),
+    "prompt": Field("string", 1, required=True),
+    "return_binary": Field("boolean"),
+    "variants": Field(_INT, 1, True, 4),
+    "safe_mode": Field("boolean"),
+    "seed": Field(_INT, -SEED_MAX, True, SEED_MAX),
+    "steps": Field(_INT),
+    "style_preset": Field("string"),
+    "aspect_ratio": Field("string"),
+    "resolution": Field("string"),
+    "quality": Field("enum", options=("low", "medium", "high")),
+    "enable_web_search": Field("boolean"),
+    "disable_prompt_optimization_thinking": Field("boolean"),
+    "enhance_prompt": Field("boolean"),
+    "width": Field(_INT, 0, False, 1280),
+    "style_references": Field("refs"),
+    "anon_user_id": Field("string", max=128),  # live API accepts it (venice skills); not in spec
+}
+
+OPENAI_SIZES = ("auto", "256x256", "512x512", "1024x1024", "1536x1024", "1024x1536",
+                "1792x1024", "1024x1792")
+OPENAI_SCHEMA: dict[str, Field] = {
+    "background": Field("enum", options=("transparent", "opaque", "auto"), nullable=True),
+    "model": Field("string"),
+    "moderation": Field("enum", options=("low", "auto"), nullable=True),
+    "n": Field(_INT, 1, True, 1, nullable=True),
+    "output_compression": Field(_INT, 0, True, 100, nullable=True),
+    "output_format": Field("enum", options=("jpeg", "png", "webp")),
+    "prompt": Field("string", 1, max=1500, required=True),
+    "quality": Field("enum", options=("auto", "high", "medium", "low", "hd", "standard"),
+                     nullable=True),
+    "response_format": Field("enum", options=("b64_json", "url"), nullable=True),
+    "size": Field("enum", options=OPENAI_SIZES, nullable=True),
+    "style": Field("enum", options=("vivid", "natural"), nullable=True),
+    "user": Field("string"),
+}
+
+
+@dataclass
+class GenerateParams:
+    """A validated request, defaults filled, ready to price and render."""
+
+    model: Model
+    prompt: str
+    width: int
+    height: int
+    seed: int
+    cfg_scale: float
+    steps: int
+    format: str = "webp"
+    variants: int = 1
+    return_binary: bool = False
+    safe_mode: bool = True
+    negative_prompt: str | None = None
+    style_preset: str | None = None
+    resolution: str | None = None
+    quality: str | None = None
+    hide_watermark: bool = False
+    embed_exif_metadata: bool = False
+    enhance_prompt: bool = False
+    response_format: str = "b64_json"
+    echo: dict[str, Any] = field(default_factory=dict)
+
+    def variant_seed(self, i: int) -> int:
+        """Seed for variant ``i``: derived from the first, wrapped into the valid range."""
+        span = 2 * SEED_MAX + 1
+        return (self.seed + i + SEED_MAX) % span - SEED_MAX
+
+
+def _too_long(field_name: str, limit: int, model: Model) -> dict[str, Any]:
+    return zod_issue("too_big", [field_name],
+                  f"{field_name} exceeds the {limit} character limit of model '{model.id}'",
+                  maximum=limit, type="string", inclusive=True, exact=False)
+
+
+def _custom(field_name: str, message: str) -> dict[str, Any]:
+    return zod_issue("custom", [field_name], message)
+
+
+def lookup_model(model_id: str) -> Model:
+    """The model or a 404 naming it and suggesting the closest id (as the real API does)."""
+    model = catalogue.get_model(model_id)
+    if model is not None:
+        return model
+    ids = [m.id for m in catalogue.models()]
+    hint = catalogue.suggest(model_id, ids)
+    tail = f" Did you mean '{hint}'?" if hint else f" Available image models: {', '.join(ids)}."
+    raise ApiError(404, f"Model '{model_id}' not found.{tail}")
+
+
+def validate_generate(body: Any) -> GenerateParams:
+    """Check a ``POST /image/generate`` body: schema first, then the model's own constraints."""
+    issues = check_object(body, GENERATE_SCHEMA)
+    if issues:
+        raise invalid(issues)
+    model = lookup_model(body["model"])
+    c = model.constraints
+    issues = []
+    for name in ("prompt", "negative_prompt"):
+        if len(body.get(name) or "") > model.prompt_limit:
+            issues.append(_too_long(name, model.prompt_limit, model))
+    if body.get("variants", 1) > 1 and body.get("return_binary"):
+        issues.append(_custom("variants", "variants > 1 is only supported when return_binary "
+                                          "is false"))
+    style = body.get("style_preset")
+    if style is not None and style not in catalogue.styles():
+        hint = catalogue.suggest(style, catalogue.styles())
+        tail = f" Did you mean '{hint}'?" if hint else ""
+        issues.append(_custom("style_preset", f"Invalid style preset '{style}'. See GET "
+                                              f"/api/v1/image/styles for valid values.{tail}"))
+    resolution = None
+    if model.resolutions:
+        resolution = model.canonical_resolution(body.get("resolution"))
+        if resolution is None:
+            issues.append(_custom("resolution", f"Resolution '{body['resolution']}' is not "
+                                  f"supported by model '{model.id}'. Supported: "
+                                  f"{', '.join(model.resolutions)}"))
+    quality = None
+    if model.qualities:
+        quality = body.get("quality", c.get("defaultQuality"))
+        if quality not in model.qualities:
+            issues.append(_custom("quality", f"Quality '{quality}' is not supported by model "
+                                  f"'{model.id}'. Supported: {', '.join(model.qualities)}"))
+    steps = int(body.get("steps", c["steps"]["default"]))
+    if model.uses_steps and not 1 <= steps <= c["steps"]["max"]:
+        issues.append(zod_issue("too_big" if steps > 1 else "too_small", ["steps"],
+                             f"steps must be between 1 and {c['steps']['max']} for model "
+                             f"'{model.id}'", maximum=c["steps"]["max"], type="number",
+                             inclusive=True, exact=False))
+    if body.get("style_references") and not model.spec.get("supportsStyleReferences"):
+        issues.append(_custom("style_references", f"Model '{model.id}' does not support "
+                                                  "style_references"))
+    if body.get("inpaint") is not None:
+        issues.append(_custom("inpaint", "Inpainting was disabled on May 19th, 2025. Use POST "
+                                         "/api/v1/image/edit instead."))
+    if issues:
+        raise invalid(issues)
+    return _build(model, body, resolution, quality, steps)
+
+
+def _build(model: Model, body: dict[str, Any], resolution: str | None, quality: str | None,
+           steps: int) -> GenerateParams:
+    seed = int(body["seed"]) if "seed" in body else _SYS_RANDOM.randint(-SEED_MAX, SEED_MAX)
+    aspect = None
+    if not model.is_pixel:
+        aspect = body.get("aspect_ratio")
+        aspect = aspect if aspect in model.aspect_ratios else model.constraints["defaultAspectRatio"]
+    width, height = model.dimensions(int(body.get("width", 1024)), int(body.get("height", 1024)),
+                                     aspect, resolution)
+    cfg = float(body.get("cfg_scale", model.cfg_scale))
+    p = GenerateParams(
+        model=model, prompt=body["prompt"], width=width, height=height, seed=seed,
+        cfg_scale=cfg, steps=steps, format=body.get("format", "webp"),
+        variants=int(body.get("variants", 1)), return_binary=body.get("return_binary", False),
+        safe_mode=body.get("safe_mode", True), negative_prompt=body.get("negative_prompt"),
+        style_preset=body.get("style_preset"), resolution=resolution, quality=quality,
+        hide_watermark=body.get("hide_watermark", False),
+        embed_exif_metadata=body.get("embed_exif_metadata", False),
+        enhance_prompt=body.get("enhance_prompt", False),
+    )
+    echo: dict[str, Any] = {"model": model.id, "prompt": p.prompt}
+    if p.negative_prompt is not None:
+        echo["negative_prompt"] = p.negative_prompt
+    echo.update(width=width, height=height)
+    if aspect is not None:
+        echo["aspect_ratio"] = aspect
+    if resolution is not None:
+        echo["resolution"] = resolution
+    if quality is not None:
+        echo["quality"] = quality
+    echo.update(steps=steps, cfg_scale=_num(cfg), seed=seed, variants=p.variants,
+                format=p.format, safe_mode=p.safe_mode, hide_watermark=p.hide_watermark,
+                return_binary=p.return_binary, embed_exif_metadata=p.embed_exif_metadata)
+    for key in ("style_preset", "lora_strength", "enable_web_search", "enhance_prompt",
+                "disable_prompt_optimization_thinking", "anon_user_id"):
+        if key in body:
+            echo[key] = body[key]
+    p.echo = echo
+    return p
+
+
+def validate_openai(body: Any) -> GenerateParams:
+    """Check a ``POST /images/generations`` body and map it onto the native parameters."""
+    issues = check_object(body, OPENAI_SCHEMA)
+    if issues:
+        raise invalid(issues)
+    model = catalogue.get_model(body.get("model") or "") or catalogue.get_model(
+        catalogue.DEFAULT_MODEL)
+    assert model is not None
+    if len(body["prompt"]) > model.prompt_limit:
+        raise invalid([_too_long("prompt", model.prompt_limit, model)])
+    size = body.get("size") or "auto"
+    width, height = (1024, 1024) if size == "auto" else (int(x) for x in size.split("x"))
+    if model.is_pixel:
+        width, height = _fit_pixels(width, height, int(model.constraints["widthHeightDivisor"]))
+    else:
+        width, height = model.dimensions(width, height, None, None)
+    quality = model.constraints.get("defaultQuality") if model.qualities else None
+    return GenerateParams(
+        model=model, prompt=body["prompt"], width=width, height=height,
+        seed=_SYS_RANDOM.randint(-SEED_MAX, SEED_MAX), cfg_scale=model.cfg_scale,
+        steps=int(model.constraints["steps"]["default"]),
+        format=body.get("output_format", "png"),
+        safe_mode=body.get("moderation") != "low",
+        resolution=model.canonical_resolution(None) if model.resolutions else None,
+        quality=quality, hide_watermark=True,
+        response_format=body.get("response_format") or "b64_json",
+    )
+
+
+def _fit_pixels(width: int, height: int, divisor: int) -> tuple[int, int]:
+    """OpenAI sizes above the 1280 px cap are scaled down to fit, keeping the ratio."""
+    scale = min(1.0, 1280 / max(width, height))
+    if scale == 1.0:
+        return width, height
+    d = max(1, divisor)
+    return (max(d, math.floor(width * scale / d) * d), max(d, math.floor(height * scale / d) * d))
+
+
+NSFW_RE = re.compile(r"\bnsfw\b", re.IGNORECASE)
+VIOLATION_RE = re.compile(r"violation-test", re.IGNORECASE)
+
+
+def moderation(params: GenerateParams) -> tuple[bool, bool]:
+    """(blurred, violation): deterministic prompt triggers standing in for the real classifiers."""
+    violation = bool(VIOLATION_RE.search(params.prompt))
+    blurred = not violation and params.safe_mode and bool(NSFW_RE.search(params.prompt))
+    return blurred, violation
