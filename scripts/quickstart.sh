@@ -10,7 +10,7 @@ VENV=${VENV:-.venv}
 "$VENV/bin/python" -m pip install -q -e ".[lab]" nbclient nbformat
 
 mkdir -p out
-"$VENV/bin/python" -m venice_nb.run_notebook notebooks/quickstart.ipynb out/quickstart.ipynb
+"$VENV/bin/python" scripts/run_notebook.py notebooks/quickstart.ipynb out/quickstart.ipynb
 
 if [ "${1:-}" != "--no-lab" ] && [ -z "${CI:-}" ]; then
   exec "$VENV/bin/jupyter" lab notebooks/quickstart.ipynb
