@@ -1,0 +1,291 @@
+"""Sweeps: the runner on its own, and ``%%venice`` sweeps through a real shell, against LocalServers."""
+
+from __future__ import annotations
+
+import _thread
+import json
+import threading
+import time
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
+from magics_harness import (
+    KEY,
+    assert_no_key,
+    cell,
+    config,
+    magic_shell,
+    restored_traits,
+    run,
+    seen,
+    texts,
+    warm,
+)
+
+from venice_nb.errors import ServerError
+from venice_nb.magics import GenerationCancelled, VeniceRunError
+from venice_nb.request import GenerateRequest
+from venice_nb.result import SweepResult
+from venice_nb.server import LocalServer
+from venice_nb.session import Settings, VeniceSession
+from venice_nb.sweep import Job, SweepRunner, run_sweep
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LocalServer() as srv:
+        yield srv
+
+
+@pytest.fixture(autouse=True)
+def clean(server):
+    server.latency = 0.0
+    server.clear_faults()
+    server.reset_counters()
+    yield
+    server.clear_faults()
+    server.latency = 0.0
+
+
+def make_session(server, **settings):
+    session = VeniceSession(
+        Settings(backend="venice", base_url=server.base_url, cache_enabled=False, **settings)
+    )
+    session.login(KEY)
+    return session
+
+
+def seed_jobs(seeds):
+    return [
+        Job(GenerateRequest(model="z-image-turbo", prompt="a fox", seed=s), {"seed": s})
+        for s in seeds
+    ]
+
+
+# ---- the runner -------------------------------------------------------------------------------
+
+
+def test_results_land_in_their_own_cell_whatever_the_completion_order(server):
+    session = make_session(server, concurrency=4)
+    server.latency = 0.05
+    jobs = seed_jobs(range(1, 9))
+    sweep = run_sweep(session, jobs, cols="seed")
+    assert [c.params["seed"] for c in sweep.cells] == list(range(1, 9))
+    assert [c.result.seed for c in sweep.cells] == list(range(1, 9))
+    assert all(c.result.request is j.request for c, j in zip(sweep.cells, jobs, strict=True))
+    assert sorted(r.body["seed"] for r in server.received if r.method == "POST") == list(
+        range(1, 9)
+    )
+    assert sweep.cols == "seed" and sweep.wall_ms > 0
+
+
+def test_partial_failures_become_cell_errors(server):
+    session = make_session(server, concurrency=1, max_retries=0)
+    session.client().models()
+    server.inject("500", count=2)
+    sweep = run_sweep(session, seed_jobs([1, 2, 3, 4]))
+    assert [c.ok for c in sweep.cells] == [False, False, True, True]
+    assert all(isinstance(c.error, ServerError) for c in sweep.cells[:2])
+    assert len(sweep.errors) == 2 and len(sweep.results) == 2
+
+
+def test_progress_is_reported_once_per_request(server):
+    session = make_session(server, concurrency=2)
+    seen_progress = []
+    lock = threading.Lock()
+
+    def progress(done, total, cell):
+        with lock:
+            seen_progress.append((done, total, cell.params["seed"]))
+
+    run_sweep(session, seed_jobs([1, 2, 3]), on_progress=progress)
+    assert sorted(d for d, _, _ in seen_progress) == [1, 2, 3]
+    assert {t for _, t, _ in seen_progress} == {3}
+    assert sorted(s for _, _, s in seen_progress) == [1, 2, 3]
+
+
+def test_cancel_drops_queued_requests_and_silences_callbacks(server):
+    session = make_session(server, concurrency=1)
+    session.client().models()
+    server.reset_counters()
+    server.latency = 0.8
+    calls = []
+    runner = SweepRunner(session, seed_jobs([1, 2, 3, 4]), on_progress=lambda *a: calls.append(a))
+    runner.start()
+    while server.request_count == 0:
+        time.sleep(0.02)
+    runner.close(cancel=True)
+    time.sleep(1.2)  # the request in flight finishes on the server; nothing else is sent
+    assert server.generate_count == 1
+    assert calls == []
+    assert all(c.result is None and c.error is None for c in runner.cells[1:])
+
+
+def test_a_bug_in_a_worker_is_raised_not_swallowed(server):
+    class Broken:
+        settings = Settings(concurrency=2)
+
+        def generate(self, request, **kw):
+            if request.seed == 2:
+                raise RuntimeError("bug in the worker")
+            return None
+
+    with pytest.raises(RuntimeError, match="bug in the worker"):
+        SweepRunner(Broken(), seed_jobs([1, 2, 3])).run()  # type: ignore[arg-type]
+
+
+# ---- %%venice sweeps --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ip(server, tmp_path_factory):
+    with magic_shell(server, tmp_path_factory.mktemp("sweep")) as shell:
+        yield shell
+
+
+@pytest.fixture
+def shell(ip, server):
+    with restored_traits(ip):
+        warm(ip, server)
+        yield ip
+
+
+def posted(server):
+    return [r.body for r in server.received if r.method == "POST"]
+
+
+def test_seed_by_cfg_grid(shell, server):
+    sweep, cap = cell(shell, "-s 1:3 -c 4,6 -o grid", "a fox")
+    assert isinstance(sweep, SweepResult) and shell.user_ns["grid"] is sweep
+    assert (sweep.rows, sweep.cols) == ("seed", "cfg_scale")
+    assert [(c.params["seed"], c.params["cfg_scale"]) for c in sweep.cells] == [
+        (1, 4.0), (1, 6.0), (2, 4.0), (2, 6.0), (3, 4.0), (3, 6.0),
+    ]  # fmt: skip
+    assert all(c.result.request.seed == c.params["seed"] for c in sweep.cells)
+    assert all(c.result.request.cfg_scale == c.params["cfg_scale"] for c in sweep.cells)
+    assert sorted((b["seed"], b["cfg_scale"]) for b in posted(server)) == [
+        (s, c) for s in (1, 2, 3) for c in (4.0, 6.0)
+    ]
+    data, metadata = shell.display_formatter.format(sweep)
+    html = data["text/html"]
+    for label in ("seed=1", "seed=3", "cfg_scale=4", "cfg_scale=6"):
+        assert label in html
+    assert html.count("<img") == 6
+    assert len(metadata["venice_nb"]["cells"]) == 6
+    assert any("sweep over seed x cfg_scale" in t for t in texts(cap))
+    assert texts(cap)[-1].startswith("6/6 done in")
+    assert_no_key(seen(cap), json.dumps(metadata, default=str), html)
+
+
+def test_axes_follow_the_order_on_the_line(shell):
+    sweep, _ = cell(shell, "-c 4,6 -s 1,2", "a fox")
+    assert (sweep.rows, sweep.cols) == ("cfg_scale", "seed")
+    assert [c.params for c in sweep.cells][:2] == [
+        {"cfg_scale": 4.0, "seed": 1},
+        {"cfg_scale": 4.0, "seed": 2},
+    ]
+
+
+def test_model_style_and_aspect_ratio_sweeps(shell, server):
+    sweep, _ = cell(shell, "-m z-image-turbo,qwen-image-2 -s 5", "a fox")
+    assert [b["model"] for b in posted(server)].count("qwen-image-2") == 1
+    assert sweep.cols == "model" and [c.params["model"] for c in sweep.cells] == [
+        "z-image-turbo",
+        "qwen-image-2",
+    ]
+    server.reset_counters()
+    sweep, _ = cell(shell, '--style "Anime,Pixel Art" -s 5', "a fox")
+    assert sorted(b["style_preset"] for b in posted(server)) == ["Anime", "Pixel Art"]
+    server.reset_counters()
+    sweep, _ = cell(shell, "-m qwen-image-2 -a 1:1,16:9 --steps 10:20:10", "a fox")
+    assert (sweep.rows, sweep.cols) == ("aspect_ratio", "steps")
+    assert sorted((b["aspect_ratio"], b["steps"]) for b in posted(server)) == [
+        ("16:9", 10), ("16:9", 20), ("1:1", 10), ("1:1", 20),
+    ]  # fmt: skip
+
+
+def test_three_axes_flatten_into_labelled_columns(shell):
+    sweep, _ = cell(shell, "-s 1,2 -c 4,6 --steps 6,8", "a fox")
+    assert len(sweep.cells) == 8 and (sweep.rows, sweep.cols) == ("seed", "cfg_scale")
+    html = shell.display_formatter.format(sweep)[0]["text/html"]
+    assert "steps=6" in html and "steps=8" in html
+
+
+def test_one_long_axis_wraps_as_a_labelled_gallery(shell):
+    sweep, _ = cell(shell, "-s 1:6", "a fox")
+    assert (sweep.rows, sweep.cols) == (None, None)
+    html = shell.display_formatter.format(sweep)[0]["text/html"]
+    assert all(f"seed={n}" in html or f"seed {n}" in html for n in range(1, 7))
+
+
+def test_partial_failures_show_in_the_grid_and_the_status(shell, server):
+    config(shell, concurrency=1)
+    warm(shell, server)
+    server.inject("500", count=2)
+    sweep, cap = cell(shell, "-s 1:3", "a fox")
+    assert [c.ok for c in sweep.cells] == [False, False, True]
+    assert "1/3 done" in texts(cap)[-1] and "2 failed" in texts(cap)[-1]
+    html = shell.display_formatter.format(sweep)[0]["text/html"]
+    assert html.count("venice-nb-failed") == 2 and html.count("<img") == 1
+
+
+def test_a_sweep_where_everything_failed_is_one_line(shell, server):
+    server.inject("500", count=2)
+    outcome, cap = run(shell, "%%venice -s 1,2\na fox")
+    assert isinstance(outcome.error_in_exec, VeniceRunError)
+    assert "Traceback" not in cap.stdout + cap.stderr
+    assert texts(cap)[-1].startswith("all 2 requests failed")
+
+
+def test_cost_guard_refuses_then_yes_confirms(shell, server):
+    config(shell, cost_limit_usd=0.05)
+    outcome, cap = run(shell, "%%venice -s 1:12\na fox")
+    assert type(outcome.error_in_exec) is UsageError
+    assert "about $0.12 (12 requests, 12 images)" in cap.stderr
+    assert "above the limit of $0.05" in cap.stderr and "--yes" in cap.stderr
+    assert "local preview" not in cap.stderr  # the real backend was configured
+    assert server.request_count == 0
+    sweep, _ = cell(shell, "-s 1:12 --yes", "a fox")
+    assert len(sweep.results) == 12 and server.generate_count == 12
+
+
+def test_cost_guard_counts_variants_and_says_local_preview_is_free(shell, server):
+    config(shell, cost_limit_usd=0.05, backend="local")
+    with pytest.raises(UsageError) as info:
+        cell(shell, "-n 4 -s 1:2", "a fox")
+    assert "(2 requests, 8 images)" in str(info.value)
+    assert "(local preview: nothing is charged)" in str(info.value)
+
+
+def test_sweeps_are_bounded(shell, server):
+    outcome, cap = run(shell, "%%venice -s 1:100 -c 1:5 --yes\na fox")
+    assert type(outcome.error_in_exec) is UsageError and "split it" in cap.stderr
+    assert server.request_count == 0
+
+
+def test_sweep_save_writes_every_image(shell, tmp_path):
+    cell(shell, f"-s 1,2 --save {tmp_path}", "a fox")
+    assert len(list(tmp_path.glob("*.webp"))) == 2 and len(list(tmp_path.glob("*.json"))) == 2
+
+
+def test_ctrl_c_cancels_at_once_and_nothing_updates_afterwards(shell, server):
+    config(shell, concurrency=1)
+    warm(shell, server)
+    server.latency = 1.0
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    try:
+        outcome, cap = run(shell, "%%venice -s 1:4 -o never\na fox")
+    finally:
+        timer.cancel()
+    assert isinstance(outcome.error_in_exec, GenerationCancelled)
+    assert isinstance(outcome.error_in_exec, KeyboardInterrupt)  # Run All stops here
+    shown = [line for line in cap.stdout.splitlines() if line.strip()]
+    assert len(shown) == 1 and "KeyboardInterrupt" in shown[0] and "cancelled" in shown[0]
+    assert texts(cap)[-1].startswith("cancelled after")
+    assert "never" not in shell.user_ns
+    with capture_output() as later:
+        time.sleep(1.3)  # the request in flight finishes; the queued three are never sent
+    assert later.outputs == [] and later.stdout == ""
+    assert server.generate_count == 1

@@ -1,0 +1,672 @@
+"""``%%venice`` and ``%venice``: the notebook surface of venice_nb.
+
+Options are parsed by ``IPython.core.magic_arguments`` (``%%venice?`` shows them); configuration is
+traitlets on ``VeniceMagics`` (``%config VeniceMagics.concurrency = 8``), pushed into the shared
+``VeniceSession``. Every bad input becomes one ``UsageError`` line before any generation request;
+failures from the server become one line too (``VeniceRunError``, which IPython prints without a
+traceback). Generation runs on worker threads while this thread ticks one status line, so
+Ctrl-C / the stop button cancels at once. The cell returns the result (IPython shows its HTML grid
+as the cell's output) and ``-o NAME`` also binds it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import keyword
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, argument_group, magic_arguments
+from IPython.utils.process import arg_split
+from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, default, observe, validate
+
+from .errors import ValidationError, VeniceError
+from .models import did_you_mean
+from .parse import SWEEPABLE, combinations, interpolate, option_order, parse_values, split_body
+from .request import FORMATS, GenerateRequest
+from .session import Settings, VeniceSession, get_session
+from .status import StatusLine, show
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .result import GenerationResult, SweepResult
+    from .sweep import Job, SweepRunner
+
+SUBCOMMANDS = ("styles", "models", "config", "login", "logout", "panel", "help")
+# Sweepable request fields and their option strings, to find the axes' order on the line.
+SWEEP_OPTIONS = {
+    "model": ("-m", "--model"),
+    "aspect_ratio": ("-a", "--aspect-ratio"),
+    "seed": ("-s", "--seed"),
+    "cfg_scale": ("-c", "--cfg-scale"),
+    "steps": ("--steps",),
+    "style_preset": ("--style",),
+}
+SWEEP_DEST = {"style": "style_preset"}  # argparse dest -> request field, where they differ
+VALUE_FIELDS = {
+    "width": "width",
+    "height": "height",
+    "resolution": "resolution",
+    "quality": "quality",
+    "format": "format",
+    "variants": "variants",
+    "lora_strength": "lora_strength",
+}
+SWITCH_FIELDS = {
+    "binary": "return_binary",
+    "web_search": "enable_web_search",
+    "hide_watermark": "hide_watermark",
+    "embed_exif": "embed_exif_metadata",
+    "enhance_prompt": "enhance_prompt",
+}
+GALLERY_AFTER = 4  # a single swept axis with more values wraps as a gallery instead of one row
+
+
+class VeniceRunError(UsageError):
+    """A failure met while generating (server, network): one red line, no traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mVeniceError\x1b[0m: {self}"]
+
+
+class GenerationCancelled(KeyboardInterrupt):
+    """Ctrl-C while generating: stops Run All like any interrupt, shown as one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mKeyboardInterrupt\x1b[0m: {self}"]
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        import argparse
+
+        raise argparse.ArgumentTypeError(
+            f"takes one whole number, got {text!r} (lists and ranges work on "
+            "--seed, --cfg-scale, --steps, --style, --model, --aspect-ratio)"
+        ) from None
+
+
+@dataclass
+class Plan:
+    """What one ``%%venice`` cell asks for, checked and ready to run."""
+
+    fields: dict[str, Any]
+    axes: list[tuple[str, list[Any]]] = field(default_factory=list)
+    route: str = "generate"
+
+    def combos(self) -> list[dict[str, Any]]:
+        return list(combinations(self.axes)) if self.axes else [{}]
+
+
+@magics_class
+class VeniceMagics(Magics):
+    """``%%venice`` / ``%venice``. Traits mirror ``session.Settings`` one to one."""
+
+    backend = Enum(
+        ["auto", "venice", "local"],
+        default_value="auto",
+        help="auto: the real API when a key is set, else the local preview; or force one.",
+    ).tag(config=True)
+    base_url = Unicode(help="API base URL (default: $VENICE_BASE_URL or the public API).").tag(
+        config=True
+    )
+    default_model = Unicode("", help="Model when -m is not given (default: the catalogue's).").tag(
+        config=True
+    )
+    default_format = Unicode("", help="Image format when -f is not given: webp, png or jpeg.").tag(
+        config=True
+    )
+    connect_timeout = Float(Settings.connect_timeout, help="Seconds to connect.").tag(config=True)
+    read_timeout = Float(Settings.read_timeout, help="Seconds to wait for an answer.").tag(
+        config=True
+    )
+    max_retries = Int(Settings.max_retries, help="Retries on 429/5xx (0-10).").tag(config=True)
+    concurrency = Int(Settings.concurrency, help="Requests a sweep runs at once (1-16).").tag(
+        config=True
+    )
+    save_dir = Unicode(Settings.save_dir, help="Default directory for saved images.").tag(
+        config=True
+    )
+    cache_dir = Unicode("", help="Result cache directory (default ~/.cache/venice_nb).").tag(
+        config=True
+    )
+    cache_enabled = Bool(Settings.cache_enabled, help="Reuse results of seeded requests.").tag(
+        config=True
+    )
+    cache_max_mb = Float(Settings.cache_max_mb, help="Result cache size bound in MB.").tag(
+        config=True
+    )
+    preview_size = Int(Settings.preview_size, help="Longest side of notebook previews (px).").tag(
+        config=True
+    )
+    cost_limit_usd = Float(
+        Settings.cost_limit_usd, help="A cell estimated above this many USD needs --yes."
+    ).tag(config=True)
+
+    _EMPTY_IS_NONE = ("base_url", "default_model", "default_format", "cache_dir")
+
+    def __init__(self, shell: Any = None, session: VeniceSession | None = None, **kw: Any) -> None:
+        self.session = session or get_session()
+        super().__init__(shell, **kw)
+        defaults = Settings()
+        changes = {
+            name: value
+            for name in Settings.names()
+            if (value := self._setting(name)) != getattr(defaults, name)
+        }
+        if changes:
+            self.session.configure(**changes)
+
+    def __repr__(self) -> str:
+        return f"<VeniceMagics backend={self.session.backend} key={self.session.masked_key}>"
+
+    # ---- configuration -------------------------------------------------------------------------
+
+    @default("base_url")
+    def _default_base_url(self) -> str:
+        return os.environ.get("VENICE_BASE_URL", "")
+
+    def _setting(self, name: str) -> Any:
+        value = getattr(self, name)
+        return None if name in self._EMPTY_IS_NONE and value == "" else value
+
+    @validate("base_url")
+    def _check_base_url(self, proposal: Any) -> str:
+        url = proposal["value"].strip()
+        if url and not url.startswith(("http://", "https://")):
+            raise TraitError(f"VeniceMagics.base_url must start with http:// or https://: {url!r}")
+        return url.rstrip("/")
+
+    @validate("default_format")
+    def _check_format(self, proposal: Any) -> str:
+        value = proposal["value"].strip().lower()
+        if value and value not in FORMATS:
+            raise TraitError(f"VeniceMagics.default_format must be one of {', '.join(FORMATS)}")
+        return value
+
+    @validate("connect_timeout", "read_timeout")
+    def _check_timeout(self, proposal: Any) -> float:
+        if not proposal["value"] > 0:
+            raise TraitError(f"VeniceMagics.{proposal['trait'].name} must be above 0 seconds")
+        return proposal["value"]
+
+    @validate("max_retries", "concurrency", "preview_size", "cache_max_mb", "cost_limit_usd")
+    def _check_range(self, proposal: Any) -> Any:
+        name, value = proposal["trait"].name, proposal["value"]
+        low, high = {
+            "max_retries": (0, 10),
+            "concurrency": (1, 16),
+            "preview_size": (64, 4096),
+            "cache_max_mb": (0, 1e6),
+            "cost_limit_usd": (0, 1e6),
+        }[name]
+        if not low <= value <= high:
+            raise TraitError(f"VeniceMagics.{name} must be from {low:g} to {high:g}, got {value!r}")
+        return value
+
+    @validate("save_dir")
+    def _check_save_dir(self, proposal: Any) -> str:
+        if not proposal["value"].strip():
+            raise TraitError("VeniceMagics.save_dir must not be empty")
+        return proposal["value"]
+
+    @observe(*Settings.names())
+    def _push(self, change: Any) -> None:
+        self.session.configure(**{change["name"]: self._setting(change["name"])})
+
+    # ---- %%venice --------------------------------------------------------------------------------
+
+    @magic_arguments(name="%venice")
+    @argument_group("Request (one option per field of POST /image/generate)")
+    @argument("-m", "--model", help="model id (see %%venice models); a comma list sweeps")
+    @argument("--negative", metavar="TEXT", help="negative prompt (or below a --- line)")
+    @argument("-W", "--width", type=_whole, help="width in pixels (pixel-sized models)")
+    @argument("-H", "--height", type=_whole, help="height in pixels (pixel-sized models)")
+    @argument("-a", "--aspect-ratio", help="e.g. 16:9 (aspect-ratio models); a list sweeps")
+    @argument("-r", "--resolution", help="1K, 2K or 4K (tiered models)")
+    @argument("-q", "--quality", help="low, medium or high (models that take it)")
+    @argument("-f", "--format", help="webp (API default), png or jpeg")
+    @argument("-n", "--variants", type=_whole, help="images per request, 1-4")
+    @argument("-s", "--seed", help="seed, +-999999999; a list or range sweeps (1:8)")
+    @argument("-c", "--cfg-scale", help="prompt adherence, above 0 up to 20; sweeps (4:10:2)")
+    @argument("--steps", help="inference steps (models that use them); sweeps")
+    @argument("--style", metavar="NAME", help='style preset (see %%venice styles); "A,B" sweeps')
+    @argument("--no-safe-mode", action="store_true", help="do not blur adult content")
+    @argument("--binary", action="store_true", help="ask for raw image bytes (one image)")
+    @argument("--web-search", action="store_true", help="let the model search the web")
+    @argument("--hide-watermark", action="store_true", help="ask for no watermark")
+    @argument("--embed-exif", action="store_true", help="embed the prompt in EXIF")
+    @argument("--lora-strength", type=_whole, metavar="0-100", help="LoRA strength")
+    @argument("--enhance-prompt", action="store_true", help="let the server rewrite the prompt")
+    @argument_group("Product")
+    @argument("-o", "--output", metavar="NAME", help="bind the result to this variable")
+    @argument("--save", metavar="DIR", help="save the images and a JSON sidecar into DIR")
+    @argument("--openai", action="store_true", help="use the OpenAI-compatible route")
+    @argument("--no-cache", action="store_true", help="do not reuse a cached result")
+    @argument("--panel", action="store_true", help="open the interactive panel instead")
+    @argument("--yes", action="store_true", help="confirm a cell above the cost limit")
+    @cell_magic("venice")
+    def venice_cell(self, line: str, cell: str) -> Any:
+        """Generate images with Venice.ai from the prompt in the cell body.
+
+        The body is the prompt; a line that is exactly --- starts the negative prompt.
+        {name} and {name.attr} are filled from the notebook's variables, {{ and }} are literal
+        braces, and anything else in braces (code, JSON) stays as typed.
+
+        Sweeps: --model, --aspect-ratio, --seed, --cfg-scale, --steps and --style take comma
+        lists (--seed 1,2,3); the numeric ones also take ranges start:stop[:step] that include
+        stop (--seed 1:4 is 1,2,3,4; --cfg-scale 4:10:3 is 4,7,10; negative starts need
+        --seed=-5:5). Every combination runs, concurrently, and shows as one grid whose rows and
+        columns are the first two swept options. A cell whose estimated cost is above
+        VeniceMagics.cost_limit_usd runs only with --yes.
+
+        The API key comes from VENICE_API_KEY or %venice login, never from an option.
+        """
+        args, tokens = self._parse(self.venice_cell, line)
+        if tokens.positional:
+            raise UsageError(
+                f"unexpected {' '.join(tokens.positional)!r} on the %%venice line; the prompt "
+                "goes in the cell body, options start with - or --"
+            )
+        prompt, negative = split_body(cell or "")
+        try:
+            prompt = interpolate(prompt, self.shell.user_ns)
+            negative = interpolate(negative, self.shell.user_ns) if negative else None
+        except ValidationError as exc:
+            raise UsageError(exc.one_line()) from None
+        if negative and args.negative:
+            raise UsageError("two negative prompts: --negative and a --- line; keep one of them")
+        plan = self._plan(
+            args, tokens.all, prompt, negative or args.negative, need_prompt=not args.panel
+        )
+        if args.panel:
+            if args.openai or args.save:
+                raise UsageError("--panel opens the panel; drop --openai/--save, it has its own")
+            return self._open_panel(plan, args.output)
+        self._check_output_name(args.output)
+        target = Path(args.save).expanduser() if args.save else None
+        if target is not None and target.exists() and not target.is_dir():
+            raise UsageError(f"--save {args.save!r} is a file, not a directory")
+        notice = self.session.take_notice()
+        if notice:
+            from .display import notice_html
+
+            show(notice_html(notice), notice)
+        jobs = self._jobs(plan)
+        self._cost_guard(jobs, args.yes)
+        result = self._execute(plan, jobs, use_cache=not args.no_cache)
+        if args.output:
+            self.shell.user_ns[args.output] = result
+        if args.save:
+            self._save(result, args.save)
+        return result
+
+    # ---- building the requests -------------------------------------------------------------------
+
+    def _parse(self, func: Any, line: str) -> tuple[Any, _Tokens]:
+        """argparse through magic_arguments, with a did-you-mean for unknown options."""
+        try:
+            tokens = arg_split(line, posix=os.name != "nt", strict=True)
+            if os.name == "nt":  # non-POSIX splitting keeps the quotes (and the backslashes)
+                tokens = [t[1:-1] if len(t) > 1 and t[0] == t[-1] in "'\"" else t for t in tokens]
+        except ValueError as exc:
+            raise UsageError(f"cannot read the options: {exc} (unbalanced quotes?)") from None
+        parser = func.parser
+        args, extra = parser.parse_known_args(tokens)
+        unknown = [t for t in extra if t.startswith("-") and not _is_number(t)]
+        if unknown:
+            known = [s for a in parser._actions for s in a.option_strings]
+            name = unknown[0].split("=", 1)[0]
+            hint = did_you_mean(name, known)
+            raise UsageError(
+                f"unknown option {name!r}; " + (hint or "see %%venice? for the options")
+            )
+        return args, _Tokens(tokens, [t for t in extra if t not in unknown])
+
+    def _plan(
+        self,
+        args: Any,
+        tokens: list[str],
+        prompt: str,
+        negative: str | None,
+        need_prompt: bool = True,
+    ) -> Plan:
+        """Request fields and sweep axes from the options, checked without any network."""
+        fields: dict[str, Any] = {"prompt": prompt, "negative_prompt": negative or None}
+        for dest, name in VALUE_FIELDS.items():
+            fields[name] = getattr(args, dest)
+        for dest, name in SWITCH_FIELDS.items():
+            fields[name] = True if getattr(args, dest) else None
+        fields["safe_mode"] = False if args.no_safe_mode else None
+        swept: dict[str, list[Any]] = {}
+        try:
+            for name in SWEEPABLE:
+                text = getattr(args, {v: k for k, v in SWEEP_DEST.items()}.get(name, name))
+                if text is None:
+                    fields[name] = None
+                    continue
+                values = parse_values(name, text)
+                if len(values) == 1:
+                    fields[name] = values[0]
+                else:
+                    swept[name] = values
+            order = option_order(tokens, {n: SWEEP_OPTIONS[n] for n in swept})
+            order += [n for n in SWEEPABLE if n in swept and n not in order]
+            plan = Plan(
+                fields,
+                [(n, swept[n]) for n in order],
+                route="openai" if args.openai else "generate",
+            )
+            for combo in plan.combos():  # local checks first: no network for a typo
+                values = {**fields, **combo}
+                values["model"] = values.get("model") or "-"
+                if not need_prompt:
+                    values["prompt"] = values["prompt"] or "-"
+                GenerateRequest(**values).check()
+        except ValidationError as exc:
+            raise UsageError(exc.one_line()) from None
+        return plan
+
+    def _jobs(self, plan: Plan) -> list[Job]:
+        """One validated request per combination (catalogue and styles fetched once, cached)."""
+        from .sweep import Job
+
+        jobs = []
+        try:
+            for combo in plan.combos():
+                request = self.session.build_request(**{**plan.fields, **combo})
+                self.session.validate(request, plan.route)
+                jobs.append(Job(request, combo))
+        except ValidationError as exc:
+            raise UsageError(exc.one_line()) from None
+        except VeniceError as exc:
+            raise VeniceRunError(exc.one_line()) from None
+        return jobs
+
+    def _check_output_name(self, name: str | None) -> None:
+        if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
+            raise UsageError(f"-o {name!r} is not a valid variable name; e.g. -o shots")
+
+    def _cost_guard(self, jobs: list[Job], confirmed: bool) -> None:
+        """Refuse a cell estimated above ``cost_limit_usd`` unless ``--yes`` confirms it."""
+        if confirmed:
+            return
+        total = 0.0
+        for job in jobs:
+            total += self.session.estimated_cost(job.request) or 0.0
+        limit = self.session.settings.cost_limit_usd
+        if total <= limit + 1e-9:
+            return
+        from .display import format_usd
+
+        images = sum(job.request.image_count for job in jobs)
+        what = f"{len(jobs)} request{'s' if len(jobs) != 1 else ''}, {images} image"
+        what += "s" if images != 1 else ""
+        local = " (local preview: nothing is charged)" if self.session.backend == "local" else ""
+        raise UsageError(
+            f"this cell would cost about {format_usd(total)} ({what}), above the limit of "
+            f"{format_usd(limit)} (VeniceMagics.cost_limit_usd); add --yes to run it{local}"
+        )
+
+    # ---- running ---------------------------------------------------------------------------------
+
+    def _execute(self, plan: Plan, jobs: list[Job], use_cache: bool) -> Any:
+        from .sweep import SweepRunner
+
+        runner = SweepRunner(self.session, jobs, route=plan.route, use_cache=use_cache)  # type: ignore[arg-type]
+        status = StatusLine()
+        status.show(self._running_text(plan, jobs, runner))
+        try:
+            runner.run(tick=lambda r: status.show(self._running_text(plan, jobs, r)))
+        except KeyboardInterrupt:
+            status.show(f"cancelled after {runner.elapsed_s():.1f} s", "error")
+            raise GenerationCancelled(
+                "generation cancelled; requests not yet sent were dropped"
+            ) from None
+        seconds = runner.wall_ms / 1000
+        if not plan.axes:
+            cell = runner.cells[0]
+            if cell.result is None:
+                status.show(f"failed after {seconds:.1f} s", "error")
+                raise VeniceRunError(_one_line(cell.error))
+            text, state = _done_text(cell.result, seconds)
+            status.show(text, state)
+            return cell.result
+        failed = [c for c in runner.cells if c.error is not None]
+        if len(failed) == len(runner.cells):
+            status.show(f"all {len(failed)} requests failed after {seconds:.1f} s", "error")
+            raise VeniceRunError(_one_line(failed[0].error))
+        text = f"{len(runner.cells) - len(failed)}/{len(runner.cells)} done in {seconds:.1f} s"
+        if failed:
+            text += f"; {len(failed)} failed: {_one_line(failed[0].error)}"
+        blocked = sum(
+            1 for c in runner.cells if c.result is not None and c.result.content_violation
+        )
+        if blocked:
+            text += f"; {blocked} blocked by the content policy (not charged)"
+        status.show(text, "error" if failed or blocked else "done")
+        return runner.result(*self._grid_axes(plan))
+
+    def _grid_axes(self, plan: Plan) -> tuple[str | None, str | None]:
+        """(rows, cols): the first two swept fields; one long axis wraps as a gallery."""
+        if len(plan.axes) >= 2:
+            return plan.axes[0][0], plan.axes[1][0]
+        name, values = plan.axes[0]
+        return (None, name) if len(values) <= GALLERY_AFTER else (None, None)
+
+    def _running_text(self, plan: Plan, jobs: list[Job], runner: SweepRunner) -> str:
+        first = jobs[0].request
+        models = sorted({j.request.model for j in jobs})
+        model = models[0] if len(models) == 1 else f"{len(models)} models"
+        images = sum(j.request.image_count for j in jobs)
+        if plan.axes:
+            axes = " x ".join(name for name, _ in plan.axes)
+            what = f"sweep over {axes}: {runner.done}/{runner.total} done, {runner.running} running"
+        else:
+            what = f"generating {images} image{'s' if images != 1 else ''}"
+            size = _size_label(first)
+            what += f" ({size})" if size else ""
+        route = " via /images/generations" if plan.route == "openai" else ""
+        local = " · local preview" if self.session.backend == "local" else ""
+        text = f"{model}{route} · {what} · {runner.elapsed_s():.0f} s{local}"
+        note = runner.retry_note()
+        return f"{text} · {note}" if note else text
+
+    def _save(self, result: GenerationResult | SweepResult, directory: str) -> None:
+        """Save after binding ``-o``: a failed save must not lose a paid result."""
+        from .display import error_html, notice_html
+        from .result import SweepResult
+
+        results = result.results if isinstance(result, SweepResult) else [result]
+        kept = [r for r in results if not r.content_violation]
+        try:
+            paths = [p for r in kept for p in r.save(directory)]
+        except (OSError, VeniceError) as exc:
+            message = f"could not save to {directory}: {exc}; the result is still returned"
+            show(error_html(message), message)
+            return
+        where = Path(directory).expanduser().resolve()
+        text = f"saved {len(paths)} image{'s' if len(paths) != 1 else ''} (+ .json sidecars) to {where}"
+        if len(kept) < len(results):
+            text += f"; {len(results) - len(kept)} blocked result(s) not saved"
+        show(notice_html(text), text)
+
+    # ---- the panel -------------------------------------------------------------------------------
+
+    def _open_panel(self, plan: Plan, output: str | None) -> None:
+        if plan.axes:
+            names = ", ".join(n for n, _ in plan.axes)
+            raise UsageError(f"the panel takes one value per option; {names} has a list")
+        self._check_output_name(output)
+        initial = {k: v for k, v in plan.fields.items() if v is not None and v != ""}
+        try:
+            from .panel import Panel
+        except ImportError as exc:
+            raise UsageError(f"the panel is not available: {exc}") from None
+        try:
+            panel = Panel(session=self.session, **initial)
+        except ValidationError as exc:
+            raise UsageError(exc.one_line()) from None
+        except VeniceError as exc:
+            raise VeniceRunError(exc.one_line()) from None
+        from IPython.display import display
+
+        display(panel)
+        if output:
+            self.shell.user_ns[output] = panel
+
+    # ---- %venice ---------------------------------------------------------------------------------
+
+    @line_magic("venice")
+    def venice_line(self, line: str = "") -> None:
+        """%venice styles | models | config | login | logout | panel [options] | help"""
+        command, _, rest = line.strip().partition(" ")
+        command = command.lower()
+        if command in ("", "help", "-h", "--help"):
+            show(_help_html(), HELP_TEXT)
+            return
+        if command not in SUBCOMMANDS:
+            hint = did_you_mean(command, SUBCOMMANDS)
+            raise UsageError(
+                f"unknown subcommand {command!r}; "
+                + (hint + " " if hint else "")
+                + f"valid: {', '.join(SUBCOMMANDS)}"
+            )
+        if command == "panel":
+            args, tokens = self._parse(self.venice_cell, rest)
+            prompt = " ".join(tokens.positional)
+            plan = self._plan(args, tokens.all, prompt, args.negative, need_prompt=False)
+            return self._open_panel(plan, args.output)
+        if rest.strip():
+            raise UsageError(f"%venice {command} takes no arguments, got {rest.strip()!r}")
+        getattr(self, f"_cmd_{command}")()
+        return None
+
+    def _cmd_styles(self) -> None:
+        from .display import styles_html
+
+        styles = self._call(lambda: self.session.client().styles())
+        show(styles_html(styles), f"{len(styles)} styles: " + ", ".join(styles))
+
+    def _cmd_models(self) -> None:
+        from .display import models_table_html
+
+        catalogue = self._call(lambda: self.session.client().models())
+        lines = [
+            f"{s.id}: {s.name}; {s.sizes_label()}; {s.pricing.describe()}"
+            for s in catalogue.values()
+        ]
+        show(models_table_html(catalogue), "\n".join(lines))
+
+    def _cmd_config(self) -> None:
+        from .display import config_html
+
+        info = self.session.describe()
+        text = "\n".join(f"{k}: {v}" for k, v in info.items())
+        show(config_html(info), text)
+
+    def _cmd_login(self) -> None:
+        key = getpass.getpass("Venice API key (kept in memory for this kernel only): ").strip()
+        if not key:
+            print(f"no key entered; the key stays {self.session.masked_key}")
+            return
+        self.session.login(key)
+        backend = "the Venice API" if self.session.backend == "venice" else "the local preview"
+        print(f"key set ({self.session.masked_key}); cells now use {backend}")
+
+    def _cmd_logout(self) -> None:
+        self.session.login(None)
+        left = self.session.masked_key
+        tail = f"; VENICE_API_KEY is still set ({left})" if self.session.has_key else ""
+        print(f"the key from %venice login is forgotten{tail}")
+
+    def _call(self, fn: Any) -> Any:
+        try:
+            return fn()
+        except VeniceError as exc:
+            raise VeniceRunError(exc.one_line()) from None
+
+
+@dataclass
+class _Tokens:
+    all: list[str]
+    positional: list[str]
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _one_line(error: BaseException | None) -> str:
+    if isinstance(error, VeniceError):
+        return error.one_line()
+    return str(error) if error is not None else "the request did not run"
+
+
+def _size_label(request: GenerateRequest) -> str:
+    if request.width or request.height:
+        return f"{request.width or 1024}x{request.height or 1024}"
+    parts = [p for p in (request.aspect_ratio, request.resolution, request.quality) if p]
+    return " ".join(parts)
+
+
+def _done_text(result: GenerationResult, seconds: float) -> tuple[str, str]:
+    if result.content_violation:
+        return (
+            "blocked by the content policy: the server sent a placeholder and did not charge "
+            "for it; rephrase the prompt",
+            "error",
+        )
+    n = len(result.images)
+    text = f"{n} image{'s' if n != 1 else ''} in {seconds:.1f} s"
+    if result.cached:
+        text += " (cached: no request, no cost)"
+    if result.blurred:
+        text += "; blurred by safe mode (--no-safe-mode turns it off)"
+    return text, "done"
+
+
+HELP_TEXT = """\
+%%venice [options]      generate from the prompt in the cell body (%%venice? lists the options)
+%venice styles          the style presets for --style
+%venice models          the image models: sizes, prices, traits
+%venice config          the effective configuration (key masked) and backend
+%venice login           set the API key for this kernel (hidden input, memory only)
+%venice logout          forget the key set by %venice login
+%venice panel [opts]    open the interactive panel, seeded with %%venice options
+Configure with %config VeniceMagics.<setting> = value (%config VeniceMagics lists them)."""
+
+
+def _help_html() -> str:
+    from html import escape
+
+    return f'<pre style="font-size:12px">{escape(HELP_TEXT)}</pre>'
+
+
+# ---- extension hooks ---------------------------------------------------------------------------------
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics (``%load_ext venice_nb``)."""
+    ipython.register_magics(VeniceMagics(ipython))
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove exactly what ``load_ipython_extension`` added."""
+    manager = ipython.magics_manager
+    instance = manager.registry.pop(VeniceMagics.__name__, None)
+    for kind, name in (("line", "venice"), ("cell", "venice")):
+        func = manager.magics[kind].get(name)
+        if func is not None and getattr(func, "__self__", None) is instance:
+            del manager.magics[kind][name]
+    if instance is not None and instance in getattr(ipython, "configurables", []):
+        ipython.configurables.remove(instance)
