@@ -1,0 +1,95 @@
+"""Benchmark 4: what a displayed image adds to the saved .ipynb, against the image's own bytes.
+
+A small notebook (``%load_ext venice_nb``, one ``-n 4`` cell, one 4-seed sweep cell) is executed
+by nbclient in a real kernel on the local preview backend (no key, as on Binder), then written
+with nbformat twice: as executed, and with its outputs cleared. The weight is the difference in
+file size over the sum of the raw image bytes. Images are 512x512, the default preview size, so
+the notebook shows them as received (a bigger image would be downscaled for the notebook and the
+ratio would flatter us). The note also counts how many times each image's base64 appears in the
+file: it should be exactly once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import tempfile
+from pathlib import Path
+
+from .common import PROMPT, ROOT, Row, clean_env
+
+TARGET = 1.40
+STATS_MARK = "VENICE_BENCH_STATS "
+
+
+def _cells(size: int, variants: int, seeds: int) -> list[str]:
+    common = f"-m z-image-turbo --width {size} --height {size}"
+    return [
+        "%load_ext venice_nb",
+        f"%%venice {common} -n {variants} --seed 5 -o first\n{PROMPT}",
+        f"%%venice {common} --seed 1:{seeds} -o grid\n{PROMPT}",
+        # measurement only: removed before the notebook is weighed
+        "import base64, json\n"
+        "ims = list(first.images) + list(grid.images)\n"
+        "print(" + repr(STATS_MARK) + " + json.dumps([base64.b64encode(i.data).decode() "
+        "for i in ims]))",
+    ]
+
+
+def run(size: int = 512, variants: int = 4, seeds: int = 4, timeout: float = 120) -> list[Row]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in _cells(size, variants, seeds)]
+    with tempfile.TemporaryDirectory(prefix="venice-bench-nb-") as tmp:
+        env = clean_env(XDG_CACHE_HOME=str(Path(tmp) / "cache"))
+        client = NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": tmp}}
+        )
+        client.execute(env=env, cwd=str(ROOT))
+        stats_cell = nb.cells.pop()
+        encoded = _stats(stats_cell)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    raise RuntimeError(f"cell failed: {out.get('ename')}: {out.get('evalue')}")
+        full = Path(tmp) / "with-outputs.ipynb"
+        nbformat.write(nb, full)
+        for cell in nb.cells:
+            cell.outputs = []
+            cell.execution_count = None
+        bare = Path(tmp) / "without-outputs.ipynb"
+        nbformat.write(nb, bare)
+        text = full.read_text(encoding="utf-8")
+        added = full.stat().st_size - bare.stat().st_size
+    raw = sum(len(base64.b64decode(b)) for b in encoded)
+    copies = [text.count(b[:200]) for b in encoded]
+    ratio = added / raw
+    n = len(encoded)
+    note = (
+        f"{n} images {size}x{size} webp; {added / n:,.0f} B added per image for "
+        f"{raw / n:,.0f} B raw; copies of each image in the file: "
+        f"{min(copies)}..{max(copies)}"
+    )
+    return [
+        Row(
+            "notebook weight: .ipynb bytes per image",
+            added,
+            raw,
+            ratio,
+            f"added/raw <= {TARGET:.2f}",
+            ratio <= TARGET and min(copies) >= 1,
+            unit="B",
+            note=note,
+            extra={"copies": copies, "images": n},
+        )
+    ]
+
+
+def _stats(cell: dict) -> list[str]:
+    for out in cell.get("outputs", []):
+        text = out.get("text", "")
+        if out.get("output_type") == "stream" and STATS_MARK in text:
+            return json.loads(text.split(STATS_MARK, 1)[1])
+    raise RuntimeError(f"the stats cell printed nothing usable: {cell.get('outputs')}")

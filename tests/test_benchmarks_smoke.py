@@ -1,0 +1,84 @@
+"""Each benchmark runs in a tiny configuration and returns well-formed rows.
+
+No timing assertions (speed goals live in ``python -m benchmarks.run``): these only make sure the
+harness keeps working as the code it measures changes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from benchmarks import (
+    bench_cache,
+    bench_load,
+    bench_memory,
+    bench_overhead,
+    bench_sweep,
+    bench_weight,
+)
+from benchmarks.common import Row
+from benchmarks.run import markdown, table
+
+
+def check(rows: list[Row], count: int) -> None:
+    assert len(rows) == count
+    for row in rows:
+        assert isinstance(row, Row)
+        for value in (row.measured, row.baseline, row.ratio):
+            assert isinstance(value, float) and math.isfinite(value) and value > 0, row
+        assert isinstance(row.passed, bool)
+        assert row.target and row.benchmark
+        cells = row.cells()
+        assert len(cells) == 6 and cells[-1] in ("PASS", "MISS")
+
+
+def test_overhead_runs() -> None:
+    rows = bench_overhead.run(reps=1, latency=0.0)
+    check(rows, 1)
+    assert len(rows[0].extra["magic_ms"]) == len(rows[0].extra["plain_ms"]) == 1
+
+
+def test_sweep_runs() -> None:
+    rows = bench_sweep.run(reps=1, latency=0.02, seeds=2, cfgs=2)
+    check(rows, 2)
+    assert rows[1].baseline == pytest.approx(4 / 4 * 0.02)
+
+
+def test_cache_runs() -> None:
+    rows = bench_cache.run(reps=1, hits_per_rep=1, latency=0.0)
+    check(rows, 2)
+    assert len(rows[0].extra["hit_ms"]) == 1
+
+
+def test_weight_runs() -> None:
+    rows = bench_weight.run(size=64, variants=1, seeds=2)
+    check(rows, 1)
+    assert rows[0].extra["images"] == 3
+    assert min(rows[0].extra["copies"]) >= 1  # every image is in the saved notebook
+
+
+def test_load_runs() -> None:
+    rows = bench_load.run(reps=1)
+    check(rows, 1)
+    assert "PIL" not in rows[0].extra["heavy_imports"]
+
+
+def test_memory_runs() -> None:
+    rows = bench_memory.run(n=1, resolution="1K", photographic=True)
+    check(rows, 2)
+    procedural, photo = (r.extra for r in rows)
+    assert procedural["sizes"] == photo["sizes"] == [[1024, 1024]]
+    assert photo["raw"] > procedural["raw"]  # the proxy's grain makes the PNGs heavier
+
+
+def test_table_and_markdown() -> None:
+    rows = [
+        Row("a", 10.0, 5.0, 2.0, "ratio <= 3", True),
+        Row("b|c", 1.5, 1.0, 1.5, "x <= 1", False, unit="MB", note="why"),
+    ]
+    text = table(rows)
+    assert "PASS" in text and "MISS" in text and "- b|c: why" in text
+    md = markdown(rows, 12.0)
+    assert "| b\\|c | 1.5 MB | 1.0 MB | 1.50 | x <= 1 | MISS |" in md
