@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from copy import deepcopy
 from dataclasses import asdict
 from typing import Any
 
@@ -40,6 +41,7 @@ def magic_shell(server: LocalServer, tmp: Any) -> Iterator[InteractiveShell]:
     old_key = os.environ.get("VENICE_API_KEY")
     os.environ["VENICE_API_KEY"] = KEY
     ip = InteractiveShell.instance()
+    section = deepcopy(ip.config.get("VeniceMagics"))
     session = get_session()
     old_settings = session.settings
     ip.run_line_magic("reload_ext", "venice_nb")
@@ -58,6 +60,7 @@ def magic_shell(server: LocalServer, tmp: Any) -> Iterator[InteractiveShell]:
         yield ip
     finally:
         ip.run_line_magic("unload_ext", "venice_nb")
+        _restore_section(ip, section)
         session.login(None)
         session.configure(**asdict(old_settings))
         if old_key is None:
@@ -71,12 +74,22 @@ def restored_traits(ip: InteractiveShell) -> Iterator[None]:
     """Undo any ``%config`` a test makes."""
     instance = magics(ip)
     before = {name: getattr(instance, name) for name in Settings.names()}
+    section = deepcopy(ip.config.get("VeniceMagics"))
     try:
         yield
     finally:
+        _restore_section(ip, section)
+        instance = magics(ip)
         for name, value in before.items():
             if getattr(instance, name) != value:
                 setattr(instance, name, value)
+
+
+def _restore_section(ip: InteractiveShell, section: Any) -> None:
+    """%config remembers values in the shell's config; put back what was there."""
+    ip.config.pop("VeniceMagics", None)
+    if section is not None:
+        ip.config["VeniceMagics"] = section
 
 
 def warm(ip: InteractiveShell, server: LocalServer) -> None:

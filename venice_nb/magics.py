@@ -152,6 +152,8 @@ class VeniceMagics(Magics):
 
     def __init__(self, shell: Any = None, session: VeniceSession | None = None, **kw: Any) -> None:
         self.session = session or get_session()
+        if shell is not None and "config" not in kw and getattr(shell, "config", None) is not None:
+            kw["config"] = _valid_config(shell.config)
         super().__init__(shell, **kw)
         defaults = Settings()
         changes = {
@@ -650,6 +652,32 @@ def _help_html() -> str:
     from html import escape
 
     return f'<pre style="font-size:12px">{escape(HELP_TEXT)}</pre>'
+
+
+def _valid_config(config: Any) -> Any:
+    """``config`` without the VeniceMagics values that fail validation, each logged once.
+
+    A refused ``%config VeniceMagics.x = bad`` stays in the shell's config; without this filter
+    the next ``%reload_ext venice_nb`` would fail on it instead of using the default.
+    """
+    from copy import deepcopy
+
+    section = config.get(VeniceMagics.__name__) if hasattr(config, "get") else None
+    if not section:
+        return config
+    from traitlets.config import Config
+
+    probe = VeniceMagics(None, session=VeniceSession(), config=Config())
+    cleaned = deepcopy(config)
+    for name, value in list(section.items()):
+        try:
+            setattr(probe, name, value)
+        except Exception as exc:  # TraitError, or an unknown trait name
+            import logging
+
+            logging.getLogger(__name__).warning("ignoring VeniceMagics.%s: %s", name, exc)
+            del cleaned[VeniceMagics.__name__][name]
+    return cleaned
 
 
 # ---- extension hooks ---------------------------------------------------------------------------------
