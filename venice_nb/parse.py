@@ -110,9 +110,10 @@ def _convert(field: str, kind: type, text: str) -> Any:
 
 def _range(field: str, kind: type, text: str) -> list[Any]:
     parts = text.split(":")
-    if len(parts) not in (2, 3):
+    if len(parts) not in (2, 3) or not all(p.strip() for p in parts):
         raise ValidationError(
-            f"{flag(field)} range {text!r} must be start:stop or start:stop:step", field=field
+            f"{flag(field)} range {text!r} must be start:stop or start:stop:step, e.g. 1:8",
+            field=field,
         )
     start, stop = (_convert(field, kind, p) for p in parts[:2])
     step = _convert(field, kind, parts[2]) if len(parts) == 3 else 1
