@@ -371,10 +371,17 @@ def test_sweep_grid_labels_images_and_failed_cell():
     assert "try again in a minute" in Parsed(last[1]).all_text  # the hint, under the message
     assert "3/4 ok" in text and "1 failed" in text and "cost $0.03" in text
     # metadata: each cell's params and provenance or error, no key
-    cells = meta["venice_nb"]["cells"]
+    prov = meta["venice_nb"]
+    cells = prov["cells"]
     assert [c["params"] for c in cells] == [c.params for c in sweep.cells]
     assert cells[3]["error"].startswith("z-image-turbo is at capacity")
-    assert cells[0]["result"]["request"]["cfg_scale"] == 4.0
+    assert prov["request"] == {"model": "z-image-turbo", "prompt": "grid"}  # shared, stored once
+    for entry, cell in zip(cells, sweep.cells, strict=True):
+        if cell.ok:  # each cell's full request is the shared part plus its params
+            assert dict(prov["request"], **entry["params"]) == cell.result.request.to_json()
+            assert "request_changes" not in entry
+            assert entry["cost_usd"] == 0.01 and entry["timing_ms"]["inference_ms"] == 300.0
+            assert "blurred" not in entry  # flags not raised are left out
     json.dumps(meta)
 
 
@@ -405,6 +412,18 @@ def test_sweep_with_one_axis_and_extra_params():
     assert len(rows) == 2
     assert Parsed(rows[0]).text == ["seed=1", "seed=2", "seed=3", "seed=4"]
     assert "too many requests" in Parsed(rows[1]).all_text
+
+
+
+def test_sweep_metadata_keeps_request_fields_that_params_do_not_explain():
+    cells = []
+    for i, (seed, model) in enumerate(((1, "a"), (2, "b"))):
+        req = GenerateRequest(model=model, prompt="p", seed=seed)
+        cells.append(SweepCell({"n": i}, result=GenerationResult(req, [image(seed=seed)])))
+    prov = display.sweep_bundle(SweepResult(cells, cols="n"), preview_size=512)[1]["venice_nb"]
+    assert prov["request"] == {"prompt": "p"}
+    for entry, cell in zip(prov["cells"], cells, strict=True):
+        assert dict(prov["request"], **entry["request_changes"]) == cell.result.request.to_json()
 
 
 # ---- escaping ----------------------------------------------------------------------------------
@@ -471,8 +490,12 @@ def test_styles_survive_jupyterlab_sanitizer_of_untrusted_notebooks():
         display.styles_html(["a"]),
         display.config_html({"a": 1}),
     ]
+    outputs.append(display.timing_html(Timing(inference_ms=5.0, wall_ms=9.0)))  # the panel's
     for html in outputs:
         assert "<style" not in html and "<script" not in html
+        # "$0.01 ... $12.34" must not be typeset as maths by MathJax 3 or 2
+        root_classes = Parsed(html).tags[0][1]["class"].split()
+        assert {"mathjax_ignore", "tex2jax_ignore"} <= set(root_classes), html[:120]
         for tag, attrs in Parsed(html).tags:
             for decl in filter(None, (d.strip() for d in attrs.get("style", "").split(";"))):
                 prop, _, value = decl.partition(":")

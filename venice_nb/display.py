@@ -27,10 +27,10 @@ Bundle = tuple[dict[str, Any], dict[str, Any]]
 
 # Only properties and value forms that JupyterLab's sanitizer keeps in an untrusted notebook (no
 # flexbox gaps or wrapping, alpha values written with a leading zero); tests hold us to it.
-FONT = "font-family:system-ui,sans-serif;font-size:12px;line-height:1.45"
+FONT = "font-size:12px"  # the notebook's own sans-serif family; the size sets outputs apart
 MUTED = "opacity:0.75"
 RULE = "border-bottom:1px solid rgba(128,128,128,0.3)"
-TILE = "display:inline-block;vertical-align:top;margin:0 8px 8px 0"
+TILE = "display:inline-block;margin:0 8px 8px 0"
 SEGMENT_COLOURS = {
     "queue": "#9e9e9e",
     "preprocessing": "#f9a825",
@@ -54,6 +54,10 @@ STATE_STYLE = {  # (symbol, colour or None to inherit the theme's text colour)
     "info": ("\u2139", None),
 }
 ERROR_COLOUR = "#d93025"
+# Jupyter typesets $...$ in HTML outputs and widgets: "$0.02 · balance $12.34" would become maths.
+# MathJax 3 (JupyterLab, Notebook 7, ipywidgets) skips "mathjax_ignore", MathJax 2 (nbconvert,
+# nbviewer, Notebook 6) "tex2jax_ignore"; every top-level element carries both.
+NOMATH = "mathjax_ignore tex2jax_ignore"
 LOCAL_NOT_BILLED = "local preview \u2014 not billed"
 
 
@@ -128,7 +132,7 @@ def _embedded(image: GeneratedImage, limit: int) -> tuple[bytes, tuple[int, int]
     label = f"{full[0]}x{full[1]}"
     shown = preview_dimensions(full, limit)
     if shown == full:
-        return image.data, full, label, f"{label} {image.format}"
+        return image.data, full, label, ""
     try:
         data, encoded = downscale(image.data, image.format, limit)
     except (OSError, ValueError, SyntaxError):
@@ -148,10 +152,9 @@ def image_html(image: GeneratedImage, preview_size: int | None = None, caption: 
     name = f"seed {image.seed}" if image.seed is not None else f"variant {image.index + 1}"
     src = f"data:{image.mime};base64,{base64.b64encode(data).decode('ascii')}"
     dims = f'width="{shown[0]}" height="{shown[1]}" ' if shown else ""
-    img = (
-        f'<img src="{src}" {dims}alt="{_e(name)}" title="{_e(title)}" '
-        'style="max-width:100%;height:auto;display:block">'
-    )
+    tip = f'title="{_e(title)}" ' if title else ""
+    img = f'<img src="{src}" {dims}alt="{_e(name)}" {tip}style="max-width:100%;height:auto">'
+
     if not caption:
         return img
     flags = ""
@@ -160,8 +163,8 @@ def image_html(image: GeneratedImage, preview_size: int | None = None, caption: 
     if image.content_violation:
         flags += badge("blocked", title="the server flagged a content policy violation")
     return (
-        f'<figure class="venice-nb-image" style="{TILE}">{img}'
-        f'<figcaption style="{MUTED}">{_e(name)} \u00b7 {label}{flags}'
+        f'<figure style="{TILE}">{img}'
+        f"<figcaption>{_e(name)} \u00b7 {label}{flags}"
         "</figcaption></figure>"
     )
 
@@ -217,8 +220,7 @@ def timing_html(
     bar = ""
     if total > 0:
         parts = "".join(
-            f'<div class="venice-nb-seg-{name}" title="{_e(SEGMENT_LABELS.get(name, name))} '
-            f'{format_ms(ms)}" style="display:inline-block;height:8px;'
+            f'<div class="venice-nb-seg-{name}" style="display:inline-block;height:8px;'
             f'width:{ms / total * 100:.2f}%;background:{SEGMENT_COLOURS[name]}"></div>'
             for name, ms in segments
             if ms > 0
@@ -229,11 +231,10 @@ def timing_html(
             f'background:rgba(128,128,128,0.25)">{parts}</div>'
         )
     legend = " ".join(
-        f'<span style="white-space:nowrap"><span style="display:inline-block;width:8px;'
-        f'height:8px;border-radius:2px;background:{SEGMENT_COLOURS[name]}"></span> '
-        f"{_e(SEGMENT_LABELS.get(name, name))} {format_ms(ms)}</span>"
+        f'<span style="color:{SEGMENT_COLOURS[name]}">\u25a0</span>\u00a0'
+        f"{_e(SEGMENT_LABELS.get(name, name))}\u00a0{format_ms(ms)}"
         for name, ms in segments
-        if reported[name] and name != "wall"
+        if reported[name] and name != "wall" and (ms > 0 or name == "inference")
     )
     head = f"<b>{format_ms(timing.wall_ms if wall_ms is None else wall_ms)}</b> wall"
     head += _e(explain)
@@ -242,7 +243,7 @@ def timing_html(
     if legend:
         head += f" \u00b7 {legend}"
     return (
-        f'<div class="venice-nb-timing" style="margin-top:6px">{bar}'
+        f'<div class="venice-nb-timing {NOMATH}" style="margin-top:6px">{bar}'
         f'<div style="{MUTED}">{head}</div></div>'
     )
 
@@ -267,8 +268,6 @@ def _footer(result: GenerationResult) -> str:
         parts.append(f"balance {format_usd(result.balance_usd)}{simulated}")
     if result.retries:
         parts.append(f"{result.retries} retr{'y' if result.retries == 1 else 'ies'}")
-    if result.id:
-        parts.append(f'<span style="{MUTED}">id {_e(result.id)}</span>')
     if result.enhanced_prompt:
         parts.append(f'<span title="{_e(result.enhanced_prompt)}">prompt enhanced</span>')
     line = " \u00b7 ".join(parts)
@@ -296,7 +295,7 @@ def result_timing_html(result: GenerationResult) -> str:
 def result_html(result: GenerationResult, preview_size: int | None = None) -> str:
     """A result's grid, timing bar and footer."""
     return (
-        f'<div class="venice-nb-result" title="{_e(_prompt_title(result))}" style="{FONT}">'
+        f'<div class="venice-nb-result {NOMATH}" title="{_e(_prompt_title(result))}" style="{FONT}">'
         f"{_images_row(result.images, preview_size)}"
         f"{result_timing_html(result)}{_footer(result)}</div>"
     )
@@ -335,6 +334,8 @@ def _cell_html(cell: SweepCell, extra: Sequence[str], preview_size: int | None) 
         body = image_html(result.images[0], preview_size)
     else:
         body = _images_row(result.images, preview_size)
+    if not head and not tail and len(result.images) == 1:
+        return body
     return f'<div style="{TILE}">{head}{body}{tail}</div>'
 
 
@@ -416,15 +417,13 @@ def sweep_html(sweep: SweepResult, preview_size: int | None = None) -> str:
             cell.params.get(sweep.cols) if sweep.cols else None,
         )
         grid.setdefault(key, []).append(cell)
-    td = 'style="padding:4px;vertical-align:top;text-align:left"'
-    th = f'style="padding:4px;text-align:left;{RULE}"'
     head = ""
     if sweep.cols:
         axes_label = f"{sweep.rows} \u2193 / {sweep.cols} \u2192"
-        corner = f"<th {th}>{_e(axes_label)}</th>"
+        corner = f"<th>{_e(axes_label)}</th>"
         head = (
             f"<tr>{corner if sweep.rows else ''}"
-            + "".join(f"<th {th}>{_e(f'{sweep.cols}={format_value(c)}')}</th>" for c in cols)
+            + "".join(f"<th>{_e(f'{sweep.cols}={format_value(c)}')}</th>" for c in cols)
             + "</tr>"
         )
     body = ""
@@ -437,14 +436,12 @@ def sweep_html(sweep: SweepResult, preview_size: int | None = None) -> str:
                 [k for k in members[0].params if k not in axes] if len(members) > 1 else []
             )
             inner = "".join(_cell_html(c, extra_names, preview_size) for c in members)
-            if len(members) > 1:
-                inner = f"<div>{inner}</div>"
-            cells += f"<td {td}>{inner}</td>"
-        row_head = f"<th {th}>{_e(label)}</th>" if sweep.rows else ""
+            cells += f'<td style="text-align:center">{inner}</td>'
+        row_head = f"<th>{_e(label)}</th>" if sweep.rows else ""
         body += f"<tr>{row_head}{cells}</tr>"
-    table = f'<table class="venice-nb-grid" style="{FONT};border-collapse:collapse">{head}{body}</table>'
+    table = f'<table class="venice-nb-grid">{head}{body}</table>'
     return (
-        f'<div class="venice-nb-sweep" style="{FONT}">{table}'
+        f'<div class="venice-nb-sweep {NOMATH}" style="{FONT}">{table}'
         f"{_sweep_timing(sweep)}{_sweep_footer(sweep)}</div>"
     )
 
@@ -453,20 +450,62 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def sweep_bundle(sweep: SweepResult, preview_size: int | None = None) -> Bundle:
-    """``(data, metadata)`` for a sweep: one grid, one timing summary, each cell's provenance."""
+def _sweep_provenance(sweep: SweepResult) -> dict[str, Any]:
+    """Each cell's provenance without repeating what all cells share.
+
+    The fields every cell's request has in common (prompt, model, size...), the route, backend and
+    base URL are stored once; a cell keeps its params (the swept values), the request fields that
+    differ from the shared ones when those are not just its params, and what the server said.
+    Every cell's full request is ``dict(request, **cell["params"])`` (plus ``request_changes``).
+    """
+    provenances = [c.result.provenance() if c.result is not None else None for c in sweep.cells]
+    done = [p for p in provenances if p is not None]
+    shared: dict[str, Any] = {}
+    if done:
+        first = done[0]["request"]
+        shared = {k: v for k, v in first.items() if all(p["request"].get(k) == v for p in done)}
+    meta: dict[str, Any] = {
+        "rows": sweep.rows,
+        "cols": sweep.cols,
+        "wall_ms": round(sweep.wall_ms, 1),
+    }
+    for key in ("route", "backend", "base_url"):
+        values = {p[key] for p in done}
+        if len(values) == 1:
+            meta[key] = values.pop()
+    meta["request"] = shared
     cells = []
-    for cell in sweep.cells:
-        entry: dict[str, Any] = {"params": _jsonable(cell.params)}
-        if cell.result is not None:
-            entry["result"] = cell.result.provenance()
-        else:
+    for cell, prov in zip(sweep.cells, provenances, strict=True):
+        params = _jsonable(cell.params)
+        entry: dict[str, Any] = {"params": params}
+        if prov is None:
             message, hint = _error_line(cell.error)
             entry["error"] = f"{message} {hint}".strip()
+            cells.append(entry)
+            continue
+        request = prov.pop("request")
+        changes = {k: v for k, v in request.items() if k not in shared or shared[k] != v}
+        if changes != params:
+            entry["request_changes"] = changes
+        for key, value in prov.items():
+            if key in meta and meta[key] == value:
+                continue
+            if key == "timing_ms":
+                value = {k: round(v, 1) for k, v in value.items()}
+            if value is False or value is None:
+                continue  # flags that were not raised, fields the server did not send
+            if key == "seed" and value == request.get("seed"):
+                continue  # the seed asked for is the seed used
+            entry[key] = value
         cells.append(entry)
-    meta = {"rows": sweep.rows, "cols": sweep.cols, "wall_ms": sweep.wall_ms, "cells": cells}
+    meta["cells"] = cells
+    return meta
+
+
+def sweep_bundle(sweep: SweepResult, preview_size: int | None = None) -> Bundle:
+    """``(data, metadata)`` for a sweep: one grid, one timing summary, each cell's provenance."""
     data = {"text/html": sweep_html(sweep, preview_size), "text/plain": repr(sweep)}
-    return data, {"venice_nb": meta}
+    return data, {"venice_nb": _sweep_provenance(sweep)}
 
 
 # ---- status, errors, tables --------------------------------------------------------------------
@@ -477,7 +516,7 @@ def status_html(text: str, state: str = "running") -> str:
     symbol, colour = STATE_STYLE.get(state, STATE_STYLE["info"])
     tint = f"color:{colour};" if colour else ""
     return (
-        f'<div class="venice-nb-status venice-nb-{_e(state)}" style="{FONT};{tint}">'
+        f'<div class="venice-nb-status venice-nb-{_e(state)} {NOMATH}" style="{FONT};{tint}">'
         f"{symbol} {_e(text)}</div>"
     )
 
@@ -488,7 +527,7 @@ def error_html(message: str | BaseException) -> str:
         one_line = getattr(message, "one_line", None)
         message = one_line() if callable(one_line) else str(message)
     return (
-        f'<div class="venice-nb-error" style="{FONT};color:{ERROR_COLOUR}">'
+        f'<div class="venice-nb-error {NOMATH}" style="{FONT};color:{ERROR_COLOUR}">'
         f"\u2717 {_e(message)}</div>"
     )
 
@@ -496,7 +535,7 @@ def error_html(message: str | BaseException) -> str:
 def notice_html(text: str) -> str:
     """A one-time note (e.g. that images come from the local preview)."""
     return (
-        f'<div class="venice-nb-notice" style="{FONT};padding:4px 8px;'
+        f'<div class="venice-nb-notice {NOMATH}" style="{FONT};padding:4px 8px;'
         f"border-left:3px solid {BADGE_COLOURS['local preview']};"
         f'background:rgba(94,53,177,0.08)">\u2139 {_e(text)}</div>'
     )
@@ -509,7 +548,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], cls: str) -> st
     head = "".join(f"<th {th}>{_e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td {td}>{c}</td>" for c in row) + "</tr>" for row in rows)
     return (
-        f'<table class="{cls}" style="{FONT};border-collapse:collapse">'
+        f'<table class="{cls} {NOMATH}" style="{FONT};border-collapse:collapse">'
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
 
@@ -549,7 +588,7 @@ def styles_html(styles: Sequence[str]) -> str:
     """``%venice styles``: a compact wrapped list."""
     items = " \u00b7 ".join(f'<span style="white-space:nowrap">{_e(s)}</span>' for s in styles)
     return (
-        f'<div class="venice-nb-styles" style="{FONT}"><b>{len(styles)} styles</b> '
+        f'<div class="venice-nb-styles {NOMATH}" style="{FONT}"><b>{len(styles)} styles</b> '
         f'<span style="{MUTED}">(use with --style "NAME")</span><div>{items}</div></div>'
     )
 

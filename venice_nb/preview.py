@@ -8,6 +8,10 @@ the preview size. Pillow is imported here, lazily, so ``%load_ext venice_nb`` st
 from __future__ import annotations
 
 from io import BytesIO
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
 
 # Encoder settings chosen for speed: a preview is looked at, not archived. WebP method 2 encodes
 # about twice as fast as the default 4 for a few percent more bytes.
@@ -51,9 +55,22 @@ def downscale(data: bytes, fmt: str, max_side: int) -> tuple[bytes, tuple[int, i
             image = image.convert("RGBA" if has_alpha else "RGB")
         if fmt == "jpeg" and image.mode not in ("RGB", "L", "CMYK"):
             image = image.convert("RGB")
-        small = image.resize(target, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        small = _shrink(image, target)
     out = BytesIO()
     small.save(out, format=fmt.upper(), **_SAVE_OPTIONS.get(fmt, {}))
     if out.tell() >= len(data):
         return data, size
     return out.getvalue(), small.size
+
+
+def _shrink(image: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """Box-reduce by the whole factor first (a 2x step costs ~1 ms for 1024 px), then resample the
+    remainder with bicubic; an exact factor (1024 -> 512, the common case) needs no resampling."""
+    from PIL import Image
+
+    factor = min(image.width // target[0], image.height // target[1])
+    if factor >= 2:
+        image = image.reduce(factor)
+    if image.size == target:
+        return image
+    return image.resize(target, Image.Resampling.BICUBIC)
