@@ -3,39 +3,51 @@
 One ``requests.Session`` (connection reuse), a base URL, the key (read when a call is made, never
 stored in a repr), timeouts, bounded retries and the mapping of every failure to an error class from
 ``errors.py``. No IPython, no widgets, no PIL: this works in a plain script.
+
+The key travels only inside a ``requests`` auth object whose repr is masked, so no local variable,
+exception message or log record of ours ever holds it. Our errors are raised outside ``except``
+blocks, so they carry no chained ``requests`` exception (whose ``.request`` holds the headers).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import random
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 import requests
-from urllib3.exceptions import MaxRetryError
 
 from . import __version__
 from .errors import (
-    STATUS_ERRORS,
     APIConnectionError,
-    APIError,
     APITimeoutError,
-    BadRequestError,
+    CancelledError,
     ConfigurationError,
     InvalidResponseError,
-    NotFoundError,
-    RateLimitError,
     VeniceError,
 )
+from .errors import from_response as api_error
 from .models import Catalogue
-from .ratelimit import RateGate, RetryCallback, RetryEvent, RetryPolicy, seconds_until_reset
+from .ratelimit import (
+    RateGate,
+    RetryCallback,
+    RetryEvent,
+    RetryPolicy,
+    seconds_until_reset,
+    server_delay,
+)
 from .request import GenerateRequest, OpenAIImageRequest
-from .result import LOCAL_PREVIEW, GeneratedImage, GenerationResult, RateLimit, Timing
-from .wire import parse_images_json, read_body
+from .result import LOCAL_PREVIEW, GeneratedImage, GenerationResult, RateLimit, Timing, sniff_format
+from .wire import BodyTimeout, decode_b64, parse_images_json, read_body
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.venice.ai/api/v1"
 KEY_ENV = "VENICE_API_KEY"
@@ -78,12 +90,41 @@ class _Secret:
         raise TypeError("the API key cannot be pickled")
 
 
+class _Bearer(requests.auth.AuthBase):
+    """Adds ``Authorization: Bearer`` when the request is prepared; shows only a masked key."""
+
+    def __init__(self, secret: _Secret) -> None:
+        self._secret = secret
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = "Bearer " + self._secret.get()
+        return r
+
+    def __repr__(self) -> str:
+        return f"<Bearer {self._secret!r}>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("the API key cannot be pickled")
+
+
+@dataclass
+class _Reply:
+    """A response whose body was read in full (and the connection released)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytearray
+    retries: int = 0
+
+
 class VeniceClient:
     """A client for the Venice image API (or the local preview server: same protocol).
 
     ``api_key`` wins over ``$VENICE_API_KEY``, which is read at each call, so a key exported after
     the client was made is still used. ``base_url`` defaults to ``$VENICE_BASE_URL`` or the public
-    API. ``on_retry`` is called before every retry wait.
+    API. ``read_timeout`` bounds each wait for the server (long: 4K renders take minutes) and the
+    transfer of a body. ``on_retry`` is called before every retry wait. The ``gate`` is shared by
+    every thread using this client: after a 429 all of them pause together.
     """
 
     def __init__(
@@ -100,13 +141,17 @@ class VeniceClient:
     ) -> None:
         self.base_url = resolve_base_url(base_url)
         self._key = _Secret(api_key) if api_key else None
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
+        for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigurationError(f"{name} must be a positive number of seconds")
+        self.connect_timeout = float(connect_timeout)
+        self.read_timeout = float(read_timeout)
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry
-        self.max_response_bytes = max_response_bytes
+        self.max_response_bytes = int(max_response_bytes)
         self.gate = RateGate()
         self._session = requests.Session()
+        self._session.trust_env = True  # proxies from the environment; no .netrc auth below
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -128,17 +173,25 @@ class VeniceClient:
     def set_key(self, api_key: str | None) -> None:
         self._key = _Secret(api_key) if api_key else None
 
-    def _auth_header(self) -> dict[str, str]:
-        key = self._key.get() if self._key else os.environ.get(KEY_ENV)
-        if not key:
-            raise ConfigurationError(
-                "no Venice API key",
-                hint="Set VENICE_API_KEY in the environment or run %venice login.",
-            )
-        return {"Authorization": f"Bearer {key}"}
+    def _auth(self, required: bool) -> _Bearer | None:
+        """The auth object for this call (key read now), or a ConfigurationError before sending."""
+        secret = self._key
+        if secret is None and os.environ.get(KEY_ENV, "").strip():
+            secret = _Secret(os.environ[KEY_ENV].strip())
+        if secret is None:
+            if required:
+                raise ConfigurationError(
+                    "no Venice API key",
+                    hint="Set VENICE_API_KEY in the environment or run %venice login.",
+                )
+            return None
+        return _Bearer(secret)
 
     def __repr__(self) -> str:
         return f"VeniceClient(base_url={self.base_url!r}, api_key={self.masked_key!r})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a VeniceClient cannot be pickled (it holds connections and maybe a key)")
 
     def close(self) -> None:
         self._session.close()
@@ -156,34 +209,36 @@ class VeniceClient:
         with self._lock:
             if self._catalogue is not None and not refresh:
                 return self._catalogue
-        _resp, body = self._send("GET", "/models", params={"type": "image"}, auth=False)
+        reply = self._send("GET", "/models", params={"type": "image"}, auth=False)
         try:
-            catalogue = Catalogue.from_json(json.loads(body))
+            catalogue = Catalogue.from_json(json.loads(reply.body))
         except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidResponseError(f"the models list could not be read ({exc})") from None
-        with self._lock:
-            self._catalogue = catalogue
-        return catalogue
+            problem = str(exc)
+        else:
+            with self._lock:
+                self._catalogue = catalogue
+            return catalogue
+        raise InvalidResponseError(f"the models list could not be read ({problem})")
 
     def styles(self, refresh: bool = False) -> list[str]:
         """Style names for ``style_preset``. Accepts ``{object, data}`` and a bare list."""
         with self._lock:
             if self._styles is not None and not refresh:
                 return list(self._styles)
-        _resp, body = self._send("GET", "/image/styles", auth=False)
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            raise InvalidResponseError("the styles list is not valid JSON") from None
+        reply = self._send("GET", "/image/styles", auth=False)
+        parsed = _json_or_none(reply.body)
         styles = parsed.get("data") if isinstance(parsed, dict) else parsed
         if not isinstance(styles, list) or not all(isinstance(s, str) for s in styles):
-            raise InvalidResponseError("the styles response holds no list of names")
+            raise InvalidResponseError("the styles response holds no list of style names")
         with self._lock:
             self._styles = list(styles)
         return list(styles)
 
     def validate(self, request: GenerateRequest) -> GenerateRequest:
-        """Check a request against the live catalogue and styles before it costs anything."""
+        """Check a request against the live catalogue and styles before it costs anything.
+
+        Returns the request to send (resolution spelled as the model spells it).
+        """
         spec = self.models().require(request.model)
         styles = self.styles() if request.style_preset is not None else None
         return request.check_against(spec, styles)
@@ -195,28 +250,36 @@ class VeniceClient:
         on_retry: RetryCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
-        """``POST /image/generate``; JSON (1-4 variants) or ``return_binary`` bytes."""
+        """``POST /image/generate``; JSON (1-4 variants) or ``return_binary`` bytes.
+
+        A 200 whose body is image bytes is accepted whatever its Content-Type says (the API sets
+        the type from the bytes too); the format always comes from the magic bytes.
+        """
         request.check()
+        spec = self._catalogue.get(request.model) if self._catalogue is not None else None
+        if spec is not None:
+            request = request.canonical_for(spec)
         started = time.perf_counter()
-        resp, body = self._send(
-            "POST", "/image/generate", json_body=request.to_json(), on_retry=on_retry, cancel=cancel
-        )
+        reply = self._send(
+            "POST", "/image/generate", json_body=request.to_json(), on_retry=on_retry,
+            cancel=cancel, model=request.model,
+        )  # fmt: skip
         wall_ms = (time.perf_counter() - started) * 1000
-        headers = resp.headers
-        flags = _flags(headers)
-        if request.return_binary:
-            images = [GeneratedImage.from_bytes(bytes(body), index=0, seed=request.seed, **flags)]
-            meta: dict[str, Any] = {}
+        flags = _flags(reply.headers)
+        meta: dict[str, Any] = {}
+        if request.return_binary or sniff_format(reply.body) is not None:
+            seed = request.seed
+            images = [GeneratedImage.from_bytes(reply.body, index=0, seed=seed, **flags)]
         else:
-            meta, raw_images = parse_images_json(body)
-            del body
+            meta, raw_images = parse_images_json(reply.body)
             seed = _echoed_seed(meta) if request.seed is None else request.seed
             images = [
                 GeneratedImage.from_bytes(data, index=i, seed=seed if i == 0 else None, **flags)
                 for i, data in enumerate(raw_images)
             ]
-        result = self._result(request, images, resp, meta, wall_ms)
-        result.seed = images[0].seed
+        del reply.body[:]
+        result = self._result(request, images, reply, meta, wall_ms)
+        result.seed = seed
         return result
 
     def generate_openai(
@@ -229,34 +292,22 @@ class VeniceClient:
         """``POST /images/generations`` (OpenAI-compatible); b64_json or data-URL answers."""
         if isinstance(request, GenerateRequest):
             request = OpenAIImageRequest.from_generate(request)
+        request.check()
         started = time.perf_counter()
-        resp, body = self._send(
+        reply = self._send(
             "POST", "/images/generations", json_body=request.to_json(), on_retry=on_retry,
-            cancel=cancel,
+            cancel=cancel, model=request.model,
         )  # fmt: skip
         wall_ms = (time.perf_counter() - started) * 1000
-        try:
-            parsed = json.loads(body)
-            items = parsed["data"]
-            assert isinstance(items, list) and items
-        except (ValueError, KeyError, TypeError, AssertionError):
-            raise InvalidResponseError("the answer has no 'data' list of images") from None
-        flags = _flags(resp.headers)
-        images = []
-        for i, item in enumerate(items):
-            b64 = item.get("b64_json") if isinstance(item, dict) else None
-            if b64 is None and isinstance(item, dict) and isinstance(item.get("url"), str):
-                url = item["url"]
-                if not url.startswith("data:") or "," not in url:
-                    raise InvalidResponseError("the image url is not a data: URL")
-                b64 = url.split(",", 1)[1]
-            if not isinstance(b64, str):
-                raise InvalidResponseError(f"image {i + 1} has neither b64_json nor url")
-            _, [data] = parse_images_json(
-                bytearray(json.dumps({"images": [b64]}).encode()), key="images"
-            )
-            images.append(GeneratedImage.from_bytes(data, index=i, **flags))
-        result = self._result(request, images, resp, {}, wall_ms)
+        flags = _flags(reply.headers)
+        if sniff_format(reply.body) is not None:  # image bytes under a wrong Content-Type
+            images = [GeneratedImage.from_bytes(reply.body, index=0, **flags)]
+        else:
+            images = [
+                GeneratedImage.from_bytes(data, index=i, **flags)
+                for i, data in enumerate(_openai_images(reply.body))
+            ]
+        result = self._result(request, images, reply, {}, wall_ms)
         result.route = "openai"
         return result
 
@@ -266,16 +317,11 @@ class VeniceClient:
         self,
         request: GenerateRequest | OpenAIImageRequest,
         images: list[GeneratedImage],
-        resp: requests.Response,
+        reply: _Reply,
         meta: Mapping[str, Any],
         wall_ms: float,
     ) -> GenerationResult:
-        h = resp.headers
-        deprecation = h.get("x-venice-model-deprecation-warning")
-        if not deprecation and h.get("x-venice-deprecated") == "true":
-            deprecation = "this model is deprecated"
-        if deprecation and h.get("x-venice-deprecated-replacement"):
-            deprecation += f" (use {h['x-venice-deprecated-replacement']})"
+        h = reply.headers
         enhanced = h.get("x-venice-enhanced-prompt")
         result = GenerationResult(
             request=request,
@@ -291,22 +337,22 @@ class VeniceClient:
             ),
             balance_usd=_float(h.get("x-venice-balance-usd")),
             balance_diem=_float(h.get("x-venice-balance-diem")),
-            deprecation=deprecation,
+            deprecation=_deprecation(h),
             enhanced_prompt=unquote(enhanced) if enhanced else None,
             backend=LOCAL_PREVIEW if h.get("x-venice-local-preview") == "true" else "venice",
             base_url=self.base_url,
             request_id=h.get("CF-RAY"),
-            retries=getattr(resp, "venice_retries", 0),
+            retries=reply.retries,
         )
-        if not result.content_violation and self._catalogue is not None:
+        if result.content_violation:
+            result.cost_usd = 0.0  # blocked generations are not charged
+        elif self._catalogue is not None:
             spec = self._catalogue.get(getattr(request, "model", None) or "")
             if spec is not None:
                 price = spec.price(
                     getattr(request, "resolution", None), getattr(request, "quality", None)
                 )
-                result.cost_usd = None if price is None else price * len(images)
-        elif result.content_violation:
-            result.cost_usd = 0.0
+                result.cost_usd = None if price is None else round(price * len(images), 6)
         return result
 
     def _send(
@@ -319,104 +365,187 @@ class VeniceClient:
         auth: bool = True,
         on_retry: RetryCallback | None = None,
         cancel: threading.Event | None = None,
-    ) -> tuple[requests.Response, bytearray]:
-        """One call with bounded retries. Returns the response and its (bounded) body."""
+        model: str | None = None,
+    ) -> _Reply:
+        """One call with bounded retries. Returns the response with its (bounded) body.
+
+        Retries 429/500/502/503/504 and dropped connections, waiting ``Retry-After`` (or the
+        rate-limit reset header on a 429) when the server says, else exponential backoff with
+        jitter. Never retries other statuses, timeouts or bodies that are not what they claim.
+        """
+        bearer = self._auth(required=auth)  # before anything is sent
         url = self.base_url + path
-        headers = {"Accept-Encoding": "gzip"}
-        if auth or self.has_key:
-            headers.update(self._auth_header())
-        state = self.retry.start()
+        policy = self.retry
         waited = 0.0
         retries = 0
         while True:
-            self.gate.wait(cancel)
-            if cancel is not None and cancel.is_set():
-                raise VeniceError("cancelled")
-            resp = None
-            error: Exception | None = None
-            try:
-                resp = self._session.request(
-                    method, url, json=json_body, params=params, headers=headers, stream=True,
-                    timeout=(self.connect_timeout, self.read_timeout),
-                )  # fmt: skip
-                body = read_body(resp, self.max_response_bytes)
-            except requests.exceptions.ConnectTimeout as exc:
-                error = APIConnectionError(f"could not connect to {self.base_url} in time")
-                cause: Exception = exc
-            except (requests.exceptions.ReadTimeout, TimeoutError) as exc:
-                raise APITimeoutError(
-                    f"no answer from {self.base_url} within {self.read_timeout:g} s"
-                ) from _scrub(exc)
-            except (
-                requests.exceptions.ConnectionError,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
-                if "Read timed out" in str(exc):
-                    raise APITimeoutError(
-                        f"no answer from {self.base_url} within {self.read_timeout:g} s"
-                    ) from _scrub(exc)
-                error = APIConnectionError(
-                    f"the connection to {self.base_url} failed or was dropped"
-                )
-                cause = exc
-            except requests.exceptions.RequestException as exc:
-                raise APIConnectionError(
-                    f"the request to {self.base_url} failed: {type(exc).__name__}"
-                ) from _scrub(exc)
-            if error is None:
-                assert resp is not None
-                self.gate.observe(resp.headers)
-                if resp.status_code < 400:
-                    resp.venice_retries = retries  # type: ignore[attr-defined]
-                    return resp, body
-                failure: Exception = _api_error(resp, body)
-                if resp.status_code not in self.retry.statuses:
-                    raise failure
-                try:
-                    state = state.increment(method, url, response=resp.raw)
-                except MaxRetryError:
-                    raise failure from None
-                delay = _server_delay(resp) if resp.status_code in (429, 503) else None
-                if delay is None:
-                    delay = state.get_backoff_time()
-                reason = f"HTTP {resp.status_code} {_short_reason(failure)}"
-                status: int | None = resp.status_code
+            self._pause(self.gate.wait_s(), cancel)
+            reply, failure, retryable = self._attempt(method, url, json_body, params, bearer)
+            if reply is not None and reply.status < 400:
+                self.gate.observe(reply.headers)
+                reply.retries = retries
+                return reply
+            status: int | None = None
+            delay: float | None = None
+            if reply is not None:
+                status = reply.status
+                failure = api_error(status, reply.headers, reply.body, model=model)
+                retryable = status in policy.statuses
+                if status != 429:
+                    self.gate.observe(reply.headers)
+                delay = server_delay(status, reply.headers)
+            assert failure is not None
+            if not retryable or retries >= policy.max_retries:
+                if retries:
+                    failure.message += f" (after {retries} retr{'y' if retries == 1 else 'ies'})"
+                raise failure
+            if delay is None:
+                delay = policy.backoff(retries + 1)
             else:
-                failure = error
-                try:
-                    state = state.increment(method, url, error=_as_urllib3(cause))
-                except MaxRetryError:
-                    raise failure from None
-                delay = state.get_backoff_time()
-                reason = "connection dropped"
-                status = None
-            if waited + delay > self.retry.max_total_wait_s:
-                if isinstance(failure, RateLimitError) and failure.retry_after is None:
+                delay += random.uniform(0, policy.jitter_s)  # at least what the server asked
+            if waited + delay > policy.max_total_wait_s:
+                if hasattr(failure, "retry_after") and failure.retry_after is None:
                     failure.retry_after = delay
+                failure.message += (
+                    f" (gave up: waiting {delay:.1f} s more would pass the "
+                    f"{policy.max_total_wait_s:g} s retry budget)"
+                )
                 raise failure
             retries += 1
             if status == 429:
                 self.gate.pause(delay)
-            event = RetryEvent(retries, self.retry.max_retries, delay, status, reason)
+            reason = f"HTTP {status}: {_short(failure.message)}" if status else failure.message
+            event = RetryEvent(retries, policy.max_retries, delay, status, reason)
+            log.info("venice_nb: %s", event.describe())
             for callback in (on_retry, self.on_retry):
                 if callback is not None:
                     callback(event)
-            if cancel is not None:
-                if cancel.wait(delay):
-                    raise VeniceError("cancelled")
-            else:
-                time.sleep(delay)
+            self._pause(delay, cancel)
             waited += delay
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        json_body: Any,
+        params: Mapping[str, str] | None,
+        bearer: _Bearer | None,
+    ) -> tuple[_Reply | None, VeniceError | None, bool]:
+        """One HTTP exchange: (reply, None, _) or (None, error, retryable). Never raises ours
+        from inside an ``except`` block, so no ``requests`` exception is chained to it."""
+        failure: VeniceError | None = None
+        retryable = False
+        resp: requests.Response | None = None
+        try:
+            resp = self._session.request(
+                method, url, json=json_body, params=params, auth=bearer, stream=True,
+                headers={"Accept-Encoding": "gzip"}, allow_redirects=False,
+                timeout=(self.connect_timeout, self.read_timeout),
+            )  # fmt: skip
+            body = read_body(resp, self.max_response_bytes, deadline_s=self.read_timeout)
+            return _Reply(resp.status_code, resp.headers, body), None, False
+        except BodyTimeout as exc:
+            failure = APITimeoutError(exc.message)
+        except InvalidResponseError as exc:
+            failure = InvalidResponseError(exc.message, hint=exc.hint)
+        except requests.exceptions.ConnectTimeout:
+            failure = APIConnectionError(
+                f"could not connect to {self.base_url} within {self.connect_timeout:g} s"
+            )
+            retryable = True
+        except requests.exceptions.ReadTimeout:
+            failure = APITimeoutError(
+                f"no answer from {self.base_url} within {self.read_timeout:g} s"
+            )
+        except requests.exceptions.ContentDecodingError:
+            failure = InvalidResponseError("the server's compressed answer could not be decoded")
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
+            if "timed out" in str(e).lower():
+                failure = APITimeoutError(
+                    f"no answer from {self.base_url} within {self.read_timeout:g} s"
+                )
+            else:
+                failure = APIConnectionError(
+                    f"the connection to {self.base_url} failed or was dropped "
+                    f"({_connection_reason(e)})"
+                )
+                retryable = True
+        except requests.exceptions.RequestException as exc:
+            failure = APIConnectionError(
+                f"the request to {self.base_url} failed ({type(exc).__name__})"
+            )
+        finally:
+            if resp is not None:
+                resp.close()
+        return None, failure, retryable
+
+    @staticmethod
+    def _pause(seconds: float, cancel: threading.Event | None) -> None:
+        """Sleep ``seconds`` (0 returns at once); a set ``cancel`` ends it with CancelledError."""
+        if cancel is not None and cancel.is_set():
+            raise CancelledError()
+        if seconds <= 0:
+            return
+        if cancel is None:
+            time.sleep(seconds)
+        elif cancel.wait(seconds):
+            raise CancelledError()
 
 
 # ---- helpers ---------------------------------------------------------------------------------
 
 
+def _openai_images(body: bytearray) -> list[bytes]:
+    """The images of an OpenAI-style answer: ``data[].b64_json`` or ``data[].url`` data URLs."""
+    parsed = _json_or_none(body)
+    if parsed is None:
+        raise InvalidResponseError(f"the server's answer is not valid JSON ({len(body):,} bytes)")
+    items = parsed.get("data") if isinstance(parsed, dict) else None
+    if not isinstance(items, list) or not items:
+        raise InvalidResponseError("the answer has no 'data' list of images")
+    out = []
+    for i, item in enumerate(items):
+        b64 = item.get("b64_json") if isinstance(item, dict) else None
+        url = item.get("url") if isinstance(item, dict) else None
+        if b64 is None and isinstance(url, str):
+            head, sep, b64 = url.partition(",")
+            if not head.startswith("data:") or not head.endswith(";base64") or not sep:
+                raise InvalidResponseError(f"image {i + 1}'s url is not a base64 data: URL")
+        if not isinstance(b64, str):
+            raise InvalidResponseError(f"image {i + 1} has neither b64_json nor url")
+        out.append(decode_b64(b64, f"image {i + 1}"))
+    return out
+
+
+def _json_or_none(body: bytes | bytearray) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
 def _flags(headers: Mapping[str, str]) -> dict[str, bool]:
     return {
-        "blurred": headers.get("x-venice-is-blurred", "").lower() == "true",
-        "content_violation": headers.get("x-venice-is-content-violation", "").lower() == "true",
+        "blurred": headers.get("x-venice-is-blurred", "").strip().lower() == "true",
+        "content_violation": (
+            headers.get("x-venice-is-content-violation", "").strip().lower() == "true"
+        ),
     }
+
+
+def _deprecation(h: Mapping[str, str]) -> str | None:
+    text = h.get("x-venice-model-deprecation-warning")
+    if not text and h.get("x-venice-deprecated", "").lower() == "true":
+        text = "this model is deprecated"
+    if not text:
+        return None
+    date = h.get("x-venice-model-deprecation-date")
+    if date and date not in text:
+        text += f" (removal date {date})"
+    replacement = h.get("x-venice-deprecated-replacement")
+    if replacement and replacement not in text:
+        text += f" (use {replacement})"
+    return text
 
 
 def _echoed_seed(meta: Mapping[str, Any]) -> int | None:
@@ -440,98 +569,23 @@ def _float(value: str | None) -> float | None:
         return None
 
 
-def _server_delay(resp: requests.Response) -> float | None:
-    """Retry-After (seconds or HTTP date), else the rate-limit reset header."""
-    from urllib3.util import Retry
-
-    value = resp.headers.get("Retry-After")
-    if value:
-        try:
-            return max(0.0, Retry().parse_retry_after(value))
-        except Exception:
-            pass
-    return seconds_until_reset(resp.headers.get("x-ratelimit-reset-requests"))
-
-
-def _short_reason(error: Exception) -> str:
-    text = getattr(error, "message", str(error))
+def _short(text: str) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _as_urllib3(exc: Exception) -> Exception:
-    from urllib3.exceptions import ProtocolError
-
-    return ProtocolError(type(exc).__name__)
-
-
-def _scrub(exc: Exception) -> Exception | None:
-    """Chained exceptions stay, but they hold nothing of ours worth leaking (no headers)."""
-    return None
-
-
-def _api_error(resp: requests.Response, body: bytearray) -> APIError:
-    """Map an error status and its body (JSON, string or an HTML page) to one error."""
-    status = resp.status_code
-    cls = STATUS_ERRORS.get(status, APIError)
-    request_id = resp.headers.get("CF-RAY")
-    text = bytes(body[:20_000]).decode("utf-8", "replace")
-    try:
-        parsed: Any = json.loads(text)
-    except ValueError:
-        parsed = None
-    message = parsed.get("error") if isinstance(parsed, dict) else None
-    if not isinstance(message, str) or not message.strip():
-        kind = "an HTML page" if "<html" in text[:500].lower() else "a non-JSON body"
-        if parsed is not None:
-            kind = "JSON without an error message"
-        message = f"HTTP {status} from the server, with {kind}"
-    if status == 402 and isinstance(parsed, dict) and "x402Version" in parsed:
-        return STATUS_ERRORS[401](
-            "the server asked for payment: no API key was sent",
-            status=status,
-            request_id=request_id,
-        )
-    kw: dict[str, Any] = {"status": status, "body": parsed, "request_id": request_id}
-    if cls is BadRequestError:
-        fields = _field_errors(parsed)
-        if fields:
-            detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
-            message = f"{message}: {detail}" if detail not in message else message
-        return BadRequestError(message, field_errors=fields, **kw)
-    if cls is RateLimitError:
-        return RateLimitError(message, retry_after=_server_delay(resp), **kw)
-    if cls is NotFoundError:
-        model = None
-        if isinstance(parsed, dict) and isinstance(parsed.get("model"), str):
-            model = parsed["model"]
-        return NotFoundError(message, model=model, **kw)
-    return cls(message, **kw)
-
-
-def _field_errors(parsed: Any) -> dict[str, list[str]]:
-    """Field messages from a zod ``details`` tree and/or an ``issues`` list."""
-    out: dict[str, list[str]] = {}
-    if not isinstance(parsed, dict):
-        return out
-    details = parsed.get("details")
-    if isinstance(details, dict):
-        for name, node in details.items():
-            if name == "_errors":
-                if isinstance(node, list) and node:
-                    out.setdefault("request", []).extend(str(m) for m in node)
-                continue
-            if isinstance(node, dict) and isinstance(node.get("_errors"), list):
-                out.setdefault(name, []).extend(str(m) for m in node["_errors"])
-    elif isinstance(details, str) and details:
-        out.setdefault("request", []).append(details)
-    issues = parsed.get("issues")
-    if isinstance(issues, list):
-        for issue in issues:
-            if not isinstance(issue, dict):
-                continue
-            path = issue.get("path") or ["request"]
-            name = ".".join(str(p) for p in path)
-            msg = str(issue.get("message", ""))
-            if msg and msg not in out.get(name, []):
-                out.setdefault(name, []).append(msg)
-    return out
+def _connection_reason(exc: Exception) -> str:
+    """A short, header-free reason: 'connection refused', 'connection reset', ..."""
+    text = str(exc).lower()
+    for needle, reason in (
+        ("refused", "connection refused"),
+        ("reset", "connection reset"),
+        ("aborted", "connection aborted"),
+        ("remote end closed", "closed without an answer"),
+        ("incomplete", "answer cut short"),
+        ("name or service", "host name not found"),
+        ("nodename", "host name not found"),
+        ("getaddrinfo", "host name not found"),
+    ):
+        if needle in text:
+            return reason
+    return type(exc).__name__

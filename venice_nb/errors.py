@@ -7,7 +7,19 @@ API key: messages are built from server bodies and request fields, never from he
 
 from __future__ import annotations
 
+import html
+import json
+import re
+from collections.abc import Mapping
 from typing import Any
+
+ONE_LINE_MAX = 400
+
+
+def _one_line(text: str, limit: int = ONE_LINE_MAX) -> str:
+    """Whitespace (newlines from server bodies included) collapsed; long text cut with an ellipsis."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 class VeniceError(Exception):
@@ -23,7 +35,9 @@ class VeniceError(Exception):
 
     def one_line(self) -> str:
         """The message and the hint on one line, for a status bar or a UsageError."""
-        return f"{self.message} {self.hint}".strip() if self.hint else self.message
+        hint = _one_line(self.hint) if self.hint else ""
+        message = _one_line(self.message, ONE_LINE_MAX - len(hint) - 1 if hint else ONE_LINE_MAX)
+        return f"{message} {hint}".strip()
 
     def __str__(self) -> str:
         return self.one_line()
@@ -39,6 +53,13 @@ class ValidationError(VeniceError, ValueError):
 
 class ConfigurationError(VeniceError):
     """The client is not set up to make the call (no key, bad base URL, bad setting)."""
+
+
+class CancelledError(VeniceError):
+    """The caller cancelled the call (a newer panel request, an interrupt) before it finished."""
+
+    def __init__(self, message: str = "cancelled", *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
 
 
 class CostLimitError(VeniceError):
@@ -174,3 +195,91 @@ STATUS_ERRORS: dict[int, type[APIError]] = {
     503: CapacityError,
     504: ServerError,
 }
+
+
+def from_response(
+    status: int, headers: Mapping[str, str], body: bytes | bytearray, *, model: str | None = None
+) -> APIError:
+    """The error for an HTTP error answer, from its status and body (JSON, a string or an HTML
+    page from a proxy). ``model`` is the model the request named, for a 404."""
+    from .ratelimit import server_delay
+
+    cls = STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
+    request_id = headers.get("CF-RAY")
+    text = bytes(body[:20_000]).decode("utf-8", "replace")
+    try:
+        parsed: Any = json.loads(text)
+    except ValueError:
+        parsed = None
+    message = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(message, dict):  # some gateways nest {"error": {"message": ...}}
+        message = message.get("message")
+    if not isinstance(message, str) or not message.strip():
+        message = f"HTTP {status} from the server, with {_describe_body(text, parsed)}"
+    message = _one_line(message, 300)
+    kw: dict[str, Any] = {"status": status, "body": parsed, "request_id": request_id}
+    if status == 402 and isinstance(parsed, dict) and "x402Version" in parsed:
+        return AuthenticationError("the server asked for payment (x402): no API key was sent", **kw)
+    if cls is BadRequestError:
+        fields = field_errors(parsed)
+        detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+        if detail and detail not in message:
+            message = _one_line(f"{message}: {detail}", 400)
+        return BadRequestError(message, field_errors=fields, **kw)
+    if cls is RateLimitError:
+        return RateLimitError(message, retry_after=server_delay(status, headers), **kw)
+    if cls is NotFoundError:
+        named = parsed.get("model") if isinstance(parsed, dict) else None
+        named = named if isinstance(named, str) else model
+        if named and named not in message:
+            message = f"{message} (model {named!r})"
+        return NotFoundError(message, model=named, **kw)
+    return cls(message, **kw)
+
+
+def _describe_body(text: str, parsed: Any) -> str:
+    if parsed is not None:
+        return "JSON without an error message"
+    if not text.strip():
+        return "an empty body"
+    title = re.search(r"<title[^>]*>(.*?)</title>", text[:5000], re.I | re.S)
+    if title and title.group(1).strip():
+        return f"an HTML page titled {_one_line(html.unescape(title.group(1)), 80)!r}"
+    if "<html" in text[:1000].lower() or "<!doctype html" in text[:1000].lower():
+        return "an HTML page (probably a proxy or gateway error)"
+    return f"a non-JSON body starting {_one_line(text, 60)!r}"
+
+
+def field_errors(parsed: Any) -> dict[str, list[str]]:
+    """Field messages from a zod ``details`` tree and/or an ``issues`` list (nested paths are
+    joined with dots: ``style_references.0.image``); a string ``details`` goes under 'request'."""
+    out: dict[str, list[str]] = {}
+    if not isinstance(parsed, dict):
+        return out
+
+    def add(name: str, msg: Any) -> None:
+        msg = _one_line(str(msg), 200)
+        if msg and msg not in out.setdefault(name, []):
+            out[name].append(msg)
+
+    def walk(node: Any, path: list[str]) -> None:
+        if not isinstance(node, dict):
+            return
+        for msg in node.get("_errors") or []:
+            add(".".join(path) or "request", msg)
+        for key, child in node.items():
+            if key != "_errors":
+                walk(child, [*path, str(key)])
+
+    details = parsed.get("details")
+    if isinstance(details, dict):
+        walk(details, [])
+    elif isinstance(details, str) and details.strip():
+        add("request", details)
+    issues = parsed.get("issues")
+    if isinstance(issues, list):
+        for issue in issues:
+            if isinstance(issue, dict) and issue.get("message"):
+                path = issue.get("path") if isinstance(issue.get("path"), list) else []
+                add(".".join(str(p) for p in path) or "request", issue["message"])
+    return {k: v for k, v in out.items() if v}

@@ -25,7 +25,30 @@ SIZING_LABELS: dict[str, str] = {
 
 
 def _upper(token: str) -> str:
-    return token.strip().upper()
+    return str(token).strip().upper()
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    """A mapping from the catalogue, or an empty one when the field has another shape."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int_or(value: Any, default: int | None) -> int | None:
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, (int, float)) and value == int(value):
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return default
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else ()
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True)
@@ -38,21 +61,22 @@ class Pricing:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any] | None) -> Pricing:
-        raw = raw or {}
+        raw = _map(raw)
 
         def usd(entry: Any) -> float | None:
-            if isinstance(entry, Mapping) and isinstance(entry.get("usd"), (int, float)):
-                return float(entry["usd"])
+            value = entry.get("usd") if isinstance(entry, Mapping) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+                return float(value)
             return None
 
         flat = usd(raw.get("generation"))
         by_res = {
             _upper(k): v
-            for k, v in ((k, usd(e)) for k, e in (raw.get("resolutions") or {}).items())
+            for k, v in ((k, usd(e)) for k, e in _map(raw.get("resolutions")).items())
             if v is not None
         }
         by_quality: dict[str, dict[str, float]] = {}
-        for tier, table in (raw.get("quality") or {}).items():
+        for tier, table in _map(raw.get("quality")).items():
             if isinstance(table, Mapping):
                 prices = {str(q).lower(): usd(e) for q, e in table.items()}
                 by_quality[_upper(tier)] = {q: p for q, p in prices.items() if p is not None}
@@ -121,35 +145,45 @@ class ModelSpec:
     offline: bool = False
     deprecation: Deprecation | None = None
     pricing: Pricing = field(default_factory=Pricing)
+    supports_style_references: bool = False
+    max_style_references: int | None = None
+    supports_optimize_prompt_thinking: bool = False
 
     @classmethod
     def from_json(cls, row: Mapping[str, Any]) -> ModelSpec:
-        spec = row.get("model_spec") or {}
-        cons = spec.get("constraints") or {}
-        steps = cons.get("steps") or {}
+        """One row of ``GET /models?type=image``; odd or missing fields fall back to defaults."""
+        spec = _map(row.get("model_spec"))
+        cons = _map(spec.get("constraints"))
+        steps = _map(cons.get("steps"))
         dep = spec.get("deprecation")
         return cls(
             id=str(row["id"]),
-            name=str(spec.get("name") or row["id"]),
-            prompt_limit=int(cons.get("promptCharacterLimit") or 1500),
-            width_height_divisor=int(cons.get("widthHeightDivisor") or 1),
-            steps_default=steps.get("default"),
-            steps_max=steps.get("max"),
-            aspect_ratios=tuple(cons.get("aspectRatios") or ()),
-            default_aspect_ratio=cons.get("defaultAspectRatio"),
-            resolutions=tuple(cons.get("resolutions") or ()),
-            default_resolution=cons.get("defaultResolution"),
-            qualities=tuple(cons.get("qualities") or ()),
-            default_quality=cons.get("defaultQuality"),
-            supports_web_search=bool(spec.get("supportsWebSearch")),
-            traits=tuple(spec.get("traits") or ()),
-            offline=bool(spec.get("offline")),
+            name=_text(spec.get("name")) or str(row["id"]),
+            prompt_limit=_int_or(cons.get("promptCharacterLimit"), 1500) or 1500,
+            width_height_divisor=max(1, _int_or(cons.get("widthHeightDivisor"), 1) or 1),
+            steps_default=_int_or(steps.get("default"), None),
+            steps_max=_int_or(steps.get("max"), None),
+            aspect_ratios=_strings(cons.get("aspectRatios")),
+            default_aspect_ratio=_text(cons.get("defaultAspectRatio")),
+            resolutions=_strings(cons.get("resolutions")),
+            default_resolution=_text(cons.get("defaultResolution")),
+            qualities=tuple(q.lower() for q in _strings(cons.get("qualities"))),
+            default_quality=(_text(cons.get("defaultQuality")) or "").lower() or None,
+            supports_web_search=spec.get("supportsWebSearch") is True,
+            traits=_strings(spec.get("traits")),
+            offline=spec.get("offline") is True,
             deprecation=(
-                Deprecation(dep.get("date"), dep.get("replacementModelId"))
+                Deprecation(
+                    _text(dep.get("date")) or _text(dep.get("removesAt")),
+                    _text(dep.get("replacementModelId")),
+                )
                 if isinstance(dep, Mapping)
                 else None
             ),
             pricing=Pricing.from_json(spec.get("pricing")),
+            supports_style_references=spec.get("supportsStyleReferences") is True,
+            max_style_references=_int_or(cons.get("maxStyleReferences"), None),
+            supports_optimize_prompt_thinking=spec.get("supportsOptimizePromptThinking") is True,
         )
 
     @property
@@ -168,7 +202,16 @@ class ModelSpec:
         return self.steps_max is not None and self.steps_default != self.steps_max
 
     def has_resolution(self, value: str) -> bool:
-        return _upper(value) in {_upper(r) for r in self.resolutions}
+        return self.canonical_resolution(value) is not None
+
+    def canonical_resolution(self, value: str) -> str | None:
+        """The model's own spelling of a resolution token ("2k" -> "2K"), None if not offered."""
+        wanted = _upper(value)
+        return next((r for r in self.resolutions if _upper(r) == wanted), None)
+
+    @property
+    def is_deprecated(self) -> bool:
+        return self.deprecation is not None
 
     def price(self, resolution: str | None = None, quality: str | None = None) -> float | None:
         return self.pricing.per_image(
@@ -191,6 +234,8 @@ def closest(word: str, options: Iterable[str], n: int = 3) -> list[str]:
     """Spelling suggestions, case-insensitively, best first."""
     options = list(options)
     lowered = {o.lower(): o for o in options}
+    if word.lower() in lowered:  # only the case differs: that is the answer
+        return [lowered[word.lower()]]
     hits = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.5)
     return [lowered[h] for h in hits]
 
@@ -216,12 +261,14 @@ class Catalogue(Mapping[str, ModelSpec]):
         specs = []
         for row in rows:
             # bria-bg-remover and friends are listed as image models but take no constraints.
-            if (
-                isinstance(row, Mapping)
-                and "id" in row
-                and (row.get("model_spec") or {}).get("constraints")
-            ):
+            if not isinstance(row, Mapping) or not isinstance(row.get("id"), str):
+                continue
+            if not _map(row.get("model_spec")).get("constraints"):
+                continue
+            try:
                 specs.append(ModelSpec.from_json(row))
+            except (ValueError, TypeError, KeyError, AttributeError):
+                continue  # one odd row must not hide the rest of the catalogue
         return cls(specs)
 
     def __getitem__(self, model_id: str) -> ModelSpec:

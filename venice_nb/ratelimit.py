@@ -9,6 +9,8 @@ a 429 instead of each of them hammering the server.
 
 from __future__ import annotations
 
+import email.utils
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -52,6 +54,23 @@ class RetryPolicy:
     max_total_wait_s: float = 90.0
     statuses: frozenset[int] = RETRY_STATUSES
 
+    def __post_init__(self) -> None:
+        for name in ("max_retries", "backoff_factor", "backoff_max_s", "jitter_s"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"RetryPolicy.{name} must be a number >= 0, got {value!r}")
+        if not isinstance(self.max_total_wait_s, (int, float)) or self.max_total_wait_s < 0:
+            raise ValueError("RetryPolicy.max_total_wait_s must be a number >= 0")
+        never = {400, 401, 402, 403, 404, 413, 415, 422} & set(self.statuses)
+        if never:
+            raise ValueError(f"retrying {sorted(never)} would burn the key's error budget")
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds before retry ``attempt`` (1-based) when the server named no wait: exponential,
+        capped at ``backoff_max_s``, plus up to ``jitter_s`` of random jitter."""
+        base = self.backoff_factor * (2 ** max(0, attempt - 1))
+        return min(self.backoff_max_s, base) + random.uniform(0, self.jitter_s)
+
     def start(self) -> Retry:
         """A fresh urllib3 ``Retry`` that counts attempts and computes backoff for one call."""
         return Retry(
@@ -86,6 +105,36 @@ def seconds_until_reset(value: str | None, now: float | None = None) -> float | 
     else:
         seconds = number
     return max(0.0, seconds)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` in seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        now = time.time() if now is None else now
+        seconds = when.timestamp() - now
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(0.0, seconds)
+
+
+def server_delay(status: int, headers: Mapping[str, str]) -> float | None:
+    """How long the server asked us to wait: ``Retry-After`` on any status, else (429 only) the
+    rate-limit reset header. None when it did not say."""
+    delay = parse_retry_after(headers.get("Retry-After"))
+    if delay is None and status == 429:
+        delay = seconds_until_reset(headers.get(RESET_HEADER))
+    return delay
 
 
 class RateGate:

@@ -45,6 +45,7 @@ FLAG = {
     "lora_strength": "--lora-strength",
     "enhance_prompt": "--enhance-prompt",
     "safe_mode": "--no-safe-mode",
+    "disable_prompt_optimization_thinking": "--no-prompt-thinking",
 }
 
 
@@ -85,6 +86,18 @@ class GenerateRequest:
     embed_exif_metadata: bool | None = None
     lora_strength: int | None = None
     enhance_prompt: bool | None = None
+    disable_prompt_optimization_thinking: bool | None = None
+    style_references: tuple[dict[str, Any], ...] | None = None  # [{"image": ..., "strength"?}]
+
+    def __post_init__(self) -> None:
+        # Enum-like tokens are compared case-insensitively (venice-api.md gotcha 13); send them in
+        # the API's spelling. Resolution case follows the model (see ``check_against``).
+        for name in ("format", "quality"):
+            value = getattr(self, name)
+            if isinstance(value, str) and value != value.strip().lower():
+                object.__setattr__(self, name, value.strip().lower())
+        if isinstance(self.style_references, list):  # keep the frozen request immutable
+            object.__setattr__(self, "style_references", tuple(self.style_references))
 
     # ---- building -------------------------------------------------------------------------
 
@@ -128,9 +141,13 @@ class GenerateRequest:
                     f"{flag(name)} must be a whole number from 1 to {MAX_PIXELS}, got {value!r}",
                     field=name,
                 )
-        if self.cfg_scale is not None and (
-            not _is_number(self.cfg_scale) or not 0 < self.cfg_scale <= 20
-        ):
+        if self.cfg_scale is not None and not _is_number(self.cfg_scale):
+            raise ValidationError(
+                f"--cfg-scale takes a number above 0 and at most 20 (e.g. 7.5), "
+                f"got {self.cfg_scale!r}",
+                field="cfg_scale",
+            )
+        if self.cfg_scale is not None and not 0 < self.cfg_scale <= 20:
             raise ValidationError(
                 f"--cfg-scale must be above 0 and at most 20, got {self.cfg_scale!r}",
                 field="cfg_scale",
@@ -141,9 +158,12 @@ class GenerateRequest:
                 f"got {self.seed!r}",
                 field="seed",
             )
-        if self.variants is not None and (
-            not _is_int(self.variants) or not 1 <= self.variants <= MAX_VARIANTS
-        ):
+        if self.variants is not None and not _is_int(self.variants):
+            raise ValidationError(
+                f"--variants takes a whole number from 1 to {MAX_VARIANTS}, got {self.variants!r}",
+                field="variants",
+            )
+        if self.variants is not None and not 1 <= self.variants <= MAX_VARIANTS:
             raise ValidationError(
                 f"--variants must be 1 to {MAX_VARIANTS}, got {self.variants!r}; "
                 "for more images sweep seeds, e.g. --seed 1:8",
@@ -156,7 +176,7 @@ class GenerateRequest:
             )
         if self.steps is not None and (not _is_int(self.steps) or self.steps < 1):
             raise ValidationError(
-                f"--steps must be a whole number >= 1, got {self.steps!r}", "steps"
+                f"--steps must be a whole number >= 1, got {self.steps!r}", field="steps"
             )
         if self.lora_strength is not None and (
             not _is_int(self.lora_strength) or not 0 <= self.lora_strength <= 100
@@ -181,16 +201,51 @@ class GenerateRequest:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ValidationError(f"{flag(name)} must be text, got {value!r}", field=name)
+        self._check_style_references()
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type == "bool | None" and value is not None and not isinstance(value, bool):
-                raise ValidationError(f"{f.name} must be True or False, got {value!r}", f.name)
+                raise ValidationError(
+                    f"{flag(f.name)} must be True or False, got {value!r}", field=f.name
+                )
         return self
+
+    def _check_style_references(self) -> None:
+        refs = self.style_references
+        if refs is None:
+            return
+        where = flag("style_references")
+        if not isinstance(refs, (tuple, list)) or not refs:
+            raise ValidationError(
+                f"{where} must be a list of {{'image': ..., 'strength': ...}}",
+                field="style_references",
+            )
+        for i, ref in enumerate(refs, 1):
+            if not isinstance(ref, dict) or set(ref) - {"image", "strength"}:
+                raise ValidationError(
+                    f"{where} entry {i} must be a dict with 'image' and optional 'strength'",
+                    field="style_references",
+                )
+            if not isinstance(ref.get("image"), str) or not ref["image"].strip():
+                raise ValidationError(
+                    f"{where} entry {i} needs an 'image' (a URL or base64 text)",
+                    field="style_references",
+                )
+            strength = ref.get("strength")
+            if strength is not None and (not _is_number(strength) or not 0.1 <= strength <= 1):
+                raise ValidationError(
+                    f"{where} entry {i}: strength must be 0.1 to 1, got {strength!r}",
+                    field="style_references",
+                )
 
     def check_against(
         self, spec: ModelSpec, styles: Sequence[str] | None = None
     ) -> GenerateRequest:
-        """What the chosen model and the styles list allow. Returns self."""
+        """What the chosen model and the styles list allow.
+
+        Returns the request to send: ``self``, or a copy whose resolution is spelled as the model
+        spells it ("2k" -> "2K").
+        """
         self.check()
         for name in ("prompt", "negative_prompt"):
             text = getattr(self, name)
@@ -236,13 +291,16 @@ class GenerateRequest:
             if self.resolution is not None and not spec.has_resolution(self.resolution):
                 offered = ", ".join(spec.resolutions) if spec.resolutions else "none"
                 raise ValidationError(
-                    f"{spec.id} does not offer resolution {self.resolution!r} (offered: {offered})",
+                    f"{spec.id} does not offer resolution {self.resolution!r} (offered: {offered})"
+                    + ("; drop --resolution" if not spec.resolutions else ""),
                     field="resolution",
                 )
             if self.quality is not None and self.quality not in spec.qualities:
                 offered = ", ".join(spec.qualities) if spec.qualities else "none"
                 raise ValidationError(
-                    f"{spec.id} does not take --quality (offered: {offered})", field="quality"
+                    f"{spec.id} does not take --quality {self.quality!r} (offered: {offered})"
+                    + ("; drop --quality" if not spec.qualities else ""),
+                    field="quality",
                 )
         if (
             self.steps is not None
@@ -259,6 +317,19 @@ class GenerateRequest:
                 f"{spec.id} does not support --web-search; try nano-banana-2 or nano-banana-pro",
                 field="enable_web_search",
             )
+        if self.style_references and not spec.supports_style_references:
+            raise ValidationError(
+                f"{spec.id} does not take {flag('style_references')}; pick a model that supports "
+                "style references",
+                field="style_references",
+            )
+        limit = spec.max_style_references
+        if self.style_references and limit is not None and len(self.style_references) > limit:
+            raise ValidationError(
+                f"{spec.id} takes at most {limit} style references, got "
+                f"{len(self.style_references)}",
+                field="style_references",
+            )
         if self.style_preset is not None and styles is not None and self.style_preset not in styles:
             hint = did_you_mean(self.style_preset, styles)
             raise ValidationError(
@@ -266,6 +337,14 @@ class GenerateRequest:
                 + (hint or "list the styles with %venice styles"),
                 field="style_preset",
             )
+        return self.canonical_for(spec)
+
+    def canonical_for(self, spec: ModelSpec) -> GenerateRequest:
+        """This request with tokens spelled as ``spec`` spells them (resolution case)."""
+        if self.resolution is not None:
+            canonical = spec.canonical_resolution(self.resolution)
+            if canonical is not None and canonical != self.resolution:
+                return replace(self, resolution=canonical)
         return self
 
     def estimated_cost(self, spec: ModelSpec) -> float | None:
@@ -290,15 +369,20 @@ class OpenAIImageRequest:
     UNSUPPORTED = (
         "negative_prompt", "aspect_ratio", "resolution", "quality", "seed", "cfg_scale", "steps",
         "style_preset", "enable_web_search", "hide_watermark", "embed_exif_metadata",
-        "lora_strength", "enhance_prompt", "return_binary",
+        "lora_strength", "enhance_prompt", "return_binary", "disable_prompt_optimization_thinking",
+        "style_references",
     )  # fmt: skip
 
     @classmethod
     def from_generate(
         cls, req: GenerateRequest, response_format: str | None = None
     ) -> OpenAIImageRequest:
-        """Map a native request onto this route, refusing what it cannot do."""
-        req.check()
+        """Map a native request onto this route, refusing what it cannot do.
+
+        Width and height become ``size`` and are checked against this route's own list (which
+        goes beyond the native 1280 px limit: 1024x1536, 1792x1024...).
+        """
+        replace(req, width=None, height=None).check()
         for name in cls.UNSUPPORTED:
             if getattr(req, name) not in (None, False):
                 raise ValidationError(
@@ -335,6 +419,34 @@ class OpenAIImageRequest:
             moderation="low" if req.safe_mode is False else None,
             response_format=response_format,
         )
+
+    def check(self) -> OpenAIImageRequest:
+        """What the OpenAI-compatible route accepts (its schema is strict). Returns self."""
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise ValidationError("the prompt is empty", field="prompt")
+        if len(self.prompt) > OPENAI_PROMPT_LIMIT:
+            raise ValidationError(
+                f"the prompt has {len(self.prompt):,} characters; --openai takes at most "
+                f"{OPENAI_PROMPT_LIMIT:,}",
+                field="prompt",
+            )
+        choices = {
+            "size": ("auto", *OPENAI_SIZES),
+            "output_format": FORMATS,
+            "moderation": ("auto", "low"),
+            "response_format": ("b64_json", "url"),
+        }
+        for name, options in choices.items():
+            value = getattr(self, name)
+            if value is not None and value not in options:
+                raise ValidationError(
+                    f"{name} must be one of {', '.join(options)}, got {value!r}", field=name
+                )
+        if self.model is not None and (not isinstance(self.model, str) or not self.model):
+            raise ValidationError(f"model must be a model id, got {self.model!r}", field="model")
+        if self.n is not None and self.n != 1:
+            raise ValidationError("--openai makes one image per request (n=1)", field="n")
+        return self
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

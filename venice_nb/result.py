@@ -8,9 +8,11 @@ choose a path outside the target directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,9 +44,39 @@ def sniff_format(data: bytes | bytearray | memoryview) -> str | None:
     return None
 
 
+def image_problem(data: bytes | bytearray | memoryview, fmt: str) -> str | None:
+    """Why ``data`` (already sniffed as ``fmt``) is not a whole image, or None when it looks whole.
+
+    Structural checks only, no decoding (the client stays free of PIL): a PNG ends with its IEND
+    chunk, a WebP's RIFF size fits the bytes, a JPEG has its end-of-image marker near the end.
+    A body cut short in transit (truncated base64 that still decodes, a dropped stream) fails these.
+    """
+    n = len(data)
+    if fmt == "png":
+        if n < 8 + 25 + 12 or bytes(data[-12:])[4:8] != b"IEND":
+            return "the PNG has no IEND chunk at its end (cut short)"
+    elif fmt == "webp":
+        riff_size = int.from_bytes(bytes(data[4:8]), "little")
+        if n < 20 or riff_size + 8 > n:
+            return f"the WebP declares {riff_size + 8:,} bytes but has {n:,} (cut short)"
+    elif fmt == "jpeg":
+        tail = bytes(data[-4096:]) if n > 4096 else bytes(data[2:])
+        if b"\xff\xd9" not in tail:
+            return "the JPEG has no end-of-image marker (cut short)"
+    return None
+
+
+_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(10)}
+
+
 def safe_stem(text: str | None, fallback: str = "image", limit: int = 80) -> str:
-    """A file-name stem from untrusted text: no separators, no dots first, no NUL, bounded."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", text or "").strip("-.")[:limit].strip("-.")
+    """A file-name stem from untrusted text (a server-provided id): only ``[A-Za-z0-9._-]``, no
+    leading dot or dash (no hidden files, no ``..``, no option-like names), no NUL, no separators,
+    at most ``limit`` characters, and never a Windows device name."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", text or "")
+    stem = re.sub(r"\.{2,}", ".", stem).strip("-.")[:limit].strip("-.")
+    if stem.split(".")[0].upper() in _RESERVED:
+        stem = "_" + stem
     return stem or fallback
 
 
@@ -115,10 +147,15 @@ class GeneratedImage:
     def from_bytes(cls, data: bytes, **kw: Any) -> GeneratedImage:
         fmt = sniff_format(data)
         if fmt is None:
+            head = bytes(data[:16])
             raise InvalidResponseError(
-                f"the server sent {len(data):,} bytes that are not a PNG, JPEG or WebP image"
+                f"the server sent {len(data):,} bytes that are not a PNG, JPEG or WebP image "
+                f"(they start with {head!r})"
             )
-        return cls(data=data, format=fmt, **kw)
+        problem = image_problem(data, fmt)
+        if problem:
+            raise InvalidResponseError(f"image {kw.get('index', 0) + 1}: {problem}")
+        return cls(data=bytes(data), format=fmt, **kw)
 
     @property
     def mime(self) -> str:
@@ -227,25 +264,45 @@ class GenerationResult:
     ) -> list[Path]:
         """Write each image and a ``.json`` sidecar into ``directory``; returns the image paths.
 
-        Files appear whole or not at all (temporary file + link), and an existing file is never
-        replaced: a name already taken gets a ``-2``, ``-3``... suffix.
+        The generation parameters (never a key) go into the sidecar and, where the format allows,
+        into the file itself (PNG iTXt, JPEG/WebP EXIF) without re-encoding the pixels. Files
+        appear whole or not at all (temporary file + hard link), an existing file is never
+        replaced (a taken name gets ``-2``, ``-3``...), names come from ``safe_stem`` so a
+        server-provided id cannot leave ``directory``, and if any write fails every file this
+        call created is removed again.
         """
         from .metadata import embed_metadata
 
         target = Path(directory).expanduser()
-        target.mkdir(parents=True, exist_ok=True)
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VeniceError(
+                f"cannot create the save directory {str(target)!r}: {exc.strerror or exc}",
+                hint="Pick a writable directory with --save DIR.",
+            ) from None
         base = safe_stem(stem or self.id or (self.model and f"{self.model}-{self.seed}"))
         info = self.provenance()
-        paths = []
-        for image in self.images:
-            data = embed_metadata(image.data, image.format, info)
-            name = base if len(self.images) == 1 else f"{base}-{image.index + 1}"
-            path = _write_new(target, name, image.extension, data)
-            sidecar = dict(info, file=path.name, index=image.index, format=image.format)
-            _write_new(
-                target, path.stem, "json", json.dumps(sidecar, indent=2).encode(), exact=True
-            )
-            paths.append(path)
+        paths: list[Path] = []
+        created: list[Path] = []
+        try:
+            for image in self.images:
+                data = embed_metadata(image.data, image.format, info)
+                name = base if len(self.images) == 1 else f"{base}-{image.index + 1}"
+                extra = {"index": image.index, "format": image.format, "seed": image.seed}
+                created += _write_pair(target, name, image.extension, data, dict(info, **extra))
+                paths.append(created[-2])
+        except BaseException as exc:
+            for path in created:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            if isinstance(exc, OSError):
+                raise VeniceError(
+                    f"could not save into {str(target)!r}: {exc.strerror or exc}; "
+                    "nothing was written",
+                    hint="Check the directory's permissions and free space.",
+                ) from None
+            raise
         return paths
 
     # ---- display ---------------------------------------------------------------------------
@@ -269,31 +326,85 @@ class GenerationResult:
         return f"<GenerationResult {' '.join(parts)}>"
 
 
-def _write_new(directory: Path, stem: str, ext: str, data: bytes, exact: bool = False) -> Path:
-    """Atomically create ``directory/stem.ext`` (or the next free ``stem-N.ext``), never replacing.
+def _write_pair(
+    directory: Path, stem: str, ext: str, data: bytes, sidecar: dict[str, Any]
+) -> list[Path]:
+    """Create ``stem.ext`` and ``stem.json`` (or the first free ``stem-N`` pair), never replacing.
 
-    With ``exact`` the name must be free (a sidecar follows its image's name).
+    Both names of a pair must be free: when the sidecar's name turns out taken, the image just
+    linked is removed again and the next N is tried.
     """
     directory = directory.resolve()
+    image_tmp = _temp_file(directory, data)
+    try:
+        for n in range(1, 10_000):
+            name = stem if n == 1 else f"{stem}-{n}"
+            image = directory / f"{name}.{ext}"
+            meta = directory / f"{name}.json"
+            for path in (image, meta):
+                if path.resolve().parent != directory:  # defence in depth; safe_stem ensures it
+                    raise VeniceError(f"refusing to write outside {directory}")
+            if not _link_new(image_tmp, image):
+                continue
+            try:
+                body = json.dumps(dict(sidecar, file=image.name), indent=2, default=str)
+                meta_tmp = _temp_file(directory, body.encode("utf-8"))
+                try:
+                    if _link_new(meta_tmp, meta):
+                        return [image, meta]
+                finally:
+                    os.unlink(meta_tmp)
+            except BaseException:
+                image.unlink()
+                raise
+            image.unlink()
+        raise VeniceError(f"no free file name for {stem}.{ext} in {directory}")
+    finally:
+        os.unlink(image_tmp)
+
+
+def _temp_file(directory: Path, data: bytes) -> str:
+    """A flushed, fsynced hidden temporary file in ``directory`` (same file system as the target)."""
     fd, tmp = tempfile.mkstemp(prefix=".venice-", suffix=".part", dir=directory)
     try:
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, 0o644)  # mkstemp's 0600 would make saved images private to this user
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        for n in range(1, 10_000):
-            path = directory / (f"{stem}.{ext}" if n == 1 else f"{stem}-{n}.{ext}")
-            if path.resolve().parent != directory:  # defence in depth; safe_stem already ensures it
-                raise VeniceError(f"refusing to write outside {directory}")
-            try:
-                os.link(tmp, path)  # fails if the name exists: no overwrite, no race
-                return path
-            except FileExistsError:
-                if exact:
-                    raise
-        raise VeniceError(f"no free file name for {stem}.{ext} in {directory}")
-    finally:
+    except BaseException:
         os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _link_new(tmp: str, path: Path) -> bool:
+    """Give ``tmp`` the name ``path`` if that name is free; False when it is taken.
+
+    A hard link fails atomically when the name exists (no overwrite, no race). Where the file
+    system has no hard links, the name is reserved with O_EXCL and the whole file moved onto it.
+    """
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:
+        pass
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        return False
+    try:
+        shutil.copyfile(tmp, str(path) + ".part")
+        os.replace(str(path) + ".part", path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(str(path) + ".part")
+        os.unlink(path)
+        raise
+    return True
 
 
 @dataclass

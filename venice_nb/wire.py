@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+import time
 from typing import Any
 
 import requests
@@ -22,37 +23,98 @@ CHUNK = 1 << 20
 IMAGES_KEY = re.compile(rb'"images"\s*:\s*\[')
 
 
-def read_body(resp: requests.Response, max_bytes: int) -> bytearray:
-    """The whole body, refused as soon as it is known to pass ``max_bytes``."""
-    declared = resp.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+def read_body(
+    resp: requests.Response, max_bytes: int, deadline_s: float | None = None
+) -> bytearray:
+    """The whole body, refused as soon as it is known to pass ``max_bytes``.
+
+    A read timeout bounds each wait for data, not the whole transfer: a server dripping one byte a
+    second would never trip it. ``deadline_s`` bounds the whole transfer; the body is read with
+    ``read1`` (one socket read per call) so the deadline is checked as bytes arrive.
+    """
+    declared = resp.headers.get("Content-Length", "").strip()
+    encoded = resp.headers.get("Content-Encoding", "identity").strip().lower() not in (
+        "",
+        "identity",
+    )
+    if declared.isdigit() and int(declared) > max_bytes:
         resp.close()
         raise InvalidResponseError(
             f"the server announced a {int(declared):,}-byte response, over the "
-            f"{max_bytes:,}-byte limit; refused without reading it"
+            f"{max_bytes:,}-byte limit; refused without reading it",
+            hint="Raise max_response_bytes if such large images are expected.",
         )
-    buf = bytearray(int(declared)) if declared and declared.isdigit() else bytearray()
-    view_len = 0
-    for chunk in resp.iter_content(CHUNK):
-        end = view_len + len(chunk)
+    # Preallocate only what is declared (never more than the bound) to avoid regrowth copies.
+    size_hint = int(declared) if declared.isdigit() and not encoded else 0
+    buf = bytearray(size_hint)
+    filled = 0
+    started = time.monotonic()
+    raw = resp.raw
+    while True:
+        chunk = _read1(raw)
+        if not chunk:
+            break
+        end = filled + len(chunk)
         if end > max_bytes:
             resp.close()
-            raise InvalidResponseError(f"the response passed the {max_bytes:,}-byte limit; refused")
+            raise InvalidResponseError(
+                f"the response passed the {max_bytes:,}-byte limit; refused",
+                hint="Raise max_response_bytes if such large images are expected.",
+            )
         if end <= len(buf):
-            buf[view_len:end] = chunk
+            buf[filled:end] = chunk
         else:
-            del buf[view_len:]
+            del buf[filled:]
             buf += chunk
-        view_len = end
-    del buf[view_len:]
+        filled = end
+        if deadline_s is not None and time.monotonic() - started > deadline_s:
+            resp.close()
+            raise BodyTimeout(
+                f"the response body was still arriving after {deadline_s:g} s "
+                f"({filled:,} bytes so far); gave up"
+            )
+    del buf[filled:]
+    if size_hint and filled < size_hint:
+        raise InvalidResponseError(
+            f"the response ended after {filled:,} of the {size_hint:,} announced bytes"
+        )
     return buf
 
 
-def _b64(data: bytes | memoryview, where: str) -> bytes:
+def _read1(raw: Any) -> bytes:
+    """One socket read, with urllib3's errors turned into the ``requests`` ones (as iter_content)."""
+    from urllib3 import exceptions as u3
+
+    try:
+        return raw.read1(CHUNK, decode_content=True)
+    except u3.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(str(exc)) from None
+    except u3.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(str(exc)) from None
+    except u3.SSLError as exc:
+        raise requests.exceptions.SSLError(str(exc)) from None
+    except (u3.ProtocolError, OSError) as exc:
+        raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+
+
+class BodyTimeout(InvalidResponseError):
+    """The body kept trickling past the transfer deadline (the client maps it to a timeout)."""
+
+
+def decode_b64(data: str | bytes | memoryview, where: str) -> bytes:
+    """Strict base64 (no whitespace or stray characters); InvalidResponseError naming ``where``."""
+    if isinstance(data, str):
+        try:
+            data = data.encode("ascii")
+        except UnicodeEncodeError:
+            raise InvalidResponseError(f"{where} is not valid base64 (non-ASCII text)") from None
     try:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidResponseError(f"{where} is not valid base64 ({exc})") from None
+        reason = str(exc).split(":")[0]
+        raise InvalidResponseError(
+            f"{where} is not valid base64 ({reason}); the image data was cut short or garbled"
+        ) from None
 
 
 def parse_images_json(body: bytearray, key: str = "images") -> tuple[dict[str, Any], list[bytes]]:
@@ -71,7 +133,7 @@ def parse_images_json(body: bytearray, key: str = "images") -> tuple[dict[str, A
     raw = obj.pop(key, None)
     if not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw):
         raise InvalidResponseError(f"the server's answer has no '{key}' list of base64 strings")
-    return obj, [_b64(s.encode("ascii", "replace"), f"image {i + 1}") for i, s in enumerate(raw)]
+    return obj, [decode_b64(s, f"image {i + 1}") for i, s in enumerate(raw)]
 
 
 def _cut_images(body: bytearray) -> tuple[dict[str, Any], list[bytes]] | None:
@@ -104,6 +166,6 @@ def _cut_images(body: bytearray) -> tuple[dict[str, Any], list[bytes]] | None:
     if not isinstance(obj, dict) or obj.get("images") != [] or not spans:
         return None  # the match was not the top-level array
     del obj["images"]
-    images = [_b64(view[s:e], f"image {i + 1}") for i, (s, e) in enumerate(spans)]
+    images = [decode_b64(view[s:e], f"image {i + 1}") for i, (s, e) in enumerate(spans)]
     view.release()
     return obj, images
