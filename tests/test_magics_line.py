@@ -122,6 +122,17 @@ def test_login_keeps_the_key_in_memory_and_masks_it(ip, monkeypatch):
         assert "sk-login-key" not in seen(out) + seen(cap) + repr(get_session())
 
 
+def test_login_without_stdin_is_one_line(ip, monkeypatch):
+    from IPython.core.error import StdinNotImplementedError
+
+    def no_stdin(prompt=""):
+        raise StdinNotImplementedError("no stdin")
+
+    monkeypatch.setattr(getpass, "getpass", no_stdin)
+    with pytest.raises(UsageError, match="cannot ask for input; set VENICE_API_KEY"):
+        ip.run_line_magic("venice", "login")
+
+
 def test_panel_opens_seeded_with_the_options(ip):
     pytest.importorskip("ipywidgets")
     _, cap = run(ip, "%venice panel -m qwen-image-2 -s 5 -c 6.5 -a 16:9 -o pnl a red fox")

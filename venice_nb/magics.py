@@ -247,7 +247,13 @@ class VeniceMagics(Magics):
     @argument("--enhance-prompt", action="store_true", help="let the server rewrite the prompt")
     @argument_group("Product")
     @argument("-o", "--output", metavar="NAME", help="bind the result to this variable")
-    @argument("--save", metavar="DIR", help="save the images and a JSON sidecar into DIR")
+    @argument(
+        "--save",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="save the images and a JSON sidecar into DIR (default: VeniceMagics.save_dir)",
+    )
     @argument("--openai", action="store_true", help="use the OpenAI-compatible route")
     @argument("--no-cache", action="store_true", help="do not reuse a cached result")
     @argument("--panel", action="store_true", help="open the interactive panel instead")
@@ -287,13 +293,14 @@ class VeniceMagics(Magics):
             args, tokens.all, prompt, negative or args.negative, need_prompt=not args.panel
         )
         if args.panel:
-            if args.openai or args.save:
+            if args.openai or args.save is not None:
                 raise UsageError("--panel opens the panel; drop --openai/--save, it has its own")
             return self._open_panel(plan, args.output)
         self._check_output_name(args.output)
-        target = Path(args.save).expanduser() if args.save else None
+        save_dir = None if args.save is None else args.save or self.session.settings.save_dir
+        target = Path(save_dir).expanduser() if save_dir else None
         if target is not None and target.exists() and not target.is_dir():
-            raise UsageError(f"--save {args.save!r} is a file, not a directory")
+            raise UsageError(f"--save {save_dir!r} is a file, not a directory")
         notice = self.session.take_notice()
         if notice:
             from .display import notice_html
@@ -304,8 +311,8 @@ class VeniceMagics(Magics):
         result = self._execute(plan, jobs, use_cache=not args.no_cache)
         if args.output:
             self.shell.user_ns[args.output] = result
-        if args.save:
-            self._save(result, args.save)
+        if save_dir:
+            self._save(result, save_dir)
         return result
 
     # ---- building the requests -------------------------------------------------------------------
@@ -430,20 +437,22 @@ class VeniceMagics(Magics):
             raise GenerationCancelled(
                 "generation cancelled; requests not yet sent were dropped"
             ) from None
-        seconds = runner.wall_ms / 1000
+        from .display import format_ms
+
+        took = format_ms(runner.wall_ms)
         if not plan.axes:
             cell = runner.cells[0]
             if cell.result is None:
-                status.show(f"failed after {seconds:.1f} s", "error")
+                status.show(f"failed after {took}", "error")
                 raise VeniceRunError(_one_line(cell.error))
-            text, state = _done_text(cell.result, seconds)
+            text, state = _done_text(cell.result, took)
             status.show(text, state)
             return cell.result
         failed = [c for c in runner.cells if c.error is not None]
         if len(failed) == len(runner.cells):
-            status.show(f"all {len(failed)} requests failed after {seconds:.1f} s", "error")
+            status.show(f"all {len(failed)} requests failed after {took}", "error")
             raise VeniceRunError(_one_line(failed[0].error))
-        text = f"{len(runner.cells) - len(failed)}/{len(runner.cells)} done in {seconds:.1f} s"
+        text = f"{len(runner.cells) - len(failed)}/{len(runner.cells)} done in {took}"
         if failed:
             text += f"; {len(failed)} failed: {_one_line(failed[0].error)}"
         blocked = sum(
@@ -573,7 +582,15 @@ class VeniceMagics(Magics):
         show(config_html(info), text)
 
     def _cmd_login(self) -> None:
-        key = getpass.getpass("Venice API key (kept in memory for this kernel only): ").strip()
+        from IPython.core.error import StdinNotImplementedError
+
+        try:
+            key = getpass.getpass("Venice API key (kept in memory for this kernel only): ")
+        except (StdinNotImplementedError, EOFError):
+            raise UsageError(
+                "this frontend cannot ask for input; set VENICE_API_KEY before starting Jupyter"
+            ) from None
+        key = key.strip()
         if not key:
             print(f"no key entered; the key stays {self.session.masked_key}")
             return
@@ -621,7 +638,7 @@ def _size_label(request: GenerateRequest) -> str:
     return " ".join(parts)
 
 
-def _done_text(result: GenerationResult, seconds: float) -> tuple[str, str]:
+def _done_text(result: GenerationResult, took: str) -> tuple[str, str]:
     if result.content_violation:
         return (
             "blocked by the content policy: the server sent a placeholder and did not charge "
@@ -629,7 +646,7 @@ def _done_text(result: GenerationResult, seconds: float) -> tuple[str, str]:
             "error",
         )
     n = len(result.images)
-    text = f"{n} image{'s' if n != 1 else ''} in {seconds:.1f} s"
+    text = f"{n} image{'s' if n != 1 else ''} in {took}"
     if result.cached:
         text += " (cached: no request, no cost)"
     if result.blurred:
