@@ -240,8 +240,13 @@ def test_footer_cost_balance_retries_deprecation():
 
 
 def test_footer_cached_and_local_preview():
-    cached = Parsed(html_of(make_result(cost_usd=0.01, cached=True), preview_size=512)).all_text
-    assert "cached: $0" in cached and "$0.01" not in cached
+    cached = Parsed(html_of(make_result(cost_usd=0.01, cached=True), preview_size=512))
+    assert "cached: $0" in cached.all_text and "$0.01" not in cached.all_text
+    assert cached.by_class("venice-nb-badge") and cached.all_text.count("cached") == 1
+    local_cached = Parsed(
+        html_of(make_result(cached=True, backend=LOCAL_PREVIEW), preview_size=512)
+    ).all_text
+    assert "local preview \u2014 not billed" in local_cached and "cached" in local_cached
 
     local = make_result(cost_usd=0.01, backend=LOCAL_PREVIEW, balance_usd=99.0)
     text = Parsed(html_of(local, preview_size=512)).all_text
@@ -412,7 +417,6 @@ def test_sweep_with_one_axis_and_extra_params():
     assert len(rows) == 2
     assert Parsed(rows[0]).text == ["seed=1", "seed=2", "seed=3", "seed=4"]
     assert "too many requests" in Parsed(rows[1]).all_text
-
 
 
 def test_sweep_metadata_keeps_request_fields_that_params_do_not_explain():

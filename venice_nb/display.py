@@ -255,14 +255,15 @@ def _footer(result: GenerationResult) -> str:
     parts: list[str] = []
     if result.model:
         parts.append(f"<b>{_e(result.model)}</b>")
+    cached_tip = "served from the result cache; no request was made"
     if result.is_local_preview:
         parts.append(badge(LOCAL_NOT_BILLED, title="procedural picture from the built-in server"))
+        if result.cached:
+            parts.append(badge("cached", BADGE_COLOURS["cached"], cached_tip))
     elif result.cached:
-        parts.append("cached: $0")
+        parts.append(badge("cached: $0", BADGE_COLOURS["cached"], cached_tip))
     elif result.cost_usd is not None:
         parts.append(format_usd(result.cost_usd))
-    if result.cached:
-        parts.append(badge("cached", title="served from the result cache; no request was made"))
     if result.balance_usd is not None:
         simulated = " (simulated)" if result.is_local_preview else ""
         parts.append(f"balance {format_usd(result.balance_usd)}{simulated}")
