@@ -59,7 +59,7 @@ class Settings:
     cache_dir: str | None = None
     cache_enabled: bool = True
     cache_max_mb: float = 512.0
-    preview_size: int = 512
+    preview_size: int = 1024  # images up to 1024 px embed as received: no decode, no re-encode
     cost_limit_usd: float = 1.0
 
     @classmethod
