@@ -14,7 +14,7 @@ from __future__ import annotations
 import getpass
 import keyword
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,14 +26,22 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, default, obse
 
 from .errors import ValidationError, VeniceError
 from .models import did_you_mean
-from .parse import SWEEPABLE, combinations, interpolate, option_order, parse_values, split_body
-from .request import FORMATS, GenerateRequest
+from .parse import SWEEPABLE, Plan, interpolate, make_plan, split_body
+from .request import FORMATS
 from .session import Settings, VeniceSession, get_session
-from .status import StatusLine, show
+from .status import GenerationCancelled, VeniceRunError, execute, show
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import GenerationResult, SweepResult
-    from .sweep import Job, SweepRunner
+    from .sweep import Job
+
+__all__ = [
+    "GenerationCancelled",
+    "VeniceMagics",
+    "VeniceRunError",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
 
 SUBCOMMANDS = ("styles", "models", "config", "login", "logout", "panel", "help")
 # Sweepable request fields and their option strings, to find the axes' order on the line.
@@ -45,7 +53,7 @@ SWEEP_OPTIONS = {
     "steps": ("--steps",),
     "style_preset": ("--style",),
 }
-SWEEP_DEST = {"style": "style_preset"}  # argparse dest -> request field, where they differ
+SWEEP_DEST = {"style_preset": "style"}  # request field -> argparse dest, where they differ
 VALUE_FIELDS = {
     "width": "width",
     "height": "height",
@@ -62,21 +70,6 @@ SWITCH_FIELDS = {
     "embed_exif": "embed_exif_metadata",
     "enhance_prompt": "enhance_prompt",
 }
-GALLERY_AFTER = 4  # a single swept axis with more values wraps as a gallery instead of one row
-
-
-class VeniceRunError(UsageError):
-    """A failure met while generating (server, network): one red line, no traceback."""
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31mVeniceError\x1b[0m: {self}"]
-
-
-class GenerationCancelled(KeyboardInterrupt):
-    """Ctrl-C while generating: stops Run All like any interrupt, shown as one line."""
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31mKeyboardInterrupt\x1b[0m: {self}"]
 
 
 def _whole(text: str) -> int:
@@ -89,18 +82,6 @@ def _whole(text: str) -> int:
             f"takes one whole number, got {text!r} (lists and ranges work on "
             "--seed, --cfg-scale, --steps, --style, --model, --aspect-ratio)"
         ) from None
-
-
-@dataclass
-class Plan:
-    """What one ``%%venice`` cell asks for, checked and ready to run."""
-
-    fields: dict[str, Any]
-    axes: list[tuple[str, list[Any]]] = field(default_factory=list)
-    route: str = "generate"
-
-    def combos(self) -> list[dict[str, Any]]:
-        return list(combinations(self.axes)) if self.axes else [{}]
 
 
 @magics_class
@@ -308,7 +289,7 @@ class VeniceMagics(Magics):
             show(notice_html(notice), notice)
         jobs = self._jobs(plan)
         self._cost_guard(jobs, args.yes)
-        result = self._execute(plan, jobs, use_cache=not args.no_cache)
+        result = execute(self.session, jobs, plan.axes, plan.route, use_cache=not args.no_cache)
         if args.output:
             self.shell.user_ns[args.output] = result
         if save_dir:
@@ -352,34 +333,18 @@ class VeniceMagics(Magics):
         for dest, name in SWITCH_FIELDS.items():
             fields[name] = True if getattr(args, dest) else None
         fields["safe_mode"] = False if args.no_safe_mode else None
-        swept: dict[str, list[Any]] = {}
+        texts = {name: getattr(args, SWEEP_DEST.get(name, name)) for name in SWEEPABLE}
         try:
-            for name in SWEEPABLE:
-                text = getattr(args, {v: k for k, v in SWEEP_DEST.items()}.get(name, name))
-                if text is None:
-                    fields[name] = None
-                    continue
-                values = parse_values(name, text)
-                if len(values) == 1:
-                    fields[name] = values[0]
-                else:
-                    swept[name] = values
-            order = option_order(tokens, {n: SWEEP_OPTIONS[n] for n in swept})
-            order += [n for n in SWEEPABLE if n in swept and n not in order]
-            plan = Plan(
+            return make_plan(
                 fields,
-                [(n, swept[n]) for n in order],
+                texts,
+                tokens,
+                SWEEP_OPTIONS,
                 route="openai" if args.openai else "generate",
+                need_prompt=need_prompt,
             )
-            for combo in plan.combos():  # local checks first: no network for a typo
-                values = {**fields, **combo}
-                values["model"] = values.get("model") or "-"
-                if not need_prompt:
-                    values["prompt"] = values["prompt"] or "-"
-                GenerateRequest(**values).check()
         except ValidationError as exc:
             raise UsageError(exc.one_line()) from None
-        return plan
 
     def _jobs(self, plan: Plan) -> list[Job]:
         """One validated request per combination (catalogue and styles fetched once, cached)."""
@@ -395,6 +360,8 @@ class VeniceMagics(Magics):
             raise UsageError(exc.one_line()) from None
         except VeniceError as exc:
             raise VeniceRunError(exc.one_line()) from None
+        except KeyboardInterrupt:
+            raise GenerationCancelled("cancelled while reading the model list") from None
         return jobs
 
     def _check_output_name(self, name: str | None) -> None:
@@ -421,72 +388,6 @@ class VeniceMagics(Magics):
             f"this cell would cost about {format_usd(total)} ({what}), above the limit of "
             f"{format_usd(limit)} (VeniceMagics.cost_limit_usd); add --yes to run it{local}"
         )
-
-    # ---- running ---------------------------------------------------------------------------------
-
-    def _execute(self, plan: Plan, jobs: list[Job], use_cache: bool) -> Any:
-        from .sweep import SweepRunner
-
-        runner = SweepRunner(self.session, jobs, route=plan.route, use_cache=use_cache)  # type: ignore[arg-type]
-        status = StatusLine()
-        status.show(self._running_text(plan, jobs, runner))
-        try:
-            runner.run(tick=lambda r: status.show(self._running_text(plan, jobs, r)))
-        except KeyboardInterrupt:
-            status.show(f"cancelled after {runner.elapsed_s():.1f} s", "error")
-            raise GenerationCancelled(
-                "generation cancelled; requests not yet sent were dropped"
-            ) from None
-        from .display import format_ms
-
-        took = format_ms(runner.wall_ms)
-        if not plan.axes:
-            cell = runner.cells[0]
-            if cell.result is None:
-                status.show(f"failed after {took}", "error")
-                raise VeniceRunError(_one_line(cell.error))
-            text, state = _done_text(cell.result, took)
-            status.show(text, state)
-            return cell.result
-        failed = [c for c in runner.cells if c.error is not None]
-        if len(failed) == len(runner.cells):
-            status.show(f"all {len(failed)} requests failed after {took}", "error")
-            raise VeniceRunError(_one_line(failed[0].error))
-        text = f"{len(runner.cells) - len(failed)}/{len(runner.cells)} done in {took}"
-        if failed:
-            text += f"; {len(failed)} failed: {_one_line(failed[0].error)}"
-        blocked = sum(
-            1 for c in runner.cells if c.result is not None and c.result.content_violation
-        )
-        if blocked:
-            text += f"; {blocked} blocked by the content policy (not charged)"
-        status.show(text, "error" if failed or blocked else "done")
-        return runner.result(*self._grid_axes(plan))
-
-    def _grid_axes(self, plan: Plan) -> tuple[str | None, str | None]:
-        """(rows, cols): the first two swept fields; one long axis wraps as a gallery."""
-        if len(plan.axes) >= 2:
-            return plan.axes[0][0], plan.axes[1][0]
-        name, values = plan.axes[0]
-        return (None, name) if len(values) <= GALLERY_AFTER else (None, None)
-
-    def _running_text(self, plan: Plan, jobs: list[Job], runner: SweepRunner) -> str:
-        first = jobs[0].request
-        models = sorted({j.request.model for j in jobs})
-        model = models[0] if len(models) == 1 else f"{len(models)} models"
-        images = sum(j.request.image_count for j in jobs)
-        if plan.axes:
-            axes = " x ".join(name for name, _ in plan.axes)
-            what = f"sweep over {axes}: {runner.done}/{runner.total} done, {runner.running} running"
-        else:
-            what = f"generating {images} image{'s' if images != 1 else ''}"
-            size = _size_label(first)
-            what += f" ({size})" if size else ""
-        route = " via /images/generations" if plan.route == "openai" else ""
-        local = " · local preview" if self.session.backend == "local" else ""
-        text = f"{model}{route} · {what} · {runner.elapsed_s():.0f} s{local}"
-        note = runner.retry_note()
-        return f"{text} · {note}" if note else text
 
     def _save(self, result: GenerationResult | SweepResult, directory: str) -> None:
         """Save after binding ``-o``: a failed save must not lose a paid result."""
@@ -609,6 +510,8 @@ class VeniceMagics(Magics):
             return fn()
         except VeniceError as exc:
             raise VeniceRunError(exc.one_line()) from None
+        except KeyboardInterrupt:
+            raise GenerationCancelled("cancelled") from None
 
 
 @dataclass
@@ -623,35 +526,6 @@ def _is_number(token: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _one_line(error: BaseException | None) -> str:
-    if isinstance(error, VeniceError):
-        return error.one_line()
-    return str(error) if error is not None else "the request did not run"
-
-
-def _size_label(request: GenerateRequest) -> str:
-    if request.width or request.height:
-        return f"{request.width or 1024}x{request.height or 1024}"
-    parts = [p for p in (request.aspect_ratio, request.resolution, request.quality) if p]
-    return " ".join(parts)
-
-
-def _done_text(result: GenerationResult, took: str) -> tuple[str, str]:
-    if result.content_violation:
-        return (
-            "blocked by the content policy: the server sent a placeholder and did not charge "
-            "for it; rephrase the prompt",
-            "error",
-        )
-    n = len(result.images)
-    text = f"{n} image{'s' if n != 1 else ''} in {took}"
-    if result.cached:
-        text += " (cached: no request, no cost)"
-    if result.blurred:
-        text += "; blurred by safe mode (--no-safe-mode turns it off)"
-    return text, "done"
 
 
 HELP_TEXT = """\

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ValidationError
-from .request import flag
+from .request import GenerateRequest, flag
 
 SEPARATOR = "---"
 MAX_SWEEP_VALUES = 256  # per axis, and for the whole grid (see ``combinations``)
@@ -208,3 +209,58 @@ def option_order(tokens: list[str], options: Mapping[str, tuple[str, ...]]) -> l
                     seen[name] = position
                     break
     return sorted(seen, key=seen.__getitem__)
+
+
+# ---- a cell's plan -----------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What one ``%%venice`` cell asks for: fixed request fields and the swept axes, in order."""
+
+    fields: dict[str, Any]
+    axes: list[tuple[str, list[Any]]] = field(default_factory=list)
+    route: str = "generate"
+
+    def combos(self) -> list[dict[str, Any]]:
+        """Each combination of the axes (one empty one without a sweep), in grid order."""
+        return list(combinations(self.axes)) if self.axes else [{}]
+
+
+def make_plan(
+    fields: Mapping[str, Any],
+    sweep_texts: Mapping[str, str | None],
+    tokens: list[str],
+    sweep_options: Mapping[str, tuple[str, ...]],
+    *,
+    route: str = "generate",
+    need_prompt: bool = True,
+) -> Plan:
+    """Fixed fields plus the sweepable options' texts -> a Plan, checked without any network.
+
+    A sweepable option with one value is a plain field; with several it is an axis. Axes keep the
+    order their options have on the line (``tokens``). Every combination passes
+    ``GenerateRequest.check()`` here, so a typo fails before the catalogue is even fetched.
+    """
+    fixed = dict(fields)
+    swept: dict[str, list[Any]] = {}
+    for name in SWEEPABLE:
+        text = sweep_texts.get(name)
+        if text is None:
+            fixed[name] = None
+            continue
+        values = parse_values(name, text)
+        if len(values) == 1:
+            fixed[name] = values[0]
+        else:
+            swept[name] = values
+    order = option_order(tokens, {n: sweep_options[n] for n in swept if n in sweep_options})
+    order += [n for n in SWEEPABLE if n in swept and n not in order]
+    plan = Plan(fixed, [(n, swept[n]) for n in order], route=route)
+    for combo in plan.combos():
+        values = {**fixed, **combo}
+        values["model"] = values.get("model") or "-"  # the default model is filled in later
+        if not need_prompt:
+            values["prompt"] = values.get("prompt") or "-"
+        GenerateRequest(**values).check()
+    return plan

@@ -1,12 +1,40 @@
-"""One output line that the magic updates in place while a generation runs.
+"""While a cell generates: one output line updated in place, and the loop that drives it.
 
-Only the kernel's main thread calls ``show``: workers report into plain attributes and the waiting
-loop renders them, so no output can arrive from a worker after the cell has finished.
+Only the kernel's main thread touches the output: workers report into the runner's counters and
+this loop renders them every quarter second, so no output can arrive from a worker after the cell
+has finished, and Ctrl-C lands here at once. Failures become exceptions that IPython prints as a
+single line (``_render_traceback_``), not a traceback wall.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from .errors import VeniceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .request import GenerateRequest
+    from .result import GenerationResult, SweepResult
+    from .session import VeniceSession
+    from .sweep import Job, SweepRunner
+
+GALLERY_AFTER = 4  # one swept axis with more values wraps as a labelled gallery, not one row
+
+
+class VeniceRunError(UsageError):
+    """A failure met while generating (server, network): one red line, no traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mVeniceError\x1b[0m: {self}"]
+
+
+class GenerationCancelled(KeyboardInterrupt):
+    """Ctrl-C while generating: stops Run All like any interrupt, shown as one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mKeyboardInterrupt\x1b[0m: {self}"]
 
 
 def bundle(html: str, text: str) -> dict[str, str]:
@@ -42,6 +70,111 @@ class StatusLine:
         else:
             self._handle.update(data, raw=True)
 
-    @property
-    def shown(self) -> bool:
-        return self._handle is not None
+
+# ---- running a cell ----------------------------------------------------------------------------
+
+
+def execute(
+    session: VeniceSession,
+    jobs: list[Job],
+    axes: list[tuple[str, list[Any]]],
+    route: str = "generate",
+    use_cache: bool = True,
+) -> GenerationResult | SweepResult:
+    """Run the cell's jobs with a live status line; one result, or the grid of a sweep.
+
+    Raises VeniceRunError when the only request (or every request of a sweep) failed, and
+    GenerationCancelled on Ctrl-C after dropping the requests not yet sent.
+    """
+    from .display import format_ms
+    from .sweep import SweepRunner
+
+    runner = SweepRunner(session, jobs, route=route, use_cache=use_cache)  # type: ignore[arg-type]
+    status = StatusLine()
+    local = session.backend == "local"
+    status.show(running_text(jobs, axes, route, runner, local))
+    try:
+        runner.run(tick=lambda r: status.show(running_text(jobs, axes, route, r, local)))
+    except KeyboardInterrupt:
+        status.show(f"cancelled after {runner.elapsed_s():.1f} s", "error")
+        raise GenerationCancelled(
+            "generation cancelled; requests not yet sent were dropped"
+        ) from None
+    took = format_ms(runner.wall_ms)
+    cells = runner.cells
+    if not axes:
+        if cells[0].result is None:
+            status.show(f"failed after {took}", "error")
+            raise VeniceRunError(one_line(cells[0].error))
+        status.show(*done_text(cells[0].result, took))
+        return cells[0].result
+    failed = [c for c in cells if c.error is not None]
+    if len(failed) == len(cells):
+        status.show(f"all {len(failed)} requests failed after {took}", "error")
+        raise VeniceRunError(one_line(failed[0].error))
+    text = f"{len(cells) - len(failed)}/{len(cells)} done in {took}"
+    if failed:
+        text += f"; {len(failed)} failed: {one_line(failed[0].error)}"
+    blocked = sum(1 for c in cells if c.result is not None and c.result.content_violation)
+    if blocked:
+        text += f"; {blocked} blocked by the content policy (not charged)"
+    status.show(text, "error" if failed or blocked else "done")
+    return runner.result(*grid_axes(axes))
+
+
+def grid_axes(axes: list[tuple[str, list[Any]]]) -> tuple[str | None, str | None]:
+    """(rows, cols): the first two swept fields; a single long axis wraps as a gallery."""
+    if len(axes) >= 2:
+        return axes[0][0], axes[1][0]
+    name, values = axes[0]
+    return (None, name) if len(values) <= GALLERY_AFTER else (None, None)
+
+
+def running_text(
+    jobs: list[Job], axes: list[tuple[str, list[Any]]], route: str, runner: SweepRunner, local: bool
+) -> str:
+    """'model · what · elapsed' plus the retry being waited out, if any."""
+    models = sorted({j.request.model for j in jobs})
+    model = models[0] if len(models) == 1 else f"{len(models)} models"
+    if axes:
+        names = " x ".join(name for name, _ in axes)
+        what = f"sweep over {names}: {runner.done}/{runner.total} done, {runner.running} running"
+    else:
+        images = jobs[0].request.image_count
+        what = f"generating {images} image{'s' if images != 1 else ''}"
+        size = size_label(jobs[0].request)
+        what += f" ({size})" if size else ""
+    via = " via /images/generations" if route == "openai" else ""
+    tail = " · local preview" if local else ""
+    text = f"{model}{via} · {what} · {runner.elapsed_s():.0f} s{tail}"
+    note = runner.retry_note()
+    return f"{text} · {note}" if note else text
+
+
+def size_label(request: GenerateRequest) -> str:
+    if request.width or request.height:
+        return f"{request.width or 1024}x{request.height or 1024}"
+    return " ".join(p for p in (request.aspect_ratio, request.resolution, request.quality) if p)
+
+
+def done_text(result: GenerationResult, took: str) -> tuple[str, str]:
+    """The line that replaces the status when one request finished: (text, state)."""
+    if result.content_violation:
+        return (
+            "blocked by the content policy: the server sent a placeholder and did not charge "
+            "for it; rephrase the prompt",
+            "error",
+        )
+    n = len(result.images)
+    text = f"{n} image{'s' if n != 1 else ''} in {took}"
+    if result.cached:
+        text += " (cached: no request, no cost)"
+    if result.blurred:
+        text += "; blurred by safe mode (--no-safe-mode turns it off)"
+    return text, "done"
+
+
+def one_line(error: BaseException | None) -> str:
+    if isinstance(error, VeniceError):
+        return error.one_line()
+    return str(error) if error is not None else "the request did not run"
