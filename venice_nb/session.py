@@ -45,7 +45,13 @@ def default_cache_dir() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything configurable. ``VeniceMagics`` traits mirror these names one to one."""
+    """Everything configurable. ``VeniceMagics`` traits mirror these names one to one.
+
+    ``backend``: ``auto`` (the real API when a key is set, else the local preview), ``venice``
+    (the API at ``base_url``, with the key) or ``local`` (the in-process preview server; ignores
+    ``base_url``). To aim at a server of your own, e.g. a ``LocalServer`` in a test, use
+    ``backend="venice"`` with its ``base_url``: requests then carry the key as they would for real.
+    """
 
     backend: Backend = "auto"
     base_url: str | None = None
