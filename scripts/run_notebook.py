@@ -166,7 +166,8 @@ def run_notebook(
     client = make_client(nb, timeout, workdir, failed)
     started = time.monotonic()
     try:
-        client.execute(env=kernel_env(drop_key, env))
+        # The kernel manager is ours, so nbclient would leave the kernel running: stop it.
+        client.execute(cleanup_kc=True, env=kernel_env(drop_key, env))
     finally:
         seconds = time.monotonic() - started
         if dst is not None:
