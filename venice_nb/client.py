@@ -129,7 +129,7 @@ class VeniceClient:
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: str | _Secret | None = None,
         *,
         base_url: str | None = None,
         connect_timeout: float = 10.0,
@@ -139,8 +139,13 @@ class VeniceClient:
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         pool_size: int = 16,
     ) -> None:
+        # Wrapped first and the plain string dropped: a traceback that prints arguments and
+        # locals (%xmode Verbose) must not show the key if a later check fails.
+        self._key = (
+            api_key if isinstance(api_key, _Secret) else _Secret(api_key) if api_key else None
+        )
+        del api_key
         self.base_url = resolve_base_url(base_url)
-        self._key = _Secret(api_key) if api_key else None
         for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
@@ -381,10 +386,16 @@ class VeniceClient:
         while True:
             self._pause(self.gate.wait_s(), cancel)
             reply, failure, retryable = self._attempt(method, url, json_body, params, bearer)
-            if reply is not None and reply.status < 400:
+            if reply is not None and 200 <= reply.status < 300:
                 self.gate.observe(reply.headers)
                 reply.retries = retries
                 return reply
+            if reply is not None and reply.status < 400:  # redirects are not followed (POST, key)
+                where = reply.headers.get("Location") or "elsewhere"
+                raise InvalidResponseError(
+                    f"the server answered HTTP {reply.status}, redirecting to {where}",
+                    hint="Check the base URL (%venice config); redirects are not followed.",
+                )
             status: int | None = None
             delay: float | None = None
             if reply is not None:

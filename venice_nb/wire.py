@@ -117,17 +117,24 @@ def decode_b64(data: str | bytes | memoryview, where: str) -> bytes:
         ) from None
 
 
+_INVALID = object()
+
+
+def _loads(body: bytes | bytearray) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return _INVALID
+
+
 def parse_images_json(body: bytearray, key: str = "images") -> tuple[dict[str, Any], list[bytes]]:
     """(the JSON object without its image strings, the decoded images) of a generate response."""
     fast = _cut_images(body) if key == "images" else None
     if fast is not None:
         return fast
-    try:
-        obj = json.loads(body)
-    except ValueError:
-        raise InvalidResponseError(
-            f"the server's answer is not valid JSON ({len(body):,} bytes)"
-        ) from None
+    obj = _loads(body)
+    if obj is _INVALID:  # raised outside the except: no JSONDecodeError (holding the body) chained
+        raise InvalidResponseError(f"the server's answer is not valid JSON ({len(body):,} bytes)")
     if not isinstance(obj, dict):
         raise InvalidResponseError("the server's answer is JSON but not an object")
     raw = obj.pop(key, None)
