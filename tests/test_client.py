@@ -356,3 +356,22 @@ def _png() -> bytes:
     out = BytesIO()
     Image.new("RGB", (8, 8)).save(out, "PNG")
     return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "bad", ["sk-abc\ndef-123456", "sk-abc def-123456", "sk-clé-1234567890", "sk-\x07-12345678"]
+)
+def test_a_key_that_cannot_be_a_header_is_refused_without_echo(
+    local_server: LocalServer, monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
+    with pytest.raises(E.ConfigurationError) as info:
+        VeniceClient(bad, base_url=local_server.base_url)
+    assert bad not in info.value.one_line() and "non-ASCII" in info.value.one_line()
+    monkeypatch.setenv("VENICE_API_KEY", bad)
+    c = VeniceClient(base_url=local_server.base_url)
+    with pytest.raises(E.ConfigurationError) as info:
+        c.generate(req())
+    assert "$VENICE_API_KEY" in info.value.one_line() and bad not in str(info.value)
+    assert local_server.request_count == 0
+    monkeypatch.setenv("VENICE_API_KEY", "  sk-padded-key-12345\n")  # a pasted newline is fine
+    assert c.generate(req(width=64, height=64)).images

@@ -90,6 +90,32 @@ class _Secret:
         raise TypeError("the API key cannot be pickled")
 
 
+def _wrap(key: str | _Secret | None) -> _Secret | None:
+    """The key wrapped at once (stripped), None when empty."""
+    if isinstance(key, _Secret):
+        key = key.get()
+    return _Secret(key.strip()) if isinstance(key, str) and key.strip() else None
+
+
+def _checked(secret: _Secret, source: str) -> _Secret:
+    """Refuse, without echoing it, a key that cannot travel in an HTTP header.
+
+    A line break or a non-ASCII character would make requests or http.client raise an error whose
+    message or attributes hold the whole header value, i.e. the key. Only the wrapper is a local
+    here, so even a traceback that prints locals shows it masked.
+    """
+    if not _header_safe(secret.get()):
+        raise ConfigurationError(
+            f"the API key from {source} contains spaces, line breaks or non-ASCII characters",
+            hint="Copy the key again from venice.ai > API settings; it is one word of ASCII.",
+        )
+    return secret
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable() and not any(c.isspace() for c in value)
+
+
 class _Bearer(requests.auth.AuthBase):
     """Adds ``Authorization: Bearer`` when the request is prepared; shows only a masked key."""
 
@@ -141,10 +167,9 @@ class VeniceClient:
     ) -> None:
         # Wrapped first and the plain string dropped: a traceback that prints arguments and
         # locals (%xmode Verbose) must not show the key if a later check fails.
-        self._key = (
-            api_key if isinstance(api_key, _Secret) else _Secret(api_key) if api_key else None
-        )
+        secret = _wrap(api_key)
         del api_key
+        self._key = _checked(secret, "api_key") if secret else None
         self.base_url = resolve_base_url(base_url)
         for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
             if not isinstance(value, (int, float)) or not value > 0:
@@ -169,20 +194,22 @@ class VeniceClient:
 
     @property
     def has_key(self) -> bool:
-        return bool(self._key or os.environ.get(KEY_ENV))
+        return bool(self._key or os.environ.get(KEY_ENV, "").strip())
 
     @property
     def masked_key(self) -> str:
         return mask(self._key.get() if self._key else os.environ.get(KEY_ENV))
 
-    def set_key(self, api_key: str | None) -> None:
-        self._key = _Secret(api_key) if api_key else None
+    def set_key(self, api_key: str | _Secret | None) -> None:
+        secret = _wrap(api_key)
+        del api_key
+        self._key = _checked(secret, "api_key") if secret else None
 
     def _auth(self, required: bool) -> _Bearer | None:
         """The auth object for this call (key read now), or a ConfigurationError before sending."""
         secret = self._key
         if secret is None and os.environ.get(KEY_ENV, "").strip():
-            secret = _Secret(os.environ[KEY_ENV].strip())
+            secret = _checked(_Secret(os.environ[KEY_ENV].strip()), f"${KEY_ENV}")
         if secret is None:
             if required:
                 raise ConfigurationError(
