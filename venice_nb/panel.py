@@ -134,6 +134,7 @@ class Panel:
     def _build(self, req: GenerateRequest) -> None:
         self.controls = pw.Controls(self.catalogue, self.styles, req)
         self.status = w.HTML()
+        self.status.add_class("venice-status")
         self.timing = w.HTML(pw.timing_html(None))
         self.grid = w.Box(layout=w.Layout(display="flex", flex_flow="row wrap", width="100%"))
         self.viewer = w.VBox()
@@ -141,7 +142,7 @@ class Panel:
             description="Save all", icon="download", disabled=True,
             tooltip="Save the shown images and their JSON sidecars",
         )  # fmt: skip
-        self.history = w.HBox(layout=w.Layout(overflow_x="auto", width="100%"))
+        self.history = w.HBox(layout=w.Layout(overflow="auto hidden", width="100%"))
         for control in self.controls.value_widgets():
             control.observe(self._on_change, names="value")
         self.generate_button.on_click(self._on_generate)
@@ -262,8 +263,7 @@ class Panel:
         except VeniceError as exc:
             self.cost.value = f"<span style='color:#888'>cost: {exc.one_line()}</span>"
             return
-        n = request.image_count
-        what = f"{n} image{'s' if n != 1 else ''}"
+        what = _images(request.image_count)
         if price is None or cost is None:
             text = f"Next: {what}, price unknown"
         else:
@@ -407,7 +407,7 @@ class Panel:
         where = paths[0].parent if paths else Path(self.session.settings.save_dir).resolve()
         names = ", ".join(p.name for p in paths)
         self._set_status(
-            f"Saved {len(paths)} image{'s' if len(paths) != 1 else ''} + JSON sidecar to {where}: {names}",
+            f"Saved {_images(len(paths))} + JSON sidecar to {where}: {names}",
             "ok",
         )
         return paths
@@ -448,20 +448,25 @@ def _random_seed() -> int:
     return random.randint(0, SEED_LIMIT)
 
 
-def _describe(req: GenerateRequest) -> str:
+def _describe(req: GenerateRequest, count: bool = True) -> str:
     size = (
         f"{req.width}×{req.height}"
         if req.width
         else " ".join(v for v in (req.aspect_ratio, req.resolution, req.quality) if v)
     )
-    n = req.image_count
     cfg = f"cfg {req.cfg_scale:g}" if req.cfg_scale is not None else "default cfg"
-    return f"{req.model}, {n} image{'s' if n != 1 else ''}, {size}, {cfg}, seed {req.seed}"
+    text = f"{req.model}, {size}, {cfg}, seed {req.seed}"
+    return f"{_images(req.image_count)} · {text}" if count else text
+
+
+def _images(n: int) -> str:
+    return f"{n} image{'s' if n != 1 else ''}"
 
 
 def _summary(number: int, result: GenerationResult) -> str:
-    n = len(result.images)
-    parts = [f"#{number}: {n} image{'s' if n != 1 else ''} in {format_ms(result.timing.wall_ms)}"]
+    parts = [f"#{number}: {_images(len(result.images))} in {format_ms(result.timing.wall_ms)}"]
+    if isinstance(result.request, GenerateRequest):
+        parts.append(_describe(result.request, count=False))
     if result.cached:
         parts.append("from the cache (no request)")
     if result.retries:

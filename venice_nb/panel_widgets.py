@@ -22,6 +22,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .result import GeneratedImage, GenerationResult, Timing
 
 CELL_PX = 240
+LABEL_PX = "80px"
+# Core widgets give the slider readout no width setting; a seed has up to ten characters.
+STYLE = "<style>.venice-seed .widget-readout{min-width:92px}</style>"
 THUMB_PX = 72
 # The panel's states, in the words display.status_html knows.
 STATES = {
@@ -46,17 +49,15 @@ def timing_html(timing: Timing | None, note: str = "") -> str:
 
 
 def caption_text(image: GeneratedImage, request_seed: int | None) -> str:
-    """Seed and size. Only the first variant honours the seed; the others are random."""
-    seed = image.seed if image.seed is not None else None
-    if seed is None and image.index == 0:
-        seed = request_seed
-    seed_text = f"seed {seed}" if seed is not None else "seed random"
+    """Seed and size. Only the first variant honours the seed; the API picks the others' at random."""
+    seed = image.seed if image.seed is not None else (request_seed if image.index == 0 else None)
+    name = f"seed {seed}" if seed is not None else f"variant {image.index + 1} · random seed"
     try:
         width, height = image.size
         size = f"{width}×{height}"
     except Exception:  # an undecodable header must not break the whole grid
         size = "size ?"
-    return f"{seed_text} · {size} · {image.format}"
+    return f"{name} · {size} · {image.format}"
 
 
 def badges_html(image: GeneratedImage) -> str:
@@ -141,7 +142,7 @@ class Controls:
     def __init__(self, catalogue: Catalogue, styles: list[str], req: GenerateRequest) -> None:
         self.catalogue = catalogue
         self.styles = styles
-        label = {"description_width": "88px"}
+        label = {"description_width": LABEL_PX}
         full = w.Layout(width="100%")
         text = dict(continuous_update=False, style=label, layout=full)
         slider = dict(continuous_update=False, style=label, layout=full)
@@ -176,33 +177,42 @@ class Controls:
         # readout is editable, so any seed can be typed in.
         self.seed = w.IntSlider(
             value=req.seed or 0, min=-SEED_LIMIT, max=SEED_LIMIT, step=1, description="Seed",
-            continuous_update=False, style=label, layout=w.Layout(flex="1 1 auto", width="auto"),
+            **slider,
         )  # fmt: skip
+        self.seed.add_class("venice-seed")
         self.randomize = w.Button(
-            icon="random", tooltip="Pick a new random seed", layout=w.Layout(width="36px")
-        )
+            description="New seed", icon="random", tooltip="Put a new random seed on the slider",
+            layout=w.Layout(width="auto"),
+        )  # fmt: skip
         self.seed_lock = w.ToggleButton(value=True, layout=w.Layout(width="auto"))
         self.variants = w.IntSlider(
             value=req.variants or 1, min=1, max=MAX_VARIANTS, description="Variants", **slider
         )
         self.safe_mode = w.Checkbox(description="Safe mode (blur adult content)", indent=False)
-        self.generate_button = w.Button(description="Generate", button_style="primary", icon="play")
+        self.generate_button = w.Button(
+            description="Generate", button_style="primary", icon="play",
+            layout=w.Layout(width="auto", min_width="120px"),
+        )  # fmt: skip
         self.auto_generate = w.Checkbox(
-            value=False, description="Auto-generate when a control settles", indent=False
-        )
+            value=False, description="Auto-generate", indent=False,
+            tooltip="Generate again whenever a control settles (sliders on release, text on blur)",
+            layout=w.Layout(width="auto", margin="0 0 0 12px"),
+        )  # fmt: skip
         self.cost = w.HTML()
         self.seed_lock.observe(lambda _c: self.show_lock(), names="value")
         self.show(req)
         self.show_lock()
+        indent = w.Layout(margin=f"0 0 4px {LABEL_PX}", width="auto")
         self.box = w.VBox(
             [
                 self.prompt, self.negative_prompt, self.model, self.sizing, self.style_preset,
                 self.format, self.cfg_scale,
-                w.HBox([self.seed, self.randomize, self.seed_lock], layout=full),
+                self.seed, w.HBox([self.randomize, self.seed_lock], layout=indent),
                 self.variants, self.safe_mode,
-                w.HBox([self.generate_button, self.auto_generate]), self.cost,
+                w.HBox([self.generate_button, self.auto_generate], layout=w.Layout(margin="6px 0")),
+                self.cost, w.HTML(STYLE),
             ],
-            layout=w.Layout(width="400px", min_width="340px", margin="0 16px 0 0"),
+            layout=w.Layout(width="380px", min_width="340px", margin="0 16px 0 0"),
         )  # fmt: skip
 
     def value_widgets(self) -> list[w.ValueWidget]:

@@ -1,0 +1,365 @@
+"""The panel driven headless: set widget values, click buttons, against a real local server.
+
+Each test gets a fresh ``LocalServer`` and a session pointed at it as if it were the Venice API
+(backend "venice", a test key), with the cache off so every click is a real request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from venice_nb.display import format_ms
+from venice_nb.errors import ValidationError
+from venice_nb.panel import Panel
+from venice_nb.request import GenerateRequest
+from venice_nb.server import LocalServer
+from venice_nb.session import Settings, VeniceSession
+
+TEST_KEY = "panel-test-key-0123456789"
+
+
+def make_session(
+    server: LocalServer, save_dir: Path, key: str = TEST_KEY, **settings
+) -> VeniceSession:
+    values = dict(backend="venice", base_url=server.base_url, cache_enabled=False, max_retries=0)
+    session = VeniceSession(Settings(**{**values, "save_dir": str(save_dir), **settings}))
+    session.login(key)
+    return session
+
+
+@pytest.fixture
+def session(local_server: LocalServer, tmp_path: Path) -> VeniceSession:
+    return make_session(local_server, tmp_path / "saved")
+
+
+@pytest.fixture
+def panel(session: VeniceSession) -> Iterator[Panel]:
+    p = Panel(session=session, seed=42, width=256, height=256)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def generate_bodies(server: LocalServer) -> list[dict]:
+    return [r.body for r in server.received if r.path.endswith("/image/generate")]
+
+
+def grid_images(panel: Panel) -> list[bytes]:
+    return [bytes(cell.children[0].value) for cell in panel.grid.children]
+
+
+def captions(panel: Panel) -> list[str]:
+    return [cell.children[1].value for cell in panel.grid.children]
+
+
+def run(panel: Panel) -> None:
+    panel.generate_button.click()
+    assert panel.wait_idle(20), "the worker did not finish"
+
+
+def panel_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("venice-panel")]
+
+
+# ---- the grid, captions, timing --------------------------------------------------------------
+
+
+def test_variants_fill_the_grid_with_one_captioned_cell_per_image(panel, local_server):
+    panel.variants.value = 3
+    panel.cfg_scale.value = 6.5
+    run(panel)
+    assert panel.status_state == "ok", panel.status_text
+    [body] = generate_bodies(local_server)
+    assert body["variants"] == 3 and body["seed"] == 42 and body["cfg_scale"] == 6.5
+    assert body["width"] == 256 and body["height"] == 256
+    assert len(panel.grid.children) == 3
+    assert grid_images(panel) == [im.data for im in panel.result.images]
+    texts = captions(panel)
+    assert "seed 42" in texts[0] and "256×256" in texts[0]
+    assert (
+        "variant 2 · random seed" in texts[1] and "variant 3 · random seed" in texts[2]
+    )  # only the first variant honours the seed
+    assert "#1: 3 images" in panel.status_text
+
+
+def test_timing_bar_shows_this_results_numbers(panel, local_server):
+    local_server.latency = 0.2
+    run(panel)
+    timing = panel.result.timing
+    assert timing.inference_ms and timing.inference_ms > 0
+    bar = panel.timing.value
+    assert f"inference {format_ms(timing.inference_ms)}" in bar
+    assert f"queue {format_ms(timing.queue_ms)}" in bar
+    assert f"<b>{format_ms(timing.wall_ms)}</b> wall" in bar
+    assert f"{format_ms(timing.rest_ms)}" in bar
+    first = bar
+    panel.variants.value = 2
+    run(panel)
+    assert panel.timing.value != first
+    assert f"<b>{format_ms(panel.result.timing.wall_ms)}</b> wall" in panel.timing.value
+
+
+def test_generation_runs_off_the_main_thread(panel, local_server):
+    local_server.latency = 1.0
+    panel.generate_button.click()
+    assert panel.result is None  # the click returned while the server is still sleeping
+    assert panel.worker.busy
+    assert panel.wait_idle(10)
+    assert panel.result is not None
+
+
+def test_status_ticks_while_running(panel, local_server):
+    local_server.latency = 1.3
+    seen: list[str] = []
+    panel.status.observe(lambda c: seen.append(panel.status_text), names="value")
+    run(panel)
+    ticks = [s for s in seen if s.startswith("#1 generating") and not s.endswith(" 0.0 s")]
+    assert ticks, seen  # the elapsed time moved at least once while waiting
+    assert float(ticks[-1].rsplit("·", 1)[1].strip().removesuffix(" s")) >= 0.5
+
+
+# ---- stale answers and repeated clicks ---------------------------------------------------------
+
+
+def test_a_stale_answer_is_dropped_and_never_shown(panel, local_server, session):
+    local_server.latency = 0.8
+    first = panel.generate()
+    deadline = time.monotonic() + 5
+    while local_server.generate_count < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert local_server.generate_count == 1  # the first request is at the server
+    shown: list[list[bytes]] = []
+    panel.grid.observe(lambda c: shown.append(grid_images(panel)), names="children")
+    panel.cfg_scale.value = 9.0
+    second = panel.generate()
+    assert panel.wait_idle(10)
+    assert first.number == 1 and second.number == 2
+    assert panel.worker.dropped == 1
+    assert panel.shown_number == 2 and panel.result.request.cfg_scale == 9.0
+    assert [e.number for e in panel.entries] == [2]  # the stale one is not in history either
+    # What the first request returned (the server is deterministic) never reached the grid.
+    local_server.latency = 0
+    stale = session.generate(first.request)
+    assert stale.images[0].data != panel.result.images[0].data
+    assert all(stale.images[0].data not in images for images in shown)
+    assert shown and all(images == grid_images(panel) for images in shown)
+
+
+def test_repeated_clicks_send_at_most_one_in_flight_and_one_pending(panel, local_server):
+    local_server.latency = 0.5
+    jobs = []
+    for _ in range(6):
+        panel.generate_button.click()
+        jobs.append(panel.worker._latest)
+    assert panel.wait_idle(10)
+    assert local_server.generate_count <= 2
+    assert panel.shown_number == jobs[-1]
+
+
+def test_auto_generate_waits_for_the_controls_to_settle(panel, local_server):
+    panel.auto_generate.value = True
+    for value in (6.0, 6.5, 7.0, 7.5):
+        panel.cfg_scale.value = value
+    assert panel.wait_idle(10)
+    assert [b["cfg_scale"] for b in generate_bodies(local_server)] == [7.5]
+    assert panel.result.request.cfg_scale == 7.5
+
+
+# ---- errors and refusals -----------------------------------------------------------------------
+
+
+def test_server_errors_land_in_the_status_line_as_one_line(panel, local_server):
+    local_server.inject("500", count=10)
+    run(panel)
+    assert panel.status_state == "error"
+    assert panel.status_text.startswith("#1 failed: ")
+    assert "\n" not in panel.status_text
+    assert "Venice had a problem" in panel.status_text  # ServerError's hint
+    assert "ServerError" in panel.last_error  # the traceback is kept, not shown
+    assert panel.grid.children == () and panel.result is None
+
+
+def test_retries_are_shown_while_they_wait(local_server, tmp_path):
+    session = make_session(local_server, tmp_path, max_retries=2)
+    panel = Panel(session=session, seed=1, width=256, height=256)
+    try:
+        seen: list[str] = []
+        panel.status.observe(lambda c: seen.append(panel.status_text), names="value")
+        local_server.inject("503", count=1)
+        run(panel)
+        assert any("retrying in" in s and "(1/2)" in s for s in seen), seen
+        assert panel.status_state == "ok" and "after 1 retry" in panel.status_text
+    finally:
+        panel.close()
+
+
+def test_a_wrong_key_is_reported_without_the_key(tmp_path):
+    with LocalServer(api_keys=["the-right-key-123456"]) as server:
+        session = make_session(server, tmp_path, key="a-wrong-key-987654321")
+        panel = Panel(session=session, width=256, height=256)
+        try:
+            run(panel)
+            assert panel.status_state == "error"
+            assert "Check your key" in panel.status_text
+            assert "a-wrong-key" not in panel.status_text + panel.status.value
+            assert "a-wrong-key" not in (panel.last_error or "")
+        finally:
+            panel.close()
+
+
+def test_invalid_values_are_refused_like_the_magic_before_any_request(panel, local_server):
+    panel.model.value = "venice-sd35"
+    assert panel.width.step == 16 and panel.width.max == 1280
+    panel.width.value = 1000  # a value no drag can reach, but code and typing can
+    run(panel)
+    spec = panel.catalogue["venice-sd35"]
+    with pytest.raises(ValidationError) as expected:
+        GenerateRequest(model="venice-sd35", prompt="x", width=1000).check_against(spec)
+    assert panel.status_state == "error"
+    assert panel.status_text == expected.value.one_line()
+    assert "multiple of 16" in panel.status_text
+    assert local_server.generate_count == 0
+
+
+def test_starting_values_are_validated_with_the_magics_messages(session, local_server):
+    with pytest.raises(ValidationError, match="not a multiple of 16"):
+        Panel(session=session, model="venice-sd35", width=1000)
+    with pytest.raises(ValidationError, match="did you mean 'qwen-image-2'"):
+        Panel(session=session, model="qwen-image2")
+    with pytest.raises(ValidationError, match="unknown request field 'cfg'"):
+        Panel(session=session, cfg=3)
+    assert local_server.generate_count == 0
+    assert not panel_threads()
+
+
+def test_an_unexpected_exception_is_reported_not_swallowed(panel, session, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(session, "generate", broken)
+    run(panel)
+    assert panel.status_state == "error"
+    assert "unexpected ZeroDivisionError: division by zero" in panel.status_text
+    assert "Traceback" in panel.last_error
+
+
+# ---- controls ----------------------------------------------------------------------------------
+
+
+def test_sizing_controls_follow_the_model_and_the_cost_follows_variants(panel, local_server):
+    panel.model.value = "gpt-image-2"
+    assert list(panel.controls.sizing.children) == [
+        panel.aspect_ratio,
+        panel.resolution,
+        panel.quality,
+    ]
+    panel.quality.value = "low"
+    panel.variants.value = 2
+    assert "2 images × $0.02 = $0.04" in panel.cost.value
+    request = panel.request()
+    assert request.width is None and request.aspect_ratio == "1:1"
+    assert (request.resolution, request.quality) == ("1K", "low")
+    run(panel)
+    [body] = generate_bodies(local_server)
+    assert "width" not in body and body["quality"] == "low"
+    panel.model.value = "qwen-image-2"
+    assert list(panel.controls.sizing.children) == [panel.aspect_ratio]
+    panel.model.value = "z-image-turbo"
+    assert list(panel.controls.sizing.children) == [panel.width, panel.height]
+    assert panel.width.step == 8
+
+
+def test_seed_lock_randomize_and_hand_picked_seeds(panel, local_server):
+    assert panel.seed.min == -999_999_999 and panel.seed.max == 999_999_999
+    assert panel.seed_lock.value and panel.seed_lock.description == "Seed locked"
+    panel.seed_lock.value = False
+    assert panel.seed_lock.description == "New seed each run"
+    run(panel)
+    run(panel)
+    seeds = [b["seed"] for b in generate_bodies(local_server)]
+    assert len(set(seeds)) == 2 and panel.seed.value == seeds[-1]
+    panel.seed.value = 12345  # choosing a seed by hand keeps it
+    assert panel.seed_lock.value
+    run(panel)
+    assert generate_bodies(local_server)[-1]["seed"] == 12345
+    panel.randomize.click()
+    assert panel.seed.value != 12345 and panel.seed_lock.value
+
+
+def test_history_restores_parameters_and_images_without_a_request(panel, local_server):
+    run(panel)
+    first_images = grid_images(panel)
+    panel.cfg_scale.value = 9.0
+    panel.seed.value = 7
+    panel.variants.value = 2
+    run(panel)
+    assert len(panel.history.children) == 2
+    count = local_server.generate_count
+    item = next(i for i in panel.history.children if i.children[-1].description == "#1")
+    item.children[-1].click()
+    assert (panel.cfg_scale.value, panel.seed.value, panel.variants.value) == (5.0, 42, 1)
+    assert grid_images(panel) == first_images
+    assert panel.shown_number == 1 and "Restored #1" in panel.status_text
+    assert panel.wait_idle(5) and local_server.generate_count == count
+
+
+def test_save_all_and_save_one_write_images_and_sidecars(panel, session):
+    panel.variants.value = 2
+    run(panel)
+    panel.save_all.click()
+    target = Path(session.settings.save_dir)
+    assert panel.status_state == "ok" and str(target.resolve()) in panel.status_text
+    assert len(list(target.glob("*.webp"))) == 2 and len(list(target.glob("*.json"))) == 2
+    save_second = panel.grid.children[1].children[2].children[1]
+    save_second.click()
+    assert len(list(target.glob("*.webp"))) == 3
+    assert "Saved 1 image" in panel.status_text
+
+
+def test_enlarge_toggles_a_large_view(panel):
+    run(panel)
+    enlarge = panel.grid.children[0].children[2].children[0]
+    enlarge.click()
+    assert len(panel.viewer.children) == 2
+    assert bytes(panel.viewer.children[1].value) == panel.result.images[0].data
+    enlarge.click()
+    assert panel.viewer.children == ()
+
+
+def test_local_backend_says_not_billed(tmp_path):
+    session = VeniceSession(Settings(backend="local", cache_enabled=False, save_dir=str(tmp_path)))
+    panel = Panel(session=session, width=256, height=256)
+    try:
+        assert "local preview: not billed" in panel.cost.value
+        assert "local preview" in panel.status_text  # the one-time notice
+    finally:
+        panel.close()
+
+
+# ---- display and lifetime ----------------------------------------------------------------------
+
+
+def test_panel_displays_as_its_root_widget(panel):
+    bundle = panel._repr_mimebundle_()
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == panel.root.model_id
+
+
+def test_close_stops_the_worker_and_leaves_no_thread(session, local_server):
+    before = set(panel_threads())
+    panel = Panel(session=session, width=256, height=256)
+    assert len(set(panel_threads()) - before) == 1
+    local_server.latency = 0.5
+    panel.generate_button.click()
+    panel.close()
+    assert not panel.worker.alive
+    assert set(panel_threads()) <= before
+    assert panel.generate_button.comm is None and panel.root.comm is None
+    with pytest.raises(RuntimeError, match="closed"):
+        panel.generate()
