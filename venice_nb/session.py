@@ -19,7 +19,7 @@ from .request import GenerateRequest, OpenAIImageRequest
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cache import ResultCache
-    from .client import VeniceClient
+    from .client import VeniceClient, _Secret
     from .models import ModelSpec
     from .ratelimit import RetryCallback
     from .result import GenerationResult
@@ -81,7 +81,7 @@ class VeniceSession:
         self._lock = threading.RLock()
         self._client: VeniceClient | None = None
         self._client_backend: str | None = None
-        self._login_key: str | None = None
+        self._login_key: _Secret | None = None  # masked in any repr or traceback
         self._cache: ResultCache | None = None
         self._notice_shown = False
 
@@ -106,9 +106,19 @@ class VeniceSession:
                 self._cache = None
 
     def login(self, api_key: str | None) -> None:
-        """Keep a key in memory for this kernel only (``%venice login``)."""
+        """Keep a key in memory for this kernel only (``%venice login``).
+
+        It is held wrapped (masked repr) and the plain string dropped at once, so not even a
+        ``%xmode Verbose`` traceback through this session shows it.
+        """
+        secret = None
+        if api_key:
+            from .client import _Secret
+
+            secret = _Secret(api_key)
+        del api_key
         with self._lock:
-            self._login_key = api_key or None
+            self._login_key = secret
             self._drop_client()
 
     @property
@@ -117,7 +127,7 @@ class VeniceSession:
 
     @property
     def masked_key(self) -> str:
-        return _mask(self._login_key or os.environ.get(KEY_ENV))
+        return _mask(self._login_key.get() if self._login_key else os.environ.get(KEY_ENV))
 
     @property
     def backend(self) -> Literal["venice", "local"]:

@@ -1,0 +1,261 @@
+"""The API key never leaves the process memory: a canary key, a real notebook run, a full search.
+
+A fresh ``sk-canary-<uuid4>`` key goes into the kernel's ``VENICE_API_KEY``. The notebook of
+``canary_notebook.py`` is executed with nbclient against three LocalServers (one accepting only the
+canary key, one rejecting it with 401, one with no balance for 402), all logging their requests.
+Then everything the project wrote is searched by ``leak_scan.Scan``: the executed .ipynb (sources,
+outputs, metadata, widget state, base64 images decoded and their PNG text/EXIF read), every file
+under the run's folder (cache, saved images and sidecars, IPython dir, kernel stdout/stderr, any
+log), the servers' logs and request records. Zero hits is the pass mark; the same search for the
+notebook's control string must find it in each kind of place, so a search reading the wrong files
+fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from canary_notebook import build, execute
+from leak_scan import Scan, needles_for
+
+from venice_nb.client import VeniceClient, mask
+from venice_nb.server import LocalServer
+from venice_nb.session import Settings, VeniceSession
+
+HEX = uuid.uuid4().hex
+KEY = f"sk-canary-{HEX}"
+MARK = f"ctl{uuid.uuid4().hex[:10]}"  # in every prompt: the control string
+WIDGETS = "application/vnd.jupyter.widget-state+json"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Execute the canary notebook once; yields what the tests search."""
+    root = tmp_path_factory.mktemp("canary")
+    main = LocalServer(api_keys={KEY})  # only the canary works: proves the kernel sent it
+    refuses = LocalServer(api_keys={"other"})  # 401
+    broke = LocalServer(api_keys={KEY}, balance_usd=0.0)  # 402
+    servers = {"main": main, "401": refuses, "402": broke}
+    server_log = io.StringIO()
+    with contextlib.ExitStack() as stack:
+        for server in servers.values():
+            stack.enter_context(server)
+            server.log_requests = True
+        nb = build(MARK, main.base_url, refuses.base_url, broke.base_url, root / "work")
+        env = {
+            "VENICE_API_KEY": KEY,
+            "VENICE_BASE_URL": main.base_url,
+            "IPYTHONDIR": str(root / "ipython"),
+            "XDG_CACHE_HOME": str(root / "xdg-cache"),
+            "JPY_SESSION_NAME": "",
+        }
+        with contextlib.redirect_stderr(server_log):  # the servers log to sys.stderr
+            executed = execute(nb, root, env)
+        received = {name: list(s.received) for name, s in servers.items()}
+        counts = {name: (s.request_count, s.generate_count) for name, s in servers.items()}
+    yield {
+        "root": root,
+        "executed": executed,
+        "server_log": server_log.getvalue(),
+        "received": received,
+        "counts": counts,
+    }
+
+
+def search(run, needles: list[bytes]) -> tuple[Scan, int]:
+    """Search every place of the run for ``needles``; returns the scan and the file count."""
+    scan = Scan(needles)
+    executed = run["executed"]
+    files = scan.tree(run["root"])  # the notebook, kernel streams, cache, saved files, logs...
+    widget_state = executed.nb.metadata.get("widgets", {}).get(WIDGETS, {})
+    scan.text("widget state", json.dumps(widget_state))
+    scan.text("server log (stderr)", run["server_log"])
+    for name, records in run["received"].items():
+        for i, record in enumerate(records):
+            scan.text(f"server {name} record {i}", repr(record))
+            scan.text(f"server {name} body {i}", json.dumps(record.body, default=str))
+    return scan, files
+
+
+def outputs_text(cells) -> str:
+    """Streams, display data and tracebacks of ``cells``, as one string."""
+    parts = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            parts.append(json.dumps(output.get("data", {})))
+            parts.extend(output.get("traceback", []))
+    return "\n".join(parts)
+
+
+# ---- the run itself did what it should ----------------------------------------------------------
+
+
+def test_the_notebook_used_the_canary_key_on_every_surface(run):
+    nb = run["executed"].nb
+    text = outputs_text(nb.cells)
+    _, generated = run["counts"]["main"]
+    assert generated >= 10, run["counts"]  # magic cells, sweeps, openai route, panel
+    assert all(r.has_auth for r in run["received"]["main"] if r.method == "POST")
+    assert run["counts"]["401"][1] >= 3 and run["counts"]["402"][1] >= 2
+    assert "Check your key" in text  # the 401 hint, from the magic and the panel
+    assert "Top up your Venice balance" in text  # the 402 hint
+    saved = sorted(p.suffix for p in (run["root"] / "work").rglob("*") if p.is_file())
+    assert {".png", ".jpg", ".webp", ".json"} <= set(saved), saved
+    assert any((run["root"] / "work" / "cache").rglob("meta.json")), "the cache was not written"
+    state = nb.metadata.get("widgets", {}).get(WIDGETS, {}).get("state", {})
+    assert any(m.get("model_name") == "ImageModel" for m in state.values()), "no panel images"
+
+
+# ---- the search --------------------------------------------------------------------------------
+
+
+def test_the_canary_key_appears_nowhere(run):
+    scan, files = search(run, needles_for(KEY, HEX))
+    print(
+        f"canary search: {len(scan.places)} places ({files} files), {scan.pieces} pieces "
+        f"searched with decoding, {len(scan.hits)} hits"
+    )
+    assert files >= 20 and len(scan.places) >= 60
+    assert scan.hits == []
+
+
+def test_the_search_finds_the_control_string_in_every_kind_of_place(run):
+    """The same search, for a string that IS there: proves it reads the right bytes."""
+    scan, _ = search(run, [MARK.encode()])
+    hits = scan.hits
+
+    def where(pattern: str) -> list[str]:
+        return [h for h in hits if re.search(pattern, h)]
+
+    assert where(r"^canary\.ipynb: "), "notebook text"
+    assert where(r"^canary\.ipynb > .*image metadata"), "EXIF inside a notebook image"
+    assert where(r"^widget state > .*image metadata"), "EXIF inside a panel image widget buffer"
+    assert where(r"^widget state: "), "panel widget values"
+    assert where(r"^work/saved/png/.*\.png"), "saved PNG (iTXt)"
+    assert where(r"^work/saved/jpeg/.*\.jpg"), "saved JPEG (EXIF)"
+    assert where(r"^work/saved/webp/.*\.webp"), "saved WebP (EXIF chunk)"
+    assert where(r"^work/saved/.*\.json"), "sidecars"
+    assert where(r"^work/panel-saved/"), "files saved from the panel"
+    assert where(r"^work/cache/.*meta\.json"), "cache entries"
+    assert where(r"^kernel\.stdout"), "the kernel's stdout"
+    assert where(r"^kernel\.stderr"), "the kernel's stderr"
+    assert where(r"^server main body"), "server records"
+    assert "/image/generate" in run["server_log"], "the server log was captured"
+
+
+def test_a_planted_key_would_be_found():
+    """The scanner itself fails on a leak, including encoded and partial ones."""
+    import base64
+
+    needles = needles_for(KEY, HEX)
+    for leaked in (
+        KEY,
+        f"Bearer {HEX}",
+        "key=" + HEX[3:17],
+        base64.b64encode(f"x{KEY}y".encode()).decode(),
+        json.dumps({"image/png": base64.b64encode(b"\x00" + KEY.encode()).decode()}),
+    ):
+        scan = Scan(needles)
+        scan.text("planted", leaked)
+        assert scan.hits, leaked
+    scan = Scan(needles)
+    scan.text("clean", f"api_key: {mask(KEY)} and {HEX[:11]}")
+    assert scan.hits == []
+
+
+# ---- reprs and the config show the key masked --------------------------------------------------
+
+MASKED = re.compile(r"\*{4}([0-9A-Za-z_-]*)")
+
+
+def assert_masked(text: str) -> None:
+    """The key's random part never shows more than its last two characters."""
+    assert mask(KEY) in text, text
+    for suffix in MASKED.findall(text):
+        assert len(suffix) <= 2 or not HEX.endswith(suffix), text
+    scan = Scan(needles_for(KEY, HEX))
+    scan.text("repr", text)
+    assert scan.hits == [], text
+
+
+def test_notebook_reprs_and_config_show_the_key_masked(run):
+    nb = run["executed"].nb
+    repr_cells = [c for c in nb.cells if c.source.startswith("from venice_nb import get_session")]
+    assert len(repr_cells) == 2
+    for cell in repr_cells[:1]:  # while the login key is set
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        for name in ("VeniceClient", "VeniceSession", "VeniceMagics", "dict", "client vars"):
+            assert name in text
+        assert_masked(text)
+    config = [c for c in nb.cells if c.source == "%venice config"]
+    for cell in config:
+        text = outputs_text([cell])
+        assert f"api_key: {mask(KEY)}" in text, text
+        assert_masked(text)
+
+
+def test_reprs_in_process_show_the_key_masked(monkeypatch, local_server):
+
+    from venice_nb.magics import VeniceMagics
+
+    monkeypatch.setenv("VENICE_API_KEY", KEY)
+    explicit = VeniceClient(KEY, base_url=local_server.base_url)
+    from_env = VeniceClient(base_url=local_server.base_url)
+    session = VeniceSession(Settings(backend="venice", base_url=local_server.base_url))
+    session.login(KEY)
+    magics = VeniceMagics(None, session=session)
+    for obj in (explicit, from_env, session, magics, session.client(), session.describe()):
+        assert_masked(repr(obj))
+        assert_masked(str(obj))
+    assert_masked(str(vars(explicit)))
+    with pytest.raises(TypeError):
+        import pickle
+
+        pickle.dumps(explicit)
+
+
+# ---- the key is never an option ----------------------------------------------------------------
+
+
+def test_the_key_is_never_a_magic_option():
+    from IPython.core.error import UsageError
+
+    from venice_nb.magics import VeniceMagics
+
+    parser = VeniceMagics.venice_cell.parser
+    strings = [s for action in parser._actions for s in action.option_strings]
+    assert strings and not [s for s in strings if "key" in s.lower() or "token" in s.lower()]
+    help_text = parser.format_help() + (VeniceMagics.venice_cell.__doc__ or "")
+    assert "--api-key" not in help_text and "--key" not in help_text
+    assert "VENICE_API_KEY or %venice login, never from an option" in help_text
+    magics = VeniceMagics(None, session=VeniceSession())
+    with pytest.raises(UsageError) as info:
+        magics.venice_cell(f"--api-key {KEY}", "a red fox")
+    assert "unknown option '--api-key'" in str(info.value)
+    assert KEY not in str(info.value) and HEX[:12] not in str(info.value)
+    with pytest.raises(UsageError) as info:
+        magics.venice_cell(f"--api-key={KEY}", "a red fox")
+    assert KEY not in str(info.value) and HEX[:12] not in str(info.value)
+
+
+def test_results_saved_files_and_provenance_hold_no_key(tmp_path: Path, local_server):
+    """Save paths, files and sidecars come from the result, which never holds the key."""
+    settings = Settings(backend="venice", base_url=local_server.base_url, cache_enabled=False)
+    session = VeniceSession(settings)
+    session.login(KEY)
+    from venice_nb.request import GenerateRequest
+
+    result = session.generate(GenerateRequest(model="z-image-turbo", prompt="a fox", seed=1))
+    text = repr(result) + json.dumps(result.provenance(), default=str)
+    for path in result.save(tmp_path):
+        text += path.name + path.read_bytes().decode("latin-1")
+    scan = Scan(needles_for(KEY, HEX))
+    scan.text("result", text)
+    assert scan.hits == []
