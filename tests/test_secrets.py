@@ -53,7 +53,6 @@ def run(tmp_path_factory):
             "VENICE_BASE_URL": main.base_url,
             "IPYTHONDIR": str(root / "ipython"),
             "XDG_CACHE_HOME": str(root / "xdg-cache"),
-            "JPY_SESSION_NAME": "",
         }
         with contextlib.redirect_stderr(server_log):  # the servers log to sys.stderr
             executed = execute(nb, root, env)
