@@ -13,7 +13,9 @@ import io
 import json
 import logging
 import pickle
+import signal
 import socket
+import threading
 import time
 import traceback
 import tracemalloc
@@ -430,3 +432,38 @@ FAULT_KINDS_SURVIVED = [
     "huge announced body (json, binary)", "endless chunked body", "gzip bomb", "evil ids x7",
     "sidecar collision", "save failing midway",
 ]  # fmt: skip
+
+
+def test_an_interrupt_mid_request_stops_promptly_and_its_frames_hide_the_key() -> None:
+    """Ctrl-C while waiting for the server: the call stops at once, and what %xmode Verbose would
+    print (the variables of every frame, requests/urllib3/http.client included) holds no key."""
+    canary = f"sk-canary-{uuid.uuid4()}"
+    with LocalServer(api_keys=[canary]) as server:
+        server.inject("stall", seconds=5)
+        client = VeniceClient(canary, base_url=server.base_url, read_timeout=10)
+        main = threading.main_thread().ident
+        timer = threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT))
+        started = time.monotonic()
+        timer.start()
+        try:
+            client.generate(REQ)
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+        else:  # pragma: no cover
+            pytest.fail("the interrupt did not reach the call")
+        finally:
+            timer.cancel()
+        assert time.monotonic() - started < 3
+        texts = []
+        tb = interrupted.__traceback__.tb_next  # from the client down (not this test's frame)
+        frames = 0
+        while tb is not None:
+            frames += 1
+            for name, value in tb.tb_frame.f_locals.items():
+                texts.append(f"{name} = {value!r}")
+                if hasattr(value, "__dict__"):
+                    texts.append(repr(vars(value)))
+            tb = tb.tb_next
+        assert frames > 5 and any("Authorization" in t for t in texts)  # the headers were there
+        assert [t for t in texts if canary in t] == []
+        assert client.generate(REQ.with_(seed=1)).images  # the client still works afterwards

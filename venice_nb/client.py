@@ -116,6 +116,24 @@ def _header_safe(value: str) -> bool:
     return value.isascii() and value.isprintable() and not any(c.isspace() for c in value)
 
 
+class _HeaderValue(str):
+    """The Authorization value: a real ``str`` on the wire, masked in every repr.
+
+    requests, urllib3 and http.client keep header dicts in their frames while a request runs; a
+    KeyboardInterrupt there, shown by ``%xmode Verbose`` (which prints the variables of each
+    line), reprs those dicts. This value reprs as ``'Bearer ****xy'`` there.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        scheme, _, key = str.__str__(self).partition(" ")
+        return repr(f"{scheme} {mask(key)}")
+
+    def __reduce_ex__(self, protocol: object) -> Any:
+        raise TypeError("the API key cannot be pickled")
+
+
 class _Bearer(requests.auth.AuthBase):
     """Adds ``Authorization: Bearer`` when the request is prepared; shows only a masked key."""
 
@@ -123,7 +141,7 @@ class _Bearer(requests.auth.AuthBase):
         self._secret = secret
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = "Bearer " + self._secret.get()
+        r.headers["Authorization"] = _HeaderValue("Bearer " + self._secret.get())
         return r
 
     def __repr__(self) -> str:
@@ -411,7 +429,9 @@ class VeniceClient:
         waited = 0.0
         retries = 0
         while True:
-            self._pause(self.gate.wait_s(), cancel)
+            while (paused := self.gate.wait_s()) > 0:  # another thread may extend the pause
+                self._pause(paused, cancel)
+            self._pause(0, cancel)
             reply, failure, retryable = self._attempt(method, url, json_body, params, bearer)
             if reply is not None and 200 <= reply.status < 300:
                 self.gate.observe(reply.headers)
