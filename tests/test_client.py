@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from collections.abc import Iterator
 from io import BytesIO
 
@@ -13,6 +14,7 @@ from PIL import Image
 
 from venice_nb import errors as E
 from venice_nb.client import VeniceClient, mask, resolve_base_url
+from venice_nb.ratelimit import RetryPolicy
 from venice_nb.request import GenerateRequest, OpenAIImageRequest
 from venice_nb.server import LocalServer
 
@@ -375,3 +377,20 @@ def test_a_key_that_cannot_be_a_header_is_refused_without_echo(
     assert local_server.request_count == 0
     monkeypatch.setenv("VENICE_API_KEY", "  sk-padded-key-12345\n")  # a pasted newline is fine
     assert c.generate(req(width=64, height=64)).images
+
+
+def test_credentials_in_the_base_url_are_never_shown() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://user:proxy-s3cret@127.0.0.1:{port}/api/v1"
+    c = VeniceClient(KEY, base_url=url, retry=RetryPolicy(max_retries=0))
+    assert "proxy-s3cret" not in repr(c)
+    with pytest.raises(E.APIConnectionError) as info:
+        c.generate(req())
+    assert (
+        "proxy-s3cret" not in info.value.one_line() and f"127.0.0.1:{port}" in info.value.one_line()
+    )
+    with pytest.raises(E.ConfigurationError) as bad:
+        resolve_base_url("ftp://u:proxy-s3cret@x")
+    assert "proxy-s3cret" not in bad.value.one_line()

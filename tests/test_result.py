@@ -266,3 +266,11 @@ def test_sweep_result_collects_cells() -> None:
     assert sweep.results == [ok] and [c.params for c in sweep.errors] == [{"seed": 2}]
     assert sweep.cost_usd == 0.01 and len(sweep.images) == 1
     assert "1 failed" in repr(sweep)
+
+
+def test_provenance_drops_credentials_in_the_base_url() -> None:
+    res = make_result(PNG, base_url="https://user:s3cret@proxy.example:8443/api/v1")
+    assert res.provenance()["base_url"] == "https://proxy.example:8443/api/v1"
+    assert make_result(PNG, base_url="http://127.0.0.1:9/api/v1").provenance()["base_url"] == (
+        "http://127.0.0.1:9/api/v1"
+    )

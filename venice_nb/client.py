@@ -32,6 +32,7 @@ from .errors import (
     ConfigurationError,
     InvalidResponseError,
     VeniceError,
+    redact_url,
 )
 from .errors import from_response as api_error
 from .models import Catalogue
@@ -66,7 +67,7 @@ def resolve_base_url(base_url: str | None = None) -> str:
     url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(
-            f"base URL {url!r} must start with http:// or https://",
+            f"base URL {redact_url(url)!r} must start with http:// or https://",
             hint="e.g. https://api.venice.ai/api/v1",
         )
     return url
@@ -189,6 +190,7 @@ class VeniceClient:
         del api_key
         self._key = _checked(secret, "api_key") if secret else None
         self.base_url = resolve_base_url(base_url)
+        self._shown_url = redact_url(self.base_url)  # for messages and repr: no credentials
         for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
@@ -238,7 +240,7 @@ class VeniceClient:
         return _Bearer(secret)
 
     def __repr__(self) -> str:
-        return f"VeniceClient(base_url={self.base_url!r}, api_key={self.masked_key!r})"
+        return f"VeniceClient(base_url={self._shown_url!r}, api_key={self.masked_key!r})"
 
     def __reduce__(self) -> Any:
         raise TypeError("a VeniceClient cannot be pickled (it holds connections and maybe a key)")
@@ -508,29 +510,29 @@ class VeniceClient:
             failure = InvalidResponseError(exc.message, hint=exc.hint)
         except requests.exceptions.ConnectTimeout:
             failure = APIConnectionError(
-                f"could not connect to {self.base_url} within {self.connect_timeout:g} s"
+                f"could not connect to {self._shown_url} within {self.connect_timeout:g} s"
             )
             retryable = True
         except requests.exceptions.ReadTimeout:
             failure = APITimeoutError(
-                f"no answer from {self.base_url} within {self.read_timeout:g} s"
+                f"no answer from {self._shown_url} within {self.read_timeout:g} s"
             )
         except requests.exceptions.ContentDecodingError:
             failure = InvalidResponseError("the server's compressed answer could not be decoded")
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
             if "timed out" in str(e).lower():
                 failure = APITimeoutError(
-                    f"no answer from {self.base_url} within {self.read_timeout:g} s"
+                    f"no answer from {self._shown_url} within {self.read_timeout:g} s"
                 )
             else:
                 failure = APIConnectionError(
-                    f"the connection to {self.base_url} failed or was dropped "
+                    f"the connection to {self._shown_url} failed or was dropped "
                     f"({_connection_reason(e)})"
                 )
                 retryable = True
         except requests.exceptions.RequestException as exc:
             failure = APIConnectionError(
-                f"the request to {self.base_url} failed ({type(exc).__name__})"
+                f"the request to {self._shown_url} failed ({type(exc).__name__})"
             )
         finally:
             if resp is not None:

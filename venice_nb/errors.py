@@ -22,6 +22,13 @@ def _one_line(text: str, limit: int = ONE_LINE_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
+def redact_url(url: str) -> str:
+    """A URL as it may be shown or recorded: ``https://user:secret@host/...`` loses ``user:secret@``."""
+    scheme, sep, rest = str(url).partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path}" if sep else str(url)
+
+
 class VeniceError(Exception):
     """Base class: everything venice_nb raises on purpose."""
 

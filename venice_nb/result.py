@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidResponseError, VeniceError
+from .errors import InvalidResponseError, VeniceError, redact_url
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image
@@ -249,7 +249,7 @@ class GenerationResult:
             "id": self.id,
             "seed": self.seed,
             "backend": self.backend,
-            "base_url": self.base_url,
+            "base_url": redact_url(self.base_url),
             "timing_ms": {k: v for k, v in vars(self.timing).items() if v is not None},
             "cost_usd": self.cost_usd,
             "blurred": self.blurred,
