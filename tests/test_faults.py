@@ -422,18 +422,6 @@ def test_requests_own_connection_error_holds_the_url_not_the_headers() -> None:
     assert canary in exc.request.headers["Authorization"]  # the object itself does hold it
 
 
-FAULT_KINDS_SURVIVED = [
-    "429 + Retry-After", "429 reset epoch_s", "429 reset epoch_ms", "429 reset seconds", "500",
-    "502", "503", "504", "html502", "drop", "connection refused", "stall", "slow body",
-    "drip-fed body", "malformed JSON", "JSON not an object", "no images", "truncated base64",
-    "garbage base64", "not an image (json)", "not an image (binary)", "openai no data",
-    "openai bad base64", "openai bad data URL", "openai not an image", "wrong content type x3",
-    "truncated PNG in valid base64", "empty 200", "redirect", "body cut short",
-    "huge announced body (json, binary)", "endless chunked body", "gzip bomb", "evil ids x7",
-    "sidecar collision", "save failing midway",
-]  # fmt: skip
-
-
 def test_an_interrupt_mid_request_stops_promptly_and_its_frames_hide_the_key() -> None:
     """Ctrl-C while waiting for the server: the call stops at once, and what %xmode Verbose would
     print (the variables of every frame, requests/urllib3/http.client included) holds no key."""

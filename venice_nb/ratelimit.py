@@ -1,10 +1,11 @@
 """Retry policy and a rate gate shared by every thread that uses one client.
 
-The backoff arithmetic (exponential, capped, jittered) and the ``Retry-After`` parsing are urllib3's
-``Retry``; the loop that drives them lives in the client, because a notebook needs what urllib3's
+The retry loop lives in the client rather than in urllib3's adapter, because a notebook needs what
 adapter-level retries cannot give: a callback per retry ("retrying in 3 s (2/4)"), the Venice
-rate-limit reset header, a bound on the total wait, and one pause shared by all sweep workers after
-a 429 instead of each of them hammering the server.
+rate-limit reset header (in whichever unit the server used), a bound on the total wait, and one
+pause shared by all sweep workers after a 429 instead of each of them hammering the server. This
+module holds the arithmetic: backoff (exponential, capped, jittered; urllib3's starts at 0 s for
+the first retry, which hammers a struggling server), ``Retry-After`` parsing and the reset header.
 """
 
 from __future__ import annotations
