@@ -24,7 +24,7 @@ def line(seeds: int, cfgs: int) -> str:
     )
 
 
-def run(reps: int = 2, latency: float = 0.3, seeds: int = 4, cfgs: int = 4) -> list[Row]:
+def run(reps: int = 3, latency: float = 0.3, seeds: int = 4, cfgs: int = 4) -> list[Row]:
     from venice_nb.server import LocalServer
 
     n = seeds * cfgs

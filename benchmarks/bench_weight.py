@@ -3,10 +3,10 @@
 A small notebook (``%load_ext venice_nb``, one ``-n 4`` cell, one 4-seed sweep cell) is executed
 by nbclient in a real kernel on the local preview backend (no key, as on Binder), then written
 with nbformat twice: as executed, and with its outputs cleared. The weight is the difference in
-file size over the sum of the raw image bytes. Images are 512x512, the default preview size, so
-the notebook shows them as received (a bigger image would be downscaled for the notebook and the
-ratio would flatter us). The note also counts how many times each image's base64 appears in the
-file: it should be exactly once.
+file size over the sum of the raw image bytes. Images are the model's default 1024x1024, not above
+the default preview size, so the notebook shows them as received (a downscaled preview would make
+the ratio flatter us; the row then fails, because the received bytes are no longer in the file).
+The note also counts how many times each image's base64 appears in the file: exactly once.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _cells(size: int, variants: int, seeds: int) -> list[str]:
     ]
 
 
-def run(size: int = 512, variants: int = 4, seeds: int = 4, timeout: float = 120) -> list[Row]:
+def run(size: int = 1024, variants: int = 4, seeds: int = 4, timeout: float = 120) -> list[Row]:
     import nbformat
     from nbclient import NotebookClient
 
