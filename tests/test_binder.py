@@ -13,17 +13,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a fresh clone holds that the build and the quickstart need.
 COPY = ["pyproject.toml", "README.md", "venice_nb", "binder", "notebooks", "scripts"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".ipynb_checkpoints")
 # Variables from this process that would make the venv's Python see the wrong packages or key.
+TOKEN = "binder-test-token"
 SCRUB = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PIP_REQUIRE_VIRTUALENV", "VENICE_API_KEY")
 
 
@@ -105,5 +110,60 @@ def test_binder_environment_builds_and_runs_the_quickstart(tmp_path: Path) -> No
     )
     assert html.count('src="data:image/') == 9
     assert "local preview" in html
-    # The kernel ran in the venv: the configured backend applied and the saved files landed.
-    assert (out_nb.parent / "venice-images").is_dir()
+    assert (out_nb.parent / "venice-images").is_dir()  # the kernel's cwd was the output folder
+
+    # And JupyterLab itself: "/" lands on the quickstart, with the news toast switched off.
+    port = _free_port()
+    lab = [str(venv / "bin" / "jupyter"), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+           f"--IdentityProvider.token={TOKEN}", "--allow-root"]  # fmt: skip
+    with (tmp_path / "lab.log").open("w") as log:
+        server = subprocess.Popen(
+            ["bash", "binder/start", *lab], cwd=repo, env=env, stdout=log, stderr=log
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        http = requests.Session()
+        http.trust_env = False  # loopback only, whatever proxies this machine has
+        http.headers["Authorization"] = f"token {TOKEN}"
+        _wait_for(http, f"{base}/api/status", server, tmp_path / "lab.log")
+        landing = http.get(f"{base}/", allow_redirects=False, timeout=30)
+        assert landing.status_code in (301, 302, 303, 307)
+        assert urlsplit(landing.headers["Location"]).path == "/lab/tree/notebooks/quickstart.ipynb"
+        page = http.get(f"{base}/lab/tree/notebooks/quickstart.ipynb", timeout=30)
+        assert page.status_code == 200 and "jupyter-config-data" in page.text
+        contents = http.get(f"{base}/api/contents/notebooks/quickstart.ipynb", timeout=30)
+        assert contents.json()["type"] == "notebook"
+        setting = http.get(
+            f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification", timeout=30
+        ).json()
+        defaults = setting["schema"]["properties"]
+        assert defaults["fetchNews"]["default"] == "false"
+        assert defaults["checkForUpdates"]["default"] is False
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(http: requests.Session, url: str, server: subprocess.Popen, log: Path) -> None:
+    """Poll until the server answers (bounded; fails with its log if it exits or never does)."""
+    for _ in range(240):
+        if server.poll() is not None:
+            pytest.fail(f"jupyter lab exited {server.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if http.get(url, timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"jupyter lab did not answer {url}:\n{log.read_text()[-4000:]}")
