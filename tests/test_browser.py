@@ -134,7 +134,7 @@ def test_panel_generates_and_follows_the_sliders_in_jupyterlab(tmp_path: Path) -
                 expect(images.nth(i)).to_have_js_property("complete", True)
                 assert images.nth(i).evaluate("img => img.naturalWidth") > 0
             expect(panel.locator(".venice-history-item")).to_have_count(2)
-            expect(panel.locator(".venice-nb-timing")).to_contain_text("inference")
+            expect(panel.locator(".venice-timing")).to_contain_text("inference")
 
             target = (
                 DOCS_SCREENSHOT

@@ -6,6 +6,8 @@ Each test gets a fresh ``LocalServer`` and a session pointed at it as if it were
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ import pytest
 from venice_nb.display import format_ms
 from venice_nb.errors import ValidationError
 from venice_nb.panel import Panel
+from venice_nb.panel_worker import Job, Worker
 from venice_nb.request import GenerateRequest
 from venice_nb.server import LocalServer
 from venice_nb.session import Settings, VeniceSession
@@ -83,9 +86,15 @@ def test_variants_fill_the_grid_with_one_captioned_cell_per_image(panel, local_s
     texts = captions(panel)
     assert "seed 42" in texts[0] and "256×256" in texts[0]
     assert (
-        "variant 2 · random seed" in texts[1] and "variant 3 · random seed" in texts[2]
+        "variant 2, random seed" in texts[1] and "variant 3, random seed" in texts[2]
     )  # only the first variant honours the seed
     assert "#1: 3 images" in panel.status_text
+
+
+def visible_text(markup: str) -> str:
+    """What a reader sees in an HTML widget: tags dropped, entities decoded, spaces collapsed."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", markup)).replace("\xa0", " ")
+    return " ".join(text.split())
 
 
 def test_timing_bar_shows_this_results_numbers(panel, local_server):
@@ -93,16 +102,16 @@ def test_timing_bar_shows_this_results_numbers(panel, local_server):
     run(panel)
     timing = panel.result.timing
     assert timing.inference_ms and timing.inference_ms > 0
-    bar = panel.timing.value
+    bar = visible_text(panel.timing.value)
     assert f"inference {format_ms(timing.inference_ms)}" in bar
     assert f"queue {format_ms(timing.queue_ms)}" in bar
-    assert f"<b>{format_ms(timing.wall_ms)}</b> wall" in bar
+    assert f"{format_ms(timing.wall_ms)} wall" in bar
     assert f"{format_ms(timing.rest_ms)}" in bar
     first = bar
     panel.variants.value = 2
     run(panel)
-    assert panel.timing.value != first
-    assert f"<b>{format_ms(panel.result.timing.wall_ms)}</b> wall" in panel.timing.value
+    bar = visible_text(panel.timing.value)
+    assert bar != first and f"{format_ms(panel.result.timing.wall_ms)} wall" in bar
 
 
 def test_generation_runs_off_the_main_thread(panel, local_server):
@@ -354,12 +363,60 @@ def test_panel_displays_as_its_root_widget(panel):
 def test_close_stops_the_worker_and_leaves_no_thread(session, local_server):
     before = set(panel_threads())
     panel = Panel(session=session, width=256, height=256)
-    assert len(set(panel_threads()) - before) == 1
+    assert set(panel_threads()) == before  # no thread until there is work
     local_server.latency = 0.5
     panel.generate_button.click()
+    assert len(set(panel_threads()) - before) >= 1 and panel.worker.alive
     panel.close()
     assert not panel.worker.alive
     assert set(panel_threads()) <= before
     assert panel.generate_button.comm is None and panel.root.comm is None
     with pytest.raises(RuntimeError, match="closed"):
         panel.generate()
+
+
+class Recorder:
+    """A worker listener that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.finished: list[tuple[int, object]] = []
+
+    def job_started(self, job: Job) -> None: ...
+    def job_tick(self, job: Job) -> None: ...
+    def job_retry(self, job: Job, event: object) -> None: ...
+
+    def job_finished(self, job: Job, result: object) -> None:
+        self.finished.append((job.number, result))
+
+    def job_failed(self, job: Job, error: BaseException, trace: str) -> None:
+        self.finished.append((job.number, error))
+
+
+def test_an_idle_worker_thread_ends_and_the_next_request_starts_one():
+    listener = Recorder()
+    worker = Worker(lambda request, on_retry, cancel: request.seed, listener, idle_exit_s=0.1)
+    request = GenerateRequest(model="m", prompt="p", seed=1)
+    try:
+        worker.submit(request)
+        assert worker.wait_idle(5)
+        deadline = time.monotonic() + 5
+        while worker.alive and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not worker.alive  # ended by itself: an abandoned panel keeps no thread
+        worker.submit(request.with_(seed=2))
+        assert worker.wait_idle(5)
+        assert listener.finished == [(1, 1), (2, 2)]
+    finally:
+        assert worker.close()
+
+
+def test_style_dropdown_sends_a_style_only_when_one_is_chosen(panel, local_server):
+    assert panel.style_preset.label == "(no style)"
+    assert panel.request().style_preset is None
+    style = panel.styles[1]
+    panel.style_preset.value = style
+    run(panel)
+    assert generate_bodies(local_server)[-1]["style_preset"] == style
+    panel.style_preset.value = ""
+    run(panel)
+    assert "style_preset" not in generate_bodies(local_server)[-1]

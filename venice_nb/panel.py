@@ -136,6 +136,7 @@ class Panel:
         self.status = w.HTML()
         self.status.add_class("venice-status")
         self.timing = w.HTML(pw.timing_html(None))
+        self.timing.add_class("venice-timing")
         self.grid = w.Box(layout=w.Layout(display="flex", flex_flow="row wrap", width="100%"))
         self.viewer = w.VBox()
         self.save_all = w.Button(
@@ -434,8 +435,12 @@ class Panel:
         state = "closed" if self._closed else ("busy" if self.worker.busy else "idle")
         return f"<venice_nb.Panel model={self.model.value} {state}>"
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Cancel the work, stop the worker thread and close every widget of the panel."""
+    def close(self, timeout: float = 5.0) -> None:
+        """Cancel the work, stop the worker thread and close every widget of the panel.
+
+        A request already on the wire cannot be interrupted; if it outlasts ``timeout`` the thread
+        ends as soon as it returns, and its answer is discarded.
+        """
         with self._lock:
             self._closed = True
         self.worker.close(timeout)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CELL_PX = 240
 LABEL_PX = "80px"
+NO_STYLE = ""  # not None: a Dropdown whose value is None shows no selection at all
 # Core widgets give the slider readout no width setting; a seed has up to ten characters.
 STYLE = "<style>.venice-seed .widget-readout{min-width:92px}</style>"
 THUMB_PX = 72
@@ -51,13 +52,13 @@ def timing_html(timing: Timing | None, note: str = "") -> str:
 def caption_text(image: GeneratedImage, request_seed: int | None) -> str:
     """Seed and size. Only the first variant honours the seed; the API picks the others' at random."""
     seed = image.seed if image.seed is not None else (request_seed if image.index == 0 else None)
-    name = f"seed {seed}" if seed is not None else f"variant {image.index + 1} · random seed"
+    name = f"seed {seed}" if seed is not None else f"variant {image.index + 1}, random seed"
     try:
         width, height = image.size
         size = f"{width}×{height}"
     except Exception:  # an undecodable header must not break the whole grid
         size = "size ?"
-    return f"{name} · {size} · {image.format}"
+    return f"{name} · {size}"
 
 
 def badges_html(image: GeneratedImage) -> str:
@@ -166,7 +167,9 @@ class Controls:
         self.quality = w.Dropdown(options=["high"], description="Quality", **choice)
         self.sizing = w.VBox(layout=full)
         self.style_preset = w.Dropdown(
-            options=[("(no style)", None), *((s, s) for s in styles)], description="Style", **choice
+            options=[("(no style)", NO_STYLE), *((s, s) for s in styles)],
+            description="Style",
+            **choice,
         )
         self.format = w.Dropdown(options=list(FORMATS), description="Format", **choice)
         self.cfg_scale = w.FloatSlider(
@@ -258,7 +261,7 @@ class Controls:
         self.follow_model(self.catalogue.require(req.model), req)
         self.prompt.value = req.prompt
         self.negative_prompt.value = req.negative_prompt or ""
-        self.style_preset.value = req.style_preset if req.style_preset in self.styles else None
+        self.style_preset.value = req.style_preset if req.style_preset in self.styles else NO_STYLE
         self.format.value = req.format or self.format.value or FORMATS[0]
         if req.cfg_scale is not None:
             self.cfg_scale.value = req.cfg_scale
@@ -278,7 +281,7 @@ class Controls:
             "variants": self.variants.value,
             "seed": self.seed.value,
             "cfg_scale": float(self.cfg_scale.value),
-            "style_preset": self.style_preset.value,
+            "style_preset": self.style_preset.value or None,
             "safe_mode": self.safe_mode.value,
         }
         if spec.sizing == "pixels":

@@ -21,6 +21,7 @@ from .ratelimit import RetryEvent
 from .request import GenerateRequest
 
 TICK_S = 0.5
+IDLE_EXIT_S = 60.0  # an idle worker thread ends; the next submit starts a new one
 
 
 @dataclass(eq=False)
@@ -55,8 +56,16 @@ Run = Callable[[GenerateRequest, Callable[[RetryEvent], None], threading.Event],
 class Worker:
     """Runs ``run(request, on_retry, cancel)`` off the main thread, newest request first."""
 
-    def __init__(self, run: Run, listener: Listener, name: str = "venice-panel") -> None:
+    def __init__(
+        self,
+        run: Run,
+        listener: Listener,
+        name: str = "venice-panel",
+        idle_exit_s: float = IDLE_EXIT_S,
+    ) -> None:
         self._run = run
+        self._name = name
+        self._idle_exit_s = idle_exit_s
         self._listener = listener
         self._cond = threading.Condition()
         self._pending: Job | None = None
@@ -65,8 +74,9 @@ class Worker:
         self._closed = False
         self.dropped = 0  # results that arrived stale and were not shown
         self.listener_errors: list[str] = []  # tracebacks of listener failures (never silent)
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
+        # Started by the first submit and ended after a minute of idleness, so a panel that was
+        # abandoned without close() (a re-run cell) does not keep a thread for the kernel's life.
+        self._thread: threading.Thread | None = None
 
     # ---- used by the panel (main thread) -----------------------------------------------------
 
@@ -84,6 +94,9 @@ class Worker:
             if self._active is not None:
                 self._active.cancel.set()  # stops its retries; an answer in flight is dropped
             self._pending = job
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._thread.start()
             self._cond.notify_all()
             return job
 
@@ -129,13 +142,18 @@ class Worker:
                     job.cancel.set()
             self._pending = None
             self._cond.notify_all()
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        return not self.alive
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        """Whether the worker has a thread right now (it has none before the first request,
+        after a long idle spell, and after close())."""
+        with self._cond:
+            thread = self._thread
+        return thread is not None and thread.is_alive()
 
     # ---- the thread ----------------------------------------------------------------------------
 
@@ -144,7 +162,8 @@ class Worker:
             while not self._closed:
                 job = self._pending
                 if job is None:
-                    self._cond.wait()
+                    if not self._cond.wait(self._idle_exit_s) and self._pending is None:
+                        break  # idle for long: end; submit() starts a new thread
                     continue
                 wait = job.not_before - time.monotonic()
                 if wait > 0:  # debounce: a newer submit may replace it meanwhile
@@ -153,6 +172,7 @@ class Worker:
                 self._pending = None
                 self._active = job
                 return job
+            self._thread = None
             return None
 
     def _loop(self) -> None:
