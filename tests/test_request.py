@@ -139,7 +139,7 @@ MODEL_BAD = [
     ("z-image-turbo", {"aspect_ratio": "16:9"}, "aspect_ratio", "sized in pixels"),
     ("z-image-turbo", {"resolution": "2K"}, "resolution", "-W/-H"),
     ("qwen-image-2", {"width": 1024}, "width", "aspect ratio"),
-    ("qwen-image-2", {"aspect_ratio": "16:10"}, "aspect_ratio", "16:9"),
+    ("qwen-image-2", {"aspect_ratio": "16:10"}, "aspect_ratio", "nearest is '3:2'"),
     ("qwen-image-2", {"resolution": "2K"}, "resolution", "offered: none"),
     ("nano-banana-2", {"resolution": "8K"}, "resolution", "1K, 2K, 4K"),
     ("nano-banana-2", {"quality": "low"}, "quality", "offered: none"),

@@ -236,8 +236,22 @@ def closest(word: str, options: Iterable[str], n: int = 3) -> list[str]:
     lowered = {o.lower(): o for o in options}
     if word.lower() in lowered:  # only the case differs: that is the answer
         return [lowered[word.lower()]]
-    hits = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.5)
-    return [lowered[h] for h in hits]
+    scored = sorted(((_likeness(word, o), o) for o in lowered), reverse=True)
+    if not scored or scored[0][0] < 0.6:
+        return []
+    # Only the near-best: 'qwen-image2' suggests 'qwen-image-2', not also 'z-image-turbo'.
+    best = scored[0][0]
+    return [lowered[o] for r, o in scored[:n] if r >= 0.6 and r >= best - 0.08]
+
+
+def _likeness(word: str, option: str) -> float:
+    """Similarity ignoring leading dashes (they made '--colour' look like '--model'); a typed
+    prefix of an option ('--cfg' of '--cfg-scale') counts as a strong match."""
+    a, b = word.lower().lstrip("-"), option.lstrip("-")
+    score = difflib.SequenceMatcher(None, a, b).ratio()
+    if len(a) >= 2 and b.startswith(a):
+        score = max(score, 0.8)
+    return score
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:

@@ -9,12 +9,13 @@ and no unknown key ever reaches the strict server.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from .errors import ValidationError
-from .models import ModelSpec, closest, did_you_mean
+from .models import ModelSpec, did_you_mean
 
 FORMATS = ("webp", "png", "jpeg")
 QUALITIES = ("low", "medium", "high")
@@ -59,6 +60,28 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _ratio_value(text: str) -> float | None:
+    try:
+        w, h = (float(part) for part in text.split(":"))
+        return math.log(w / h) if w > 0 and h > 0 else None
+    except ValueError:
+        return None
+
+
+def _size_distance(a: str, b: str) -> int:
+    (aw, ah), (bw, bh) = ((int(v) for v in x.split("x")) for x in (a, b))
+    return abs(aw - bw) + abs(ah - bh)
+
+
+def nearest_ratio(text: str, offered: Sequence[str]) -> str | None:
+    """The offered ratio closest in shape ('16:10' -> '16:9'), not in spelling."""
+    wanted = _ratio_value(text)
+    if wanted is None:
+        return None
+    scored = [(abs(v - wanted), r) for r in offered if (v := _ratio_value(r)) is not None]
+    return min(scored)[1] if scored else None
 
 
 @dataclass(frozen=True)
@@ -282,10 +305,11 @@ class GenerateRequest:
                         field=name,
                     )
             if self.aspect_ratio is not None and self.aspect_ratio not in spec.aspect_ratios:
-                hint = did_you_mean(self.aspect_ratio, spec.aspect_ratios)
+                near = nearest_ratio(self.aspect_ratio, spec.aspect_ratios)
+                hint = f"the nearest is {near!r}; " if near else ""
                 raise ValidationError(
-                    f"aspect ratio {self.aspect_ratio!r} is not offered by {spec.id}; "
-                    + (hint or f"pick one of {', '.join(spec.aspect_ratios)}"),
+                    f"aspect ratio {self.aspect_ratio!r} is not offered by {spec.id}; {hint}"
+                    f"pick one of {', '.join(spec.aspect_ratios)}",
                     field="aspect_ratio",
                 )
             if self.resolution is not None and not spec.has_resolution(self.resolution):
@@ -405,7 +429,7 @@ class OpenAIImageRequest:
         if req.width is not None or req.height is not None:
             size = f"{req.width or 1024}x{req.height or 1024}"
             if size not in OPENAI_SIZES:
-                near = closest(size, OPENAI_SIZES, n=2)
+                near = sorted(OPENAI_SIZES[1:], key=lambda o: _size_distance(o, size))[:2]
                 raise ValidationError(
                     f"--openai takes only the sizes {', '.join(OPENAI_SIZES)}; {size} is not one"
                     + (f" (nearest: {', '.join(near)})" if near else ""),
