@@ -420,3 +420,15 @@ def test_style_dropdown_sends_a_style_only_when_one_is_chosen(panel, local_serve
     panel.style_preset.value = ""
     run(panel)
     assert "style_preset" not in generate_bodies(local_server)[-1]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "badge", "words"),
+    [("a nsfw test", "blurred", "blurred by safe mode"),
+     ("a violation-test", "blocked", "blocked by the content policy")],
+)  # fmt: skip
+def test_moderated_images_carry_a_badge_and_the_status_says_so(panel, prompt, badge, words):
+    panel.prompt.value = prompt
+    run(panel)
+    assert badge in visible_text(captions(panel)[0])
+    assert words in panel.status_text

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from . import panel_widgets as pw
-from .display import format_ms
+from .display import format_usd
 from .errors import VeniceError
 from .panel_worker import Job, Worker
 from .request import SEED_LIMIT, GenerateRequest
@@ -198,7 +198,7 @@ class Panel:
                 self._set_status(exc.one_line(), "error")
                 return None
             job = self.worker.submit(request, delay_s)
-            self._set_status(f"#{job.number} queued: {_describe(request)}", "running")
+            self._set_status(f"#{job.number} queued: {pw.describe(request)}", "running")
             return job
 
     def _run(
@@ -264,14 +264,14 @@ class Panel:
         except VeniceError as exc:
             self.cost.value = f"<span style='color:#888'>cost: {exc.one_line()}</span>"
             return
-        what = _images(request.image_count)
+        what = pw.images_text(request.image_count)
         if price is None or cost is None:
             text = f"Next: {what}, price unknown"
         else:
-            text = f"Next: {what} × ${price:.3g} = ${cost:.3g}"
+            text = f"Next: {what} × {format_usd(price)} = {format_usd(cost)}"
         if self.session.backend == "local":
             text = f"Next: {what} · local preview: not billed" + (
-                f" (on Venice ≈ ${cost:.3g})" if cost is not None else ""
+                f" (on Venice ≈ {format_usd(cost)})" if cost is not None else ""
             )
         self.cost.value = (
             f"<span class='venice-cost' style='font-size:12px;color:#555'>{text}</span>"
@@ -283,14 +283,14 @@ class Panel:
         with self._lock:
             if self.worker.is_current(job):
                 self._set_status(
-                    f"#{job.number} generating: {_describe(job.request)} · 0.0 s", "running"
+                    f"#{job.number} generating: {pw.describe(job.request)} · 0.0 s", "running"
                 )
 
     def job_tick(self, job: Job) -> None:
         with self._lock:
             if self.worker.is_current(job):
                 state = "retrying" if job.note else "running"
-                text = f"#{job.number} generating: {_describe(job.request)}{job.note}"
+                text = f"#{job.number} generating: {pw.describe(job.request)}{job.note}"
                 self._set_status(f"{text} · {job.elapsed():.1f} s", state)
 
     def job_retry(self, job: Job, event: RetryEvent) -> None:
@@ -303,10 +303,7 @@ class Panel:
                 return  # stale: a newer request (or a restored entry) owns the grid now
             self._show(job.number, result)
             self._remember(HistoryEntry(job.number, job.request, result))
-            self._set_status(
-                _summary(job.number, result),
-                "ok",
-            )
+            self._set_status(pw.summary(job.number, result), "ok")
 
     def job_failed(self, job: Job, error: BaseException, trace: str) -> None:
         with self._lock:
@@ -333,7 +330,7 @@ class Panel:
 
     def _remember(self, entry: HistoryEntry) -> None:
         self.entries.append(entry)
-        label = f"#{entry.number}: {_describe(entry.request)}"
+        label = f"#{entry.number}: {pw.describe(entry.request)}"
         item = pw.history_item(entry.number, entry.result, label, lambda: self._on_restore(entry))
         items = [item, *self.history.children]
         for extra in items[HISTORY_LIMIT:]:
@@ -408,7 +405,7 @@ class Panel:
         where = paths[0].parent if paths else Path(self.session.settings.save_dir).resolve()
         names = ", ".join(p.name for p in paths)
         self._set_status(
-            f"Saved {_images(len(paths))} + JSON sidecar to {where}: {names}",
+            f"Saved {pw.images_text(len(paths))} + JSON sidecar to {where}: {names}",
             "ok",
         )
         return paths
@@ -445,48 +442,12 @@ class Panel:
             self._closed = True
         self.worker.close(timeout)
         self._close_viewer()
-        for widget in {*pw._descendants(self.root), *self.controls.all_widgets()}:
+        for widget in {*pw.descendants(self.root), *self.controls.all_widgets()}:
             widget.close()
 
 
 def _random_seed() -> int:
     return random.randint(0, SEED_LIMIT)
-
-
-def _describe(req: GenerateRequest, count: bool = True) -> str:
-    size = (
-        f"{req.width}×{req.height}"
-        if req.width
-        else " ".join(v for v in (req.aspect_ratio, req.resolution, req.quality) if v)
-    )
-    cfg = f"cfg {req.cfg_scale:g}" if req.cfg_scale is not None else "default cfg"
-    text = f"{req.model}, {size}, {cfg}, seed {req.seed}"
-    return f"{_images(req.image_count)} · {text}" if count else text
-
-
-def _images(n: int) -> str:
-    return f"{n} image{'s' if n != 1 else ''}"
-
-
-def _summary(number: int, result: GenerationResult) -> str:
-    parts = [f"#{number}: {_images(len(result.images))} in {format_ms(result.timing.wall_ms)}"]
-    if isinstance(result.request, GenerateRequest):
-        parts.append(_describe(result.request, count=False))
-    if result.cached:
-        parts.append("from the cache (no request)")
-    if result.retries:
-        parts.append(f"after {result.retries} retr{'y' if result.retries == 1 else 'ies'}")
-    if result.is_local_preview:
-        parts.append("local preview")
-    elif result.cost_usd is not None:
-        parts.append(f"${result.cost_usd:.3g}")
-    if result.content_violation:
-        parts.append("blocked by the content policy")
-    elif result.blurred:
-        parts.append("blurred by safe mode")
-    if result.deprecation:
-        parts.append(result.deprecation)
-    return " · ".join(parts)
 
 
 __all__ = ["HistoryEntry", "Panel"]

@@ -49,6 +49,44 @@ def timing_html(timing: Timing | None, note: str = "") -> str:
     return display.timing_html(timing, note=note or None)
 
 
+def describe(req: GenerateRequest, count: bool = True) -> str:
+    size = (
+        f"{req.width}×{req.height}"
+        if req.width
+        else " ".join(v for v in (req.aspect_ratio, req.resolution, req.quality) if v)
+    )
+    cfg = f"cfg {req.cfg_scale:g}" if req.cfg_scale is not None else "default cfg"
+    text = f"{req.model}, {size}, {cfg}, seed {req.seed}"
+    return f"{images_text(req.image_count)} · {text}" if count else text
+
+
+def images_text(n: int) -> str:
+    return f"{n} image{'s' if n != 1 else ''}"
+
+
+def summary(number: int, result: GenerationResult) -> str:
+    parts = [
+        f"#{number}: {images_text(len(result.images))} in {display.format_ms(result.timing.wall_ms)}"
+    ]
+    if isinstance(result.request, GenerateRequest):
+        parts.append(describe(result.request, count=False))
+    if result.cached:
+        parts.append("from the cache (no request)")
+    if result.retries:
+        parts.append(f"after {result.retries} retr{'y' if result.retries == 1 else 'ies'}")
+    if result.is_local_preview:
+        parts.append("local preview")
+    elif result.cost_usd is not None:
+        parts.append(f"${result.cost_usd:.3g}")
+    if result.content_violation:
+        parts.append("blocked by the content policy")
+    elif result.blurred:
+        parts.append("blurred by safe mode")
+    if result.deprecation:
+        parts.append(result.deprecation)
+    return " · ".join(parts)
+
+
 def caption_text(image: GeneratedImage, request_seed: int | None) -> str:
     """Seed and size. Only the first variant honours the seed; the API picks the others' at random."""
     seed = image.seed if image.seed is not None else (request_seed if image.index == 0 else None)
@@ -223,7 +261,7 @@ class Controls:
 
     def all_widgets(self) -> list[w.Widget]:
         """Every widget of the form, shown or not (for closing)."""
-        return [*_descendants(self.box), self.width, self.height, self.aspect_ratio,
+        return [*descendants(self.box), self.width, self.height, self.aspect_ratio,
                 self.resolution, self.quality]  # fmt: skip
 
     def follow_model(self, spec: ModelSpec, req: GenerateRequest | None = None) -> None:
@@ -313,8 +351,8 @@ def _model_label(spec: ModelSpec) -> str:
     return f"{spec.id} (deprecated)" if spec.deprecation else spec.id
 
 
-def _descendants(widget: w.Widget) -> list[w.Widget]:
+def descendants(widget: w.Widget) -> list[w.Widget]:
     out = [widget]
     for child in getattr(widget, "children", ()):
-        out.extend(_descendants(child))
+        out.extend(descendants(child))
     return out
