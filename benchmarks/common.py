@@ -36,6 +36,7 @@ class Row:
     unit: str = "ms"
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    informational: bool = False  # shown for insight, not held to the target
 
     def __post_init__(self) -> None:
         self.measured, self.baseline, self.ratio = (
@@ -46,6 +47,8 @@ class Row:
 
     @property
     def verdict(self) -> str:
+        if self.informational:
+            return "INFO"
         return "PASS" if self.passed else "MISS"
 
     def cells(self) -> list[str]:

@@ -137,6 +137,27 @@ def test_session_second_seeded_call_is_served_from_disk(local_server, tmp_path, 
     assert local_server.generate_count == count + 2
 
 
+def test_local_preview_hits_survive_a_new_server_port(tmp_path, monkeypatch):
+    """A kernel restart starts the local preview server on another port; a seeded re-run must
+    still be free, so local results are keyed by name and version, not by URL."""
+    from venice_nb.server import LocalServer
+
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    req = GenerateRequest(model="z-image-turbo", prompt="a lagoon", seed=9, width=256, height=256)
+    first_images = None
+    for _ in range(2):  # two "kernels", each with its own server on its own port
+        with LocalServer() as server:
+            session = VeniceSession(Settings(backend="local", cache_dir=str(tmp_path / "c")))
+            monkeypatch.setattr("venice_nb.server.shared_server", lambda server=server: server)
+            result = session.generate(req)
+            if first_images is None:
+                first_images = result.image.data
+                assert not result.cached and server.generate_count == 1
+            else:
+                assert result.cached and server.generate_count == 0
+                assert result.image.data == first_images
+
+
 def test_unseeded_requests_are_never_cached(local_server, tmp_path, monkeypatch):
     session = _session(local_server, tmp_path / "c", monkeypatch)
     req = GenerateRequest(model="z-image-turbo", prompt="a lagoon", width=256, height=256)

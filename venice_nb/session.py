@@ -249,6 +249,16 @@ class VeniceSession:
     def estimated_cost(self, request: GenerateRequest) -> float | None:
         return request.estimated_cost(self.spec_for(request.model))
 
+    def _cache_origin(self, client: VeniceClient) -> str:
+        """Where results come from, for the cache key. The local preview server gets a new port
+        in every kernel but renders the same bytes for the same request (per package version), so
+        its results are keyed by name, not by URL, and a re-run after a restart stays free."""
+        if self._client_backend == "local":
+            from . import __version__
+
+            return f"local-preview/{__version__}"
+        return client.base_url
+
     @property
     def cache(self) -> ResultCache | None:
         if not self.settings.cache_enabled:
@@ -279,7 +289,7 @@ class VeniceSession:
         self.validate(request, route)
         client = self.client()
         cache = self.cache if use_cache and request.seed is not None else None
-        key = cache.key(route, client.base_url, request.to_json()) if cache else None
+        key = cache.key(route, self._cache_origin(client), request.to_json()) if cache else None
         if cache is not None and key is not None:
             hit = cache.get(key, request)
             if hit is not None:
