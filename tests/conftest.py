@@ -57,8 +57,9 @@ class SpecValidator:
         root = {"components": self.spec["components"], "paths": self.spec["paths"], **schema}
         self._cls(root).validate(instance)
 
-    def response(self, path: str, status: int | str, method: str = "post",
-                 content: str = "application/json") -> dict[str, Any]:
+    def response(
+        self, path: str, status: int | str, method: str = "post", content: str = "application/json"
+    ) -> dict[str, Any]:
         """The response body schema for ``method path`` answering ``status``."""
         responses = self.spec["paths"][path][method]["responses"]
         return responses[str(status)]["content"][content]["schema"]

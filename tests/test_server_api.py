@@ -32,6 +32,7 @@ def decode(b64: str) -> Image.Image:
 
 # --- documented usage, unchanged but for the base URL -------------------------------------------
 
+
 def test_documented_json_script_runs_unchanged(local_server: LocalServer, tmp_path) -> None:
     script = textwrap.dedent(f"""
         import base64, requests
@@ -46,17 +47,26 @@ def test_documented_json_script_runs_unchanged(local_server: LocalServer, tmp_pa
             fh.write(base64.b64decode(data["images"][0]))
         print(data["id"])
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=60, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().startswith("generate-image-")
     assert (tmp_path / "out.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_documented_binary_call_writes_png(local_server: LocalServer, tmp_path) -> None:
-    r = requests.post(f"{local_server.base_url}/image/generate", headers=AUTH, json={
-        "model": "z-image-turbo", "prompt": "A red fox in snow", "return_binary": True,
-        "format": "png", **SMALL})
+    r = requests.post(
+        f"{local_server.base_url}/image/generate",
+        headers=AUTH,
+        json={
+            "model": "z-image-turbo",
+            "prompt": "A red fox in snow",
+            "return_binary": True,
+            "format": "png",
+            **SMALL,
+        },
+    )
     assert r.status_code == 200
     assert r.headers["Content-Type"] == "image/png"
     target = tmp_path / "fox.png"
@@ -66,6 +76,7 @@ def test_documented_binary_call_writes_png(local_server: LocalServer, tmp_path) 
 
 
 # --- /image/generate -----------------------------------------------------------------------------
+
 
 def test_generate_json_shape_and_echo(local_server: LocalServer) -> None:
     r = generate(local_server, seed=42, **SMALL)
@@ -78,8 +89,12 @@ def test_generate_json_shape_and_echo(local_server: LocalServer) -> None:
     img = decode(doc["images"][0])
     assert img.format == "WEBP" and img.size == (256, 256)
     timing = doc["timing"]
-    assert set(timing) == {"inferenceDuration", "inferencePreprocessingTime",
-                           "inferenceQueueTime", "total"}
+    assert set(timing) == {
+        "inferenceDuration",
+        "inferencePreprocessingTime",
+        "inferenceQueueTime",
+        "total",
+    }
     assert all(isinstance(v, (int, float)) and v >= 0 for v in timing.values())
     assert timing["total"] >= timing["inferenceDuration"]
     echo = doc["request"]
@@ -155,15 +170,22 @@ def test_json_mode_formats_and_sizes(local_server: LocalServer) -> None:
         assert img.format == fmt.upper() and img.size == (w, h)
 
 
-@pytest.mark.parametrize(("model", "extra", "size"), [
-    ("qwen-image-2", {}, (1024, 1024)),
-    ("qwen-image-2", {"aspect_ratio": "16:9", "width": 200}, (1024, 576)),
-    ("qwen-image-2", {"aspect_ratio": "9:16"}, (576, 1024)),
-    ("qwen-image-2", {"aspect_ratio": "7:3"}, (1024, 1024)),  # unknown ratio -> default
-    ("gpt-image-2", {"aspect_ratio": "3:2", "resolution": "2K", "quality": "low"}, (2048, 1360)),
-    ("nano-banana-2", {"aspect_ratio": "21:9", "resolution": "1k"}, (1024, 432)),
-    ("venice-sd35", {"width": 640, "height": 384, "steps": 30}, (640, 384)),
-])
+@pytest.mark.parametrize(
+    ("model", "extra", "size"),
+    [
+        ("qwen-image-2", {}, (1024, 1024)),
+        ("qwen-image-2", {"aspect_ratio": "16:9", "width": 200}, (1024, 576)),
+        ("qwen-image-2", {"aspect_ratio": "9:16"}, (576, 1024)),
+        ("qwen-image-2", {"aspect_ratio": "7:3"}, (1024, 1024)),  # unknown ratio -> default
+        (
+            "gpt-image-2",
+            {"aspect_ratio": "3:2", "resolution": "2K", "quality": "low"},
+            (2048, 1360),
+        ),
+        ("nano-banana-2", {"aspect_ratio": "21:9", "resolution": "1k"}, (1024, 432)),
+        ("venice-sd35", {"width": 640, "height": 384, "steps": 30}, (640, 384)),
+    ],
+)
 def test_sizing_modes(local_server: LocalServer, model, extra, size) -> None:
     r = generate(local_server, model=model, return_binary=True, format="jpeg", **extra)
     assert r.status_code == 200, r.text
@@ -171,16 +193,25 @@ def test_sizing_modes(local_server: LocalServer, model, extra, size) -> None:
 
 
 def test_ratio_model_echo(local_server: LocalServer) -> None:
-    data = generate(local_server, model="gpt-image-2", aspect_ratio="16:9",
-                    resolution="1k", seed=3).json()["request"]["data"]
+    data = generate(
+        local_server, model="gpt-image-2", aspect_ratio="16:9", resolution="1k", seed=3
+    ).json()["request"]["data"]
     assert data["aspect_ratio"] == "16:9" and data["resolution"] == "1K"
     assert data["quality"] == "high" and (data["width"], data["height"]) == (1024, 576)
 
 
 def test_web_search_ignored_where_unsupported(local_server: LocalServer) -> None:
     assert generate(local_server, enable_web_search=True, **SMALL).status_code == 200
-    assert generate(local_server, model="nano-banana-2", enable_web_search=True,
-                    return_binary=True, format="jpeg").status_code == 200
+    assert (
+        generate(
+            local_server,
+            model="nano-banana-2",
+            enable_web_search=True,
+            return_binary=True,
+            format="jpeg",
+        ).status_code
+        == 200
+    )
 
 
 def test_moderation_triggers(local_server: LocalServer) -> None:
@@ -190,11 +221,14 @@ def test_moderation_triggers(local_server: LocalServer) -> None:
     clear = generate(local_server, prompt="an NSFW scene", seed=1, safe_mode=False, **SMALL)
     assert clear.headers["x-venice-is-blurred"] == "false"
     assert blurred.json()["images"] != clear.json()["images"]
+
     # the blurred picture has much less detail than the sharp one
     def edges(resp: requests.Response) -> float:
         from PIL import ImageFilter, ImageStat
+
         img = decode(resp.json()["images"][0]).convert("L").crop((0, 0, 256, 150))
         return ImageStat.Stat(img.filter(ImageFilter.FIND_EDGES)).mean[0]
+
     assert edges(blurred) < edges(clear) / 2
 
     before = local_server.balance_usd
@@ -221,8 +255,16 @@ def test_deprecated_model_headers(local_server: LocalServer) -> None:
 
 def test_exif_metadata_embedded(local_server: LocalServer) -> None:
     for fmt in ("jpeg", "png", "webp"):
-        r = generate(local_server, prompt="exif check prompt", embed_exif_metadata=True,
-                     return_binary=True, format=fmt, seed=7, width=64, height=64)
+        r = generate(
+            local_server,
+            prompt="exif check prompt",
+            embed_exif_metadata=True,
+            return_binary=True,
+            format=fmt,
+            seed=7,
+            width=64,
+            height=64,
+        )
         exif = Image.open(io.BytesIO(r.content)).getexif()
         assert exif.get(0x010E) == "exif check prompt"
         comment = exif.get_ifd(0x8769)[0x9286]
@@ -239,18 +281,22 @@ def test_enhance_prompt_header(local_server: LocalServer) -> None:
 def test_gzip_when_asked(local_server: LocalServer) -> None:
     r = generate(local_server, **SMALL)  # requests asks for gzip by default
     assert r.headers.get("Content-Encoding") == "gzip"
-    raw = requests.post(f"{local_server.base_url}/image/generate", headers={
-        **AUTH, "Accept-Encoding": "identity"}, json={"model": "z-image-turbo", "prompt": "x",
-                                                      **SMALL})
+    raw = requests.post(
+        f"{local_server.base_url}/image/generate",
+        headers={**AUTH, "Accept-Encoding": "identity"},
+        json={"model": "z-image-turbo", "prompt": "x", **SMALL},
+    )
     assert "Content-Encoding" not in raw.headers and raw.json()["images"]
 
 
 # --- /images/generations (OpenAI-compatible) -----------------------------------------------------
 
+
 def openai(server: LocalServer, **body: object) -> requests.Response:
     body.setdefault("prompt", "a lighthouse")
-    return requests.post(f"{server.base_url}/images/generations", json=body, headers=AUTH,
-                         timeout=30)
+    return requests.post(
+        f"{server.base_url}/images/generations", json=body, headers=AUTH, timeout=30
+    )
 
 
 def test_openai_b64_default_png(local_server: LocalServer) -> None:
@@ -265,30 +311,47 @@ def test_openai_b64_default_png(local_server: LocalServer) -> None:
 
 
 def test_openai_url_mode_and_options(local_server: LocalServer) -> None:
-    doc = openai(local_server, model="dall-e-3", size="512x512", response_format="url",
-                 output_format="jpeg", quality="hd", style="vivid", background="auto",
-                 output_compression=50, user="u1", n=1).json()
+    doc = openai(
+        local_server,
+        model="dall-e-3",
+        size="512x512",
+        response_format="url",
+        output_format="jpeg",
+        quality="hd",
+        style="vivid",
+        background="auto",
+        output_compression=50,
+        user="u1",
+        n=1,
+    ).json()
     url = doc["data"][0]["url"]
     assert url.startswith("data:image/jpeg;base64,")
     assert decode(url.split(",", 1)[1]).size == (512, 512)
 
 
 def test_openai_size_mapping(local_server: LocalServer) -> None:
-    wide = decode(openai(local_server, size="1792x1024", output_format="jpeg")
-                  .json()["data"][0]["b64_json"])
+    wide = decode(
+        openai(local_server, size="1792x1024", output_format="jpeg").json()["data"][0]["b64_json"]
+    )
     assert wide.size == (1280, 728)  # clamped to the 1280 px pixel-model cap, ratio kept
-    ratio = decode(openai(local_server, model="qwen-image-2", size="1024x1792",
-                          output_format="jpeg").json()["data"][0]["b64_json"])
+    ratio = decode(
+        openai(local_server, model="qwen-image-2", size="1024x1792", output_format="jpeg").json()[
+            "data"
+        ][0]["b64_json"]
+    )
     assert ratio.size == (1024, 1024)  # ratio models ignore size
 
 
 def test_openai_moderation(local_server: LocalServer) -> None:
-    assert openai(local_server, prompt="nsfw", size="256x256").headers["x-venice-is-blurred"] == "true"
+    assert (
+        openai(local_server, prompt="nsfw", size="256x256").headers["x-venice-is-blurred"] == "true"
+    )
     low = openai(local_server, prompt="nsfw", size="256x256", moderation="low")
     assert low.headers["x-venice-is-blurred"] == "false"
 
 
 # --- discovery -----------------------------------------------------------------------------------
+
 
 def test_styles_object_shape_without_auth(local_server: LocalServer) -> None:
     r = requests.get(f"{local_server.base_url}/image/styles")
@@ -309,15 +372,25 @@ def test_models_image_and_default_text(local_server: LocalServer) -> None:
     doc = requests.get(f"{local_server.base_url}/models", params={"type": "image"}).json()
     assert doc["object"] == "list" and doc["type"] == "image"
     ids = [m["id"] for m in doc["data"]]
-    assert ids == ["z-image-turbo", "venice-sd35", "qwen-image-2", "nano-banana-2",
-                   "nano-banana-pro", "gpt-image-2", "lustify-v7"]
+    assert ids == [
+        "z-image-turbo",
+        "venice-sd35",
+        "qwen-image-2",
+        "nano-banana-2",
+        "nano-banana-pro",
+        "gpt-image-2",
+        "lustify-v7",
+    ]
     by_id = {m["id"]: m for m in doc["data"]}
     zit = by_id["z-image-turbo"]
     assert zit["object"] == "model" and zit["owned_by"] == "venice.ai" and zit["type"] == "image"
     spec = zit["model_spec"]
     assert spec["traits"] == ["default", "fastest"]
-    assert spec["constraints"] == {"promptCharacterLimit": 7500,
-                                   "steps": {"default": 8, "max": 8}, "widthHeightDivisor": 8}
+    assert spec["constraints"] == {
+        "promptCharacterLimit": 7500,
+        "steps": {"default": 8, "max": 8},
+        "widthHeightDivisor": 8,
+    }
     assert spec["pricing"]["generation"] == {"usd": 0.01, "diem": 0.01}
     assert all("upscale" in m["model_spec"]["pricing"] for m in doc["data"])
     gpt = by_id["gpt-image-2"]["model_spec"]
@@ -346,16 +419,21 @@ def test_catalogue_prices() -> None:
 
 # --- HTTP behaviour ------------------------------------------------------------------------------
 
+
 def test_keep_alive_reuses_one_connection(local_server: LocalServer) -> None:
     host, port = "127.0.0.1", local_server.port
-    body = json.dumps({"model": "z-image-turbo", "prompt": "k", "width": 64, "height": 64,
-                       "return_binary": True}).encode()
+    body = json.dumps(
+        {"model": "z-image-turbo", "prompt": "k", "width": 64, "height": 64, "return_binary": True}
+    ).encode()
     with socket.create_connection((host, port), timeout=10) as sock:
         f = sock.makefile("rb")
         for _ in range(3):
-            sock.sendall(b"POST /api/v1/image/generate HTTP/1.1\r\nHost: x\r\n"
-                         b"Authorization: Bearer k\r\nContent-Type: application/json\r\n"
-                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            sock.sendall(
+                b"POST /api/v1/image/generate HTTP/1.1\r\nHost: x\r\n"
+                b"Authorization: Bearer k\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
             status = f.readline()
             assert status.startswith(b"HTTP/1.1 200")
             headers = {}
@@ -377,7 +455,10 @@ def test_counters_and_received_records(local_server: LocalServer) -> None:
     assert "test-key" not in repr(local_server.received)
     local_server.reset_counters()
     assert (local_server.request_count, local_server.generate_count, local_server.received) == (
-        0, 0, [])
+        0,
+        0,
+        [],
+    )
 
 
 def test_unknown_route_and_method(local_server: LocalServer) -> None:
@@ -402,17 +483,22 @@ def test_shared_server_is_one_instance() -> None:
 
     a = shared_server()
     assert a is shared_server() and a.running
-    r = requests.post(f"{a.base_url}/image/generate", headers={"Authorization": "Bearer any"},
-                      json={"model": "z-image-turbo", "prompt": "shared", **SMALL})
+    r = requests.post(
+        f"{a.base_url}/image/generate",
+        headers={"Authorization": "Bearer any"},
+        json={"model": "z-image-turbo", "prompt": "shared", **SMALL},
+    )
     assert r.status_code == 200
 
 
 def test_official_openai_sdk_works_with_only_base_url_changed(local_server: LocalServer) -> None:
     openai_sdk = pytest.importorskip("openai")
     client = openai_sdk.OpenAI(base_url=local_server.base_url, api_key="any-key", max_retries=0)
-    result = client.images.generate(model="dall-e-3", prompt="a fox", size="256x256",
-                                    response_format="b64_json")
+    result = client.images.generate(
+        model="dall-e-3", prompt="a fox", size="256x256", response_format="b64_json"
+    )
     assert decode(result.data[0].b64_json).size == (256, 256)
     with LocalServer(api_keys={"right"}) as strict, pytest.raises(openai_sdk.AuthenticationError):
-        openai_sdk.OpenAI(base_url=strict.base_url, api_key="wrong", max_retries=0
-                          ).images.generate(prompt="x")
+        openai_sdk.OpenAI(base_url=strict.base_url, api_key="wrong", max_retries=0).images.generate(
+            prompt="x"
+        )

@@ -40,18 +40,26 @@ def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 20) -> 
 def test_cli_serves_and_exits_cleanly(stop_signal: signal.Signals) -> None:
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "venice_nb.server", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "venice_nb.server", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = _wait_for_line(proc, "listening on")
         base = f"http://127.0.0.1:{port}/api/v1"
         assert base in line
         assert f"VENICE_BASE_URL={base}" in _wait_for_line(proc, "VENICE_BASE_URL")
         req = urllib.request.Request(
-            f"{base}/image/generate", method="POST",
-            data=json.dumps({"model": "z-image-turbo", "prompt": "cli", "width": 64,
-                             "height": 64}).encode(),
-            headers={"Authorization": "Bearer cli-secret-key", "Content-Type": "application/json"})
+            f"{base}/image/generate",
+            method="POST",
+            data=json.dumps(
+                {"model": "z-image-turbo", "prompt": "cli", "width": 64, "height": 64}
+            ).encode(),
+            headers={"Authorization": "Bearer cli-secret-key", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=20) as resp:
             assert resp.status == 200
             assert json.loads(resp.read())["images"]
@@ -73,16 +81,31 @@ def test_cli_serves_and_exits_cleanly(stop_signal: signal.Signals) -> None:
 
 def test_cli_no_auth_and_latency_flags() -> None:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "venice_nb.server", "--port", str(port),
-                             "--no-auth", "--latency", "0.2", "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "venice_nb.server",
+            "--port",
+            str(port),
+            "--no-auth",
+            "--latency",
+            "0.2",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         _wait_for_line(proc, "listening on")
         req = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/image/generate", method="POST",
+            f"http://127.0.0.1:{port}/api/v1/image/generate",
+            method="POST",
             data=b'{"model":"z-image-turbo","prompt":"x","width":64,"height":64}',
-            headers={"Content-Type": "application/json"})
+            headers={"Content-Type": "application/json"},
+        )
         t0 = time.monotonic()
         with urllib.request.urlopen(req, timeout=20) as resp:
             assert resp.status == 200
@@ -98,7 +121,11 @@ def test_cli_port_in_use_is_a_clear_error() -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        out = subprocess.run([sys.executable, "-m", "venice_nb.server", "--port", str(port)],
-                             capture_output=True, text=True, timeout=20)
+        out = subprocess.run(
+            [sys.executable, "-m", "venice_nb.server", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
     assert out.returncode == 2
     assert "cannot listen" in out.stderr and "Traceback" not in out.stderr

@@ -12,36 +12,56 @@ AUTH = {"Authorization": "Bearer test-key"}
 SMALL = {"width": 64, "height": 64}
 
 
-def post(server: LocalServer, path: str, body: object, headers: dict | None = None
-         ) -> requests.Response:
-    return requests.post(f"{server.base_url}{path}", json=body,
-                         headers=AUTH if headers is None else headers, timeout=30)
+def post(
+    server: LocalServer, path: str, body: object, headers: dict | None = None
+) -> requests.Response:
+    return requests.post(
+        f"{server.base_url}{path}",
+        json=body,
+        headers=AUTH if headers is None else headers,
+        timeout=30,
+    )
 
 
 def test_generate_200_variants_and_modes(local_server, spec_validator) -> None:
     schema = spec_validator.response("/image/generate", 200)
-    for body in ({"model": "z-image-turbo", "prompt": "a", **SMALL},
-                 {"model": "qwen-image-2", "prompt": "b", "variants": 2, "aspect_ratio": "16:9"},
-                 {"model": "gpt-image-2", "prompt": "c", "quality": "low", "style_preset": "Anime"},
-                 {"model": "lustify-v7", "prompt": "nsfw", **SMALL},
-                 {"model": "z-image-turbo", "prompt": "violation-test", **SMALL}):
+    for body in (
+        {"model": "z-image-turbo", "prompt": "a", **SMALL},
+        {"model": "qwen-image-2", "prompt": "b", "variants": 2, "aspect_ratio": "16:9"},
+        {"model": "gpt-image-2", "prompt": "c", "quality": "low", "style_preset": "Anime"},
+        {"model": "lustify-v7", "prompt": "nsfw", **SMALL},
+        {"model": "z-image-turbo", "prompt": "violation-test", **SMALL},
+    ):
         r = post(local_server, "/image/generate", body)
         assert r.status_code == 200, r.text
         spec_validator(r.json(), schema)
 
 
 def test_request_bodies_we_send_are_spec_valid(spec_validator) -> None:
-    spec_validator({"model": "z-image-turbo", "prompt": "a", "seed": -5, "variants": 4,
-                    "cfg_scale": 7.5, "format": "png"}, "GenerateImageRequest")
-    spec_validator({"prompt": "a", "size": "1024x1024", "response_format": "url"},
-                   "SimpleGenerateImageRequest")
+    spec_validator(
+        {
+            "model": "z-image-turbo",
+            "prompt": "a",
+            "seed": -5,
+            "variants": 4,
+            "cfg_scale": 7.5,
+            "format": "png",
+        },
+        "GenerateImageRequest",
+    )
+    spec_validator(
+        {"prompt": "a", "size": "1024x1024", "response_format": "url"}, "SimpleGenerateImageRequest"
+    )
 
 
 def test_openai_200_both_formats(local_server, spec_validator) -> None:
     schema = spec_validator.response("/images/generations", 200)
     for fmt in ("b64_json", "url"):
-        r = post(local_server, "/images/generations",
-                 {"prompt": "x", "size": "256x256", "response_format": fmt})
+        r = post(
+            local_server,
+            "/images/generations",
+            {"prompt": "x", "size": "256x256", "response_format": fmt},
+        )
         spec_validator(r.json(), schema)
 
 
@@ -56,14 +76,17 @@ def test_discovery_200(local_server, spec_validator) -> None:
         spec_validator(row, "ModelResponse")
 
 
-@pytest.mark.parametrize(("status", "path", "body", "headers"), [
-    (400, "/image/generate", {"model": "z-image-turbo", "prompt": "", "x": 1}, None),
-    (400, "/image/generate", {"model": "venice-sd35", "prompt": "p", "steps": 99}, None),
-    (400, "/images/generations", {"prompt": "p", "safe_mode": True}, None),
-    (401, "/image/generate", {"model": "z-image-turbo", "prompt": "p"}, {}),
-    (401, "/images/generations", {"prompt": "p"}, {}),
-    (404, "/image/generate", {"model": "nope", "prompt": "p"}, None),
-])
+@pytest.mark.parametrize(
+    ("status", "path", "body", "headers"),
+    [
+        (400, "/image/generate", {"model": "z-image-turbo", "prompt": "", "x": 1}, None),
+        (400, "/image/generate", {"model": "venice-sd35", "prompt": "p", "steps": 99}, None),
+        (400, "/images/generations", {"prompt": "p", "safe_mode": True}, None),
+        (401, "/image/generate", {"model": "z-image-turbo", "prompt": "p"}, {}),
+        (401, "/images/generations", {"prompt": "p"}, {}),
+        (404, "/image/generate", {"model": "nope", "prompt": "p"}, None),
+    ],
+)
 def test_error_bodies(local_server, spec_validator, status, path, body, headers) -> None:
     r = post(local_server, path, body, headers)
     assert r.status_code == status
@@ -79,8 +102,11 @@ def test_402_415_429_5xx_bodies(spec_validator) -> None:
         r402 = post(srv, "/image/generate", body)
         assert r402.status_code == 402
         spec_validator(r402.json(), spec_validator.response("/image/generate", 402))
-        r415 = requests.post(f"{srv.base_url}/image/generate", data=b"{}",
-                             headers={**AUTH, "Content-Type": "text/plain"})
+        r415 = requests.post(
+            f"{srv.base_url}/image/generate",
+            data=b"{}",
+            headers={**AUTH, "Content-Type": "text/plain"},
+        )
         spec_validator(r415.json(), spec_validator.response("/image/generate", 415))
         r429 = post(srv, "/image/generate", body)
         assert r429.status_code == 429
@@ -94,23 +120,47 @@ def test_402_415_429_5xx_bodies(spec_validator) -> None:
 def test_validator_rejects_wrong_bodies(spec_validator) -> None:
     gen200 = spec_validator.response("/image/generate", 200)
     with pytest.raises(ValidationError):  # images must be strings
-        spec_validator({"id": "x", "images": [1], "timing": {
-            "inferenceDuration": 1, "inferencePreprocessingTime": 1, "inferenceQueueTime": 1,
-            "total": 1}}, gen200)
+        spec_validator(
+            {
+                "id": "x",
+                "images": [1],
+                "timing": {
+                    "inferenceDuration": 1,
+                    "inferencePreprocessingTime": 1,
+                    "inferenceQueueTime": 1,
+                    "total": 1,
+                },
+            },
+            gen200,
+        )
     with pytest.raises(ValidationError):  # timing is required
         spec_validator({"id": "x", "images": []}, gen200)
     with pytest.raises(ValidationError):  # OpenAI answer is strict
-        spec_validator({"created": 1, "data": [], "id": "x"},
-                       spec_validator.response("/images/generations", 200))
+        spec_validator(
+            {"created": 1, "data": [], "id": "x"},
+            spec_validator.response("/images/generations", 200),
+        )
     with pytest.raises(ValidationError):
         spec_validator({"message": "no error key"}, "StandardError")
     with pytest.raises(ValidationError):  # unknown model type, missing privacy
-        spec_validator({"id": "m", "object": "model", "owned_by": "venice.ai",
-                        "type": "picture", "model_spec": {}}, "ModelResponse")
+        spec_validator(
+            {
+                "id": "m",
+                "object": "model",
+                "owned_by": "venice.ai",
+                "type": "picture",
+                "model_spec": {},
+            },
+            "ModelResponse",
+        )
     with pytest.raises(ValidationError):
-        spec_validator({"object": "list", "data": "Anime"},
-                       spec_validator.response("/image/styles", 200, method="get"))
-    assert not spec_validator.is_valid({"prompt": "p", "safe_mode": True},
-                                       "SimpleGenerateImageRequest")
-    assert not spec_validator.is_valid({"model": "m", "prompt": "p", "seed": 10**10},
-                                       "#/components/schemas/GenerateImageRequest")
+        spec_validator(
+            {"object": "list", "data": "Anime"},
+            spec_validator.response("/image/styles", 200, method="get"),
+        )
+    assert not spec_validator.is_valid(
+        {"prompt": "p", "safe_mode": True}, "SimpleGenerateImageRequest"
+    )
+    assert not spec_validator.is_valid(
+        {"model": "m", "prompt": "p", "seed": 10**10}, "#/components/schemas/GenerateImageRequest"
+    )

@@ -13,10 +13,16 @@ AUTH = {"Authorization": "Bearer test-key"}
 GEN = "/image/generate"
 
 
-def post(server: LocalServer, body: object, path: str = GEN, headers: dict | None = None,
-         **kw: object) -> requests.Response:
-    return requests.post(f"{server.base_url}{path}", json=body,
-                         headers=AUTH if headers is None else headers, timeout=30, **kw)
+def post(
+    server: LocalServer, body: object, path: str = GEN, headers: dict | None = None, **kw: object
+) -> requests.Response:
+    return requests.post(
+        f"{server.base_url}{path}",
+        json=body,
+        headers=AUTH if headers is None else headers,
+        timeout=30,
+        **kw,
+    )
 
 
 def ok_body(**extra: object) -> dict:
@@ -38,30 +44,58 @@ def only_issue(r: requests.Response) -> dict:
     return issue
 
 
-@pytest.mark.parametrize(("extra", "field", "code", "message"), [
-    ({"width": 0}, "width", "too_small", "Number must be greater than 0"),
-    ({"width": 1281}, "width", "too_big", "Number must be less than or equal to 1280"),
-    ({"height": 512.5}, "height", "invalid_type", "Expected integer, received float"),
-    ({"height": "512"}, "height", "invalid_type", "Expected number, received string"),
-    ({"cfg_scale": 0}, "cfg_scale", "too_small", "Number must be greater than 0"),
-    ({"cfg_scale": 20.5}, "cfg_scale", "too_big", "Number must be less than or equal to 20"),
-    ({"seed": 1_000_000_000}, "seed", "too_big",
-     "Number must be less than or equal to 999999999"),
-    ({"seed": -1_000_000_000}, "seed", "too_small",
-     "Number must be greater than or equal to -999999999"),
-    ({"variants": 5}, "variants", "too_big", "Number must be less than or equal to 4"),
-    ({"variants": 0}, "variants", "too_small", "Number must be greater than or equal to 1"),
-    ({"lora_strength": 101}, "lora_strength", "too_big",
-     "Number must be less than or equal to 100"),
-    ({"format": "gif"}, "format", "invalid_enum_value",
-     "Invalid enum value. Expected 'jpeg' | 'png' | 'webp', received 'gif'"),
-    ({"quality": "ultra"}, "quality", "invalid_enum_value",
-     "Invalid enum value. Expected 'low' | 'medium' | 'high', received 'ultra'"),
-    ({"prompt": ""}, "prompt", "too_small", "String must contain at least 1 character(s)"),
-    ({"safe_mode": "true"}, "safe_mode", "invalid_type", "Expected boolean, received string"),
-    ({"seed": None}, "seed", "invalid_type", "Expected number, received null"),
-    ({"return_binary": 1}, "return_binary", "invalid_type", "Expected boolean, received number"),
-])
+@pytest.mark.parametrize(
+    ("extra", "field", "code", "message"),
+    [
+        ({"width": 0}, "width", "too_small", "Number must be greater than 0"),
+        ({"width": 1281}, "width", "too_big", "Number must be less than or equal to 1280"),
+        ({"height": 512.5}, "height", "invalid_type", "Expected integer, received float"),
+        ({"height": "512"}, "height", "invalid_type", "Expected number, received string"),
+        ({"cfg_scale": 0}, "cfg_scale", "too_small", "Number must be greater than 0"),
+        ({"cfg_scale": 20.5}, "cfg_scale", "too_big", "Number must be less than or equal to 20"),
+        (
+            {"seed": 1_000_000_000},
+            "seed",
+            "too_big",
+            "Number must be less than or equal to 999999999",
+        ),
+        (
+            {"seed": -1_000_000_000},
+            "seed",
+            "too_small",
+            "Number must be greater than or equal to -999999999",
+        ),
+        ({"variants": 5}, "variants", "too_big", "Number must be less than or equal to 4"),
+        ({"variants": 0}, "variants", "too_small", "Number must be greater than or equal to 1"),
+        (
+            {"lora_strength": 101},
+            "lora_strength",
+            "too_big",
+            "Number must be less than or equal to 100",
+        ),
+        (
+            {"format": "gif"},
+            "format",
+            "invalid_enum_value",
+            "Invalid enum value. Expected 'jpeg' | 'png' | 'webp', received 'gif'",
+        ),
+        (
+            {"quality": "ultra"},
+            "quality",
+            "invalid_enum_value",
+            "Invalid enum value. Expected 'low' | 'medium' | 'high', received 'ultra'",
+        ),
+        ({"prompt": ""}, "prompt", "too_small", "String must contain at least 1 character(s)"),
+        ({"safe_mode": "true"}, "safe_mode", "invalid_type", "Expected boolean, received string"),
+        ({"seed": None}, "seed", "invalid_type", "Expected number, received null"),
+        (
+            {"return_binary": 1},
+            "return_binary",
+            "invalid_type",
+            "Expected boolean, received number",
+        ),
+    ],
+)
 def test_schema_violations(local_server: LocalServer, extra, field, code, message) -> None:
     issue = only_issue(post(local_server, ok_body(**extra)))
     assert issue["path"] == [field] and issue["code"] == code and issue["message"] == message
@@ -69,8 +103,12 @@ def test_schema_violations(local_server: LocalServer, extra, field, code, messag
 
 def test_unknown_key_and_missing_required(local_server: LocalServer) -> None:
     issue = only_issue(post(local_server, ok_body(colour="red")))
-    assert issue == {"code": "unrecognized_keys", "keys": ["colour"], "path": [],
-                     "message": "Unrecognized key(s) in object: 'colour'"}
+    assert issue == {
+        "code": "unrecognized_keys",
+        "keys": ["colour"],
+        "path": [],
+        "message": "Unrecognized key(s) in object: 'colour'",
+    }
     r = post(local_server, {"prompt": "p"})
     issue = only_issue(r)
     assert issue["path"] == ["model"] and issue["message"] == "Required"
@@ -89,17 +127,20 @@ def test_non_object_body(local_server: LocalServer) -> None:
     assert issue["message"] == "Expected object, received array"
 
 
-@pytest.mark.parametrize(("model", "extra", "field"), [
-    ("venice-sd35", {"prompt": "x" * 1501}, "prompt"),
-    ("venice-sd35", {"negative_prompt": "x" * 1501}, "negative_prompt"),
-    ("z-image-turbo", {"variants": 2, "return_binary": True}, "variants"),
-    ("z-image-turbo", {"style_preset": "cinematic"}, "style_preset"),
-    ("nano-banana-2", {"resolution": "8K"}, "resolution"),
-    ("gpt-image-2", {"quality": "medium", "resolution": "3K"}, "resolution"),
-    ("venice-sd35", {"steps": 31}, "steps"),
-    ("z-image-turbo", {"style_references": [{"image": "https://x/y.png"}]}, "style_references"),
-    ("z-image-turbo", {"inpaint": {"mask": "x"}}, "inpaint"),
-])
+@pytest.mark.parametrize(
+    ("model", "extra", "field"),
+    [
+        ("venice-sd35", {"prompt": "x" * 1501}, "prompt"),
+        ("venice-sd35", {"negative_prompt": "x" * 1501}, "negative_prompt"),
+        ("z-image-turbo", {"variants": 2, "return_binary": True}, "variants"),
+        ("z-image-turbo", {"style_preset": "cinematic"}, "style_preset"),
+        ("nano-banana-2", {"resolution": "8K"}, "resolution"),
+        ("gpt-image-2", {"quality": "medium", "resolution": "3K"}, "resolution"),
+        ("venice-sd35", {"steps": 31}, "steps"),
+        ("z-image-turbo", {"style_references": [{"image": "https://x/y.png"}]}, "style_references"),
+        ("z-image-turbo", {"inpaint": {"mask": "x"}}, "inpaint"),
+    ],
+)
 def test_model_specific_checks(local_server: LocalServer, model, extra, field) -> None:
     issue = only_issue(post(local_server, ok_body(model=model, **extra)))
     assert issue["path"] == [field]
@@ -109,8 +150,12 @@ def test_model_specific_passes(local_server: LocalServer) -> None:
     assert post(local_server, ok_body(prompt="x" * 7500)).status_code == 200
     assert post(local_server, ok_body(steps=50)).status_code == 200  # ignored by z-image-turbo
     assert post(local_server, ok_body(style_preset="Cinematic")).status_code == 200
-    assert post(local_server, ok_body(model="nano-banana-pro", prompt="x" * 20000,
-                                      return_binary=True)).status_code == 200
+    assert (
+        post(
+            local_server, ok_body(model="nano-banana-pro", prompt="x" * 20000, return_binary=True)
+        ).status_code
+        == 200
+    )
     assert post(local_server, ok_body(quality="low")).status_code == 200  # ignored, no qualities
 
 
@@ -133,20 +178,33 @@ def test_invalid_json_and_content_type(local_server: LocalServer) -> None:
     for raw in (b"{not json", b"", b'{"model": NaN}', b"\xff\xfe"):
         r = requests.post(url, data=raw, headers=js)
         assert r.status_code == 400 and r.json() == {"error": "Invalid JSON request"}
-    r = requests.post(url, data=b'{"model":"z-image-turbo","prompt":"p"}',
-                      headers={**AUTH, "Content-Type": "text/plain"})
+    r = requests.post(
+        url,
+        data=b'{"model":"z-image-turbo","prompt":"p"}',
+        headers={**AUTH, "Content-Type": "text/plain"},
+    )
     assert r.status_code == 415 and set(r.json()) == {"error"}
     r = requests.post(url, data={"model": "z-image-turbo"}, headers=AUTH)  # form-encoded
     assert r.status_code == 415
-    r = requests.post(url, data=b'{"model":"z-image-turbo","prompt":"p","width":64,"height":64}',
-                      headers={**AUTH, "Content-Type": "application/json; charset=utf-8"})
+    r = requests.post(
+        url,
+        data=b'{"model":"z-image-turbo","prompt":"p","width":64,"height":64}',
+        headers={**AUTH, "Content-Type": "application/json; charset=utf-8"},
+    )
     assert r.status_code == 200
 
 
-@pytest.mark.parametrize("headers", [
-    {}, {"Authorization": ""}, {"Authorization": "Bearer "}, {"Authorization": "Bearer"},
-    {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "test-key"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": ""},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "test-key"},
+    ],
+)
 def test_auth_required(local_server: LocalServer, headers) -> None:
     for path, body in ((GEN, ok_body()), ("/images/generations", {"prompt": "p"})):
         r = post(local_server, body, path=path, headers=headers)
@@ -183,12 +241,22 @@ def test_openai_route_errors(local_server: LocalServer) -> None:
     assert issue["message"] == "Unrecognized key(s) in object: 'safe_mode'"
     assert only_issue(post(local_server, {"prompt": "p", "n": 2}, path=path))["path"] == ["n"]
     assert only_issue(post(local_server, {"prompt": "x" * 1501}, path=path))["code"] == "too_big"
-    assert only_issue(post(local_server, {"prompt": "p", "size": "100x100"}, path=path))[
-        "code"] == "invalid_enum_value"
+    assert (
+        only_issue(post(local_server, {"prompt": "p", "size": "100x100"}, path=path))["code"]
+        == "invalid_enum_value"
+    )
     assert only_issue(post(local_server, {}, path=path))["message"] == "Required"
-    nulls = {"prompt": "p", "n": None, "size": None, "quality": None, "moderation": None,
-             "response_format": None, "style": None, "background": None,
-             "output_compression": None}
+    nulls = {
+        "prompt": "p",
+        "n": None,
+        "size": None,
+        "quality": None,
+        "moderation": None,
+        "response_format": None,
+        "style": None,
+        "background": None,
+        "output_compression": None,
+    }
     assert post(local_server, nulls, path=path).status_code == 200
 
 
@@ -213,8 +281,9 @@ def test_rate_limit_enforced_with_retry_after() -> None:
         assert requests.get(f"{srv.base_url}/image/styles").status_code == 200
 
 
-@pytest.mark.parametrize(("unit", "low", "high"), [
-    ("epoch_s", 1e9, 1e10), ("epoch_ms", 1e12, 1e13), ("seconds", 0, 61)])
+@pytest.mark.parametrize(
+    ("unit", "low", "high"), [("epoch_s", 1e9, 1e10), ("epoch_ms", 1e12, 1e13), ("seconds", 0, 61)]
+)
 def test_reset_header_units(unit, low, high) -> None:
     with LocalServer(reset_unit=unit) as srv:
         value = float(post(srv, ok_body()).headers["x-ratelimit-reset-requests"])

@@ -19,14 +19,30 @@ BODY = {"model": "z-image-turbo", "prompt": "fault test", "width": 64, "height":
 
 
 def gen(server: LocalServer, timeout: float = 10, **extra: object) -> requests.Response:
-    return requests.post(f"{server.base_url}/image/generate", json={**BODY, **extra},
-                         headers=AUTH, timeout=timeout)
+    return requests.post(
+        f"{server.base_url}/image/generate", json={**BODY, **extra}, headers=AUTH, timeout=timeout
+    )
 
 
 def test_fault_kinds_are_the_documented_set() -> None:
     assert set(FAULT_KINDS) == {
-        "429", "500", "502", "503", "504", "html502", "drop", "stall", "slow_body", "malformed",
-        "no_images", "bad_base64", "not_image", "wrong_content_type", "huge_body", "evil_id"}
+        "429",
+        "500",
+        "502",
+        "503",
+        "504",
+        "html502",
+        "drop",
+        "stall",
+        "slow_body",
+        "malformed",
+        "no_images",
+        "bad_base64",
+        "not_image",
+        "wrong_content_type",
+        "huge_body",
+        "evil_id",
+    }
 
 
 def test_429_with_retry_after_then_recovers(local_server: LocalServer) -> None:
@@ -118,8 +134,9 @@ def test_stall_is_bounded_and_stop_interrupts_it() -> None:
 def test_slow_body_trickles(local_server: LocalServer) -> None:
     local_server.inject("slow_body", seconds=1.0)
     t0 = time.monotonic()
-    r = requests.post(f"{local_server.base_url}/image/generate", json=BODY, headers=AUTH,
-                      stream=True, timeout=10)
+    r = requests.post(
+        f"{local_server.base_url}/image/generate", json=BODY, headers=AUTH, stream=True, timeout=10
+    )
     headers_at = time.monotonic() - t0
     content = r.content
     total = time.monotonic() - t0
@@ -128,8 +145,9 @@ def test_slow_body_trickles(local_server: LocalServer) -> None:
     assert r.json()["images"]
     local_server.inject("slow_body", seconds=2.0)
     with pytest.raises(requests.exceptions.ConnectionError):  # urllib3 read timeout mid-body
-        _ = requests.post(f"{local_server.base_url}/image/generate", json=BODY, headers=AUTH,
-                          timeout=(2, 0.05)).content
+        _ = requests.post(
+            f"{local_server.base_url}/image/generate", json=BODY, headers=AUTH, timeout=(2, 0.05)
+        ).content
 
 
 def test_malformed_json(local_server: LocalServer) -> None:
@@ -177,8 +195,9 @@ def test_wrong_content_type(local_server: LocalServer) -> None:
 
 def test_huge_body_declared_but_server_stays_small(local_server: LocalServer) -> None:
     local_server.inject("huge_body")
-    r = requests.post(f"{local_server.base_url}/image/generate", json=BODY, headers=AUTH,
-                      stream=True, timeout=10)
+    r = requests.post(
+        f"{local_server.base_url}/image/generate", json=BODY, headers=AUTH, stream=True, timeout=10
+    )
     assert r.status_code == 200
     assert int(r.headers["Content-Length"]) == 300 * 1024 * 1024
     first = next(r.iter_content(4096))
@@ -209,12 +228,18 @@ def test_count_and_clear(local_server: LocalServer) -> None:
 def test_faults_only_hit_generate_routes_and_apply_to_openai(local_server: LocalServer) -> None:
     local_server.inject("no_images")
     assert requests.get(f"{local_server.base_url}/image/styles").status_code == 200
-    r = requests.post(f"{local_server.base_url}/images/generations", headers=AUTH,
-                      json={"prompt": "p", "size": "256x256"})
+    r = requests.post(
+        f"{local_server.base_url}/images/generations",
+        headers=AUTH,
+        json={"prompt": "p", "size": "256x256"},
+    )
     assert r.status_code == 200 and "data" not in r.json()
     local_server.inject("bad_base64")
-    r = requests.post(f"{local_server.base_url}/images/generations", headers=AUTH,
-                      json={"prompt": "p", "size": "256x256"})
+    r = requests.post(
+        f"{local_server.base_url}/images/generations",
+        headers=AUTH,
+        json={"prompt": "p", "size": "256x256"},
+    )
     with pytest.raises(binascii.Error):
         base64.b64decode(r.json()["data"][0]["b64_json"])
 

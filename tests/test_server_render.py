@@ -30,8 +30,16 @@ def test_same_spec_same_bytes_every_format() -> None:
 
 
 def test_over_http_same_request_same_bytes(local_server: LocalServer) -> None:
-    body = {"model": "venice-sd35", "prompt": "determinism", "seed": 77, "width": 128,
-            "height": 128, "return_binary": True, "format": "png", "negative_prompt": "fog"}
+    body = {
+        "model": "venice-sd35",
+        "prompt": "determinism",
+        "seed": 77,
+        "width": 128,
+        "height": 128,
+        "return_binary": True,
+        "format": "png",
+        "negative_prompt": "fog",
+    }
     url = f"{local_server.base_url}/image/generate"
     auth = {"Authorization": "Bearer k"}
     first = requests.post(url, json=body, headers=auth).content
@@ -54,8 +62,20 @@ def test_cfg_scale_changes_contrast_and_saturation() -> None:
     assert spread[1] > spread[0] * 1.2
 
 
-@pytest.mark.parametrize("style", ["Pixel Art", "Film Noir", "Line Art", "Watercolor", "Pop Art",
-                                   "Analog Film", "Neon Punk", "3D Model", "Cinematic"])
+@pytest.mark.parametrize(
+    "style",
+    [
+        "Pixel Art",
+        "Film Noir",
+        "Line Art",
+        "Watercolor",
+        "Pop Art",
+        "Analog Film",
+        "Neon Punk",
+        "3D Model",
+        "Cinematic",
+    ],
+)
 def test_style_presets_visibly_change_treatment(style: str) -> None:
     assert diff(BASE, replace(BASE, style_preset=style)) > 4
 
@@ -77,8 +97,16 @@ def test_negative_prompt_ignored_by_models_that_drop_it(local_server: LocalServe
     auth = {"Authorization": "Bearer k"}
 
     def get(model: str, **extra: object) -> bytes:
-        body = {"model": model, "prompt": "neg", "seed": 5, "width": 64, "height": 64,
-                "return_binary": True, "format": "png", **extra}
+        body = {
+            "model": model,
+            "prompt": "neg",
+            "seed": 5,
+            "width": 64,
+            "height": 64,
+            "return_binary": True,
+            "format": "png",
+            **extra,
+        }
         return requests.post(url, json=body, headers=auth).content
 
     assert get("z-image-turbo") == get("z-image-turbo", negative_prompt="trees")

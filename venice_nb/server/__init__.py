@@ -26,10 +26,19 @@ __all__ = ["FAULT_KINDS", "LocalServer", "ReceivedRequest", "shared_server"]
 class LocalServer:
     """A Venice-compatible server on a daemon thread; use as a context manager or start()/stop()."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, auth: bool = True,
-                 api_keys: Iterable[str] | None = None, balance_usd: float = 100.0,
-                 latency: float = 0.0, rate_limit_rpm: int | None = None,
-                 reset_unit: str = "epoch_s", styles_shape: str = "object") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        auth: bool = True,
+        api_keys: Iterable[str] | None = None,
+        balance_usd: float = 100.0,
+        latency: float = 0.0,
+        rate_limit_rpm: int | None = None,
+        reset_unit: str = "epoch_s",
+        styles_shape: str = "object",
+    ) -> None:
         if reset_unit not in RESET_UNITS:
             raise ValueError(f"reset_unit must be one of {RESET_UNITS}")
         if styles_shape not in ("object", "list"):
@@ -38,9 +47,15 @@ class LocalServer:
             raise ValueError("rate_limit_rpm must be >= 1 or None")
         self.host = host
         self._requested_port = port
-        self._state = ServerState(auth=auth, api_keys=api_keys, balance_usd=balance_usd,
-                                  latency=latency, rate_limit_rpm=rate_limit_rpm,
-                                  reset_unit=reset_unit, styles_shape=styles_shape)
+        self._state = ServerState(
+            auth=auth,
+            api_keys=api_keys,
+            balance_usd=balance_usd,
+            latency=latency,
+            rate_limit_rpm=rate_limit_rpm,
+            reset_unit=reset_unit,
+            styles_shape=styles_shape,
+        )
         self._httpd: VeniceHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -54,8 +69,12 @@ class LocalServer:
                 return self
             self._state.stopping.clear()
             httpd = VeniceHTTPServer((self.host, self._requested_port), self._state)
-            thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01},
-                                      name=f"venice-local-{httpd.server_address[1]}", daemon=True)
+            thread = threading.Thread(
+                target=httpd.serve_forever,
+                kwargs={"poll_interval": 0.01},
+                name=f"venice-local-{httpd.server_address[1]}",
+                daemon=True,
+            )
             thread.start()
             self._httpd, self._thread = httpd, thread
         return self

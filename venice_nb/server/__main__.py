@@ -14,16 +14,32 @@ from . import LocalServer
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m venice_nb.server",
-        description="Venice-compatible local preview image API (procedural images, no key needed).")
+        description="Venice-compatible local preview image API (procedural images, no key needed).",
+    )
     ap.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     ap.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 = any free)")
     ap.add_argument("--no-auth", action="store_true", help="accept requests without a bearer key")
-    ap.add_argument("--latency", type=float, default=0.0, metavar="S",
-                    help="seconds added before answering each generate request")
-    ap.add_argument("--balance", type=float, default=100.0, metavar="USD",
-                    help="starting USD balance (default 100)")
-    ap.add_argument("--rate-limit", type=int, default=None, metavar="RPM",
-                    help="enforce this many generate requests per minute")
+    ap.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds added before answering each generate request",
+    )
+    ap.add_argument(
+        "--balance",
+        type=float,
+        default=100.0,
+        metavar="USD",
+        help="starting USD balance (default 100)",
+    )
+    ap.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        metavar="RPM",
+        help="enforce this many generate requests per minute",
+    )
     ap.add_argument("--quiet", action="store_true", help="do not log requests")
     return ap
 
@@ -32,13 +48,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.latency < 0:
         _parser().error("--latency must be >= 0")
-    server = LocalServer(args.host, args.port, auth=not args.no_auth, latency=args.latency,
-                         balance_usd=args.balance, rate_limit_rpm=args.rate_limit)
+    server = LocalServer(
+        args.host,
+        args.port,
+        auth=not args.no_auth,
+        latency=args.latency,
+        balance_usd=args.balance,
+        rate_limit_rpm=args.rate_limit,
+    )
     try:
         server.start()
     except OSError as err:
-        print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
-              file=sys.stderr)
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
+            file=sys.stderr,
+        )
         return 2
     server.log_requests = not args.quiet
     done = threading.Event()

@@ -25,8 +25,19 @@ from .state import ReceivedRequest, ServerState
 PREFIX = "/api/v1"
 VERSION = "20260821.193530"
 MAX_BODY = 35 * 1024 * 1024
-MODEL_TYPES = ("asr", "embedding", "image", "music", "text", "tts", "upscale", "inpaint",
-               "video", "all", "code")
+MODEL_TYPES = (
+    "asr",
+    "embedding",
+    "image",
+    "music",
+    "text",
+    "tts",
+    "upscale",
+    "inpaint",
+    "video",
+    "all",
+    "code",
+)
 GENERATE_ROUTES = {"/image/generate": "venice", "/images/generations": "openai"}
 GET_ROUTES = ("/image/styles", "/models", "/models/traits")
 
@@ -134,7 +145,9 @@ class Handler(BaseHTTPRequestHandler):
             self.rfile.readline(16)
             if len(data) > MAX_BODY:
                 self.close_connection = True
-                raise ApiError(413, {"code": "PAYLOAD_TOO_LARGE", "error": "Request body too large"})
+                raise ApiError(
+                    413, {"code": "PAYLOAD_TOO_LARGE", "error": "Request body too large"}
+                )
 
     def _dispatch(self, method: str) -> None:
         started = time.perf_counter()
@@ -172,8 +185,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         body = resp.body
-        if (resp.compressible and isinstance(body, bytes) and len(body) > 1024
-                and "gzip" in (self.headers.get("Accept-Encoding") or "").lower()):
+        if (
+            resp.compressible
+            and isinstance(body, bytes)
+            and len(body) > 1024
+            and "gzip" in (self.headers.get("Accept-Encoding") or "").lower()
+        ):
             body = gzip.compress(body, compresslevel=1, mtime=0)
             resp.headers["Content-Encoding"] = "gzip"
         length = resp.content_length if resp.content_length is not None else len(body)  # type: ignore[arg-type]
@@ -200,7 +217,7 @@ class Handler(BaseHTTPRequestHandler):
         pieces = min(20, len(body))
         step = -(-len(body) // pieces)
         for i in range(0, len(body), step):
-            self.wfile.write(body[i: i + step])
+            self.wfile.write(body[i : i + step])
             self.wfile.flush()
             if i + step < len(body):
                 self.state.sleep(trickle / pieces)
@@ -218,14 +235,24 @@ class Handler(BaseHTTPRequestHandler):
     # --- routing -------------------------------------------------------------------------------
 
     def _route(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Response:
-        sub = path[len(PREFIX):] if path.startswith(PREFIX + "/") else None
+        sub = path[len(PREFIX) :] if path.startswith(PREFIX + "/") else None
         generate = sub in GENERATE_ROUTES and method == "POST"
-        self.state.record(ReceivedRequest(
-            method=method, path=path, query=query, body=_maybe_json(raw),
-            content_type=self.headers.get("Content-Type"),
-            has_auth=bool(self.headers.get("Authorization"))), generate)
-        base = {"CF-RAY": f"{secrets.token_hex(8)}-LCL", "x-venice-version": VERSION,
-                "x-venice-local-preview": "true"}
+        self.state.record(
+            ReceivedRequest(
+                method=method,
+                path=path,
+                query=query,
+                body=_maybe_json(raw),
+                content_type=self.headers.get("Content-Type"),
+                has_auth=bool(self.headers.get("Authorization")),
+            ),
+            generate,
+        )
+        base = {
+            "CF-RAY": f"{secrets.token_hex(8)}-LCL",
+            "x-venice-version": VERSION,
+            "x-venice-local-preview": "true",
+        }
         try:
             if generate:
                 assert sub is not None
@@ -235,8 +262,9 @@ class Handler(BaseHTTPRequestHandler):
                 if method in ("GET", "HEAD") and sub in GET_ROUTES:
                     resp = self._get(sub, query)
                 else:
-                    raise ApiError(405, f"Method {method} not allowed on {path}",
-                                   {"Allow": allowed})
+                    raise ApiError(
+                        405, f"Method {method} not allowed on {path}", {"Allow": allowed}
+                    )
             else:
                 raise ApiError(404, f"Not found: {path}")
         except ApiError as err:
@@ -247,15 +275,25 @@ class Handler(BaseHTTPRequestHandler):
     def _get(self, sub: str, query: dict[str, str]) -> Response:
         if sub == "/image/styles":
             styles = catalogue.styles()
-            doc: Any = styles if self.state.styles_shape == "list" else {"object": "list",
-                                                                          "data": styles}
+            doc: Any = (
+                styles if self.state.styles_shape == "list" else {"object": "list", "data": styles}
+            )
             return json_response(200, doc)
         kind = query.get("type", "text")
         if kind not in MODEL_TYPES:
-            raise validation.invalid([validation.zod_issue(
-                "invalid_enum_value", ["type"], "Invalid enum value. Expected "
-                + " | ".join(f"'{t}'" for t in MODEL_TYPES) + f", received '{kind}'",
-                received=kind, options=list(MODEL_TYPES))])
+            raise validation.invalid(
+                [
+                    validation.zod_issue(
+                        "invalid_enum_value",
+                        ["type"],
+                        "Invalid enum value. Expected "
+                        + " | ".join(f"'{t}'" for t in MODEL_TYPES)
+                        + f", received '{kind}'",
+                        received=kind,
+                        options=list(MODEL_TYPES),
+                    )
+                ]
+            )
         images = kind in ("image", "all")
         if sub == "/models/traits":
             traits: dict[str, str] = {}
@@ -279,30 +317,39 @@ class Handler(BaseHTTPRequestHandler):
             st.sleep(faults.delay_seconds(fault))
         if fault is not None and fault.phase == "pre":
             limit = st.rate.rpm or 1000
-            return faults.pre_response(fault, binary=binary, limit=limit,
-                                       reset_unit=st.rate.reset_unit)
+            return faults.pre_response(
+                fault, binary=binary, limit=limit, reset_unit=st.rate.reset_unit
+            )
         queued = time.perf_counter()
         resp, payload, first = self._generate_ok(route, raw, t0, queued)
         if fault is not None and resp.status == 200:
             resp = faults.post_response(fault, resp, payload, first, route == "openai")
         return resp
 
-    def _generate_ok(self, route: str, raw: bytes, t0: float, queued: float
-                     ) -> tuple[Response, dict[str, Any] | None, bytes | None]:
+    def _generate_ok(
+        self, route: str, raw: bytes, t0: float, queued: float
+    ) -> tuple[Response, dict[str, Any] | None, bytes | None]:
         st = self.state
         if not st.key_ok(self.headers.get("Authorization")):
             raise ApiError(401, "Authentication failed")
         rate = st.rate.hit()
         if not rate.allowed:
-            raise ApiError(429, "Rate limit exceeded",
-                           {**rate.headers, "Retry-After": str(rate.retry_after)})
+            raise ApiError(
+                429, "Rate limit exceeded", {**rate.headers, "Retry-After": str(rate.retry_after)}
+            )
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype != "application/json":
-            raise ApiError(415, f"Unsupported Content-Type '{ctype or 'none'}'; "
-                                "send the request body as application/json")
+            raise ApiError(
+                415,
+                f"Unsupported Content-Type '{ctype or 'none'}'; "
+                "send the request body as application/json",
+            )
         body = validation.parse_json(raw)
-        p = (validation.validate_openai(body) if route == "openai"
-             else validation.validate_generate(body))
+        p = (
+            validation.validate_openai(body)
+            if route == "openai"
+            else validation.validate_generate(body)
+        )
         blurred, violation = validation.moderation(p)
         usd, _diem = p.model.price(p.resolution, p.quality)
         cost = usd * p.variants
@@ -334,8 +381,11 @@ class Handler(BaseHTTPRequestHandler):
             return Response(200, images[0], f"image/{fmt}", headers), None, images[0]
         b64 = [base64.b64encode(img).decode("ascii") for img in images]
         if route == "openai":
-            item = ({"url": f"data:image/{fmt};base64,{b64[0]}"} if p.response_format == "url"
-                    else {"b64_json": b64[0]})
+            item = (
+                {"url": f"data:image/{fmt};base64,{b64[0]}"}
+                if p.response_format == "url"
+                else {"b64_json": b64[0]}
+            )
             payload: dict[str, Any] = {"created": int(time.time()), "data": [item]}
         else:
             payload = {
@@ -354,13 +404,20 @@ class Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _spec(p: validation.GenerateParams, i: int, blurred: bool, violation: bool) -> RenderSpec:
         return RenderSpec(
-            prompt=p.prompt, seed=p.variant_seed(i), width=p.width, height=p.height,
-            format="png" if violation and p.return_binary else p.format, model=p.model.id,
+            prompt=p.prompt,
+            seed=p.variant_seed(i),
+            width=p.width,
+            height=p.height,
+            format="png" if violation and p.return_binary else p.format,
+            model=p.model.id,
             cfg_scale=p.cfg_scale,
             negative_prompt=p.negative_prompt if p.model.honours_negative else None,
-            style_preset=p.style_preset, blurred=blurred, violation=violation,
+            style_preset=p.style_preset,
+            blurred=blurred,
+            violation=violation,
             watermark=not p.hide_watermark and p.model.spec.get("privacy") == "private",
-            embed_exif=p.embed_exif_metadata)
+            embed_exif=p.embed_exif_metadata,
+        )
 
 
 def _ms(seconds: float) -> int:
@@ -383,8 +440,12 @@ def _deprecation_headers(model: catalogue.Model) -> dict[str, str]:
     headers = {
         "x-venice-model-deprecation-warning": (
             f"The model {model.id} is deprecated and will be removed on {dep['date']}."
-            + (f" Please migrate to {dep['replacementModelId']}."
-               if dep.get("replacementModelId") else "")),
+            + (
+                f" Please migrate to {dep['replacementModelId']}."
+                if dep.get("replacementModelId")
+                else ""
+            )
+        ),
         "x-venice-model-deprecation-date": dep["date"],
         "x-venice-deprecated": "true",
     }

@@ -81,8 +81,9 @@ class Model:
                 return res
         return None
 
-    def dimensions(self, width: int, height: int, aspect_ratio: str | None,
-                   resolution: str | None) -> tuple[int, int]:
+    def dimensions(
+        self, width: int, height: int, aspect_ratio: str | None, resolution: str | None
+    ) -> tuple[int, int]:
         """Output size: pixel models take width/height; ratio models derive it from ratio + tier."""
         if self.is_pixel:
             return width, height
@@ -119,9 +120,14 @@ def _catalogue() -> tuple[Model, ...]:
         local = raw.get("_local", {})
         row = {k: v for k, v in raw.items() if not k.startswith("_")}
         row["model_spec"]["pricing"]["upscale"] = copy.deepcopy(data["upscale"])
-        models.append(Model(row=row, cfg_scale=float(local.get("cfg_scale", 5.0)),
-                            uses_steps=bool(local.get("uses_steps")),
-                            honours_negative=bool(local.get("negative_prompt"))))
+        models.append(
+            Model(
+                row=row,
+                cfg_scale=float(local.get("cfg_scale", 5.0)),
+                uses_steps=bool(local.get("uses_steps")),
+                honours_negative=bool(local.get("negative_prompt")),
+            )
+        )
     return tuple(models)
 
 

@@ -30,8 +30,9 @@ RESET_UNITS = ("epoch_s", "epoch_ms", "seconds")
 
 PRE = frozenset({"429", "500", "502", "503", "504", "html502", "drop", "malformed", "huge_body"})
 DELAY = frozenset({"stall"})
-POST = frozenset({"slow_body", "no_images", "bad_base64", "not_image", "wrong_content_type",
-                  "evil_id"})
+POST = frozenset(
+    {"slow_body", "no_images", "bad_base64", "not_image", "wrong_content_type", "evil_id"}
+)
 KINDS = PRE | DELAY | POST
 
 _PARAMS: dict[str, set[str]] = {
@@ -50,9 +51,11 @@ _ERROR_MESSAGES = {
     "503": "The model is at capacity. Please try again later.",
     "504": "Request timed out",
 }
-_HTML_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-             b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
-             b"</body>\r\n</html>\r\n")
+_HTML_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
 NOT_IMAGE_BYTES = b"LOCAL PREVIEW fault 'not_image': these bytes are not an image.\n" * 8
 
 
@@ -140,12 +143,15 @@ def pre_response(fault: Fault, *, binary: bool, limit: int, reset_unit: str) -> 
     if kind == "429":
         unit = p.get("reset_unit", reset_unit)
         reset = p.get("reset", p.get("retry_after") or 60)
-        headers.update({"x-ratelimit-limit-requests": str(limit),
-                        "x-ratelimit-remaining-requests": "0",
-                        "x-ratelimit-reset-requests": reset_header(float(reset), unit)})
+        headers.update(
+            {
+                "x-ratelimit-limit-requests": str(limit),
+                "x-ratelimit-remaining-requests": "0",
+                "x-ratelimit-reset-requests": reset_header(float(reset), unit),
+            }
+        )
     if kind in _ERROR_MESSAGES:
-        return json_response(int(kind), {"error": p.get("message", _ERROR_MESSAGES[kind])},
-                             headers)
+        return json_response(int(kind), {"error": p.get("message", _ERROR_MESSAGES[kind])}, headers)
     if kind == "html502":
         return Response(502, _HTML_502, "text/html", headers)
     if kind == "drop":
@@ -156,8 +162,9 @@ def pre_response(fault: Fault, *, binary: bool, limit: int, reset_unit: str) -> 
         return Response(200, body, "application/json", headers)
     size = int(p.get("size", 300 * 1024 * 1024))
     ctype = "image/png" if binary else "application/json"
-    return Response(200, _huge_stream(size, binary), ctype, headers, content_length=size,
-                    close=True)
+    return Response(
+        200, _huge_stream(size, binary), ctype, headers, content_length=size, close=True
+    )
 
 
 def _huge_stream(size: int, binary: bool) -> Iterator[bytes]:
@@ -180,8 +187,9 @@ def _corrupt_b64(s: str, mode: str) -> str:
     return s[: cut + 1]  # one char past a multiple of four: never decodable
 
 
-def post_response(fault: Fault, resp: Response, payload: dict[str, Any] | None,
-                  image: bytes | None, openai: bool) -> Response:
+def post_response(
+    fault: Fault, resp: Response, payload: dict[str, Any] | None, image: bytes | None, openai: bool
+) -> Response:
     """Rewrite a successful answer; ``payload`` is its JSON document (None in binary mode)."""
     p = fault.params
     kind = fault.kind
@@ -204,13 +212,19 @@ def post_response(fault: Fault, resp: Response, payload: dict[str, Any] | None,
         if openai:
             field_name = "url" if "url" in doc[key][0] else "b64_json"
             prefix = doc[key][0][field_name].split(",", 1)[0] + "," if field_name == "url" else ""
-            value = good if kind == "not_image" else _corrupt_b64(
-                doc[key][0][field_name], p.get("mode", "truncated"))
+            value = (
+                good
+                if kind == "not_image"
+                else _corrupt_b64(doc[key][0][field_name], p.get("mode", "truncated"))
+            )
             doc[key] = [{field_name: prefix + value}]
         else:
-            doc[key] = [good if kind == "not_image" else _corrupt_b64(s, p.get("mode", "truncated"))
-                        for s in doc[key]]
+            doc[key] = [
+                good if kind == "not_image" else _corrupt_b64(s, p.get("mode", "truncated"))
+                for s in doc[key]
+            ]
     elif kind == "evil_id":
         doc["id"] = str(p.get("id", "../../etc/passwd"))
-    return Response(200, dumps(doc), resp.content_type, resp.headers,
-                    compressible=resp.compressible)
+    return Response(
+        200, dumps(doc), resp.content_type, resp.headers, compressible=resp.compressible
+    )

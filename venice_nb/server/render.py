@@ -21,22 +21,78 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 WORK_LONG_SIDE = 1024  # art is drawn at most this big, then scaled; labels are drawn at full size
 
 _TREATMENTS: dict[str, tuple[str, ...]] = {
-    "posterize": ("Pop Art", "Comic Book", "Graffiti", "Flat Papercut", "Papercut Collage",
-                  "Stacked Papercut", "Thick Layered Papercut", "Kirigami", "Typography",
-                  "Advertising", "Collage", "Tribal"),
-    "pixelate": ("Pixel Art", "Retro Arcade", "Retro Game", "Minecraft", "Super Mario", "Pokemon",
-                 "Street Fighter", "Fighting Game", "Legend of Zelda", "RPG Fantasy Game",
-                 "Strategy Game", "GTA", "Lowpoly"),
+    "posterize": (
+        "Pop Art",
+        "Comic Book",
+        "Graffiti",
+        "Flat Papercut",
+        "Papercut Collage",
+        "Stacked Papercut",
+        "Thick Layered Papercut",
+        "Kirigami",
+        "Typography",
+        "Advertising",
+        "Collage",
+        "Tribal",
+    ),
+    "pixelate": (
+        "Pixel Art",
+        "Retro Arcade",
+        "Retro Game",
+        "Minecraft",
+        "Super Mario",
+        "Pokemon",
+        "Street Fighter",
+        "Fighting Game",
+        "Legend of Zelda",
+        "RPG Fantasy Game",
+        "Strategy Game",
+        "GTA",
+        "Lowpoly",
+    ),
     "mono": ("Monochrome", "Film Noir", "Silhouette", "Horror"),
     "contour": ("Line Art", "Zentangle", "Cubist", "Architectural", "Stained Glass"),
-    "soft": ("Watercolor", "Impressionist", "Dreamscape", "Fairy Tale", "Pointillism",
-             "Long Exposure", "Tilt-Shift", "Surrealist"),
-    "sepia": ("Analog Film", "Renaissance", "Steampunk", "Gothic", "Nautical", "Grunge",
-              "Dystopian", "Real Estate"),
-    "neon": ("Neon Punk", "Neon Noir", "Psychedelic", "Disco", "Space", "Alien", "HDR",
-             "Techwear Fashion", "Hyperrealism"),
-    "emboss": ("Craft Clay", "3D Model", "Paper Mache", "Origami", "Paper Quilling",
-               "Papercut Shadow Box", "Isometric Style", "Texture"),
+    "soft": (
+        "Watercolor",
+        "Impressionist",
+        "Dreamscape",
+        "Fairy Tale",
+        "Pointillism",
+        "Long Exposure",
+        "Tilt-Shift",
+        "Surrealist",
+    ),
+    "sepia": (
+        "Analog Film",
+        "Renaissance",
+        "Steampunk",
+        "Gothic",
+        "Nautical",
+        "Grunge",
+        "Dystopian",
+        "Real Estate",
+    ),
+    "neon": (
+        "Neon Punk",
+        "Neon Noir",
+        "Psychedelic",
+        "Disco",
+        "Space",
+        "Alien",
+        "HDR",
+        "Techwear Fashion",
+        "Hyperrealism",
+    ),
+    "emboss": (
+        "Craft Clay",
+        "3D Model",
+        "Paper Mache",
+        "Origami",
+        "Paper Quilling",
+        "Papercut Shadow Box",
+        "Isometric Style",
+        "Texture",
+    ),
 }
 _STYLE_TREATMENT = {s: t for t, names in _TREATMENTS.items() for s in names}
 
@@ -172,8 +228,11 @@ def _treat(img: Image.Image, spec: RenderSpec) -> Image.Image:
     if treatment == "contour":
         return img.filter(ImageFilter.CONTOUR)
     if treatment == "soft":
-        return Image.blend(img.filter(ImageFilter.GaussianBlur(max(2, w // 150))),
-                           Image.new("RGB", img.size, (250, 246, 236)), 0.18)
+        return Image.blend(
+            img.filter(ImageFilter.GaussianBlur(max(2, w // 150))),
+            Image.new("RGB", img.size, (250, 246, 236)),
+            0.18,
+        )
     if treatment == "sepia":
         return ImageOps.colorize(ImageOps.grayscale(img), (40, 26, 13), (245, 222, 179))
     if treatment == "neon":
@@ -266,8 +325,14 @@ def _exif(spec: RenderSpec) -> Image.Exif:
     exif = Image.Exif()
     exif[0x010E] = spec.prompt  # ImageDescription
     exif[0x0131] = "venice_nb local preview"  # Software
-    meta = {"prompt": spec.prompt, "negative_prompt": spec.negative_prompt, "seed": spec.seed,
-            "model": spec.model, "cfg_scale": spec.cfg_scale, "style_preset": spec.style_preset}
+    meta = {
+        "prompt": spec.prompt,
+        "negative_prompt": spec.negative_prompt,
+        "seed": spec.seed,
+        "model": spec.model,
+        "cfg_scale": spec.cfg_scale,
+        "style_preset": spec.style_preset,
+    }
     # UserComment keeps the full, lossless metadata (ImageDescription is ASCII-only)
     exif.get_ifd(0x8769)[0x9286] = b"ASCII\x00\x00\x00" + json.dumps(meta).encode("ascii")
     return exif

@@ -33,17 +33,24 @@ def dumps(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def json_response(status: int, payload: Any, headers: dict[str, str] | None = None,
-                  *, compressible: bool = False) -> Response:
-    return Response(status, dumps(payload), "application/json; charset=utf-8",
-                    dict(headers or {}), compressible=compressible)
+def json_response(
+    status: int, payload: Any, headers: dict[str, str] | None = None, *, compressible: bool = False
+) -> Response:
+    return Response(
+        status,
+        dumps(payload),
+        "application/json; charset=utf-8",
+        dict(headers or {}),
+        compressible=compressible,
+    )
 
 
 class ApiError(Exception):
     """An error answer (status + Venice-shaped JSON body) raised from deep inside a route."""
 
-    def __init__(self, status: int, body: dict[str, Any] | str,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None
+    ) -> None:
         self.status = status
         self.body = {"error": body} if isinstance(body, str) else body
         self.headers = dict(headers or {})

@@ -59,9 +59,11 @@ class RateWindow:
                 self._hits.append(now)
             remaining = max(0, limit - len(self._hits))
             reset_in = (self._hits[0] + 60 - now) if self._hits else 60.0
-        headers = {"x-ratelimit-limit-requests": str(limit),
-                   "x-ratelimit-remaining-requests": str(remaining),
-                   "x-ratelimit-reset-requests": reset_header(reset_in, self.reset_unit, now)}
+        headers = {
+            "x-ratelimit-limit-requests": str(limit),
+            "x-ratelimit-remaining-requests": str(remaining),
+            "x-ratelimit-reset-requests": reset_header(reset_in, self.reset_unit, now),
+        }
         retry = max(1, math.ceil(reset_in)) if not allowed else 0
         return RateDecision(allowed, headers, retry)
 
@@ -113,9 +115,17 @@ def _money(micro: int) -> str:
 class ServerState:
     """Everything the handler threads share for one server instance."""
 
-    def __init__(self, *, auth: bool, api_keys: Iterable[str] | None, balance_usd: float,
-                 latency: float, rate_limit_rpm: int | None, reset_unit: str,
-                 styles_shape: str) -> None:
+    def __init__(
+        self,
+        *,
+        auth: bool,
+        api_keys: Iterable[str] | None,
+        balance_usd: float,
+        latency: float,
+        rate_limit_rpm: int | None,
+        reset_unit: str,
+        styles_shape: str,
+    ) -> None:
         self.auth = auth
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.ledger = Ledger(balance_usd)

@@ -61,7 +61,11 @@ class Field:
 
     def check(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
         if value is None:
-            return [] if self.nullable or self.kind == "any" else [_type_issue(self._expected, None, path)]
+            return (
+                []
+                if self.nullable or self.kind == "any"
+                else [_type_issue(self._expected, None, path)]
+            )
         return getattr(self, f"_check_{self.kind}")(value, path)
 
     @property
@@ -78,13 +82,29 @@ class Field:
         if not isinstance(value, str):
             return [_type_issue("string", value, path)]
         if self.min is not None and len(value) < self.min:
-            return [zod_issue("too_small", path, f"String must contain at least {int(self.min)} "
-                           "character(s)", minimum=int(self.min), type="string", inclusive=True,
-                           exact=False)]
+            return [
+                zod_issue(
+                    "too_small",
+                    path,
+                    f"String must contain at least {int(self.min)} character(s)",
+                    minimum=int(self.min),
+                    type="string",
+                    inclusive=True,
+                    exact=False,
+                )
+            ]
         if self.max is not None and len(value) > self.max:
-            return [zod_issue("too_big", path, f"String must contain at most {int(self.max)} "
-                           "character(s)", maximum=int(self.max), type="string", inclusive=True,
-                           exact=False)]
+            return [
+                zod_issue(
+                    "too_big",
+                    path,
+                    f"String must contain at most {int(self.max)} character(s)",
+                    maximum=int(self.max),
+                    type="string",
+                    inclusive=True,
+                    exact=False,
+                )
+            ]
         return []
 
     def _check_enum(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
@@ -93,9 +113,15 @@ class Field:
         if value in self.options:
             return []
         opts = " | ".join(f"'{o}'" for o in self.options)
-        return [zod_issue("invalid_enum_value", path,
-                       f"Invalid enum value. Expected {opts}, received '{value}'",
-                       received=value, options=list(self.options))]
+        return [
+            zod_issue(
+                "invalid_enum_value",
+                path,
+                f"Invalid enum value. Expected {opts}, received '{value}'",
+                received=value,
+                options=list(self.options),
+            )
+        ]
 
     def _check_number(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -106,27 +132,54 @@ class Field:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return [_type_issue("number", value, path)]
         if isinstance(value, float) and not value.is_integer():
-            return [zod_issue("invalid_type", path, "Expected integer, received float",
-                           expected="integer", received="float")]
+            return [
+                zod_issue(
+                    "invalid_type",
+                    path,
+                    "Expected integer, received float",
+                    expected="integer",
+                    received="float",
+                )
+            ]
         return self._range(value, path)
 
     def _range(self, value: float, path: list[Any]) -> list[dict[str, Any]]:
         low, high = self.min, self.max
         if low is not None and (value < low or (value == low and not self.min_inclusive)):
             word = "greater than or equal to" if self.min_inclusive else "greater than"
-            return [zod_issue("too_small", path, f"Number must be {word} {_num(low)}",
-                           minimum=_num(low), type="number", inclusive=self.min_inclusive,
-                           exact=False)]
+            return [
+                zod_issue(
+                    "too_small",
+                    path,
+                    f"Number must be {word} {_num(low)}",
+                    minimum=_num(low),
+                    type="number",
+                    inclusive=self.min_inclusive,
+                    exact=False,
+                )
+            ]
         if high is not None and value > high:
-            return [zod_issue("too_big", path, f"Number must be less than or equal to {_num(high)}",
-                           maximum=_num(high), type="number", inclusive=True, exact=False)]
+            return [
+                zod_issue(
+                    "too_big",
+                    path,
+                    f"Number must be less than or equal to {_num(high)}",
+                    maximum=_num(high),
+                    type="number",
+                    inclusive=True,
+                    exact=False,
+                )
+            ]
         return []
 
     def _check_refs(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
         """style_references: array of {image: string, strength?: 0.1..1}, strict."""
         if not isinstance(value, list):
             return [_type_issue("array", value, path)]
-        ref_schema = {"image": Field("string", required=True), "strength": Field("number", 0.1, max=1)}
+        ref_schema = {
+            "image": Field("string", required=True),
+            "strength": Field("number", 0.1, max=1),
+        }
         issues: list[dict[str, Any]] = []
         for i, item in enumerate(value):
             issues += check_object(item, ref_schema, [*path, i])
@@ -137,8 +190,9 @@ def _num(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
 
-def check_object(body: Any, schema: dict[str, Field], path: list[Any] | None = None
-                 ) -> list[dict[str, Any]]:
+def check_object(
+    body: Any, schema: dict[str, Field], path: list[Any] | None = None
+) -> list[dict[str, Any]]:
     """All issues for ``body`` against a strict object schema (zod collects them all)."""
     path = path or []
     if not isinstance(body, dict):
@@ -147,15 +201,28 @@ def check_object(body: Any, schema: dict[str, Field], path: list[Any] | None = N
     for name, spec in schema.items():
         if name not in body:
             if spec.required:
-                issues.append(zod_issue("invalid_type", [*path, name], "Required",
-                                     expected=spec._expected, received="undefined"))
+                issues.append(
+                    zod_issue(
+                        "invalid_type",
+                        [*path, name],
+                        "Required",
+                        expected=spec._expected,
+                        received="undefined",
+                    )
+                )
             continue
         issues += spec.check(body[name], [*path, name])
     extra = [k for k in body if k not in schema]
     if extra:
         keys = ", ".join(f"'{k}'" for k in extra)
-        issues.append(zod_issue("unrecognized_keys", list(path),
-                             f"Unrecognized key(s) in object: {keys}", keys=extra))
+        issues.append(
+            zod_issue(
+                "unrecognized_keys",
+                list(path),
+                f"Unrecognized key(s) in object: {keys}",
+                keys=extra,
+            )
+        )
     return issues
 
 
@@ -217,8 +284,16 @@ GENERATE_SCHEMA: dict[str, Field] = {
     "anon_user_id": Field("string", max=128),  # live API accepts it (venice skills); not in spec
 }
 
-OPENAI_SIZES = ("auto", "256x256", "512x512", "1024x1024", "1536x1024", "1024x1536",
-                "1792x1024", "1024x1792")
+OPENAI_SIZES = (
+    "auto",
+    "256x256",
+    "512x512",
+    "1024x1024",
+    "1536x1024",
+    "1024x1536",
+    "1792x1024",
+    "1024x1792",
+)
 OPENAI_SCHEMA: dict[str, Field] = {
     "background": Field("enum", options=("transparent", "opaque", "auto"), nullable=True),
     "model": Field("string"),
@@ -227,8 +302,9 @@ OPENAI_SCHEMA: dict[str, Field] = {
     "output_compression": Field(_INT, 0, True, 100, nullable=True),
     "output_format": Field("enum", options=("jpeg", "png", "webp")),
     "prompt": Field("string", 1, max=1500, required=True),
-    "quality": Field("enum", options=("auto", "high", "medium", "low", "hd", "standard"),
-                     nullable=True),
+    "quality": Field(
+        "enum", options=("auto", "high", "medium", "low", "hd", "standard"), nullable=True
+    ),
     "response_format": Field("enum", options=("b64_json", "url"), nullable=True),
     "size": Field("enum", options=OPENAI_SIZES, nullable=True),
     "style": Field("enum", options=("vivid", "natural"), nullable=True),
@@ -268,9 +344,15 @@ class GenerateParams:
 
 
 def _too_long(field_name: str, limit: int, model: Model) -> dict[str, Any]:
-    return zod_issue("too_big", [field_name],
-                  f"{field_name} exceeds the {limit} character limit of model '{model.id}'",
-                  maximum=limit, type="string", inclusive=True, exact=False)
+    return zod_issue(
+        "too_big",
+        [field_name],
+        f"{field_name} exceeds the {limit} character limit of model '{model.id}'",
+        maximum=limit,
+        type="string",
+        inclusive=True,
+        exact=False,
+    )
 
 
 def _custom(field_name: str, message: str) -> dict[str, Any]:
@@ -300,60 +382,102 @@ def validate_generate(body: Any) -> GenerateParams:
         if len(body.get(name) or "") > model.prompt_limit:
             issues.append(_too_long(name, model.prompt_limit, model))
     if body.get("variants", 1) > 1 and body.get("return_binary"):
-        issues.append(_custom("variants", "variants > 1 is only supported when return_binary "
-                                          "is false"))
+        issues.append(
+            _custom("variants", "variants > 1 is only supported when return_binary is false")
+        )
     style = body.get("style_preset")
     if style is not None and style not in catalogue.styles():
         hint = catalogue.suggest(style, catalogue.styles())
         tail = f" Did you mean '{hint}'?" if hint else ""
-        issues.append(_custom("style_preset", f"Invalid style preset '{style}'. See GET "
-                                              f"/api/v1/image/styles for valid values.{tail}"))
+        issues.append(
+            _custom(
+                "style_preset",
+                f"Invalid style preset '{style}'. See GET "
+                f"/api/v1/image/styles for valid values.{tail}",
+            )
+        )
     resolution = None
     if model.resolutions:
         resolution = model.canonical_resolution(body.get("resolution"))
         if resolution is None:
-            issues.append(_custom("resolution", f"Resolution '{body['resolution']}' is not "
-                                  f"supported by model '{model.id}'. Supported: "
-                                  f"{', '.join(model.resolutions)}"))
+            issues.append(
+                _custom(
+                    "resolution",
+                    f"Resolution '{body['resolution']}' is not "
+                    f"supported by model '{model.id}'. Supported: "
+                    f"{', '.join(model.resolutions)}",
+                )
+            )
     quality = None
     if model.qualities:
         quality = body.get("quality", c.get("defaultQuality"))
         if quality not in model.qualities:
-            issues.append(_custom("quality", f"Quality '{quality}' is not supported by model "
-                                  f"'{model.id}'. Supported: {', '.join(model.qualities)}"))
+            issues.append(
+                _custom(
+                    "quality",
+                    f"Quality '{quality}' is not supported by model "
+                    f"'{model.id}'. Supported: {', '.join(model.qualities)}",
+                )
+            )
     steps = int(body.get("steps", c["steps"]["default"]))
     if model.uses_steps and not 1 <= steps <= c["steps"]["max"]:
-        issues.append(zod_issue("too_big" if steps > 1 else "too_small", ["steps"],
-                             f"steps must be between 1 and {c['steps']['max']} for model "
-                             f"'{model.id}'", maximum=c["steps"]["max"], type="number",
-                             inclusive=True, exact=False))
+        issues.append(
+            zod_issue(
+                "too_big" if steps > 1 else "too_small",
+                ["steps"],
+                f"steps must be between 1 and {c['steps']['max']} for model '{model.id}'",
+                maximum=c["steps"]["max"],
+                type="number",
+                inclusive=True,
+                exact=False,
+            )
+        )
     if body.get("style_references") and not model.spec.get("supportsStyleReferences"):
-        issues.append(_custom("style_references", f"Model '{model.id}' does not support "
-                                                  "style_references"))
+        issues.append(
+            _custom("style_references", f"Model '{model.id}' does not support style_references")
+        )
     if body.get("inpaint") is not None:
-        issues.append(_custom("inpaint", "Inpainting was disabled on May 19th, 2025. Use POST "
-                                         "/api/v1/image/edit instead."))
+        issues.append(
+            _custom(
+                "inpaint",
+                "Inpainting was disabled on May 19th, 2025. Use POST /api/v1/image/edit instead.",
+            )
+        )
     if issues:
         raise invalid(issues)
     return _build(model, body, resolution, quality, steps)
 
 
-def _build(model: Model, body: dict[str, Any], resolution: str | None, quality: str | None,
-           steps: int) -> GenerateParams:
+def _build(
+    model: Model, body: dict[str, Any], resolution: str | None, quality: str | None, steps: int
+) -> GenerateParams:
     seed = int(body["seed"]) if "seed" in body else _SYS_RANDOM.randint(-SEED_MAX, SEED_MAX)
     aspect = None
     if not model.is_pixel:
         aspect = body.get("aspect_ratio")
-        aspect = aspect if aspect in model.aspect_ratios else model.constraints["defaultAspectRatio"]
-    width, height = model.dimensions(int(body.get("width", 1024)), int(body.get("height", 1024)),
-                                     aspect, resolution)
+        aspect = (
+            aspect if aspect in model.aspect_ratios else model.constraints["defaultAspectRatio"]
+        )
+    width, height = model.dimensions(
+        int(body.get("width", 1024)), int(body.get("height", 1024)), aspect, resolution
+    )
     cfg = float(body.get("cfg_scale", model.cfg_scale))
     p = GenerateParams(
-        model=model, prompt=body["prompt"], width=width, height=height, seed=seed,
-        cfg_scale=cfg, steps=steps, format=body.get("format", "webp"),
-        variants=int(body.get("variants", 1)), return_binary=body.get("return_binary", False),
-        safe_mode=body.get("safe_mode", True), negative_prompt=body.get("negative_prompt"),
-        style_preset=body.get("style_preset"), resolution=resolution, quality=quality,
+        model=model,
+        prompt=body["prompt"],
+        width=width,
+        height=height,
+        seed=seed,
+        cfg_scale=cfg,
+        steps=steps,
+        format=body.get("format", "webp"),
+        variants=int(body.get("variants", 1)),
+        return_binary=body.get("return_binary", False),
+        safe_mode=body.get("safe_mode", True),
+        negative_prompt=body.get("negative_prompt"),
+        style_preset=body.get("style_preset"),
+        resolution=resolution,
+        quality=quality,
         hide_watermark=body.get("hide_watermark", False),
         embed_exif_metadata=body.get("embed_exif_metadata", False),
         enhance_prompt=body.get("enhance_prompt", False),
@@ -368,11 +492,25 @@ def _build(model: Model, body: dict[str, Any], resolution: str | None, quality: 
         echo["resolution"] = resolution
     if quality is not None:
         echo["quality"] = quality
-    echo.update(steps=steps, cfg_scale=_num(cfg), seed=seed, variants=p.variants,
-                format=p.format, safe_mode=p.safe_mode, hide_watermark=p.hide_watermark,
-                return_binary=p.return_binary, embed_exif_metadata=p.embed_exif_metadata)
-    for key in ("style_preset", "lora_strength", "enable_web_search", "enhance_prompt",
-                "disable_prompt_optimization_thinking", "anon_user_id"):
+    echo.update(
+        steps=steps,
+        cfg_scale=_num(cfg),
+        seed=seed,
+        variants=p.variants,
+        format=p.format,
+        safe_mode=p.safe_mode,
+        hide_watermark=p.hide_watermark,
+        return_binary=p.return_binary,
+        embed_exif_metadata=p.embed_exif_metadata,
+    )
+    for key in (
+        "style_preset",
+        "lora_strength",
+        "enable_web_search",
+        "enhance_prompt",
+        "disable_prompt_optimization_thinking",
+        "anon_user_id",
+    ):
         if key in body:
             echo[key] = body[key]
     p.echo = echo
@@ -385,7 +523,8 @@ def validate_openai(body: Any) -> GenerateParams:
     if issues:
         raise invalid(issues)
     model = catalogue.get_model(body.get("model") or "") or catalogue.get_model(
-        catalogue.DEFAULT_MODEL)
+        catalogue.DEFAULT_MODEL
+    )
     assert model is not None
     if len(body["prompt"]) > model.prompt_limit:
         raise invalid([_too_long("prompt", model.prompt_limit, model)])
@@ -397,13 +536,18 @@ def validate_openai(body: Any) -> GenerateParams:
         width, height = model.dimensions(width, height, None, None)
     quality = model.constraints.get("defaultQuality") if model.qualities else None
     return GenerateParams(
-        model=model, prompt=body["prompt"], width=width, height=height,
-        seed=_SYS_RANDOM.randint(-SEED_MAX, SEED_MAX), cfg_scale=model.cfg_scale,
+        model=model,
+        prompt=body["prompt"],
+        width=width,
+        height=height,
+        seed=_SYS_RANDOM.randint(-SEED_MAX, SEED_MAX),
+        cfg_scale=model.cfg_scale,
         steps=int(model.constraints["steps"]["default"]),
         format=body.get("output_format", "png"),
         safe_mode=body.get("moderation") != "low",
         resolution=model.canonical_resolution(None) if model.resolutions else None,
-        quality=quality, hide_watermark=True,
+        quality=quality,
+        hide_watermark=True,
         response_format=body.get("response_format") or "b64_json",
     )
 
