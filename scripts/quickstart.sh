@@ -7,11 +7,15 @@ VENV=${VENV:-.venv}
 
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e ".[lab]" nbclient nbformat
+"$VENV/bin/python" -m pip install -q -e ".[lab]" nbclient nbformat 2> >(grep -v -e "^ " -e "^$" -e "^!!" >&2)
 
 mkdir -p out
 "$VENV/bin/python" scripts/run_notebook.py notebooks/quickstart.ipynb out/quickstart.ipynb
 
 if [ "${1:-}" != "--no-lab" ] && [ -z "${CI:-}" ]; then
-  exec "$VENV/bin/jupyter" lab notebooks/quickstart.ipynb
+  lab_args=(--ServerApp.ip=127.0.0.1)
+  # Containers and fresh VMs often log in as root, which JupyterLab refuses without this flag.
+  [ "$(id -u)" -eq 0 ] && lab_args+=(--allow-root)
+  echo "Opening JupyterLab on the quickstart (Ctrl-C to stop)."
+  exec "$VENV/bin/jupyter" lab "${lab_args[@]}" notebooks/quickstart.ipynb
 fi
