@@ -13,7 +13,7 @@ from fault_server import FaultServer, Reply
 from PIL import Image
 
 from venice_nb import errors as E
-from venice_nb.client import VeniceClient, mask, resolve_base_url
+from venice_nb.client import VeniceClient, resolve_base_url
 from venice_nb.ratelimit import RetryPolicy
 from venice_nb.request import GenerateRequest, OpenAIImageRequest
 from venice_nb.server import LocalServer
@@ -271,7 +271,7 @@ def test_missing_key_is_refused_before_any_request_on_every_route(
     assert local_server.request_count == 0
 
 
-def test_base_url_and_mask(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VENICE_BASE_URL", "http://127.0.0.1:9/api/v1/")
     assert resolve_base_url() == "http://127.0.0.1:9/api/v1"
     assert resolve_base_url("https://x.test/api/v1") == "https://x.test/api/v1"
@@ -279,11 +279,6 @@ def test_base_url_and_mask(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_base_url() == "https://api.venice.ai/api/v1"
     with pytest.raises(E.ConfigurationError, match="http:// or https://"):
         resolve_base_url("ftp://x")
-    assert (
-        mask("sk-abcdefghijkl-xy") == "****xy"
-        and mask("short") == "****"
-        and mask(None) == "<not set>"
-    )
     with pytest.raises(E.ConfigurationError):
         VeniceClient(read_timeout=0)
 
@@ -358,25 +353,6 @@ def _png() -> bytes:
     out = BytesIO()
     Image.new("RGB", (8, 8)).save(out, "PNG")
     return out.getvalue()
-
-
-@pytest.mark.parametrize(
-    "bad", ["sk-abc\ndef-123456", "sk-abc def-123456", "sk-clé-1234567890", "sk-\x07-12345678"]
-)
-def test_a_key_that_cannot_be_a_header_is_refused_without_echo(
-    local_server: LocalServer, monkeypatch: pytest.MonkeyPatch, bad: str
-) -> None:
-    with pytest.raises(E.ConfigurationError) as info:
-        VeniceClient(bad, base_url=local_server.base_url)
-    assert bad not in info.value.one_line() and "non-ASCII" in info.value.one_line()
-    monkeypatch.setenv("VENICE_API_KEY", bad)
-    c = VeniceClient(base_url=local_server.base_url)
-    with pytest.raises(E.ConfigurationError) as info:
-        c.generate(req())
-    assert "$VENICE_API_KEY" in info.value.one_line() and bad not in str(info.value)
-    assert local_server.request_count == 0
-    monkeypatch.setenv("VENICE_API_KEY", "  sk-padded-key-12345\n")  # a pasted newline is fine
-    assert c.generate(req(width=64, height=64)).images
 
 
 def test_credentials_in_the_base_url_are_never_shown() -> None:

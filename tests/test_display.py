@@ -1,19 +1,27 @@
-"""The persisted HTML: data URIs as received, previews, captions, badges, timing bar, sweep grid."""
+"""The persisted HTML: data URIs as received, previews, captions, badges, timing bar, the other
+surfaces; escaping and sanitizer checks cover sweeps too (the grid itself: test_display_sweep.py)."""
 
 from __future__ import annotations
 
 import base64
 import io
 import json
-import random
 import re
-from html.parser import HTMLParser
 
 import pytest
+from display_support import (
+    Parsed,
+    decode_src,
+    encode,
+    html_of,
+    image,
+    sample_sweep,
+    segment_widths,
+)
 from PIL import Image
 
 from venice_nb import display
-from venice_nb.errors import CapacityError, RateLimitError
+from venice_nb.errors import CapacityError
 from venice_nb.models import Catalogue
 from venice_nb.request import GenerateRequest, OpenAIImageRequest
 from venice_nb.result import (
@@ -33,23 +41,6 @@ EVIL = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 # ---- helpers -----------------------------------------------------------------------------------
 
 
-def encode(im: Image.Image, fmt: str, **kw) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, fmt.upper(), **kw)
-    return buf.getvalue()
-
-
-def noisy(size: tuple[int, int], seed: int = 1) -> Image.Image:
-    """Random pixels: compresses like a detailed photo would (no tiny flat-colour files)."""
-    rnd = random.Random(seed)
-    return Image.frombytes("RGB", size, rnd.randbytes(size[0] * size[1] * 3))
-
-
-def image(fmt: str = "webp", size=(64, 48), seed: int | None = 42, index: int = 0, **flags):
-    data = encode(noisy(size, index + 1), fmt)
-    return GeneratedImage.from_bytes(data, index=index, seed=seed, **flags)
-
-
 def make_result(images=None, **kw) -> GenerationResult:
     images = images if images is not None else [image()]
     request = kw.pop(
@@ -63,46 +54,6 @@ def make_result(images=None, **kw) -> GenerationResult:
         ),
     )
     return GenerationResult(request=request, images=images, id="gen-1", seed=images[0].seed, **kw)
-
-
-class Parsed(HTMLParser):
-    """The parts of the output a person sees: images, text, and elements by class."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.imgs: list[dict[str, str]] = []
-        self.tags: list[tuple[str, dict[str, str]]] = []
-        self.text: list[str] = []
-        self.feed(html)
-        self.close()
-
-    def handle_starttag(self, tag, attrs):
-        attrs = {k: v or "" for k, v in attrs}
-        self.tags.append((tag, attrs))
-        if tag == "img":
-            self.imgs.append(attrs)
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-    @property
-    def all_text(self) -> str:
-        return " ".join(" ".join(self.text).split())
-
-    def by_class(self, cls: str) -> list[dict[str, str]]:
-        return [a for _, a in self.tags if cls in a.get("class", "").split()]
-
-
-def decode_src(src: str) -> tuple[str, bytes]:
-    match = re.fullmatch(r"data:([a-z/]+);base64,([A-Za-z0-9+/=]+)", src)
-    assert match, src[:80]
-    return match.group(1), base64.b64decode(match.group(2), validate=True)
-
-
-def html_of(obj, **kw) -> str:
-    bundle = display.sweep_bundle if isinstance(obj, SweepResult) else display.result_bundle
-    data, _ = bundle(obj, **kw)
-    return data["text/html"]
 
 
 # ---- images ------------------------------------------------------------------------------------
@@ -267,20 +218,10 @@ def test_format_usd():
 # ---- timing ------------------------------------------------------------------------------------
 
 
-def _segment_widths(html: str) -> dict[str, float]:
-    widths = {}
-    for attrs in Parsed(html).tags:
-        cls = attrs[1].get("class", "")
-        if cls.startswith("venice-nb-seg-"):
-            width = re.search(r"width:([\d.]+)%", attrs[1]["style"])
-            widths[cls.removeprefix("venice-nb-seg-")] = float(width.group(1))
-    return widths
-
-
 def test_timing_bar_widths_follow_the_segments():
     timing = Timing(queue_ms=120.0, preprocessing_ms=30.0, inference_ms=1500.0, wall_ms=2000.0)
     html = html_of(make_result(timing=timing), preview_size=512)
-    widths = _segment_widths(html)
+    widths = segment_widths(html)
     segments = dict(timing.segments())
     total = sum(segments.values())
     assert set(widths) == {"queue", "preprocessing", "inference", "rest"}
@@ -296,7 +237,7 @@ def test_timing_bar_widths_follow_the_segments():
 def test_cached_result_does_not_pretend_the_server_just_ran():
     timing = Timing(queue_ms=40.0, inference_ms=700.0, wall_ms=3.0)  # as the cache hands it back
     html = html_of(make_result(timing=timing, cached=True), preview_size=512)
-    assert _segment_widths(html) == {"wall": 100.0}
+    assert segment_widths(html) == {"wall": 100.0}
     text = Parsed(html).all_text
     assert "3 ms wall (served from the cache, no request made; generated in 740 ms" in text
     assert "inference" not in text
@@ -308,7 +249,7 @@ def test_timing_bar_without_api_timing_shows_wall_time_honestly():
         timing=Timing(wall_ms=640.0),
     )
     html = html_of(binary, preview_size=512)
-    assert _segment_widths(html) == {"wall": 100.0}
+    assert segment_widths(html) == {"wall": 100.0}
     text = Parsed(html).all_text
     assert "640 ms wall (binary responses carry no server timing)" in text
     assert "inference" not in text
@@ -322,112 +263,6 @@ def test_timing_bar_without_api_timing_shows_wall_time_honestly():
         "OpenAI-compatible route reports no server timing"
         in Parsed(html_of(openai, preview_size=512)).all_text
     )
-
-
-# ---- sweeps ------------------------------------------------------------------------------------
-
-
-def _sweep(fail_at=(2, 7.5)) -> SweepResult:
-    cells = []
-    for seed in (1, 2):
-        for cfg in (4.0, 7.5):
-            params = {"seed": seed, "cfg_scale": cfg}
-            if (seed, cfg) == fail_at:
-                err = CapacityError("z-image-turbo is at capacity", status=503)
-                cells.append(SweepCell(params, error=err))
-                continue
-            req = GenerateRequest(model="z-image-turbo", prompt="grid", seed=seed, cfg_scale=cfg)
-            img = image("webp", (64, 64), seed=seed, index=0)
-            timing = Timing(queue_ms=10.0, preprocessing_ms=5.0, inference_ms=300.0, wall_ms=400.0)
-            cells.append(
-                SweepCell(params, result=GenerationResult(req, [img], timing=timing, cost_usd=0.01))
-            )
-    return SweepResult(cells, rows="seed", cols="cfg_scale", wall_ms=450.0)
-
-
-def test_sweep_grid_labels_images_and_failed_cell():
-    sweep = _sweep()
-    data, meta = display.sweep_bundle(sweep, preview_size=512)
-    assert set(data) == {"text/html", "text/plain"}
-    html = data["text/html"]
-    parsed = Parsed(html)
-    assert len(parsed.imgs) == 3
-    for img, cell in zip(parsed.imgs, [c for c in sweep.cells if c.ok], strict=True):
-        assert decode_src(img["src"])[1] == cell.result.images[0].data
-    # the table: header row of cfg values, one row per seed, the failure in (seed 2, cfg 7.5)
-    rows = re.findall(r"<tr>(.*?)</tr>", html)
-    assert len(rows) == 3
-    header = Parsed(rows[0]).text
-    assert header == ["seed \u2193 / cfg_scale \u2192", "cfg_scale=4", "cfg_scale=7.5"]
-    assert Parsed(rows[1]).text[0] == "seed=1"
-    assert Parsed(rows[2]).text[0] == "seed=2"
-    last = re.findall(r"<td[^>]*>(.*?)</td>", rows[2])
-    assert "img" in last[0] and "<img" not in last[1]
-    assert "z-image-turbo is at capacity" in Parsed(last[1]).all_text
-    # one timing summary: the sweep's own wall, the requests' sum, and the overlap
-    assert len(parsed.by_class("venice-nb-timing")) == 1
-    text = parsed.all_text
-    assert "450 ms wall \u00b7 4 cells; 1.20 s of request time summed in the bar" in text
-    assert "(2.7x overlap)" in text
-    # the bar sums the three fresh requests: 30 ms queue, 15 preprocessing, 900 inference
-    widths = _segment_widths(html)
-    assert widths["inference"] == pytest.approx(900 / 1200 * 100, abs=0.006)
-    assert widths["rest"] == pytest.approx((1200 - 945) / 1200 * 100, abs=0.006)
-    assert "try again in a minute" in Parsed(last[1]).all_text  # the hint, under the message
-    assert "3/4 ok" in text and "1 failed" in text and "cost $0.03" in text
-    # metadata: each cell's params and provenance or error, no key
-    prov = meta["venice_nb"]
-    cells = prov["cells"]
-    assert [c["params"] for c in cells] == [c.params for c in sweep.cells]
-    assert cells[3]["error"].startswith("z-image-turbo is at capacity")
-    assert prov["request"] == {"model": "z-image-turbo", "prompt": "grid"}  # shared, stored once
-    for entry, cell in zip(cells, sweep.cells, strict=True):
-        if cell.ok:  # each cell's full request is the shared part plus its params
-            assert dict(prov["request"], **entry["params"]) == cell.result.request.to_json()
-            assert "request_changes" not in entry
-            assert entry["cost_usd"] == 0.01 and entry["timing_ms"]["inference_ms"] == 300.0
-            assert "blurred" not in entry  # flags not raised are left out
-    json.dumps(meta)
-
-
-def test_sweep_cells_sharing_a_slot_are_labelled_and_all_cached_sweeps_say_so():
-    cells = []
-    for style in ("Anime", "Cinematic"):
-        for seed in (1, 2):
-            req = GenerateRequest(model="m", prompt="p", seed=seed, style_preset=style)
-            res = GenerationResult(req, [image(seed=seed)], cached=True, timing=Timing(wall_ms=2.0))
-            cells.append(SweepCell({"seed": seed, "style_preset": style}, result=res))
-    sweep = SweepResult(cells, rows="seed", cols=None, wall_ms=9.0)
-    parsed = Parsed(html_of(sweep, preview_size=512))
-    text = parsed.all_text
-    assert len(parsed.imgs) == 4
-    assert "style_preset=Anime" in text and "style_preset=Cinematic" in text
-    assert "9 ms wall (no request made) \u00b7 4 cells, 4 from the cache" in text
-    assert "cost $0" in text and text.count("cached") == 4
-
-
-def test_sweep_with_one_axis_and_extra_params():
-    cells = []
-    for seed in (1, 2, 3):
-        req = GenerateRequest(model="m", prompt="p", seed=seed)
-        cells.append(SweepCell({"seed": seed}, result=GenerationResult(req, [image(seed=seed)])))
-    cells.append(SweepCell({"seed": 4}, error=RateLimitError("too many requests", retry_after=30)))
-    html = html_of(SweepResult(cells, rows=None, cols="seed", wall_ms=10.0), preview_size=512)
-    rows = re.findall(r"<tr>(.*?)</tr>", html)
-    assert len(rows) == 2
-    assert Parsed(rows[0]).text == ["seed=1", "seed=2", "seed=3", "seed=4"]
-    assert "too many requests" in Parsed(rows[1]).all_text
-
-
-def test_sweep_metadata_keeps_request_fields_that_params_do_not_explain():
-    cells = []
-    for i, (seed, model) in enumerate(((1, "a"), (2, "b"))):
-        req = GenerateRequest(model=model, prompt="p", seed=seed)
-        cells.append(SweepCell({"n": i}, result=GenerationResult(req, [image(seed=seed)])))
-    prov = display.sweep_bundle(SweepResult(cells, cols="n"), preview_size=512)[1]["venice_nb"]
-    assert prov["request"] == {"prompt": "p"}
-    for entry, cell in zip(prov["cells"], cells, strict=True):
-        assert dict(prov["request"], **entry["request_changes"]) == cell.result.request.to_json()
 
 
 # ---- escaping ----------------------------------------------------------------------------------
@@ -479,7 +314,7 @@ SANITIZER_KEEPS = {
 
 
 def test_styles_survive_jupyterlab_sanitizer_of_untrusted_notebooks():
-    sweep = _sweep()
+    sweep = sample_sweep()
     outputs = [
         html_of(
             make_result(cost_usd=0.01, balance_usd=3.0, deprecation="old", retries=1),
@@ -649,7 +484,7 @@ def test_real_generation_bundle_over_http(local_server):
     assert "<b>at</b>" not in html
     # what the server said is in the timing bar: its API timing plus the rest of the wall
     if any(v is not None for v in (result.timing.inference_ms, result.timing.queue_ms)):
-        widths = _segment_widths(html)
+        widths = segment_widths(html)
         total = sum(ms for _, ms in result.timing.segments())
         for name, ms in result.timing.segments():
             if ms > 0:
@@ -684,5 +519,5 @@ def test_real_flags_from_the_server(local_server):
     html = html_of(binary, preview_size=512)
     _, payload = decode_src(Parsed(html).imgs[0]["src"])
     assert payload == binary.images[0].data
-    assert _segment_widths(html) == {"wall": 100.0}
+    assert segment_widths(html) == {"wall": 100.0}
     assert "binary responses carry no server timing" in Parsed(html).all_text

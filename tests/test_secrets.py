@@ -24,7 +24,8 @@ import pytest
 from canary_notebook import build, execute
 from leak_scan import Scan, needles_for
 
-from venice_nb.client import VeniceClient, mask
+from venice_nb.apikey import mask
+from venice_nb.client import VeniceClient
 from venice_nb.server import LocalServer
 from venice_nb.session import Settings, VeniceSession
 

@@ -4,9 +4,10 @@ One ``requests.Session`` (connection reuse), a base URL, the key (read when a ca
 stored in a repr), timeouts, bounded retries and the mapping of every failure to an error class from
 ``errors.py``. No IPython, no widgets, no PIL: this works in a plain script.
 
-The key travels only inside a ``requests`` auth object whose repr is masked, so no local variable,
-exception message or log record of ours ever holds it. Our errors are raised outside ``except``
-blocks, so they carry no chained ``requests`` exception (whose ``.request`` holds the headers).
+The key travels only inside a ``requests`` auth object whose repr is masked (``apikey.py``), so no
+local variable, exception message or log record of ours ever holds it. Our errors are raised outside
+``except`` blocks, so they carry no chained ``requests`` exception (whose ``.request`` holds the
+headers). What a 200 says besides its images is read by ``responses.py``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from urllib.parse import unquote
 import requests
 
 from . import __version__
+from .apikey import _Bearer, _checked, _Secret, _wrap, mask  # mask: re-exported for callers
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -45,8 +47,17 @@ from .ratelimit import (
     server_delay,
 )
 from .request import GenerateRequest, OpenAIImageRequest
+from .responses import (
+    _deprecation,
+    _echoed_seed,
+    _flags,
+    _float,
+    _int,
+    _json_or_none,
+    _openai_images,
+)
 from .result import LOCAL_PREVIEW, GeneratedImage, GenerationResult, RateLimit, Timing, sniff_format
-from .wire import BodyTimeout, decode_b64, parse_images_json, read_body
+from .wire import BodyTimeout, parse_images_json, read_body
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +65,6 @@ DEFAULT_BASE_URL = "https://api.venice.ai/api/v1"
 KEY_ENV = "VENICE_API_KEY"
 BASE_URL_ENV = "VENICE_BASE_URL"
 MAX_RESPONSE_BYTES = 200 * 1024 * 1024  # four 4K PNGs as base64 fit; a runaway body does not
-
-
-def mask(key: str | None) -> str:
-    """How a key is ever shown: never more than its last two characters."""
-    if not key:
-        return "<not set>"
-    return "****" + key[-2:] if len(key) >= 12 else "****"
 
 
 def resolve_base_url(base_url: str | None = None) -> str:
@@ -71,85 +75,6 @@ def resolve_base_url(base_url: str | None = None) -> str:
             hint="e.g. https://api.venice.ai/api/v1",
         )
     return url
-
-
-class _Secret:
-    """Holds the explicit key so that no repr, traceback local or pickle shows it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return mask(self._value)
-
-    def __reduce__(self) -> Any:
-        raise TypeError("the API key cannot be pickled")
-
-
-def _wrap(key: str | _Secret | None) -> _Secret | None:
-    """The key wrapped at once (stripped), None when empty."""
-    if isinstance(key, _Secret):
-        key = key.get()
-    return _Secret(key.strip()) if isinstance(key, str) and key.strip() else None
-
-
-def _checked(secret: _Secret, source: str) -> _Secret:
-    """Refuse, without echoing it, a key that cannot travel in an HTTP header.
-
-    A line break or a non-ASCII character would make requests or http.client raise an error whose
-    message or attributes hold the whole header value, i.e. the key. Only the wrapper is a local
-    here, so even a traceback that prints locals shows it masked.
-    """
-    if not _header_safe(secret.get()):
-        raise ConfigurationError(
-            f"the API key from {source} contains spaces, line breaks or non-ASCII characters",
-            hint="Copy the key again from venice.ai > API settings; it is one word of ASCII.",
-        )
-    return secret
-
-
-def _header_safe(value: str) -> bool:
-    return value.isascii() and value.isprintable() and not any(c.isspace() for c in value)
-
-
-class _HeaderValue(str):
-    """The Authorization value: a real ``str`` on the wire, masked in every repr.
-
-    requests, urllib3 and http.client keep header dicts in their frames while a request runs; a
-    KeyboardInterrupt there, shown by ``%xmode Verbose`` (which prints the variables of each
-    line), reprs those dicts. This value reprs as ``'Bearer ****xy'`` there.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        scheme, _, key = str.__str__(self).partition(" ")
-        return repr(f"{scheme} {mask(key)}")
-
-    def __reduce_ex__(self, protocol: object) -> Any:
-        raise TypeError("the API key cannot be pickled")
-
-
-class _Bearer(requests.auth.AuthBase):
-    """Adds ``Authorization: Bearer`` when the request is prepared; shows only a masked key."""
-
-    def __init__(self, secret: _Secret) -> None:
-        self._secret = secret
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = _HeaderValue("Bearer " + self._secret.get())
-        return r
-
-    def __repr__(self) -> str:
-        return f"<Bearer {self._secret!r}>"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("the API key cannot be pickled")
 
 
 @dataclass
@@ -553,80 +478,6 @@ class VeniceClient:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-
-def _openai_images(body: bytearray) -> list[bytes]:
-    """The images of an OpenAI-style answer: ``data[].b64_json`` or ``data[].url`` data URLs."""
-    parsed = _json_or_none(body)
-    if parsed is None:
-        raise InvalidResponseError(f"the server's answer is not valid JSON ({len(body):,} bytes)")
-    items = parsed.get("data") if isinstance(parsed, dict) else None
-    if not isinstance(items, list) or not items:
-        raise InvalidResponseError("the answer has no 'data' list of images")
-    out = []
-    for i, item in enumerate(items):
-        b64 = item.get("b64_json") if isinstance(item, dict) else None
-        url = item.get("url") if isinstance(item, dict) else None
-        if b64 is None and isinstance(url, str):
-            head, sep, b64 = url.partition(",")
-            if not head.startswith("data:") or not head.endswith(";base64") or not sep:
-                raise InvalidResponseError(f"image {i + 1}'s url is not a base64 data: URL")
-        if not isinstance(b64, str):
-            raise InvalidResponseError(f"image {i + 1} has neither b64_json nor url")
-        out.append(decode_b64(b64, f"image {i + 1}"))
-    return out
-
-
-def _json_or_none(body: bytes | bytearray) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
-
-
-def _flags(headers: Mapping[str, str]) -> dict[str, bool]:
-    return {
-        "blurred": headers.get("x-venice-is-blurred", "").strip().lower() == "true",
-        "content_violation": (
-            headers.get("x-venice-is-content-violation", "").strip().lower() == "true"
-        ),
-    }
-
-
-def _deprecation(h: Mapping[str, str]) -> str | None:
-    text = h.get("x-venice-model-deprecation-warning")
-    if not text and h.get("x-venice-deprecated", "").lower() == "true":
-        text = "this model is deprecated"
-    if not text:
-        return None
-    date = h.get("x-venice-model-deprecation-date")
-    if date and date not in text:
-        text += f" (removal date {date})"
-    replacement = h.get("x-venice-deprecated-replacement")
-    if replacement and replacement not in text:
-        text += f" (use {replacement})"
-    return text
-
-
-def _echoed_seed(meta: Mapping[str, Any]) -> int | None:
-    req = meta.get("request")
-    data = req.get("data") if isinstance(req, Mapping) else None
-    seed = data.get("seed") if isinstance(data, Mapping) else None
-    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _short(text: str) -> str:

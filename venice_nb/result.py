@@ -455,7 +455,7 @@ class SweepResult:
         return len(self.cells)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
-        from .display import sweep_bundle
+        from .display_sweep import sweep_bundle
 
         return sweep_bundle(self)
 

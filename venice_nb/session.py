@@ -18,8 +18,9 @@ from .errors import ConfigurationError
 from .request import GenerateRequest, OpenAIImageRequest
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .apikey import _Secret
     from .cache import ResultCache
-    from .client import VeniceClient, _Secret
+    from .client import VeniceClient
     from .models import ModelSpec
     from .ratelimit import RetryCallback
     from .result import GenerationResult
@@ -29,7 +30,7 @@ KEY_ENV = "VENICE_API_KEY"
 
 
 def _mask(key: str | None) -> str:
-    from .client import mask
+    from .apikey import mask
 
     return mask(key)
 
@@ -113,7 +114,7 @@ class VeniceSession:
         """
         secret = None
         if api_key:
-            from .client import _Secret
+            from .apikey import _Secret
 
             secret = _Secret(api_key)
         del api_key

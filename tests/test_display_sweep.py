@@ -1,0 +1,107 @@
+"""A sweep's persisted grid: axes labelled with the swept values, failed cells showing their error,
+one timing summary, and metadata that stores what the cells share once."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from display_support import Parsed, decode_src, html_of, image, sample_sweep, segment_widths
+
+from venice_nb.display_sweep import sweep_bundle
+from venice_nb.errors import RateLimitError
+from venice_nb.request import GenerateRequest
+from venice_nb.result import GenerationResult, SweepCell, SweepResult, Timing
+
+
+def test_sweep_grid_labels_images_and_failed_cell():
+    sweep = sample_sweep()
+    data, meta = sweep_bundle(sweep, preview_size=512)
+    assert set(data) == {"text/html", "text/plain"}
+    html = data["text/html"]
+    parsed = Parsed(html)
+    assert len(parsed.imgs) == 3
+    for img, cell in zip(parsed.imgs, [c for c in sweep.cells if c.ok], strict=True):
+        assert decode_src(img["src"])[1] == cell.result.images[0].data
+    # the table: header row of cfg values, one row per seed, the failure in (seed 2, cfg 7.5)
+    rows = re.findall(r"<tr>(.*?)</tr>", html)
+    assert len(rows) == 3
+    header = Parsed(rows[0]).text
+    assert header == ["seed \u2193 / cfg_scale \u2192", "cfg_scale=4", "cfg_scale=7.5"]
+    assert Parsed(rows[1]).text[0] == "seed=1"
+    assert Parsed(rows[2]).text[0] == "seed=2"
+    last = re.findall(r"<td[^>]*>(.*?)</td>", rows[2])
+    assert "img" in last[0] and "<img" not in last[1]
+    assert "z-image-turbo is at capacity" in Parsed(last[1]).all_text
+    # one timing summary: the sweep's own wall, the requests' sum, and the overlap
+    assert len(parsed.by_class("venice-nb-timing")) == 1
+    text = parsed.all_text
+    assert "450 ms wall \u00b7 4 cells; 1.20 s of request time summed in the bar" in text
+    assert "(2.7x overlap)" in text
+    # the bar sums the three fresh requests: 30 ms queue, 15 preprocessing, 900 inference
+    widths = segment_widths(html)
+    assert widths["inference"] == pytest.approx(900 / 1200 * 100, abs=0.006)
+    assert widths["rest"] == pytest.approx((1200 - 945) / 1200 * 100, abs=0.006)
+    assert "try again in a minute" in Parsed(last[1]).all_text  # the hint, under the message
+    assert "3/4 ok" in text and "1 failed" in text and "cost $0.03" in text
+    # metadata: each cell's params and provenance or error, no key
+    prov = meta["venice_nb"]
+    cells = prov["cells"]
+    assert [c["params"] for c in cells] == [c.params for c in sweep.cells]
+    assert cells[3]["error"].startswith("z-image-turbo is at capacity")
+    assert prov["request"] == {"model": "z-image-turbo", "prompt": "grid"}  # shared, stored once
+    for entry, cell in zip(cells, sweep.cells, strict=True):
+        if cell.ok:  # each cell's full request is the shared part plus its params
+            assert dict(prov["request"], **entry["params"]) == cell.result.request.to_json()
+            assert "request_changes" not in entry
+            assert entry["cost_usd"] == 0.01 and entry["timing_ms"]["inference_ms"] == 300.0
+            assert "blurred" not in entry  # flags not raised are left out
+    json.dumps(meta)
+
+
+def test_sweep_cells_sharing_a_slot_are_labelled_and_all_cached_sweeps_say_so():
+    cells = []
+    for style in ("Anime", "Cinematic"):
+        for seed in (1, 2):
+            req = GenerateRequest(model="m", prompt="p", seed=seed, style_preset=style)
+            res = GenerationResult(req, [image(seed=seed)], cached=True, timing=Timing(wall_ms=2.0))
+            cells.append(SweepCell({"seed": seed, "style_preset": style}, result=res))
+    sweep = SweepResult(cells, rows="seed", cols=None, wall_ms=9.0)
+    parsed = Parsed(html_of(sweep, preview_size=512))
+    text = parsed.all_text
+    assert len(parsed.imgs) == 4
+    assert "style_preset=Anime" in text and "style_preset=Cinematic" in text
+    assert "9 ms wall (no request made) \u00b7 4 cells, 4 from the cache" in text
+    assert "cost $0" in text and text.count("cached") == 4
+
+
+def test_sweep_with_one_axis_and_extra_params():
+    cells = []
+    for seed in (1, 2, 3):
+        req = GenerateRequest(model="m", prompt="p", seed=seed)
+        cells.append(SweepCell({"seed": seed}, result=GenerationResult(req, [image(seed=seed)])))
+    cells.append(SweepCell({"seed": 4}, error=RateLimitError("too many requests", retry_after=30)))
+    html = html_of(SweepResult(cells, rows=None, cols="seed", wall_ms=10.0), preview_size=512)
+    rows = re.findall(r"<tr>(.*?)</tr>", html)
+    assert len(rows) == 2
+    assert Parsed(rows[0]).text == ["seed=1", "seed=2", "seed=3", "seed=4"]
+    assert "too many requests" in Parsed(rows[1]).all_text
+
+
+def test_sweep_metadata_keeps_request_fields_that_params_do_not_explain():
+    cells = []
+    for i, (seed, model) in enumerate(((1, "a"), (2, "b"))):
+        req = GenerateRequest(model=model, prompt="p", seed=seed)
+        cells.append(SweepCell({"n": i}, result=GenerationResult(req, [image(seed=seed)])))
+    prov = sweep_bundle(SweepResult(cells, cols="n"), preview_size=512)[1]["venice_nb"]
+    assert prov["request"] == {"prompt": "p"}
+    for entry, cell in zip(prov["cells"], cells, strict=True):
+        assert dict(prov["request"], **entry["request_changes"]) == cell.result.request.to_json()
+
+
+def test_display_still_offers_sweep_bundle():
+    """The grid moved out of display.py; ``display.sweep_bundle`` is kept for its callers."""
+    from venice_nb import display
+
+    assert display.sweep_bundle is sweep_bundle
