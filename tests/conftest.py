@@ -78,3 +78,22 @@ class SpecValidator:
 def spec_validator(openapi_spec: dict[str, Any]) -> SpecValidator:
     pytest.importorskip("openapi_schema_validator", reason="openapi-schema-validator not installed")
     return SpecValidator(openapi_spec)
+
+
+# ---- a shared IPython shell per module (the magic tests) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    """One LocalServer for a whole module whose tests share one IPython shell (``ip``)."""
+    with LocalServer() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def ip(server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """An InteractiveShell with venice_nb loaded, aimed at this module's ``server``."""
+    from magics_harness import magic_shell
+
+    with magic_shell(server, tmp_path_factory.mktemp("shell")) as shell:
+        yield shell

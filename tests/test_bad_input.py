@@ -20,12 +20,11 @@ from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
-from magics_harness import magic_shell, magics, restored_traits, run, warm
+from magics_harness import magics, restored_traits, run, warm
 
 from venice_nb.client import VeniceClient
 from venice_nb.errors import VeniceError
 from venice_nb.request import GenerateRequest
-from venice_nb.server import LocalServer
 from venice_nb.session import VeniceSession, get_session
 
 PROMPT = "a red fox in the snow"
@@ -296,17 +295,12 @@ CASES = [
 # ---- running ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server():
-    with LocalServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def ip(server, tmp_path_factory):
-    with magic_shell(server, tmp_path_factory.mktemp("bad-input")) as shell:
-        shell.user_ns["obj"] = object()
-        yield shell
+@pytest.fixture(scope="module", autouse=True)
+def namespace(ip):
+    """The body cases need ``obj`` without ``missing_attr`` and no ``time_of_day`` at all; the
+    shell is IPython's singleton, so another module may have defined it."""
+    ip.user_ns["obj"] = object()
+    ip.user_ns.pop("time_of_day", None)
 
 
 def usage_message(ip, source: str) -> str:

@@ -13,7 +13,6 @@ from magics_harness import (
     assert_no_key,
     cell,
     config,
-    magic_shell,
     magics,
     restored_traits,
     run,
@@ -26,18 +25,6 @@ from venice_nb.magics import VeniceRunError
 from venice_nb.result import GenerationResult
 from venice_nb.server import LocalServer
 from venice_nb.session import get_session
-
-
-@pytest.fixture(scope="module")
-def server():
-    with LocalServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def ip(server, tmp_path_factory):
-    with magic_shell(server, tmp_path_factory.mktemp("magics")) as shell:
-        yield shell
 
 
 @pytest.fixture(autouse=True)

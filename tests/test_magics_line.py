@@ -14,7 +14,6 @@ from magics_harness import (
     assert_no_key,
     cell,
     config,
-    magic_shell,
     magics,
     restored_traits,
     run,
@@ -26,18 +25,6 @@ from magics_harness import (
 from venice_nb.magics import VeniceMagics, VeniceRunError
 from venice_nb.server import LocalServer
 from venice_nb.session import VeniceSession, get_session
-
-
-@pytest.fixture(scope="module")
-def server():
-    with LocalServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def ip(server, tmp_path_factory):
-    with magic_shell(server, tmp_path_factory.mktemp("line")) as shell:
-        yield shell
 
 
 @pytest.fixture(autouse=True)

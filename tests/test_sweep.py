@@ -15,7 +15,6 @@ from magics_harness import (
     assert_no_key,
     cell,
     config,
-    magic_shell,
     restored_traits,
     run,
     seen,
@@ -27,15 +26,8 @@ from venice_nb.errors import ServerError
 from venice_nb.magics import GenerationCancelled, VeniceRunError
 from venice_nb.request import GenerateRequest
 from venice_nb.result import SweepResult
-from venice_nb.server import LocalServer
 from venice_nb.session import Settings, VeniceSession
 from venice_nb.sweep import Job, SweepRunner, run_sweep
-
-
-@pytest.fixture(scope="module")
-def server():
-    with LocalServer() as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)
@@ -136,12 +128,6 @@ def test_a_bug_in_a_worker_is_raised_not_swallowed(server):
 
 
 # ---- %%venice sweeps --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ip(server, tmp_path_factory):
-    with magic_shell(server, tmp_path_factory.mktemp("sweep")) as shell:
-        yield shell
 
 
 @pytest.fixture
