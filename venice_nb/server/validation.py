@@ -47,6 +47,16 @@ def _type_issue(expected: str, value: Any, path: list[Any]) -> dict[str, Any]:
     return zod_issue("invalid_type", path, message, expected=expected, received=received)
 
 
+def _bound_issue(
+    side: str, kind: str, path: list[Any], message: str, limit: float, inclusive: bool = True
+) -> dict[str, Any]:
+    """zod's too_small / too_big issue: ``side`` is "min" or "max", ``kind`` string or number."""
+    code, key = ("too_small", "minimum") if side == "min" else ("too_big", "maximum")
+    return zod_issue(
+        code, path, message, **{key: limit}, type=kind, inclusive=inclusive, exact=False
+    )
+
+
 @dataclass(frozen=True)
 class Field:
     """One property: type, range and nullability, checked the way zod would."""
@@ -82,29 +92,11 @@ class Field:
         if not isinstance(value, str):
             return [_type_issue("string", value, path)]
         if self.min is not None and len(value) < self.min:
-            return [
-                zod_issue(
-                    "too_small",
-                    path,
-                    f"String must contain at least {int(self.min)} character(s)",
-                    minimum=int(self.min),
-                    type="string",
-                    inclusive=True,
-                    exact=False,
-                )
-            ]
+            message = f"String must contain at least {int(self.min)} character(s)"
+            return [_bound_issue("min", "string", path, message, int(self.min))]
         if self.max is not None and len(value) > self.max:
-            return [
-                zod_issue(
-                    "too_big",
-                    path,
-                    f"String must contain at most {int(self.max)} character(s)",
-                    maximum=int(self.max),
-                    type="string",
-                    inclusive=True,
-                    exact=False,
-                )
-            ]
+            message = f"String must contain at most {int(self.max)} character(s)"
+            return [_bound_issue("max", "string", path, message, int(self.max))]
         return []
 
     def _check_enum(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
@@ -147,29 +139,11 @@ class Field:
         low, high = self.min, self.max
         if low is not None and (value < low or (value == low and not self.min_inclusive)):
             word = "greater than or equal to" if self.min_inclusive else "greater than"
-            return [
-                zod_issue(
-                    "too_small",
-                    path,
-                    f"Number must be {word} {_num(low)}",
-                    minimum=_num(low),
-                    type="number",
-                    inclusive=self.min_inclusive,
-                    exact=False,
-                )
-            ]
+            message = f"Number must be {word} {_num(low)}"
+            return [_bound_issue("min", "number", path, message, _num(low), self.min_inclusive)]
         if high is not None and value > high:
-            return [
-                zod_issue(
-                    "too_big",
-                    path,
-                    f"Number must be less than or equal to {_num(high)}",
-                    maximum=_num(high),
-                    type="number",
-                    inclusive=True,
-                    exact=False,
-                )
-            ]
+            message = f"Number must be less than or equal to {_num(high)}"
+            return [_bound_issue("max", "number", path, message, _num(high))]
         return []
 
     def _check_refs(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
@@ -344,15 +318,8 @@ class GenerateParams:
 
 
 def _too_long(field_name: str, limit: int, model: Model) -> dict[str, Any]:
-    return zod_issue(
-        "too_big",
-        [field_name],
-        f"{field_name} exceeds the {limit} character limit of model '{model.id}'",
-        maximum=limit,
-        type="string",
-        inclusive=True,
-        exact=False,
-    )
+    message = f"{field_name} exceeds the {limit} character limit of model '{model.id}'"
+    return _bound_issue("max", "string", [field_name], message, limit)
 
 
 def _custom(field_name: str, message: str) -> dict[str, Any]:
@@ -421,17 +388,9 @@ def validate_generate(body: Any) -> GenerateParams:
             )
     steps = int(body.get("steps", c["steps"]["default"]))
     if model.uses_steps and not 1 <= steps <= c["steps"]["max"]:
-        issues.append(
-            zod_issue(
-                "too_big" if steps > 1 else "too_small",
-                ["steps"],
-                f"steps must be between 1 and {c['steps']['max']} for model '{model.id}'",
-                maximum=c["steps"]["max"],
-                type="number",
-                inclusive=True,
-                exact=False,
-            )
-        )
+        message = f"steps must be between 1 and {c['steps']['max']} for model '{model.id}'"
+        side, limit = ("max", c["steps"]["max"]) if steps > 1 else ("min", 1)
+        issues.append(_bound_issue(side, "number", ["steps"], message, limit))
     if body.get("style_references") and not model.spec.get("supportsStyleReferences"):
         issues.append(
             _custom("style_references", f"Model '{model.id}' does not support style_references")
