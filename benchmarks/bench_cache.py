@@ -18,7 +18,7 @@ LINE = "-m z-image-turbo --seed {seed} -o _bench_cache"
 
 
 def run(reps: int = 5, hits_per_rep: int = 2, latency: float = 0.3) -> list[Row]:
-    from venice_nb.display import result_bundle
+    from venice_nb.display.html import result_bundle
     from venice_nb.server import LocalServer
 
     cold: list[float] = []

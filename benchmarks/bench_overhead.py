@@ -32,7 +32,7 @@ def _plain_call(session: requests.Session, url: str, body: dict) -> list[bytes]:
 def run(reps: int = 11, latency: float = 0.2) -> list[Row]:
     """Alternating pairs (magic, plain); the ratio is the median of the pairs' ratios, which
     cancels slow drifts in machine load better than a ratio of medians."""
-    from venice_nb.display import result_bundle
+    from venice_nb.display.html import result_bundle
     from venice_nb.server import LocalServer
 
     magic_s: list[float] = []

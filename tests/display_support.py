@@ -10,9 +10,10 @@ from html.parser import HTMLParser
 
 from PIL import Image
 
-from venice_nb import display, display_sweep
+from venice_nb.display import grid as display_sweep
+from venice_nb.display import html as display
 from venice_nb.errors import CapacityError
-from venice_nb.request import GenerateRequest
+from venice_nb.operations.generate import GenerateRequest
 from venice_nb.result import GeneratedImage, GenerationResult, SweepCell, SweepResult, Timing
 
 

@@ -19,7 +19,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import CapturedIO, capture_output
 
 from venice_nb.server import LocalServer
-from venice_nb.session import Settings, get_session
+from venice_nb.session import get_session
+from venice_nb.settings import Settings
 
 KEY = "sk-canary-7f3a9c2e5b1d4e60"
 KEY_FRAGMENT = "7f3a9c2e5b1d"  # any recognisable piece of the key

@@ -7,7 +7,7 @@ import pytest
 from venice_nb import errors as E
 from venice_nb.apikey import mask
 from venice_nb.client import VeniceClient
-from venice_nb.request import GenerateRequest
+from venice_nb.operations.generate import GenerateRequest
 from venice_nb.server import LocalServer
 
 

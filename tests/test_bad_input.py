@@ -24,7 +24,7 @@ from magics_harness import magics, restored_traits, run, warm
 
 from venice_nb.client import VeniceClient
 from venice_nb.errors import VeniceError
-from venice_nb.request import GenerateRequest
+from venice_nb.operations.generate import GenerateRequest
 from venice_nb.session import VeniceSession, get_session
 
 PROMPT = "a red fox in the snow"
@@ -53,7 +53,7 @@ def panel_init(**initial: Any) -> Callable[[VeniceSession], str]:
     """Opening a panel with these starting values is refused."""
 
     def attempt(session: VeniceSession) -> str:
-        from venice_nb.panel import Panel
+        from venice_nb.panel.app import Panel
 
         with pytest.raises(VeniceError) as info:
             Panel(session=session, **initial).close()
@@ -66,7 +66,7 @@ def panel_click(**values: Any) -> Callable[[VeniceSession], str]:
     """A valid panel, then widgets set to ``values`` and Generate clicked: the status says no."""
 
     def attempt(session: VeniceSession) -> str:
-        from venice_nb.panel import Panel
+        from venice_nb.panel.app import Panel
 
         model = values.pop("model", "z-image-turbo")
         panel = Panel(session=session, model=model, seed=7)
@@ -207,9 +207,9 @@ CASES = [
     Bad("missing-attr", "magic", cell("", "{obj.missing_attr}"), "no attribute 'missing_attr'"),
     # %config
     Bad("config-concurrency-0", "config", "concurrency = 0", "concurrency must be from 1 to 16"),
-    Bad("config-backend-cloud", "config", 'backend = "cloud"', "['auto', 'venice', 'local']"),
+    Bad("config-backend-cloud", "config", 'backend = "cloud"', "backend must be one of auto, venice, local"),
     Bad("config-read-timeout", "config", "read_timeout = -1", "must be above 0 seconds"),
-    Bad("config-preview-0", "config", "preview_size = 0", "preview_size must be from 64"),
+    Bad("config-preview-10", "config", "preview_size = 10", "preview_size must be from 64"),
     Bad("config-cost-negative", "config", "cost_limit_usd = -1", "cost_limit_usd must be from 0"),
     Bad("config-format-gif", "config", 'default_format = "gif"', "one of webp, png, jpeg"),
     Bad("config-base-url-ftp", "config", 'base_url = "ftp://x"', "http:// or https://"),

@@ -16,9 +16,10 @@ from PIL import Image
 
 from venice_nb.cache import META, ResultCache
 from venice_nb.client import KEY_ENV, VeniceClient
-from venice_nb.request import GenerateRequest
+from venice_nb.operations.generate import GenerateRequest
 from venice_nb.result import GeneratedImage, GenerationResult, Timing
-from venice_nb.session import Settings, VeniceSession
+from venice_nb.session import VeniceSession
+from venice_nb.settings import Settings
 
 CANARY = "vn-canary-7d3f9a1c2b4e8f60"
 MB = 1024 * 1024

@@ -14,8 +14,9 @@ from PIL import Image
 
 from venice_nb import errors as E
 from venice_nb.client import VeniceClient, resolve_base_url
+from venice_nb.operations.generate import GenerateRequest
+from venice_nb.operations.openai import OpenAIImageRequest
 from venice_nb.ratelimit import RetryPolicy
-from venice_nb.request import GenerateRequest, OpenAIImageRequest
 from venice_nb.server import LocalServer
 
 KEY = "sk-test-key-0123456789"

@@ -16,8 +16,8 @@ from fault_server import FaultServer, Reply
 
 from venice_nb import errors as E
 from venice_nb.client import VeniceClient
+from venice_nb.operations.generate import GenerateRequest
 from venice_nb.ratelimit import RetryEvent, RetryPolicy
-from venice_nb.request import GenerateRequest
 from venice_nb.server import LocalServer
 
 FAST = RetryPolicy(max_retries=3, backoff_factor=0.01, backoff_max_s=0.05, jitter_s=0.0)

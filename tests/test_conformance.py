@@ -14,7 +14,8 @@ from jsonschema import ValidationError as SchemaError
 
 from venice_nb import errors as E
 from venice_nb.client import VeniceClient
-from venice_nb.request import GenerateRequest, OpenAIImageRequest
+from venice_nb.operations.generate import GenerateRequest
+from venice_nb.operations.openai import OpenAIImageRequest
 from venice_nb.server import LocalServer
 
 ALL_COMMON: dict[str, Any] = {

@@ -20,10 +20,11 @@ from display_support import (
 )
 from PIL import Image
 
-from venice_nb import display
+from venice_nb.catalogue import Catalogue
+from venice_nb.display import html as display
 from venice_nb.errors import CapacityError
-from venice_nb.models import Catalogue
-from venice_nb.request import GenerateRequest, OpenAIImageRequest
+from venice_nb.operations.generate import GenerateRequest
+from venice_nb.operations.openai import OpenAIImageRequest
 from venice_nb.result import (
     LOCAL_PREVIEW,
     GeneratedImage,

@@ -9,9 +9,9 @@ import re
 import pytest
 from display_support import Parsed, decode_src, html_of, image, sample_sweep, segment_widths
 
-from venice_nb.display_sweep import sweep_bundle
+from venice_nb.display.grid import sweep_bundle
 from venice_nb.errors import RateLimitError
-from venice_nb.request import GenerateRequest
+from venice_nb.operations.generate import GenerateRequest
 from venice_nb.result import GenerationResult, SweepCell, SweepResult, Timing
 
 
@@ -98,10 +98,3 @@ def test_sweep_metadata_keeps_request_fields_that_params_do_not_explain():
     assert prov["request"] == {"prompt": "p"}
     for entry, cell in zip(prov["cells"], cells, strict=True):
         assert dict(prov["request"], **entry["request_changes"]) == cell.result.request.to_json()
-
-
-def test_display_still_offers_sweep_bundle():
-    """The grid moved out of display.py; ``display.sweep_bundle`` is kept for its callers."""
-    from venice_nb import display
-
-    assert display.sweep_bundle is sweep_bundle

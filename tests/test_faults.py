@@ -31,8 +31,9 @@ from PIL import Image
 from venice_nb import errors as E
 from venice_nb.client import VeniceClient
 from venice_nb.metadata import read_metadata
+from venice_nb.operations.generate import GenerateRequest
+from venice_nb.operations.openai import OpenAIImageRequest
 from venice_nb.ratelimit import RetryPolicy
-from venice_nb.request import GenerateRequest, OpenAIImageRequest
 from venice_nb.server import LocalServer
 
 FAST = RetryPolicy(max_retries=2, backoff_factor=0.01, backoff_max_s=0.02, jitter_s=0.0)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from venice_nb.catalogue import Catalogue, ModelSpec, Pricing, closest, did_you_mean
 from venice_nb.errors import ValidationError
-from venice_nb.models import Catalogue, ModelSpec, Pricing, closest, did_you_mean
 
 DATA = Path(__file__).resolve().parents[1] / "venice_nb" / "server" / "data"
 ROWS = json.loads((DATA / "models.json").read_text())["models"]

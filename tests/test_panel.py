@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from venice_nb.display import format_ms
+from venice_nb.display.html import format_ms
 from venice_nb.errors import ValidationError
-from venice_nb.panel import Panel
-from venice_nb.panel_worker import Job, Worker
-from venice_nb.request import GenerateRequest
+from venice_nb.operations.generate import GenerateRequest
+from venice_nb.panel.app import Panel
+from venice_nb.panel.worker import Job, Worker
 from venice_nb.server import LocalServer
-from venice_nb.session import Settings, VeniceSession
+from venice_nb.session import VeniceSession
+from venice_nb.settings import Settings
 
 TEST_KEY = "panel-test-key-0123456789"
 

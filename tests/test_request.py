@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from venice_nb.catalogue import Catalogue
 from venice_nb.errors import ValidationError
-from venice_nb.models import Catalogue
-from venice_nb.request import GenerateRequest, OpenAIImageRequest, flag
+from venice_nb.operations.generate import GenerateRequest, flag
+from venice_nb.operations.openai import OpenAIImageRequest
 
 DATA = Path(__file__).resolve().parents[1] / "venice_nb" / "server" / "data"
 

@@ -13,7 +13,7 @@ from PIL import Image
 from venice_nb import result as result_mod
 from venice_nb.errors import InvalidResponseError, VeniceError
 from venice_nb.metadata import read_metadata
-from venice_nb.request import GenerateRequest
+from venice_nb.operations.generate import GenerateRequest
 from venice_nb.result import (
     GeneratedImage,
     GenerationResult,

@@ -27,7 +27,8 @@ from leak_scan import Scan, needles_for
 from venice_nb.apikey import mask
 from venice_nb.client import VeniceClient
 from venice_nb.server import LocalServer
-from venice_nb.session import Settings, VeniceSession
+from venice_nb.session import VeniceSession
+from venice_nb.settings import Settings
 
 HEX = uuid.uuid4().hex
 KEY = f"sk-canary-{HEX}"
@@ -250,7 +251,7 @@ def test_results_saved_files_and_provenance_hold_no_key(tmp_path: Path, local_se
     settings = Settings(backend="venice", base_url=local_server.base_url, cache_enabled=False)
     session = VeniceSession(settings)
     session.login(KEY)
-    from venice_nb.request import GenerateRequest
+    from venice_nb.operations.generate import GenerateRequest
 
     result = session.generate(GenerateRequest(model="z-image-turbo", prompt="a fox", seed=1))
     text = repr(result) + json.dumps(result.provenance(), default=str)

@@ -24,9 +24,10 @@ from magics_harness import (
 
 from venice_nb.errors import ServerError
 from venice_nb.magics import GenerationCancelled, VeniceRunError
-from venice_nb.request import GenerateRequest
+from venice_nb.operations.generate import GenerateRequest
 from venice_nb.result import SweepResult
-from venice_nb.session import Settings, VeniceSession
+from venice_nb.session import VeniceSession
+from venice_nb.settings import Settings
 from venice_nb.sweep import Job, SweepRunner, run_sweep
 
 

@@ -14,13 +14,13 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "VeniceClient": "client",
-    "GenerateRequest": "request",
-    "OpenAIImageRequest": "request",
+    "GenerateRequest": "operations",
+    "OpenAIImageRequest": "operations",
     "GenerationResult": "result",
     "GeneratedImage": "result",
     "SweepResult": "result",
-    "ModelSpec": "models",
-    "Catalogue": "models",
+    "ModelSpec": "catalogue",
+    "Catalogue": "catalogue",
     "RetryPolicy": "ratelimit",
     "VeniceError": "errors",
     "ValidationError": "errors",

@@ -38,7 +38,8 @@ from urllib.parse import urlsplit, urlunsplit
 from .result import GeneratedImage, GenerationResult, Timing, sniff_format
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .request import GenerateRequest, OpenAIImageRequest
+    from .operations.generate import GenerateRequest
+    from .operations.openai import OpenAIImageRequest
 
 FORMAT_VERSION = 1
 META = "meta.json"

@@ -27,6 +27,7 @@ import requests
 
 from . import __version__
 from .apikey import _Bearer, _checked, _Secret, _wrap, mask  # mask: re-exported for callers
+from .catalogue import Catalogue
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -37,7 +38,8 @@ from .errors import (
     redact_url,
 )
 from .errors import from_response as api_error
-from .models import Catalogue
+from .operations.generate import GenerateRequest
+from .operations.openai import OpenAIImageRequest
 from .ratelimit import (
     RateGate,
     RetryCallback,
@@ -46,7 +48,6 @@ from .ratelimit import (
     seconds_until_reset,
     server_delay,
 )
-from .request import GenerateRequest, OpenAIImageRequest
 from .responses import (
     _deprecation,
     _echoed_seed,

@@ -22,14 +22,14 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, argument_group, magic_arguments
 from IPython.utils.process import arg_split
-from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, default, observe, validate
+from traitlets import TraitError, default, observe, validate
 
-from .errors import ValidationError, VeniceError
-from .models import did_you_mean
+from .catalogue import did_you_mean
+from .errors import ConfigurationError, ValidationError, VeniceError
 from .parse import SWEEPABLE, Plan, interpolate, make_plan, split_body
-from .request import FORMATS
-from .session import Settings, VeniceSession, get_session
-from .status import GenerationCancelled, VeniceRunError, execute, show
+from .run import GenerationCancelled, VeniceRunError, execute, show
+from .session import VeniceSession, get_session
+from .settings import BASE_URL_ENV, Settings, setting_trait
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import GenerationResult, SweepResult
@@ -88,48 +88,20 @@ def _whole(text: str) -> int:
 class VeniceMagics(Magics):
     """``%%venice`` / ``%venice``. Traits mirror ``session.Settings`` one to one."""
 
-    backend = Enum(
-        ["auto", "venice", "local"],
-        default_value="auto",
-        help="auto: the real API when a key is set, else the local preview; or force one.",
-    ).tag(config=True)
-    base_url = Unicode(help="API base URL (default: $VENICE_BASE_URL or the public API).").tag(
-        config=True
-    )
-    default_model = Unicode("", help="Model when -m is not given (default: the catalogue's).").tag(
-        config=True
-    )
-    default_format = Unicode("", help="Image format when -f is not given: webp, png or jpeg.").tag(
-        config=True
-    )
-    connect_timeout = Float(Settings.connect_timeout, help="Seconds to connect.").tag(config=True)
-    read_timeout = Float(Settings.read_timeout, help="Seconds to wait for an answer.").tag(
-        config=True
-    )
-    max_retries = Int(Settings.max_retries, help="Retries on 429/5xx (0-10).").tag(config=True)
-    concurrency = Int(Settings.concurrency, help="Requests a sweep runs at once (1-16).").tag(
-        config=True
-    )
-    save_dir = Unicode(Settings.save_dir, help="Default directory for saved images.").tag(
-        config=True
-    )
-    cache_dir = Unicode("", help="Result cache directory (default ~/.cache/venice_nb).").tag(
-        config=True
-    )
-    cache_enabled = Bool(Settings.cache_enabled, help="Reuse results of seeded requests.").tag(
-        config=True
-    )
-    cache_max_mb = Float(Settings.cache_max_mb, help="Result cache size bound in MB.").tag(
-        config=True
-    )
-    preview_size = Int(Settings.preview_size, help="Longest side of notebook previews (px).").tag(
-        config=True
-    )
-    cost_limit_usd = Float(
-        Settings.cost_limit_usd, help="A cell estimated above this many USD needs --yes."
-    ).tag(config=True)
-
-    _EMPTY_IS_NONE = ("base_url", "default_model", "default_format", "cache_dir")
+    backend = setting_trait("backend")
+    base_url = setting_trait("base_url")
+    default_model = setting_trait("default_model")
+    default_format = setting_trait("default_format")
+    connect_timeout = setting_trait("connect_timeout")
+    read_timeout = setting_trait("read_timeout")
+    max_retries = setting_trait("max_retries")
+    concurrency = setting_trait("concurrency")
+    save_dir = setting_trait("save_dir")
+    cache_dir = setting_trait("cache_dir")
+    cache_enabled = setting_trait("cache_enabled")
+    cache_max_mb = setting_trait("cache_max_mb")
+    preview_size = setting_trait("preview_size")
+    cost_limit_usd = setting_trait("cost_limit_usd")
 
     def __init__(self, shell: Any = None, session: VeniceSession | None = None, **kw: Any) -> None:
         self.session = session or get_session()
@@ -148,55 +120,23 @@ class VeniceMagics(Magics):
     def __repr__(self) -> str:
         return f"<VeniceMagics backend={self.session.backend} key={self.session.masked_key}>"
 
-    # ---- configuration -------------------------------------------------------------------------
+    # ---- configuration: traits generated from settings.Settings, checked by its rules ---------
 
     @default("base_url")
     def _default_base_url(self) -> str:
-        return os.environ.get("VENICE_BASE_URL", "")
+        return os.environ.get(BASE_URL_ENV, "")
 
     def _setting(self, name: str) -> Any:
-        value = getattr(self, name)
-        return None if name in self._EMPTY_IS_NONE and value == "" else value
+        return Settings.check(name, getattr(self, name))
 
-    @validate("base_url")
-    def _check_base_url(self, proposal: Any) -> str:
-        url = proposal["value"].strip()
-        if url and not url.startswith(("http://", "https://")):
-            raise TraitError(f"VeniceMagics.base_url must start with http:// or https://: {url!r}")
-        return url.rstrip("/")
-
-    @validate("default_format")
-    def _check_format(self, proposal: Any) -> str:
-        value = proposal["value"].strip().lower()
-        if value and value not in FORMATS:
-            raise TraitError(f"VeniceMagics.default_format must be one of {', '.join(FORMATS)}")
-        return value
-
-    @validate("connect_timeout", "read_timeout")
-    def _check_timeout(self, proposal: Any) -> float:
-        if not proposal["value"] > 0:
-            raise TraitError(f"VeniceMagics.{proposal['trait'].name} must be above 0 seconds")
-        return proposal["value"]
-
-    @validate("max_retries", "concurrency", "preview_size", "cache_max_mb", "cost_limit_usd")
-    def _check_range(self, proposal: Any) -> Any:
-        name, value = proposal["trait"].name, proposal["value"]
-        low, high = {
-            "max_retries": (0, 10),
-            "concurrency": (1, 16),
-            "preview_size": (64, 4096),
-            "cache_max_mb": (0, 1e6),
-            "cost_limit_usd": (0, 1e6),
-        }[name]
-        if not low <= value <= high:
-            raise TraitError(f"VeniceMagics.{name} must be from {low:g} to {high:g}, got {value!r}")
-        return value
-
-    @validate("save_dir")
-    def _check_save_dir(self, proposal: Any) -> str:
-        if not proposal["value"].strip():
-            raise TraitError("VeniceMagics.save_dir must not be empty")
-        return proposal["value"]
+    @validate(*Settings.names())
+    def _check_setting(self, proposal: Any) -> Any:
+        name = proposal["trait"].name
+        try:
+            value = Settings.check(name, proposal["value"])
+        except ConfigurationError as exc:
+            raise TraitError(exc.one_line()) from None
+        return "" if value is None else value
 
     @observe(*Settings.names())
     def _push(self, change: Any) -> None:
@@ -284,7 +224,7 @@ class VeniceMagics(Magics):
             raise UsageError(f"--save {save_dir!r} is a file, not a directory")
         notice = self.session.take_notice()
         if notice:
-            from .display import notice_html
+            from .display.html import notice_html
 
             show(notice_html(notice), notice)
         jobs = self._jobs(plan)
@@ -378,7 +318,7 @@ class VeniceMagics(Magics):
         limit = self.session.settings.cost_limit_usd
         if total <= limit + 1e-9:
             return
-        from .display import format_usd
+        from .display.html import format_usd
 
         images = sum(job.request.image_count for job in jobs)
         what = f"{len(jobs)} request{'s' if len(jobs) != 1 else ''}, {images} image"
@@ -391,7 +331,7 @@ class VeniceMagics(Magics):
 
     def _save(self, result: GenerationResult | SweepResult, directory: str) -> None:
         """Save after binding ``-o``: a failed save must not lose a paid result."""
-        from .display import error_html, notice_html
+        from .display.html import error_html, notice_html
         from .result import SweepResult
 
         results = result.results if isinstance(result, SweepResult) else [result]
@@ -417,7 +357,7 @@ class VeniceMagics(Magics):
         self._check_output_name(output)
         initial = {k: v for k, v in plan.fields.items() if v is not None and v != ""}
         try:
-            from .panel import Panel
+            from .panel.app import Panel
         except ImportError as exc:
             raise UsageError(f"the panel is not available: {exc}") from None
         try:
@@ -460,13 +400,13 @@ class VeniceMagics(Magics):
         return None
 
     def _cmd_styles(self) -> None:
-        from .display import styles_html
+        from .display.html import styles_html
 
         styles = self._call(lambda: self.session.client().styles())
         show(styles_html(styles), f"{len(styles)} styles: " + ", ".join(styles))
 
     def _cmd_models(self) -> None:
-        from .display import models_table_html
+        from .display.html import models_table_html
 
         catalogue = self._call(lambda: self.session.client().models())
         lines = [
@@ -476,7 +416,7 @@ class VeniceMagics(Magics):
         show(models_table_html(catalogue), "\n".join(lines))
 
     def _cmd_config(self) -> None:
-        from .display import config_html
+        from .display.html import config_html
 
         info = self.session.describe()
         text = "\n".join(f"{k}: {v}" for k, v in info.items())

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ValidationError
-from .request import GenerateRequest, flag
+from .operations.generate import GenerateRequest, flag
 
 SEPARATOR = "---"
 MAX_SWEEP_VALUES = 256  # per axis, and for the whole grid (see ``combinations``)

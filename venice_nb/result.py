@@ -25,7 +25,8 @@ from .errors import InvalidResponseError, VeniceError, redact_url
 if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image
 
-    from .request import GenerateRequest, OpenAIImageRequest
+    from .operations.generate import GenerateRequest
+    from .operations.openai import OpenAIImageRequest
 
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 EXTENSION = {"png": "png", "jpeg": "jpg", "webp": "webp"}
@@ -308,7 +309,7 @@ class GenerationResult:
     # ---- display ---------------------------------------------------------------------------
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
-        from .display import result_bundle
+        from .display.html import result_bundle
 
         return result_bundle(self)
 
@@ -455,7 +456,7 @@ class SweepResult:
         return len(self.cells)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
-        from .display_sweep import sweep_bundle
+        from .display.grid import sweep_bundle
 
         return sweep_bundle(self)
 

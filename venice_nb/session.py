@@ -10,23 +10,24 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import settings as settings_module
 from .errors import ConfigurationError
-from .request import GenerateRequest, OpenAIImageRequest
+from .operations.generate import GenerateRequest
+from .operations.openai import OpenAIImageRequest
+from .settings import KEY_ENV, Settings, default_cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from .apikey import _Secret
     from .cache import ResultCache
+    from .catalogue import ModelSpec
     from .client import VeniceClient
-    from .models import ModelSpec
     from .ratelimit import RetryCallback
     from .result import GenerationResult
 
 # The client (requests, urllib3) is imported when the first call is made, not at %load_ext.
-KEY_ENV = "VENICE_API_KEY"
+LOCAL_KEY = "local-preview"  # the local server accepts any bearer key; never send the user's
 
 
 def _mask(key: str | None) -> str:
@@ -35,49 +36,11 @@ def _mask(key: str | None) -> str:
     return mask(key)
 
 
-Backend = Literal["auto", "venice", "local"]
-LOCAL_KEY = "local-preview"  # the local server accepts any bearer key; never send the user's
-
-
-def default_cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return str(Path(base) / "venice_nb")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything configurable. ``VeniceMagics`` traits mirror these names one to one.
-
-    ``backend``: ``auto`` (the real API when a key is set, else the local preview), ``venice``
-    (the API at ``base_url``, with the key) or ``local`` (the in-process preview server; ignores
-    ``base_url``). To aim at a server of your own, e.g. a ``LocalServer`` in a test, use
-    ``backend="venice"`` with its ``base_url``: requests then carry the key as they would for real.
-    """
-
-    backend: Backend = "auto"
-    base_url: str | None = None
-    default_model: str | None = None
-    default_format: str | None = None
-    connect_timeout: float = 10.0
-    read_timeout: float = 300.0
-    max_retries: int = 4
-    concurrency: int = 4
-    save_dir: str = "venice-images"
-    cache_dir: str | None = None
-    cache_enabled: bool = True
-    cache_max_mb: float = 512.0
-    preview_size: int = 1024  # images up to 1024 px embed as received: no decode, no re-encode
-    cost_limit_usd: float = 1.0
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
-
-
 class VeniceSession:
     """Shared state for one kernel. Thread-safe: the panel's worker uses it too."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, kernel: bool = False) -> None:
+        self._kernel = kernel  # the kernel's own session publishes its settings to the display
         self.settings = settings or Settings()
         self._lock = threading.RLock()
         self._client: VeniceClient | None = None
@@ -88,13 +51,21 @@ class VeniceSession:
 
     # ---- configuration -----------------------------------------------------------------------
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._settings = value
+        if self._kernel:
+            settings_module.publish(value)
+
     def configure(self, **changes: Any) -> None:
-        """Change settings; the client is rebuilt when a connection setting changed."""
-        unknown = set(changes) - set(Settings.names())
-        if unknown:
-            raise ConfigurationError(f"unknown setting {sorted(unknown)[0]!r}")
+        """Change settings, each checked by its rule (``Settings.check``); the client is rebuilt
+        when a connection setting changed. Raises ConfigurationError for a refused value."""
         with self._lock:
-            self.settings = replace(self.settings, **changes)
+            self.settings = self.settings.changed(**changes)
             if changes.keys() & {
                 "backend",
                 "base_url",
@@ -313,5 +284,5 @@ def get_session() -> VeniceSession:
     global _session
     with _session_lock:
         if _session is None:
-            _session = VeniceSession()
+            _session = VeniceSession(kernel=True)
         return _session

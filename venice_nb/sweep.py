@@ -25,7 +25,7 @@ from .ratelimit import RetryEvent
 from .result import SweepCell, SweepResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .request import GenerateRequest
+    from .operations.generate import GenerateRequest
     from .session import VeniceSession
 
 ProgressCallback = Callable[[int, int, SweepCell], None]

@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from .result import GeneratedImage, GenerationResult, Timing
+from ..result import GeneratedImage, GenerationResult, Timing
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .models import Catalogue
+    from ..catalogue import Catalogue
 
 Bundle = tuple[dict[str, Any], dict[str, Any]]
 
@@ -60,15 +60,6 @@ ERROR_COLOUR = "#d93025"
 # nbviewer, Notebook 6) "tex2jax_ignore"; every top-level element carries both.
 NOMATH = "mathjax_ignore tex2jax_ignore"
 LOCAL_NOT_BILLED = "local preview \u2014 not billed"
-
-
-def __getattr__(name: str) -> Any:
-    """``display.sweep_bundle`` still works; it lives in ``display_sweep`` (which imports this)."""
-    if name == "sweep_bundle":
-        from .display_sweep import sweep_bundle
-
-        return sweep_bundle
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---- small pieces ------------------------------------------------------------------------------
@@ -119,9 +110,9 @@ def badge(text: str, colour: str | None = None, title: str | None = None) -> str
 def _preview_size(preview_size: int | None) -> int:
     if preview_size is not None:
         return preview_size
-    from .session import get_session
+    from ..settings import current
 
-    return get_session().settings.preview_size
+    return current().preview_size
 
 
 # ---- images ------------------------------------------------------------------------------------
@@ -365,7 +356,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], cls: str) -> st
 
 def models_table_html(catalogue: Catalogue) -> str:
     """``%venice models``: id, name, sizing, price per image, traits, deprecation."""
-    from .models import SIZING_LABELS
+    from ..catalogue import SIZING_LABELS
 
     rows = []
     for spec in catalogue.values():

@@ -11,7 +11,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .display import (
+from ..result import SweepCell, SweepResult, Timing
+from .html import (
     BADGE_COLOURS,
     ERROR_COLOUR,
     FONT,
@@ -31,7 +32,6 @@ from .display import (
     image_html,
     timing_html,
 )
-from .result import SweepCell, SweepResult, Timing
 
 
 def _error_line(error: BaseException | None) -> tuple[str, str]:

@@ -20,17 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from . import panel_widgets as pw
-from .display import format_usd
-from .errors import VeniceError
-from .panel_worker import Job, Worker
-from .request import SEED_LIMIT, GenerateRequest
-from .result import safe_stem
+from ..display.html import format_usd
+from ..errors import VeniceError
+from ..operations.generate import SEED_LIMIT, GenerateRequest
+from ..result import safe_stem
+from . import widgets as pw
+from .worker import Job, Worker
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .ratelimit import RetryEvent
-    from .result import GeneratedImage, GenerationResult
-    from .session import VeniceSession
+    from ..ratelimit import RetryEvent
+    from ..result import GeneratedImage, GenerationResult
+    from ..session import VeniceSession
 
 DEFAULT_PROMPT = "A gondola in a narrow Venice canal at golden hour, cinematic light"
 DEFAULT_SIZE = 1024
@@ -70,7 +70,7 @@ class Panel:
     """An interactive panel. ``initial`` takes ``GenerateRequest`` field values to start from."""
 
     def __init__(self, session: VeniceSession | None = None, **initial: Any) -> None:
-        from .session import get_session
+        from ..session import get_session
 
         self.session = session or get_session()
         self.last_error: str | None = None  # traceback of the last failure shown in the status

@@ -15,7 +15,7 @@ from IPython.core.error import UsageError
 from .errors import VeniceError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .request import GenerateRequest
+    from .operations.generate import GenerateRequest
     from .result import GenerationResult, SweepResult
     from .session import VeniceSession
     from .sweep import Job, SweepRunner
@@ -61,7 +61,7 @@ class StatusLine:
             return
         from IPython.display import display
 
-        from .display import status_html
+        from .display.html import status_html
 
         self._last = (text, state)
         data = bundle(status_html(text, state), text)
@@ -86,7 +86,7 @@ def execute(
     Raises VeniceRunError when the only request (or every request of a sweep) failed, and
     GenerationCancelled on Ctrl-C after dropping the requests not yet sent.
     """
-    from .display import format_ms
+    from .display.html import format_ms
     from .sweep import SweepRunner
 
     runner = SweepRunner(session, jobs, route=route, use_cache=use_cache)  # type: ignore[arg-type]

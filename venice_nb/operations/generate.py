@@ -14,24 +14,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from .errors import ValidationError
-from .models import ModelSpec, did_you_mean
+from ..catalogue import ModelSpec, did_you_mean
+from ..errors import ValidationError
 
 FORMATS = ("webp", "png", "jpeg")
 QUALITIES = ("low", "medium", "high")
 SEED_LIMIT = 999_999_999
 MAX_PIXELS = 1280
 MAX_VARIANTS = 4
-OPENAI_SIZES = (
-    "256x256",
-    "512x512",
-    "1024x1024",
-    "1536x1024",
-    "1024x1536",
-    "1792x1024",
-    "1024x1792",
-)
-OPENAI_PROMPT_LIMIT = 1500
 
 # Flag names as the magic spells them, for messages that tell the user what to change.
 FLAG = {
@@ -70,7 +60,7 @@ def _ratio_value(text: str) -> float | None:
         return None
 
 
-def _size_distance(a: str, b: str) -> int:
+def size_distance(a: str, b: str) -> int:
     (aw, ah), (bw, bh) = ((int(v) for v in x.split("x")) for x in (a, b))
     return abs(aw - bw) + abs(ah - bh)
 
@@ -375,102 +365,3 @@ class GenerateRequest:
         """USD for this request from the catalogue's prices, None when unpriced."""
         price = spec.price(self.resolution, self.quality)
         return None if price is None else price * self.image_count
-
-
-@dataclass(frozen=True)
-class OpenAIImageRequest:
-    """A request for the OpenAI-compatible ``POST /images/generations``."""
-
-    prompt: str
-    model: str | None = None
-    size: str | None = None
-    output_format: str | None = None
-    moderation: str | None = None
-    response_format: str | None = None
-    n: int | None = None
-
-    # Native fields that this route cannot carry.
-    UNSUPPORTED = (
-        "negative_prompt", "aspect_ratio", "resolution", "quality", "seed", "cfg_scale", "steps",
-        "style_preset", "enable_web_search", "hide_watermark", "embed_exif_metadata",
-        "lora_strength", "enhance_prompt", "return_binary", "disable_prompt_optimization_thinking",
-        "style_references",
-    )  # fmt: skip
-
-    @classmethod
-    def from_generate(
-        cls, req: GenerateRequest, response_format: str | None = None
-    ) -> OpenAIImageRequest:
-        """Map a native request onto this route, refusing what it cannot do.
-
-        Width and height become ``size`` and are checked against this route's own list (which
-        goes beyond the native 1280 px limit: 1024x1536, 1792x1024...).
-        """
-        replace(req, width=None, height=None).check()
-        for name in cls.UNSUPPORTED:
-            if getattr(req, name) not in (None, False):
-                raise ValidationError(
-                    f"--openai cannot send {flag(name)}; drop it, or drop --openai to use the "
-                    "native route",
-                    field=name,
-                )
-        if req.image_count > 1:
-            raise ValidationError(
-                "--openai makes one image per request; drop --variants or sweep --seed instead",
-                field="variants",
-            )
-        if len(req.prompt) > OPENAI_PROMPT_LIMIT:
-            raise ValidationError(
-                f"the prompt has {len(req.prompt):,} characters; --openai takes at most "
-                f"{OPENAI_PROMPT_LIMIT:,}. Shorten it or drop --openai",
-                field="prompt",
-            )
-        size = None
-        if req.width is not None or req.height is not None:
-            size = f"{req.width or 1024}x{req.height or 1024}"
-            if size not in OPENAI_SIZES:
-                near = sorted(OPENAI_SIZES[1:], key=lambda o: _size_distance(o, size))[:2]
-                raise ValidationError(
-                    f"--openai takes only the sizes {', '.join(OPENAI_SIZES)}; {size} is not one"
-                    + (f" (nearest: {', '.join(near)})" if near else ""),
-                    field="width",
-                )
-        return cls(
-            prompt=req.prompt,
-            model=req.model,
-            size=size,
-            output_format=req.format,
-            moderation="low" if req.safe_mode is False else None,
-            response_format=response_format,
-        )
-
-    def check(self) -> OpenAIImageRequest:
-        """What the OpenAI-compatible route accepts (its schema is strict). Returns self."""
-        if not isinstance(self.prompt, str) or not self.prompt.strip():
-            raise ValidationError("the prompt is empty", field="prompt")
-        if len(self.prompt) > OPENAI_PROMPT_LIMIT:
-            raise ValidationError(
-                f"the prompt has {len(self.prompt):,} characters; --openai takes at most "
-                f"{OPENAI_PROMPT_LIMIT:,}",
-                field="prompt",
-            )
-        choices = {
-            "size": ("auto", *OPENAI_SIZES),
-            "output_format": FORMATS,
-            "moderation": ("auto", "low"),
-            "response_format": ("b64_json", "url"),
-        }
-        for name, options in choices.items():
-            value = getattr(self, name)
-            if value is not None and value not in options:
-                raise ValidationError(
-                    f"{name} must be one of {', '.join(options)}, got {value!r}", field=name
-                )
-        if self.model is not None and (not isinstance(self.model, str) or not self.model):
-            raise ValidationError(f"model must be a model id, got {self.model!r}", field="model")
-        if self.n is not None and self.n != 1:
-            raise ValidationError("--openai makes one image per request (n=1)", field="n")
-        return self
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from . import display
-from .preview import downscale
-from .request import FORMATS, MAX_PIXELS, MAX_VARIANTS, SEED_LIMIT, GenerateRequest
+from ..display import html as display
+from ..display.preview import downscale
+from ..operations.generate import FORMATS, MAX_PIXELS, MAX_VARIANTS, SEED_LIMIT, GenerateRequest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .models import Catalogue, ModelSpec
-    from .result import GeneratedImage, GenerationResult, Timing
+    from ..catalogue import Catalogue, ModelSpec
+    from ..result import GeneratedImage, GenerationResult, Timing
 
 CELL_PX = 240
 LABEL_PX = "80px"

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .ratelimit import RetryEvent
-from .request import GenerateRequest
+from ..operations.generate import GenerateRequest
+from ..ratelimit import RetryEvent
 
 TICK_S = 0.5
 IDLE_EXIT_S = 60.0  # an idle worker thread ends; the next submit starts a new one

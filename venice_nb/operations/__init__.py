@@ -1,0 +1,12 @@
+"""One module per Venice endpoint: a typed request, its checks against a ``ModelSpec``, its body.
+
+Nothing here does I/O or imports IPython or ipywidgets: the magic, the panel and the Python API
+all build the same request objects, and ``VeniceClient`` sends them.
+"""
+
+from __future__ import annotations
+
+from .generate import GenerateRequest
+from .openai import OpenAIImageRequest
+
+__all__ = ["GenerateRequest", "OpenAIImageRequest"]
