@@ -139,3 +139,39 @@ def test_spelling_helpers() -> None:
     assert closest("ANIME", ["Anime", "Analog Film"]) == ["Anime"]
     assert did_you_mean("xyzzy", ["Anime"]) == ""
     assert repr(Catalogue([])) == "<Catalogue of 0 image models: >"
+
+
+# ---- the toolbox rows (type=inpaint and type=upscale) of the real catalogue -----------------
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "venice-models-2026-08-20.json"
+
+
+@pytest.fixture
+def real() -> Catalogue:
+    if not REAL.exists():
+        pytest.skip("the real catalogue snapshot is not beside the checkout")
+    return Catalogue.from_json(json.loads(REAL.read_text()))
+
+
+def test_edit_rows_carry_type_input_limits_and_prices(real: Catalogue) -> None:
+    edit_ids = [s.id for s in real.values() if s.type == "inpaint"]
+    assert len(edit_ids) == 21
+    flux = real["flux-2-max-edit"]
+    assert (flux.max_input_images, flux.combine_images, flux.input_image_limit) == (6, True, 6)
+    assert flux.price() == 0.12
+    assert flux.pricing.extra_inputs(1) == 0.0
+    assert flux.pricing.extra_inputs(3) == pytest.approx(2 * 0.0345)
+    assert real["firered-image-edit"].input_image_limit == 3  # absent: 3
+    assert real["luma-uni-1-edit"].input_image_limit == 1  # combineImages: false
+    grok = real["grok-imagine-edit"]  # included: 0, so every input image is extra
+    assert grok.pricing.extra_inputs(1) == pytest.approx(0.0023)
+    gpt = real["gpt-image-2-edit"]
+    assert gpt.price("2K", "low") == 0.03 and gpt.price("4K") == 0.84
+    assert real["nano-banana-pro-edit"].price("2K") == 0.23
+
+
+def test_upscaler_row_is_kept_with_its_per_scale_prices(real: Catalogue) -> None:
+    up = real["upscaler"]
+    assert up.type == "upscale"
+    assert dict(up.pricing.by_scale) == {"2x": 0.02, "4x": 0.08}
+    assert real["z-image-turbo"].type == "image"

@@ -58,6 +58,11 @@ class Pricing:
     flat: float | None = None
     by_resolution: Mapping[str, float] = field(default_factory=dict)
     by_quality: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # Edit models (``type=inpaint``): images beyond ``inputs_included`` cost ``per_extra_input``.
+    inputs_included: int | None = None
+    per_extra_input: float | None = None
+    # The upscaler: USD per scale factor ("2x", "4x").
+    by_scale: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any] | None) -> Pricing:
@@ -69,7 +74,16 @@ class Pricing:
                 return float(value)
             return None
 
+        # Generation rows price under "generation", edit rows (type=inpaint) under "inpaint".
         flat = usd(raw.get("generation"))
+        if flat is None:
+            flat = usd(raw.get("inpaint"))
+        inputs = _map(raw.get("inputImages"))
+        by_scale = {
+            str(k).lower(): v
+            for k, v in ((k, usd(e)) for k, e in _map(raw.get("upscale")).items())
+            if v is not None
+        }
         by_res = {
             _upper(k): v
             for k, v in ((k, usd(e)) for k, e in _map(raw.get("resolutions")).items())
@@ -80,7 +94,14 @@ class Pricing:
             if isinstance(table, Mapping):
                 prices = {str(q).lower(): usd(e) for q, e in table.items()}
                 by_quality[_upper(tier)] = {q: p for q, p in prices.items() if p is not None}
-        return cls(flat=flat, by_resolution=by_res, by_quality=by_quality)
+        return cls(
+            flat=flat,
+            by_resolution=by_res,
+            by_quality=by_quality,
+            inputs_included=_int_or(inputs.get("included"), None),
+            per_extra_input=usd(inputs.get("additional")),
+            by_scale=by_scale,
+        )
 
     def per_image(self, resolution: str | None = None, quality: str | None = None) -> float | None:
         """The price of one image, or None when the catalogue does not say."""
@@ -96,6 +117,13 @@ class Pricing:
         if self.by_resolution:
             return min(self.by_resolution.values())
         return None
+
+    def extra_inputs(self, images: int) -> float:
+        """USD added by a multi-edit's input images beyond the ones the edit price includes."""
+        if not self.per_extra_input:
+            return 0.0
+        included = 1 if self.inputs_included is None else self.inputs_included
+        return max(0, images - included) * self.per_extra_input
 
     def describe(self) -> str:
         if self.by_quality:
@@ -148,6 +176,10 @@ class ModelSpec:
     supports_style_references: bool = False
     max_style_references: int | None = None
     supports_optimize_prompt_thinking: bool = False
+    # "image", "inpaint" (edit models) or "upscale": which endpoint the row belongs to.
+    type: str = "image"
+    max_input_images: int | None = None
+    combine_images: bool | None = None
 
     @classmethod
     def from_json(cls, row: Mapping[str, Any]) -> ModelSpec:
@@ -184,6 +216,11 @@ class ModelSpec:
             supports_style_references=spec.get("supportsStyleReferences") is True,
             max_style_references=_int_or(cons.get("maxStyleReferences"), None),
             supports_optimize_prompt_thinking=spec.get("supportsOptimizePromptThinking") is True,
+            type=_text(row.get("type")) or "image",
+            max_input_images=_int_or(cons.get("maxInputImages"), None),
+            combine_images=(
+                cons["combineImages"] if isinstance(cons.get("combineImages"), bool) else None
+            ),
         )
 
     @property
@@ -208,6 +245,14 @@ class ModelSpec:
         """The model's own spelling of a resolution token ("2k" -> "2K"), None if not offered."""
         wanted = _upper(value)
         return next((r for r in self.resolutions if _upper(r) == wanted), None)
+
+    @property
+    def input_image_limit(self) -> int:
+        """How many images a multi-edit takes: ``maxInputImages``, 3 when absent, 1 where the
+        model does not combine images (venice-api.md section 6)."""
+        if self.combine_images is False:
+            return 1
+        return self.max_input_images or 3
 
     @property
     def is_deprecated(self) -> bool:
@@ -277,7 +322,8 @@ class Catalogue(Mapping[str, ModelSpec]):
             # bria-bg-remover and friends are listed as image models but take no constraints.
             if not isinstance(row, Mapping) or not isinstance(row.get("id"), str):
                 continue
-            if not _map(row.get("model_spec")).get("constraints"):
+            # The upscaler row has no constraints but is a real endpoint's model.
+            if not _map(row.get("model_spec")).get("constraints") and row.get("type") != "upscale":
                 continue
             try:
                 specs.append(ModelSpec.from_json(row))
