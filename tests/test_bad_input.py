@@ -207,7 +207,12 @@ CASES = [
     Bad("missing-attr", "magic", cell("", "{obj.missing_attr}"), "no attribute 'missing_attr'"),
     # %config
     Bad("config-concurrency-0", "config", "concurrency = 0", "concurrency must be from 1 to 16"),
-    Bad("config-backend-cloud", "config", 'backend = "cloud"', "backend must be one of auto, venice, local"),
+    Bad(
+        "config-backend-cloud",
+        "config",
+        'backend = "cloud"',
+        "backend must be one of auto, venice, local",
+    ),
     Bad("config-read-timeout", "config", "read_timeout = -1", "must be above 0 seconds"),
     Bad("config-preview-10", "config", "preview_size = 10", "preview_size must be from 64"),
     Bad("config-cost-negative", "config", "cost_limit_usd = -1", "cost_limit_usd must be from 0"),

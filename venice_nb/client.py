@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import threading
 import time
 from collections.abc import Mapping
@@ -46,8 +45,9 @@ from .ratelimit import (
     RetryEvent,
     RetryPolicy,
     seconds_until_reset,
-    server_delay,
+    should_retry,
 )
+from .ratelimit import delay as retry_delay
 from .responses import (
     _deprecation,
     _echoed_seed,
@@ -372,23 +372,19 @@ class VeniceClient:
                     hint="Check the base URL (%venice config); redirects are not followed.",
                 )
             status: int | None = None
-            delay: float | None = None
             if reply is not None:
                 status = reply.status
                 failure = api_error(status, reply.headers, reply.body, model=model)
-                retryable = status in policy.statuses
+                retryable = should_retry(status, reply.headers, policy=policy)
                 if status != 429:
                     self.gate.observe(reply.headers)
-                delay = server_delay(status, reply.headers)
             assert failure is not None
             if not retryable or retries >= policy.max_retries:
                 if retries:
                     failure.message += f" (after {retries} retr{'y' if retries == 1 else 'ies'})"
                 raise failure
-            if delay is None:
-                delay = policy.backoff(retries + 1)
-            else:
-                delay += random.uniform(0, policy.jitter_s)  # at least what the server asked
+            headers = reply.headers if reply is not None else None
+            delay = retry_delay(retries + 1, headers, status=status, policy=policy)
             if waited + delay > policy.max_total_wait_s:
                 if hasattr(failure, "retry_after") and failure.retry_after is None:
                     failure.retry_after = delay

@@ -4,8 +4,11 @@ The retry loop lives in the client rather than in urllib3's adapter, because a n
 adapter-level retries cannot give: a callback per retry ("retrying in 3 s (2/4)"), the Venice
 rate-limit reset header (in whichever unit the server used), a bound on the total wait, and one
 pause shared by all sweep workers after a 429 instead of each of them hammering the server. This
-module holds the arithmetic: backoff (exponential, capped, jittered; urllib3's starts at 0 s for
-the first retry, which hammers a struggling server), ``Retry-After`` parsing and the reset header.
+module holds the decisions, as named functions the loop only calls (the shape of openai-python's
+``_should_retry`` / ``_calculate_retry_timeout``): ``should_retry`` (which answers are worth
+another try) and ``delay`` (how long to wait first: what the server asked, else backoff that is
+exponential, capped and jittered; urllib3's starts at 0 s for the first retry, which hammers a
+struggling server), with ``Retry-After`` parsing and the reset header in every unit.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-from urllib3.util import Retry
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RESET_HEADER = "x-ratelimit-reset-requests"
@@ -72,19 +73,6 @@ class RetryPolicy:
         base = self.backoff_factor * (2 ** max(0, attempt - 1))
         return min(self.backoff_max_s, base) + random.uniform(0, self.jitter_s)
 
-    def start(self) -> Retry:
-        """A fresh urllib3 ``Retry`` that counts attempts and computes backoff for one call."""
-        return Retry(
-            total=self.max_retries,
-            backoff_factor=self.backoff_factor,
-            backoff_max=self.backoff_max_s,
-            backoff_jitter=self.jitter_s,
-            status_forcelist=self.statuses,
-            allowed_methods=None,  # POST /image/generate is retried on purpose
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-
 
 def seconds_until_reset(value: str | None, now: float | None = None) -> float | None:
     """The rate-limit reset header in seconds from now, whatever unit the server used.
@@ -132,10 +120,39 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 def server_delay(status: int, headers: Mapping[str, str]) -> float | None:
     """How long the server asked us to wait: ``Retry-After`` on any status, else (429 only) the
     rate-limit reset header. None when it did not say."""
-    delay = parse_retry_after(headers.get("Retry-After"))
-    if delay is None and status == 429:
-        delay = seconds_until_reset(headers.get(RESET_HEADER))
-    return delay
+    seconds = parse_retry_after(headers.get("Retry-After"))
+    if seconds is None and status == 429:
+        seconds = seconds_until_reset(headers.get(RESET_HEADER))
+    return seconds
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+def should_retry(
+    status: int, headers: Mapping[str, str], *, policy: RetryPolicy = DEFAULT_POLICY
+) -> bool:
+    """Whether an HTTP error answer is worth another try: the policy's statuses (429 and the
+    transient 5xx), never one that burns the key's error budget. ``headers`` complete the
+    openai-python shape; Venice sends no retry hint today, so the status decides."""
+    del headers
+    return status in policy.statuses
+
+
+def delay(
+    attempt: int,
+    headers: Mapping[str, str] | None,
+    *,
+    status: int | None = None,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> float:
+    """Seconds to wait before retry ``attempt`` (1-based): what the server asked (``server_delay``)
+    plus jitter, so never less than it asked; else the policy's backoff. A dropped connection
+    (``status`` None, no headers) always backs off."""
+    asked = server_delay(status, headers) if status is not None and headers is not None else None
+    if asked is None:
+        return policy.backoff(attempt)
+    return asked + random.uniform(0, policy.jitter_s)
 
 
 class RateGate:
@@ -154,15 +171,6 @@ class RateGate:
     def wait_s(self) -> float:
         with self._lock:
             return max(0.0, self._resume_at - time.monotonic())
-
-    def wait(self, cancel: threading.Event | None = None) -> None:
-        """Block until the pause is over (or ``cancel`` is set)."""
-        while (left := self.wait_s()) > 0:
-            if cancel is not None:
-                if cancel.wait(min(left, 0.25)):
-                    return
-            else:
-                time.sleep(min(left, 0.25))
 
     def observe(self, headers: Mapping[str, str], max_pause_s: float = 60.0) -> None:
         """Read the per-model request budget; when it is spent, pause until it resets."""
