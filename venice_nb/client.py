@@ -20,7 +20,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 import requests
 
@@ -44,20 +43,11 @@ from .ratelimit import (
     RetryCallback,
     RetryEvent,
     RetryPolicy,
-    seconds_until_reset,
     should_retry,
 )
 from .ratelimit import delay as retry_delay
-from .responses import (
-    _deprecation,
-    _echoed_seed,
-    _flags,
-    _float,
-    _int,
-    _json_or_none,
-    _openai_images,
-)
-from .result import LOCAL_PREVIEW, GeneratedImage, GenerationResult, RateLimit, Timing, sniff_format
+from .responses import build_result, echoed_seed, json_or_none, moderation_flags, openai_images
+from .result import GeneratedImage, GenerationResult, sniff_format
 from .wire import BodyTimeout, parse_images_json, read_body
 
 log = logging.getLogger(__name__)
@@ -204,7 +194,7 @@ class VeniceClient:
             if self._styles is not None and not refresh:
                 return list(self._styles)
         reply = self._send("GET", "/image/styles", auth=False)
-        parsed = _json_or_none(reply.body)
+        parsed = json_or_none(reply.body)
         styles = parsed.get("data") if isinstance(parsed, dict) else parsed
         if not isinstance(styles, list) or not all(isinstance(s, str) for s in styles):
             raise InvalidResponseError("the styles response holds no list of style names")
@@ -243,14 +233,14 @@ class VeniceClient:
             cancel=cancel, model=request.model,
         )  # fmt: skip
         wall_ms = (time.perf_counter() - started) * 1000
-        flags = _flags(reply.headers)
+        flags = moderation_flags(reply.headers)
         meta: dict[str, Any] = {}
         if request.return_binary or sniff_format(reply.body) is not None:
             seed = request.seed
             images = [GeneratedImage.from_bytes(reply.body, index=0, seed=seed, **flags)]
         else:
             meta, raw_images = parse_images_json(reply.body)
-            seed = _echoed_seed(meta) if request.seed is None else request.seed
+            seed = echoed_seed(meta) if request.seed is None else request.seed
             images = [
                 GeneratedImage.from_bytes(data, index=i, seed=seed if i == 0 else None, **flags)
                 for i, data in enumerate(raw_images)
@@ -277,13 +267,13 @@ class VeniceClient:
             cancel=cancel, model=request.model,
         )  # fmt: skip
         wall_ms = (time.perf_counter() - started) * 1000
-        flags = _flags(reply.headers)
+        flags = moderation_flags(reply.headers)
         if sniff_format(reply.body) is not None:  # image bytes under a wrong Content-Type
             images = [GeneratedImage.from_bytes(reply.body, index=0, **flags)]
         else:
             images = [
                 GeneratedImage.from_bytes(data, index=i, **flags)
-                for i, data in enumerate(_openai_images(reply.body))
+                for i, data in enumerate(openai_images(reply.body))
             ]
         result = self._result(request, images, reply, {}, wall_ms)
         result.route = "openai"
@@ -299,39 +289,13 @@ class VeniceClient:
         meta: Mapping[str, Any],
         wall_ms: float,
     ) -> GenerationResult:
-        h = reply.headers
-        enhanced = h.get("x-venice-enhanced-prompt")
-        result = GenerationResult(
-            request=request,
-            images=images,
-            id=meta.get("id") if isinstance(meta.get("id"), str) else None,
-            timing=Timing.from_api(meta.get("timing"), wall_ms),
-            blurred=any(im.blurred for im in images),
-            content_violation=any(im.content_violation for im in images),
-            rate_limit=RateLimit(
-                _int(h.get("x-ratelimit-limit-requests")),
-                _int(h.get("x-ratelimit-remaining-requests")),
-                seconds_until_reset(h.get("x-ratelimit-reset-requests")),
-            ),
-            balance_usd=_float(h.get("x-venice-balance-usd")),
-            balance_diem=_float(h.get("x-venice-balance-diem")),
-            deprecation=_deprecation(h),
-            enhanced_prompt=unquote(enhanced) if enhanced else None,
-            backend=LOCAL_PREVIEW if h.get("x-venice-local-preview") == "true" else "venice",
-            base_url=self.base_url,
-            request_id=h.get("CF-RAY"),
-            retries=reply.retries,
-        )
-        if result.content_violation:
-            result.cost_usd = 0.0  # blocked generations are not charged
-        elif self._catalogue is not None:
+        spec = None
+        if self._catalogue is not None:
             spec = self._catalogue.get(getattr(request, "model", None) or "")
-            if spec is not None:
-                price = spec.price(
-                    getattr(request, "resolution", None), getattr(request, "quality", None)
-                )
-                result.cost_usd = None if price is None else round(price * len(images), 6)
-        return result
+        return build_result(
+            request, images, reply.headers, meta, wall_ms,
+            base_url=self.base_url, retries=reply.retries, spec=spec,
+        )  # fmt: skip
 
     def _send(
         self,

@@ -1,23 +1,79 @@
-"""What a successful answer says besides its main image bytes.
+"""What a successful answer says besides its main image bytes, and the result it becomes.
 
 The OpenAI route's image list, the moderation flags, a model's deprecation, the seed the server
-echoed and the numbers in its headers. Each reader is forgiving where the API is loose (a missing
-or garbled header is ``None``) and strict where a wrong guess would mislead (images).
+echoed and the numbers in its headers, gathered by ``build_result`` into a ``GenerationResult``.
+Each reader is forgiving where the API is loose (a missing or garbled header is ``None``) and
+strict where a wrong guess would mislead (images).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from .errors import InvalidResponseError
+from .ratelimit import seconds_until_reset
+from .result import LOCAL_PREVIEW, GeneratedImage, GenerationResult, RateLimit, Timing
 from .wire import decode_b64
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .catalogue import ModelSpec
+    from .operations.generate import GenerateRequest
+    from .operations.openai import OpenAIImageRequest
 
-def _openai_images(body: bytearray) -> list[bytes]:
+
+def build_result(
+    request: GenerateRequest | OpenAIImageRequest,
+    images: list[GeneratedImage],
+    headers: Mapping[str, str],
+    meta: Mapping[str, Any],
+    wall_ms: float,
+    *,
+    base_url: str,
+    retries: int = 0,
+    spec: ModelSpec | None = None,
+) -> GenerationResult:
+    """A ``GenerationResult`` from the images of a 200 and everything else it said.
+
+    ``meta`` is the JSON answer's non-image part (id, timing); ``spec`` is the model's catalogue
+    entry when known, for the cost. Blocked generations are not charged.
+    """
+    h = headers
+    enhanced = h.get("x-venice-enhanced-prompt")
+    result = GenerationResult(
+        request=request,
+        images=images,
+        id=meta.get("id") if isinstance(meta.get("id"), str) else None,
+        timing=Timing.from_api(meta.get("timing"), wall_ms),
+        blurred=any(im.blurred for im in images),
+        content_violation=any(im.content_violation for im in images),
+        rate_limit=RateLimit(
+            _int(h.get("x-ratelimit-limit-requests")),
+            _int(h.get("x-ratelimit-remaining-requests")),
+            seconds_until_reset(h.get("x-ratelimit-reset-requests")),
+        ),
+        balance_usd=_float(h.get("x-venice-balance-usd")),
+        balance_diem=_float(h.get("x-venice-balance-diem")),
+        deprecation=_deprecation(h),
+        enhanced_prompt=unquote(enhanced) if enhanced else None,
+        backend=LOCAL_PREVIEW if h.get("x-venice-local-preview") == "true" else "venice",
+        base_url=base_url,
+        request_id=h.get("CF-RAY"),
+        retries=retries,
+    )
+    if result.content_violation:
+        result.cost_usd = 0.0  # blocked generations are not charged
+    elif spec is not None:
+        price = spec.price(getattr(request, "resolution", None), getattr(request, "quality", None))
+        result.cost_usd = None if price is None else round(price * len(images), 6)
+    return result
+
+
+def openai_images(body: bytearray) -> list[bytes]:
     """The images of an OpenAI-style answer: ``data[].b64_json`` or ``data[].url`` data URLs."""
-    parsed = _json_or_none(body)
+    parsed = json_or_none(body)
     if parsed is None:
         raise InvalidResponseError(f"the server's answer is not valid JSON ({len(body):,} bytes)")
     items = parsed.get("data") if isinstance(parsed, dict) else None
@@ -37,14 +93,16 @@ def _openai_images(body: bytearray) -> list[bytes]:
     return out
 
 
-def _json_or_none(body: bytes | bytearray) -> Any:
+def json_or_none(body: bytes | bytearray) -> Any:
+    """The parsed body, or None when it is not JSON (the caller says what it expected)."""
     try:
         return json.loads(body)
     except ValueError:
         return None
 
 
-def _flags(headers: Mapping[str, str]) -> dict[str, bool]:
+def moderation_flags(headers: Mapping[str, str]) -> dict[str, bool]:
+    """``blurred`` / ``content_violation`` for ``GeneratedImage``, from the moderation headers."""
     return {
         "blurred": headers.get("x-venice-is-blurred", "").strip().lower() == "true",
         "content_violation": (
@@ -68,7 +126,8 @@ def _deprecation(h: Mapping[str, str]) -> str | None:
     return text
 
 
-def _echoed_seed(meta: Mapping[str, Any]) -> int | None:
+def echoed_seed(meta: Mapping[str, Any]) -> int | None:
+    """The seed the server used, as it echoes it in ``request.data.seed`` (None when absent)."""
     req = meta.get("request")
     data = req.get("data") if isinstance(req, Mapping) else None
     seed = data.get("seed") if isinstance(data, Mapping) else None

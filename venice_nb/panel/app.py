@@ -23,7 +23,7 @@ import ipywidgets as w
 from ..display.html import format_usd
 from ..errors import VeniceError
 from ..operations.generate import SEED_LIMIT, GenerateRequest
-from ..result import safe_stem
+from ..saving import safe_stem
 from . import widgets as pw
 from .worker import Job, Worker
 
