@@ -7,7 +7,6 @@ API key: messages are built from server bodies and request fields, never from he
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Mapping
@@ -251,6 +250,8 @@ def _describe_body(text: str, parsed: Any) -> str:
         return "an empty body"
     title = re.search(r"<title[^>]*>(.*?)</title>", text[:5000], re.I | re.S)
     if title and title.group(1).strip():
+        import html  # here, not at import: html.entities is big and %load_ext loads this module
+
         return f"an HTML page titled {_one_line(html.unescape(title.group(1)), 80)!r}"
     if "<html" in text[:1000].lower() or "<!doctype html" in text[:1000].lower():
         return "an HTML page (probably a proxy or gateway error)"

@@ -7,32 +7,38 @@ failures from the server become one line too (``VeniceRunError``, which IPython 
 traceback). Generation runs on worker threads while this thread ticks one status line, so
 Ctrl-C / the stop button cancels at once. The cell returns the result (IPython shows its HTML grid
 as the cell's output) and ``-o NAME`` also binds it.
+
+``%load_ext`` costs next to nothing: this module imports only the settings (for the traits) and the
+errors; the option parser is built on first use and the machinery (parse, session, run, catalogue,
+requests, PIL) is imported by the magic that needs it (``tests/test_load.py`` holds this).
 """
 
 from __future__ import annotations
 
-import getpass
 import keyword
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, argument_group, magic_arguments
+from IPython.core.magic_arguments import (
+    argument,
+    argument_group,
+    construct_parser,
+    magic_arguments,
+)
 from IPython.utils.process import arg_split
 from traitlets import TraitError, default, observe, validate
 
-from .catalogue import did_you_mean
 from .errors import ConfigurationError, ValidationError, VeniceError
-from .parse import SWEEPABLE, Plan, interpolate, make_plan, split_body
-from .run import GenerationCancelled, VeniceRunError, execute, show
-from .session import VeniceSession, get_session
 from .settings import BASE_URL_ENV, Settings, setting_trait
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .parse import Plan
     from .result import GenerationResult, SweepResult
+    from .run import GenerationCancelled, VeniceRunError
+    from .session import VeniceSession
     from .sweep import Job
 
 __all__ = [
@@ -42,6 +48,65 @@ __all__ = [
     "load_ipython_extension",
     "unload_ipython_extension",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``VeniceRunError`` and ``GenerationCancelled`` live in ``run``, imported on first use."""
+    if name in ("VeniceRunError", "GenerationCancelled"):
+        from . import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def show(html: str, text: str) -> None:
+    """One HTML output with its plain-text twin (``run.show``, imported on first use)."""
+    from .run import show as show_output
+
+    show_output(html, text)
+
+
+def did_you_mean(name: str, choices: Any) -> str:
+    from .catalogue import did_you_mean as suggest
+
+    return suggest(name, choices)
+
+
+class LazyParser:
+    """The argparse parser of a magic, built the first time anything asks for it.
+
+    ``magic_arguments`` builds the parser (and formats its help) when the class is defined, which
+    made up a good part of what ``%load_ext`` cost; IPython reaches the parser only through
+    attributes (``func.parser.parse_argstring``...), so a proxy can defer it to the first cell.
+    """
+
+    def __init__(self, func: Any) -> None:
+        self._func = func
+        self._parser: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._parser is None:
+            self._parser = construct_parser(self._func)  # also sets the full help as __doc__
+        return getattr(self._parser, name)
+
+
+class lazy_magic_arguments(magic_arguments):  # named like the decorator it extends
+    """``@magic_arguments`` with the parser built on first use (``LazyParser``).
+
+    ``%%venice?`` asks the function's ``getdoc()`` (IPython's inspector tries it first), which
+    returns the full option help as ``magic_arguments`` would have put in ``__doc__``.
+    """
+
+    def __call__(self, func: Any) -> Any:
+        if not getattr(func, "has_arguments", False):
+            func.has_arguments = True
+            func.decorators = []
+        if self.name is not None:
+            func.argcmd_name = self.name
+        func.parser = LazyParser(func)
+        func.getdoc = lambda: func.parser.format_help()
+        return func
+
 
 SUBCOMMANDS = ("styles", "models", "config", "login", "logout", "panel", "help")
 # Sweepable request fields and their option strings, to find the axes' order on the line.
@@ -104,10 +169,14 @@ class VeniceMagics(Magics):
     cost_limit_usd = setting_trait("cost_limit_usd")
 
     def __init__(self, shell: Any = None, session: VeniceSession | None = None, **kw: Any) -> None:
-        self.session = session or get_session()
+        # The kernel's session (client, cache...) is made when first needed, not at %load_ext
+        # (unless the configuration already changes a setting, which must reach it now).
+        self._session = session
+        self._initialising = True
         if shell is not None and "config" not in kw and getattr(shell, "config", None) is not None:
             kw["config"] = _valid_config(shell.config)
         super().__init__(shell, **kw)
+        self._initialising = False
         defaults = Settings()
         changes = {
             name: value
@@ -116,6 +185,15 @@ class VeniceMagics(Magics):
         }
         if changes:
             self.session.configure(**changes)
+
+    @property
+    def session(self) -> VeniceSession:
+        """The session cells use: the kernel's (``get_session()``) unless one was given."""
+        if self._session is None:
+            from .session import get_session
+
+            self._session = get_session()
+        return self._session
 
     def __repr__(self) -> str:
         return f"<VeniceMagics backend={self.session.backend} key={self.session.masked_key}>"
@@ -140,11 +218,13 @@ class VeniceMagics(Magics):
 
     @observe(*Settings.names())
     def _push(self, change: Any) -> None:
+        if self._initialising:  # __init__ pushes the configured values once, at its end
+            return
         self.session.configure(**{change["name"]: self._setting(change["name"])})
 
     # ---- %%venice --------------------------------------------------------------------------------
 
-    @magic_arguments(name="%venice")
+    @lazy_magic_arguments(name="%venice")
     @argument_group("Request (one option per field of POST /image/generate)")
     @argument("-m", "--model", help="model id (see %%venice models); a comma list sweeps")
     @argument("--negative", metavar="TEXT", help="negative prompt (or below a --- line)")
@@ -202,6 +282,9 @@ class VeniceMagics(Magics):
                 f"unexpected {' '.join(tokens.positional)!r} on the %%venice line; the prompt "
                 "goes in the cell body, options start with - or --"
             )
+        from .parse import interpolate, split_body
+        from .run import execute
+
         prompt, negative = split_body(cell or "")
         try:
             prompt = interpolate(prompt, self.shell.user_ns)
@@ -267,6 +350,8 @@ class VeniceMagics(Magics):
         need_prompt: bool = True,
     ) -> Plan:
         """Request fields and sweep axes from the options, checked without any network."""
+        from .parse import SWEEPABLE, make_plan
+
         fields: dict[str, Any] = {"prompt": prompt, "negative_prompt": negative or None}
         for dest, name in VALUE_FIELDS.items():
             fields[name] = getattr(args, dest)
@@ -288,6 +373,7 @@ class VeniceMagics(Magics):
 
     def _jobs(self, plan: Plan) -> list[Job]:
         """One validated request per combination (catalogue and styles fetched once, cached)."""
+        from .run import GenerationCancelled, VeniceRunError
         from .sweep import Job
 
         jobs = []
@@ -356,6 +442,8 @@ class VeniceMagics(Magics):
             raise UsageError(f"the panel takes one value per option; {names} has a list")
         self._check_output_name(output)
         initial = {k: v for k, v in plan.fields.items() if v is not None and v != ""}
+        from .run import VeniceRunError
+
         try:
             from .panel.app import Panel
         except ImportError as exc:
@@ -423,6 +511,8 @@ class VeniceMagics(Magics):
         show(config_html(info), text)
 
     def _cmd_login(self) -> None:
+        import getpass
+
         from IPython.core.error import StdinNotImplementedError
 
         try:
@@ -446,6 +536,8 @@ class VeniceMagics(Magics):
         print(f"the key from %venice login is forgotten{tail}")
 
     def _call(self, fn: Any) -> Any:
+        from .run import GenerationCancelled, VeniceRunError
+
         try:
             return fn()
         except VeniceError as exc:
@@ -454,10 +546,12 @@ class VeniceMagics(Magics):
             raise GenerationCancelled("cancelled") from None
 
 
-@dataclass
 class _Tokens:
-    all: list[str]
-    positional: list[str]
+    """The magic line's words, and those argparse left as positional."""
+
+    def __init__(self, all: list[str], positional: list[str]) -> None:
+        self.all = all
+        self.positional = positional
 
 
 def _is_number(token: str) -> bool:
@@ -497,6 +591,8 @@ def _valid_config(config: Any) -> Any:
     if not section:
         return config
     from traitlets.config import Config
+
+    from .session import VeniceSession
 
     probe = VeniceMagics(None, session=VeniceSession(), config=Config())
     cleaned = deepcopy(config)
