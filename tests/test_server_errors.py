@@ -281,6 +281,23 @@ def test_rate_limit_enforced_with_retry_after() -> None:
         assert requests.get(f"{srv.base_url}/image/styles").status_code == 200
 
 
+def test_rate_limit_window_is_configurable() -> None:
+    """12 per 10 s scales the live 20 per minute down for benchmarks: the 3rd of 2 per 0.5 s is
+    refused until the oldest leaves the window, then one more is allowed."""
+    with LocalServer(rate_limit_rpm=2, rate_window_s=0.5, reset_unit="epoch_ms") as srv:
+        started = time.time()
+        assert post(srv, ok_body()).status_code == 200
+        second = post(srv, ok_body())
+        assert second.headers["x-ratelimit-remaining-requests"] == "0"
+        reset_s = int(second.headers["x-ratelimit-reset-requests"]) / 1000
+        assert started < reset_s <= started + 0.6
+        assert post(srv, ok_body()).status_code == 429
+        time.sleep(max(0.0, reset_s - time.time()) + 0.05)
+        assert post(srv, ok_body()).status_code == 200
+    with pytest.raises(ValueError, match="rate_window_s"):
+        LocalServer(rate_limit_rpm=2, rate_window_s=0)
+
+
 @pytest.mark.parametrize(
     ("unit", "low", "high"), [("epoch_s", 1e9, 1e10), ("epoch_ms", 1e12, 1e13), ("seconds", 0, 61)]
 )

@@ -38,6 +38,7 @@ class LocalServer:
         rate_limit_rpm: int | None = None,
         reset_unit: str = "epoch_s",
         styles_shape: str = "object",
+        rate_window_s: float = 60.0,
     ) -> None:
         if reset_unit not in RESET_UNITS:
             raise ValueError(f"reset_unit must be one of {RESET_UNITS}")
@@ -45,6 +46,8 @@ class LocalServer:
             raise ValueError("styles_shape must be 'object' or 'list'")
         if rate_limit_rpm is not None and rate_limit_rpm < 1:
             raise ValueError("rate_limit_rpm must be >= 1 or None")
+        if not rate_window_s > 0:
+            raise ValueError("rate_window_s must be > 0 (seconds)")
         self.host = host
         self._requested_port = port
         self._state = ServerState(
@@ -55,6 +58,7 @@ class LocalServer:
             rate_limit_rpm=rate_limit_rpm,
             reset_unit=reset_unit,
             styles_shape=styles_shape,
+            rate_window_s=rate_window_s,
         )
         self._httpd: VeniceHTTPServer | None = None
         self._thread: threading.Thread | None = None

@@ -38,7 +38,14 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="RPM",
-        help="enforce this many generate requests per minute",
+        help="enforce this many generate requests per minute (per --rate-window)",
+    )
+    ap.add_argument(
+        "--rate-window",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="the rate limit's sliding window in seconds (default 60)",
     )
     ap.add_argument("--quiet", action="store_true", help="do not log requests")
     return ap
@@ -48,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.latency < 0:
         _parser().error("--latency must be >= 0")
+    if not args.rate_window > 0:
+        _parser().error("--rate-window must be > 0")
     server = LocalServer(
         args.host,
         args.port,
@@ -55,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency=args.latency,
         balance_usd=args.balance,
         rate_limit_rpm=args.rate_limit,
+        rate_window_s=args.rate_window,
     )
     try:
         server.start()
