@@ -47,3 +47,21 @@ def test_a_key_that_cannot_be_a_header_is_refused_without_echo(
     assert local_server.request_count == 0
     monkeypatch.setenv("VENICE_API_KEY", "  sk-padded-key-12345\n")  # a pasted newline is fine
     assert c.generate(req(width=64, height=64)).images
+
+
+def test_session_and_client_agree_on_a_blank_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One function decides: a variable of spaces is no key for the session or the client."""
+    from venice_nb.apikey import current_key, masked
+    from venice_nb.session import VeniceSession
+
+    monkeypatch.setenv("VENICE_API_KEY", "   ")
+    session, client = VeniceSession(), VeniceClient(base_url="http://127.0.0.1:9")
+    assert current_key() is None and masked() == "<not set>"
+    assert (session.has_key, client.has_key) == (False, False)
+    assert session.backend == "local" and session.masked_key == client.masked_key == "<not set>"
+    session.login("  ")
+    assert not session.has_key
+    monkeypatch.setenv("VENICE_API_KEY", " sk-from-the-env-1234 ")
+    assert (
+        session.has_key and client.has_key and session.masked_key == client.masked_key == "****34"
+    )

@@ -3,16 +3,22 @@
 The key is wrapped as soon as it arrives and the plain string dropped, so it is never in a repr,
 a pickle, a traceback local (``%xmode Verbose`` prints every frame's variables) or an error
 message. It is shown only through ``mask`` and leaves the process only as the ``Authorization``
-header that ``_Bearer`` adds when a request is prepared.
+header that ``Bearer`` adds when a request is prepared. Which key a call uses (an explicit or
+logged-in one, else ``$VENICE_API_KEY``) is decided once, by ``current_key``, for the session and
+the client alike. Light to import: ``requests`` is only named for type checking.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import requests
+import os
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+KEY_ENV = "VENICE_API_KEY"
 
 
 def mask(key: str | None) -> str:
@@ -22,7 +28,7 @@ def mask(key: str | None) -> str:
     return "****" + key[-2:] if len(key) >= 12 else "****"
 
 
-class _Secret:
+class Secret:
     """Holds the explicit key so that no repr, traceback local or pickle shows it."""
 
     __slots__ = ("_value",)
@@ -40,14 +46,27 @@ class _Secret:
         raise TypeError("the API key cannot be pickled")
 
 
-def _wrap(key: str | _Secret | None) -> _Secret | None:
+def wrap(key: str | Secret | None) -> Secret | None:
     """The key wrapped at once (stripped), None when empty."""
-    if isinstance(key, _Secret):
+    if isinstance(key, Secret):
         key = key.get()
-    return _Secret(key.strip()) if isinstance(key, str) and key.strip() else None
+    return Secret(key.strip()) if isinstance(key, str) and key.strip() else None
 
 
-def _checked(secret: _Secret, source: str) -> _Secret:
+def current_key(explicit: Secret | None = None) -> Secret | None:
+    """The key a call made now would use: ``explicit`` (an ``api_key`` argument or
+    ``%venice login``), else ``$VENICE_API_KEY`` read now and stripped; None when neither is
+    set (a variable of spaces is not a key)."""
+    return explicit if explicit is not None else wrap(os.environ.get(KEY_ENV))
+
+
+def masked(explicit: Secret | None = None) -> str:
+    """``current_key`` as it may be shown."""
+    key = current_key(explicit)
+    return mask(key.get() if key is not None else None)
+
+
+def checked(secret: Secret, source: str) -> Secret:
     """Refuse, without echoing it, a key that cannot travel in an HTTP header.
 
     A line break or a non-ASCII character would make requests or http.client raise an error whose
@@ -84,10 +103,13 @@ class _HeaderValue(str):
         raise TypeError("the API key cannot be pickled")
 
 
-class _Bearer(requests.auth.AuthBase):
-    """Adds ``Authorization: Bearer`` when the request is prepared; shows only a masked key."""
+class Bearer:
+    """Adds ``Authorization: Bearer`` when the request is prepared; shows only a masked key.
 
-    def __init__(self, secret: _Secret) -> None:
+    requests calls any callable ``auth`` with the prepared request (``AuthBase`` is only that
+    interface), so this module needs no ``requests`` at import."""
+
+    def __init__(self, secret: Secret) -> None:
         self._secret = secret
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:

@@ -24,7 +24,18 @@ from typing import Any
 import requests
 
 from . import __version__
-from .apikey import _Bearer, _checked, _Secret, _wrap, mask  # mask: re-exported for callers
+from .apikey import KEY_ENV, Bearer, Secret, checked, current_key, mask, masked, wrap
+
+# KEY_ENV and mask live in apikey.py and stay importable from here for existing callers.
+__all__ = [
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URL",
+    "KEY_ENV",
+    "MAX_RESPONSE_BYTES",
+    "VeniceClient",
+    "mask",
+    "resolve_base_url",
+]
 from .catalogue import Catalogue
 from .errors import (
     APIConnectionError,
@@ -53,7 +64,6 @@ from .wire import BodyTimeout, parse_images_json, read_body
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.venice.ai/api/v1"
-KEY_ENV = "VENICE_API_KEY"
 BASE_URL_ENV = "VENICE_BASE_URL"
 MAX_RESPONSE_BYTES = 200 * 1024 * 1024  # four 4K PNGs as base64 fit; a runaway body does not
 
@@ -90,7 +100,7 @@ class VeniceClient:
 
     def __init__(
         self,
-        api_key: str | _Secret | None = None,
+        api_key: str | Secret | None = None,
         *,
         base_url: str | None = None,
         connect_timeout: float = 10.0,
@@ -102,9 +112,9 @@ class VeniceClient:
     ) -> None:
         # Wrapped first and the plain string dropped: a traceback that prints arguments and
         # locals (%xmode Verbose) must not show the key if a later check fails.
-        secret = _wrap(api_key)
+        secret = wrap(api_key)
         del api_key
-        self._key = _checked(secret, "api_key") if secret else None
+        self._key = checked(secret, "api_key") if secret else None
         self.base_url = resolve_base_url(base_url)
         self._shown_url = redact_url(self.base_url)  # for messages and repr: no credentials
         for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
@@ -130,22 +140,22 @@ class VeniceClient:
 
     @property
     def has_key(self) -> bool:
-        return bool(self._key or os.environ.get(KEY_ENV, "").strip())
+        return current_key(self._key) is not None
 
     @property
     def masked_key(self) -> str:
-        return mask(self._key.get() if self._key else os.environ.get(KEY_ENV))
+        return masked(self._key)
 
-    def set_key(self, api_key: str | _Secret | None) -> None:
-        secret = _wrap(api_key)
+    def set_key(self, api_key: str | Secret | None) -> None:
+        secret = wrap(api_key)
         del api_key
-        self._key = _checked(secret, "api_key") if secret else None
+        self._key = checked(secret, "api_key") if secret else None
 
-    def _auth(self, required: bool) -> _Bearer | None:
+    def _auth(self, required: bool) -> Bearer | None:
         """The auth object for this call (key read now), or a ConfigurationError before sending."""
-        secret = self._key
-        if secret is None and os.environ.get(KEY_ENV, "").strip():
-            secret = _checked(_Secret(os.environ[KEY_ENV].strip()), f"${KEY_ENV}")
+        secret = current_key(self._key)
+        if secret is not None and secret is not self._key:
+            secret = checked(secret, f"${KEY_ENV}")
         if secret is None:
             if required:
                 raise ConfigurationError(
@@ -153,7 +163,7 @@ class VeniceClient:
                     hint="Set VENICE_API_KEY in the environment or run %venice login.",
                 )
             return None
-        return _Bearer(secret)
+        return Bearer(secret)
 
     def __repr__(self) -> str:
         return f"VeniceClient(base_url={self._shown_url!r}, api_key={self.masked_key!r})"
@@ -375,7 +385,7 @@ class VeniceClient:
         url: str,
         json_body: Any,
         params: Mapping[str, str] | None,
-        bearer: _Bearer | None,
+        bearer: Bearer | None,
     ) -> tuple[_Reply | None, VeniceError | None, bool]:
         """One HTTP exchange: (reply, None, _) or (None, error, retryable). Never raises ours
         from inside an ``except`` block, so no ``requests`` exception is chained to it."""

@@ -8,18 +8,17 @@ their values into ``session.settings``; the panel reads the same object, so both
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import settings as settings_module
+from .apikey import Secret, current_key, masked, wrap
 from .errors import ConfigurationError
 from .operations.generate import GenerateRequest
 from .operations.openai import OpenAIImageRequest
-from .settings import KEY_ENV, Settings, default_cache_dir
+from .settings import Settings, default_cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .apikey import _Secret
     from .cache import ResultCache
     from .catalogue import ModelSpec
     from .client import VeniceClient
@@ -28,12 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # The client (requests, urllib3) is imported when the first call is made, not at %load_ext.
 LOCAL_KEY = "local-preview"  # the local server accepts any bearer key; never send the user's
-
-
-def _mask(key: str | None) -> str:
-    from .apikey import mask
-
-    return mask(key)
 
 
 class VeniceSession:
@@ -45,7 +38,7 @@ class VeniceSession:
         self._lock = threading.RLock()
         self._client: VeniceClient | None = None
         self._client_backend: str | None = None
-        self._login_key: _Secret | None = None  # masked in any repr or traceback
+        self._login_key: Secret | None = None  # masked in any repr or traceback
         self._cache: ResultCache | None = None
         self._notice_shown = False
 
@@ -83,11 +76,7 @@ class VeniceSession:
         It is held wrapped (masked repr) and the plain string dropped at once, so not even a
         ``%xmode Verbose`` traceback through this session shows it.
         """
-        secret = None
-        if api_key:
-            from .apikey import _Secret
-
-            secret = _Secret(api_key)
+        secret = wrap(api_key)  # stripped; a blank key is no key, as for the client
         del api_key
         with self._lock:
             self._login_key = secret
@@ -95,11 +84,11 @@ class VeniceSession:
 
     @property
     def has_key(self) -> bool:
-        return bool(self._login_key or os.environ.get(KEY_ENV))
+        return current_key(self._login_key) is not None
 
     @property
     def masked_key(self) -> str:
-        return _mask(self._login_key.get() if self._login_key else os.environ.get(KEY_ENV))
+        return masked(self._login_key)
 
     @property
     def backend(self) -> Literal["venice", "local"]:

@@ -23,7 +23,6 @@ from .errors import ConfigurationError
 Backend = Literal["auto", "venice", "local"]
 BACKENDS = ("auto", "venice", "local")
 FORMATS = ("webp", "png", "jpeg")
-KEY_ENV = "VENICE_API_KEY"
 BASE_URL_ENV = "VENICE_BASE_URL"
 
 

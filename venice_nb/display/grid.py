@@ -21,15 +21,15 @@ from .html import (
     NOMATH,
     TILE,
     Bundle,
-    _e,
-    _has_api_timing,
-    _images_row,
-    _no_timing_reason,
     badge,
+    esc,
     format_ms,
     format_usd,
     format_value,
+    has_api_timing,
     image_html,
+    images_row,
+    no_timing_reason,
     timing_html,
 )
 
@@ -43,21 +43,21 @@ def _error_line(error: BaseException | None) -> tuple[str, str]:
 
 def _cell_html(cell: SweepCell, extra: Sequence[str], preview_size: int | None) -> str:
     label = " ".join(f"{name}={format_value(cell.params.get(name))}" for name in extra)
-    head = f'<div style="{MUTED}">{_e(label)}</div>' if label else ""
+    head = f'<div style="{MUTED}">{esc(label)}</div>' if label else ""
     if cell.result is None:
         message, hint = _error_line(cell.error)
-        hint_html = f'<div style="{MUTED}">{_e(hint)}</div>' if hint else ""
+        hint_html = f'<div style="{MUTED}">{esc(hint)}</div>' if hint else ""
         return (
             f'<div class="venice-nb-failed" style="{TILE};color:{ERROR_COLOUR};max-width:256px;'
             f'padding:8px;border:1px dashed {ERROR_COLOUR};border-radius:4px">{head}'
-            f"\u2717 {_e(message)}{hint_html}</div>"
+            f"\u2717 {esc(message)}{hint_html}</div>"
         )
     result = cell.result
     tail = badge("cached") if result.cached else ""
     if len(result.images) == 1:
         body = image_html(result.images[0], preview_size)
     else:
-        body = _images_row(result.images, preview_size)
+        body = images_row(result.images, preview_size)
     if not head and not tail and len(result.images) == 1:
         return body
     return f'<div style="{TILE}">{head}{body}{tail}</div>'
@@ -97,7 +97,7 @@ def _sweep_timing(sweep: SweepResult) -> str:
             f"; {format_ms(summed.wall_ms)} of request time summed in the bar"
             f" ({summed.wall_ms / sweep.wall_ms:.1f}x overlap)"
         )
-    reason = None if _has_api_timing(summed) else _no_timing_reason(fresh[0])
+    reason = None if has_api_timing(summed) else no_timing_reason(fresh[0])
     return timing_html(summed, note=note, reason=reason, wall_ms=sweep.wall_ms)
 
 
@@ -106,7 +106,7 @@ def _sweep_footer(sweep: SweepResult) -> str:
     parts: list[str] = []
     models = _ordered(r.model for r in results if r.model)
     if models:
-        parts.append(", ".join(f"<b>{_e(m)}</b>" for m in models))
+        parts.append(", ".join(f"<b>{esc(m)}</b>" for m in models))
     ok = sum(1 for c in sweep.cells if c.ok)
     parts.append(f"{ok}/{len(sweep.cells)} ok")
     failed = len(sweep.errors)
@@ -125,7 +125,7 @@ def _sweep_footer(sweep: SweepResult) -> str:
         parts.append(f"{retries} retr{'y' if retries == 1 else 'ies'}")
     line = " \u00b7 ".join(parts)
     for warning in _ordered(r.deprecation for r in results if r.deprecation):
-        line += f'<div style="color:#b26a00">\u26a0 {_e(warning)}</div>'
+        line += f'<div style="color:#b26a00">\u26a0 {esc(warning)}</div>'
     return f'<div class="venice-nb-footer" style="margin-top:4px">{line}</div>'
 
 
@@ -144,10 +144,10 @@ def sweep_html(sweep: SweepResult, preview_size: int | None = None) -> str:
     head = ""
     if sweep.cols:
         axes_label = f"{sweep.rows} \u2193 / {sweep.cols} \u2192"
-        corner = f"<th>{_e(axes_label)}</th>"
+        corner = f"<th>{esc(axes_label)}</th>"
         head = (
             f"<tr>{corner if sweep.rows else ''}"
-            + "".join(f"<th>{_e(f'{sweep.cols}={format_value(c)}')}</th>" for c in cols)
+            + "".join(f"<th>{esc(f'{sweep.cols}={format_value(c)}')}</th>" for c in cols)
             + "</tr>"
         )
     body = ""
@@ -161,7 +161,7 @@ def sweep_html(sweep: SweepResult, preview_size: int | None = None) -> str:
             )
             inner = "".join(_cell_html(c, extra_names, preview_size) for c in members)
             cells += f'<td style="text-align:center">{inner}</td>'
-        row_head = f"<th>{_e(label)}</th>" if sweep.rows else ""
+        row_head = f"<th>{esc(label)}</th>" if sweep.rows else ""
         body += f"<tr>{row_head}{cells}</tr>"
     table = f'<table class="venice-nb-grid">{head}{body}</table>'
     return (

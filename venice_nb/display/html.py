@@ -65,7 +65,8 @@ LOCAL_NOT_BILLED = "local preview \u2014 not billed"
 # ---- small pieces ------------------------------------------------------------------------------
 
 
-def _e(value: Any) -> str:
+def esc(value: Any) -> str:
+    """Any value as HTML-safe text, quotes included (it may land in an attribute)."""
     return escape(str(value), quote=True)
 
 
@@ -100,10 +101,10 @@ def format_value(value: Any) -> str:
 
 def badge(text: str, colour: str | None = None, title: str | None = None) -> str:
     colour = colour or BADGE_COLOURS.get(text, "#546e7a")
-    tip = f' title="{_e(title)}"' if title else ""
+    tip = f' title="{esc(title)}"' if title else ""
     return (
         f'<span class="venice-nb-badge"{tip} style="background:{colour};color:#fff;'
-        f'border-radius:3px;padding:0 4px;margin-left:4px;font-size:11px">{_e(text)}</span>'
+        f'border-radius:3px;padding:0 4px;margin-left:4px;font-size:11px">{esc(text)}</span>'
     )
 
 
@@ -153,8 +154,8 @@ def image_html(image: GeneratedImage, preview_size: int | None = None, caption: 
     name = f"seed {image.seed}" if image.seed is not None else f"variant {image.index + 1}"
     src = f"data:{image.mime};base64,{base64.b64encode(data).decode('ascii')}"
     dims = f'width="{shown[0]}" height="{shown[1]}" ' if shown else ""
-    tip = f'title="{_e(title)}" ' if title else ""
-    img = f'<img src="{src}" {dims}alt="{_e(name)}" {tip}style="max-width:100%;height:auto">'
+    tip = f'title="{esc(title)}" ' if title else ""
+    img = f'<img src="{src}" {dims}alt="{esc(name)}" {tip}style="max-width:100%;height:auto">'
 
     if not caption:
         return img
@@ -165,12 +166,13 @@ def image_html(image: GeneratedImage, preview_size: int | None = None, caption: 
         flags += badge("blocked", title="the server flagged a content policy violation")
     return (
         f'<figure style="{TILE}">{img}'
-        f"<figcaption>{_e(name)} \u00b7 {label}{flags}"
+        f"<figcaption>{esc(name)} \u00b7 {label}{flags}"
         "</figcaption></figure>"
     )
 
 
-def _images_row(images: Iterable[GeneratedImage], preview_size: int | None) -> str:
+def images_row(images: Iterable[GeneratedImage], preview_size: int | None) -> str:
+    """The images of one result side by side, as a result and a sweep cell show them."""
     cells = "".join(image_html(im, preview_size) for im in images)
     return f"<div>{cells}</div>"
 
@@ -178,13 +180,15 @@ def _images_row(images: Iterable[GeneratedImage], preview_size: int | None) -> s
 # ---- timing ------------------------------------------------------------------------------------
 
 
-def _has_api_timing(timing: Timing) -> bool:
+def has_api_timing(timing: Timing) -> bool:
+    """Whether the server reported any of its timing (else only wall time is known)."""
     return any(
         v is not None for v in (timing.queue_ms, timing.preprocessing_ms, timing.inference_ms)
     )
 
 
-def _no_timing_reason(result: GenerationResult) -> str:
+def no_timing_reason(result: GenerationResult) -> str:
+    """Why a result has no server timing, said instead of an empty bar."""
     if result.route == "openai":
         return "the OpenAI-compatible route reports no server timing"
     if getattr(result.request, "return_binary", None):
@@ -205,7 +209,7 @@ def timing_html(
     own wall time rather than the sum of its requests).
     """
     explain = ""
-    if reason is None and _has_api_timing(timing):
+    if reason is None and has_api_timing(timing):
         segments = timing.segments()
         reported = {
             "queue": timing.queue_ms is not None,
@@ -233,14 +237,14 @@ def timing_html(
         )
     legend = " ".join(
         f'<span style="color:{SEGMENT_COLOURS[name]}">\u25a0</span>\u00a0'
-        f"{_e(SEGMENT_LABELS.get(name, name))}\u00a0{format_ms(ms)}"
+        f"{esc(SEGMENT_LABELS.get(name, name))}\u00a0{format_ms(ms)}"
         for name, ms in segments
         if reported[name] and name != "wall" and (ms > 0 or name == "inference")
     )
     head = f"<b>{format_ms(timing.wall_ms if wall_ms is None else wall_ms)}</b> wall"
-    head += _e(explain)
+    head += esc(explain)
     if note:
-        head += f" \u00b7 {_e(note)}"
+        head += f" \u00b7 {esc(note)}"
     if legend:
         head += f" \u00b7 {legend}"
     return (
@@ -255,7 +259,7 @@ def timing_html(
 def _footer(result: GenerationResult) -> str:
     parts: list[str] = []
     if result.model:
-        parts.append(f"<b>{_e(result.model)}</b>")
+        parts.append(f"<b>{esc(result.model)}</b>")
     cached_tip = "served from the result cache; no request was made"
     if result.is_local_preview:
         parts.append(badge(LOCAL_NOT_BILLED, title="procedural picture from the built-in server"))
@@ -271,10 +275,10 @@ def _footer(result: GenerationResult) -> str:
     if result.retries:
         parts.append(f"{result.retries} retr{'y' if result.retries == 1 else 'ies'}")
     if result.enhanced_prompt:
-        parts.append(f'<span title="{_e(result.enhanced_prompt)}">prompt enhanced</span>')
+        parts.append(f'<span title="{esc(result.enhanced_prompt)}">prompt enhanced</span>')
     line = " \u00b7 ".join(parts)
     if result.deprecation:
-        line += f'<div style="color:#b26a00">\u26a0 {_e(result.deprecation)}</div>'
+        line += f'<div style="color:#b26a00">\u26a0 {esc(result.deprecation)}</div>'
     return f'<div class="venice-nb-footer" style="margin-top:4px">{line}</div>'
 
 
@@ -290,15 +294,15 @@ def result_timing_html(result: GenerationResult) -> str:
         original = f"; generated in {format_ms(server)} of server time" if server else ""
         reason = f"served from the cache, no request made{original}"
         return timing_html(Timing(wall_ms=result.timing.wall_ms), reason=reason)
-    reason = None if _has_api_timing(result.timing) else _no_timing_reason(result)
+    reason = None if has_api_timing(result.timing) else no_timing_reason(result)
     return timing_html(result.timing, reason=reason)
 
 
 def result_html(result: GenerationResult, preview_size: int | None = None) -> str:
     """A result's grid, timing bar and footer."""
     return (
-        f'<div class="venice-nb-result {NOMATH}" title="{_e(_prompt_title(result))}" style="{FONT}">'
-        f"{_images_row(result.images, preview_size)}"
+        f'<div class="venice-nb-result {NOMATH}" title="{esc(_prompt_title(result))}" style="{FONT}">'
+        f"{images_row(result.images, preview_size)}"
         f"{result_timing_html(result)}{_footer(result)}</div>"
     )
 
@@ -317,8 +321,8 @@ def status_html(text: str, state: str = "running") -> str:
     symbol, colour = STATE_STYLE.get(state, STATE_STYLE["info"])
     tint = f"color:{colour};" if colour else ""
     return (
-        f'<div class="venice-nb-status venice-nb-{_e(state)} {NOMATH}" style="{FONT};{tint}">'
-        f"{symbol} {_e(text)}</div>"
+        f'<div class="venice-nb-status venice-nb-{esc(state)} {NOMATH}" style="{FONT};{tint}">'
+        f"{symbol} {esc(text)}</div>"
     )
 
 
@@ -329,7 +333,7 @@ def error_html(message: str | BaseException) -> str:
         message = one_line() if callable(one_line) else str(message)
     return (
         f'<div class="venice-nb-error {NOMATH}" style="{FONT};color:{ERROR_COLOUR}">'
-        f"\u2717 {_e(message)}</div>"
+        f"\u2717 {esc(message)}</div>"
     )
 
 
@@ -338,7 +342,7 @@ def notice_html(text: str) -> str:
     return (
         f'<div class="venice-nb-notice {NOMATH}" style="{FONT};padding:4px 8px;'
         f"border-left:3px solid {BADGE_COLOURS['local preview']};"
-        f'background:rgba(94,53,177,0.08)">\u2139 {_e(text)}</div>'
+        f'background:rgba(94,53,177,0.08)">\u2139 {esc(text)}</div>'
     )
 
 
@@ -346,7 +350,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], cls: str) -> st
     """``rows`` hold HTML already escaped by the caller."""
     th = f'style="padding:3px 8px;text-align:left;{RULE}"'
     td = f'style="padding:3px 8px;text-align:left;vertical-align:top;{RULE}"'
-    head = "".join(f"<th {th}>{_e(h)}</th>" for h in header)
+    head = "".join(f"<th {th}>{esc(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td {td}>{c}</td>" for c in row) + "</tr>" for row in rows)
     return (
         f'<table class="{cls} {NOMATH}" style="{FONT};border-collapse:collapse">'
@@ -367,17 +371,17 @@ def models_table_html(catalogue: Catalogue) -> str:
                 dep += f" {spec.deprecation.date}"
             if spec.deprecation.replacement:
                 dep += f"; use {spec.deprecation.replacement}"
-            deprecation = f'<span style="color:#b26a00">{_e(dep)}</span>'
+            deprecation = f'<span style="color:#b26a00">{esc(dep)}</span>'
         else:
             deprecation = ""
         rows.append(
             (
-                f'<code style="white-space:nowrap">{_e(spec.id)}</code>',
-                _e(spec.name),
-                f'{_e(SIZING_LABELS.get(spec.sizing, spec.sizing))}<div style="{MUTED}">'
-                f"{_e(spec.sizes_label())}</div>",
-                _e(spec.pricing.describe()),
-                _e(", ".join(traits)),
+                f'<code style="white-space:nowrap">{esc(spec.id)}</code>',
+                esc(spec.name),
+                f'{esc(SIZING_LABELS.get(spec.sizing, spec.sizing))}<div style="{MUTED}">'
+                f"{esc(spec.sizes_label())}</div>",
+                esc(spec.pricing.describe()),
+                esc(", ".join(traits)),
                 deprecation,
             )
         )
@@ -387,7 +391,7 @@ def models_table_html(catalogue: Catalogue) -> str:
 
 def styles_html(styles: Sequence[str]) -> str:
     """``%venice styles``: a compact wrapped list."""
-    items = " \u00b7 ".join(f'<span style="white-space:nowrap">{_e(s)}</span>' for s in styles)
+    items = " \u00b7 ".join(f'<span style="white-space:nowrap">{esc(s)}</span>' for s in styles)
     return (
         f'<div class="venice-nb-styles {NOMATH}" style="{FONT}"><b>{len(styles)} styles</b> '
         f'<span style="{MUTED}">(use with --style "NAME")</span><div>{items}</div></div>'
@@ -399,10 +403,10 @@ def _config_value(value: Any) -> str:
         return f'<span style="{MUTED}">(not set)</span>'
     if isinstance(value, Mapping):
         value = ", ".join(f"{k}={v}" for k, v in value.items())
-    return f"<code>{_e(value)}</code>"
+    return f"<code>{esc(value)}</code>"
 
 
 def config_html(info: Mapping[str, Any]) -> str:
     """``%venice config``: the effective settings (the caller has masked the key already)."""
-    rows = [(_e(name), _config_value(value)) for name, value in info.items()]
+    rows = [(esc(name), _config_value(value)) for name, value in info.items()]
     return _table(("setting", "value"), rows, "venice-nb-config")
