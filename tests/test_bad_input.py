@@ -154,6 +154,7 @@ CASES = [
     Bad("qwen-aspect-5-4", "magic", cell("-m qwen-image-2 -a 5:4"), "not offered by qwen-image-2"),
     Bad("unknown-option", "magic", cell("--colour red"), "unknown option '--colour'"),
     Bad("unknown-subcommand", "magic", "%venice modles", "did you mean 'models'"),
+    Bad("prompt-on-the-line-magic", "magic", "%venice a red fox", "write %%venice (two %)"),
     Bad("subcommand-args", "magic", "%venice config all", "takes no arguments"),
     Bad(
         "panel-line-model-typo",
@@ -173,6 +174,13 @@ CASES = [
         cell("--negative blurry", f"{PROMPT}\n---\ntext"),
         "two negative prompts",
     ),
+    # a single-valued option given twice (argparse would keep the last without a word)
+    Bad("seed-twice", "magic", cell("--seed 1 --seed 2"), "--seed is given twice ('1' and '2')"),
+    Bad("negative-twice", "magic", cell("--negative a --negative b"), "give --negative once"),
+    Bad("model-short-and-long", "magic", cell("-m a --model b"), "a comma list sweeps"),
+    Bad("width-abbreviated-twice", "magic", cell("-W 512 --wid 640"), "--width is given twice"),
+    Bad("style-three-times", "magic", cell("--style A --style B --style C"), "3 times"),
+    Bad("panel-line-seed-twice", "magic", "%venice panel -s 1 -s 2", "--seed is given twice"),
     Bad("panel-and-save", "magic", cell("--panel --save out"), "drop --openai/--save"),
     # the rest of the line
     Bad("prompt-on-line", "magic", cell("a red fox"), "the prompt goes in the cell body"),
@@ -218,6 +226,24 @@ CASES = [
     Bad("config-cost-negative", "config", "cost_limit_usd = -1", "cost_limit_usd must be from 0"),
     Bad("config-format-gif", "config", 'default_format = "gif"', "one of webp, png, jpeg"),
     Bad("config-base-url-ftp", "config", 'base_url = "ftp://x"', "http:// or https://"),
+    Bad(
+        "config-base-url-endpoint",
+        "config",
+        'base_url = "https://api.venice.ai/api/v1/image/generate"',
+        "paste the part before /image/generate: 'https://api.venice.ai/api/v1'",
+    ),
+    Bad(
+        "config-base-url-openai-endpoint",
+        "config",
+        'base_url = "http://127.0.0.1:8787/api/v1/images/generations/"',
+        "paste the part before /images/generations: 'http://127.0.0.1:8787/api/v1'",
+    ),
+    Bad(
+        "config-base-url-no-scheme",
+        "config",
+        'base_url = "api.venice.ai/api/v1"',
+        "paste e.g. 'https://api.venice.ai/api/v1'",
+    ),
     Bad("config-retries-11", "config", "max_retries = 11", "max_retries must be from 0 to 10"),
     Bad("config-concurrency-str", "config", 'concurrency = "4"', "expected an int"),
     Bad("config-save-dir-empty", "config", 'save_dir = ""', "save_dir must not be empty"),
@@ -286,6 +312,12 @@ CASES = [
         "api",
         api_raises(lambda s: VeniceClient("k", base_url="ftp://x")),
         "must start with http:// or https://",
+    ),
+    Bad(
+        "api-client-models-endpoint",
+        "api",
+        api_raises(lambda s: VeniceClient("k", base_url="http://127.0.0.1:9/api/v1/models")),
+        "paste the part before /models: 'http://127.0.0.1:9/api/v1'",
     ),
     Bad(
         "api-client-timeout",

@@ -371,3 +371,52 @@ def test_credentials_in_the_base_url_are_never_shown() -> None:
     with pytest.raises(E.ConfigurationError) as bad:
         resolve_base_url("ftp://u:proxy-s3cret@x")
     assert "proxy-s3cret" not in bad.value.one_line()
+
+
+# ---- public entry points say what they expected (issue 13, class 9) ---------------------------
+
+
+def test_a_plain_prompt_is_a_request_for_the_default_model(client, local_server):
+    result = client.generate("a lighthouse at dusk")
+    assert result.images and result.request.prompt == "a lighthouse at dusk"
+    assert result.request.model == client.models().default_id
+    checked = client.validate("a gondola")
+    assert isinstance(checked, GenerateRequest) and checked.prompt == "a gondola"
+    assert client.generate_openai("a harbour").images
+    assert local_server.generate_count == 2
+
+
+@pytest.mark.parametrize(
+    "value, expect",
+    [
+        (42, "got int; build one with GenerateRequest(model="),
+        (None, "got NoneType; build one with GenerateRequest(model="),
+        ({"model": "z-image-turbo", "prompt": "p"}, "GenerateRequest(**fields)"),
+        (["a prompt"], "got list"),
+    ],
+)
+def test_anything_else_is_a_type_error_that_says_how_to_build_one(
+    client, local_server, value, expect
+):
+    for call, name in (
+        (client.generate, "VeniceClient.generate"),
+        (client.validate, "VeniceClient.validate"),
+        (client.generate_openai, "VeniceClient.generate_openai"),
+    ):
+        with pytest.raises(TypeError) as info:
+            call(value)
+        message = str(info.value)
+        assert message.startswith(f"{name} expects a GenerateRequest"), message
+        assert expect in message and "\n" not in message
+    assert local_server.generate_count == 0
+
+
+def test_a_base_url_that_is_not_the_api_root_says_so(local_server):
+    """A 404 on GET /models means the base URL is wrong, not the model: the hint says what to
+    paste instead of pointing at %venice models (which fails the same way)."""
+    root = local_server.base_url.removesuffix("/api/v1")
+    with VeniceClient(KEY, base_url=root) as wrong, pytest.raises(E.NotFoundError) as info:
+        wrong.models()
+    message = info.value.one_line()
+    assert "has no /models: the base URL should be the API root" in message, message
+    assert "%venice models" not in message

@@ -129,3 +129,31 @@ def test_cli_port_in_use_is_a_clear_error() -> None:
         )
     assert out.returncode == 2
     assert "cannot listen" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, expect",
+    [
+        (["--port", "-5"], "--port: must be from 0 to 65535"),
+        (["--port", "70000"], "--port: must be from 0 to 65535"),
+        (["--port", "http"], "--port: must be a whole number, got 'http'"),
+        (["--rate-limit", "0"], "--rate-limit: must be a whole number of at least 1, got 0"),
+        (["--rate-limit", "-3"], "--rate-limit: must be a whole number of at least 1"),
+        (["--latency", "-1"], "--latency: must be a number of at least 0"),
+        (["--latency", "nan"], "--latency: must be a number of at least 0"),
+        (["--balance", "-10"], "--balance: must be a number of at least 0"),
+    ],
+)
+def test_bad_cli_values_exit_2_with_one_line(argv: list[str], expect: str) -> None:
+    """Like argparse: the usage, one ``error:`` line naming the option and the range, status 2."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "venice_nb.server", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and expect in errors[0], proc.stderr
+    assert proc.stdout == ""

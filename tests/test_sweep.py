@@ -276,3 +276,22 @@ def test_ctrl_c_cancels_at_once_and_nothing_updates_afterwards(shell, server):
         time.sleep(1.3)  # the request in flight finishes; the queued three are never sent
     assert later.outputs == [] and later.stdout == ""
     assert server.generate_count == 1
+
+
+def test_session_and_sweep_entry_points_take_prompts_and_refuse_the_rest(server):
+    """A plain prompt and plain requests are accepted; anything else is a TypeError up front."""
+    session = make_session(server)
+    assert session.generate("a fox in the snow").images
+    grid = run_sweep(session, [GenerateRequest(model="z-image-turbo", prompt="a fox", seed=s)
+                               for s in (1, 2)])  # fmt: skip
+    assert not grid.errors and len(grid.results) == 2
+    assert server.generate_count == 3
+    with pytest.raises(
+        TypeError, match=r"VeniceSession.generate expects a GenerateRequest, got int"
+    ):
+        session.generate(42)
+    with pytest.raises(TypeError, match=r"Job expects a GenerateRequest, got str"):
+        Job("a fox")
+    with pytest.raises(TypeError, match=r"run_sweep expects a list of Job or GenerateRequest"):
+        run_sweep(session, "a fox")
+    assert server.generate_count == 3

@@ -47,7 +47,7 @@ from .errors import (
     redact_url,
 )
 from .errors import from_response as api_error
-from .operations.generate import GenerateRequest
+from .operations.generate import GenerateRequest, request_from
 from .operations.openai import OpenAIImageRequest
 from .ratelimit import (
     RateGate,
@@ -59,23 +59,22 @@ from .ratelimit import (
 from .ratelimit import delay as retry_delay
 from .responses import build_result, echoed_seed, json_or_none, moderation_flags, openai_images
 from .result import GeneratedImage, GenerationResult, sniff_format
+from .urls import DEFAULT_BASE_URL, check_base_url
 from .wire import BodyTimeout, parse_images_json, read_body
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.venice.ai/api/v1"
 BASE_URL_ENV = "VENICE_BASE_URL"
 MAX_RESPONSE_BYTES = 200 * 1024 * 1024  # four 4K PNGs as base64 fit; a runaway body does not
 
 
 def resolve_base_url(base_url: str | None = None) -> str:
-    url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigurationError(
-            f"base URL {redact_url(url)!r} must start with http:// or https://",
-            hint="e.g. https://api.venice.ai/api/v1",
-        )
-    return url
+    """The URL calls go to: ``base_url``, else ``$VENICE_BASE_URL``, else the public API."""
+    if base_url:
+        return check_base_url(base_url)
+    if os.environ.get(BASE_URL_ENV, "").strip():
+        return check_base_url(os.environ[BASE_URL_ENV], f"${BASE_URL_ENV}")
+    return DEFAULT_BASE_URL
 
 
 @dataclass
@@ -212,18 +211,27 @@ class VeniceClient:
             self._styles = list(styles)
         return list(styles)
 
-    def validate(self, request: GenerateRequest) -> GenerateRequest:
+    def default_model(self) -> str:
+        """The catalogue's default image model (what a plain prompt is generated with)."""
+        model = self.models().default_id
+        if model is None:
+            raise InvalidResponseError("the server lists no image models")
+        return model
+
+    def validate(self, request: GenerateRequest | str) -> GenerateRequest:
         """Check a request against the live catalogue and styles before it costs anything.
 
-        Returns the request to send (resolution spelled as the model spells it).
+        Returns the request to send (resolution spelled as the model spells it). A plain prompt
+        string becomes a request for the catalogue's default model.
         """
+        request = request_from(request, "VeniceClient.validate", self.default_model)
         spec = self.models().require(request.model)
         styles = self.styles() if request.style_preset is not None else None
         return request.check_against(spec, styles)
 
     def generate(
         self,
-        request: GenerateRequest,
+        request: GenerateRequest | str,
         *,
         on_retry: RetryCallback | None = None,
         cancel: threading.Event | None = None,
@@ -231,8 +239,10 @@ class VeniceClient:
         """``POST /image/generate``; JSON (1-4 variants) or ``return_binary`` bytes.
 
         A 200 whose body is image bytes is accepted whatever its Content-Type says (the API sets
-        the type from the bytes too); the format always comes from the magic bytes.
+        the type from the bytes too); the format always comes from the magic bytes. A plain prompt
+        string is a request for the catalogue's default model.
         """
+        request = request_from(request, "VeniceClient.generate", self.default_model)
         request.check()
         spec = self._catalogue.get(request.model) if self._catalogue is not None else None
         if spec is not None:
@@ -262,12 +272,16 @@ class VeniceClient:
 
     def generate_openai(
         self,
-        request: OpenAIImageRequest | GenerateRequest,
+        request: OpenAIImageRequest | GenerateRequest | str,
         *,
         on_retry: RetryCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
         """``POST /images/generations`` (OpenAI-compatible); b64_json or data-URL answers."""
+        if isinstance(request, str):
+            request = OpenAIImageRequest(prompt=request)
+        elif not isinstance(request, OpenAIImageRequest):
+            request = request_from(request, "VeniceClient.generate_openai")
         if isinstance(request, GenerateRequest):
             request = OpenAIImageRequest.from_generate(request)
         request.check()
@@ -349,6 +363,11 @@ class VeniceClient:
             if reply is not None:
                 status = reply.status
                 failure = api_error(status, reply.headers, reply.body, model=model)
+                if status == 404 and model is None:  # no such path: the base URL is wrong
+                    failure.hint = (
+                        f"{self._shown_url} has no {path}: the base URL should be the API root, "
+                        f"e.g. {DEFAULT_BASE_URL} (see %venice config)."
+                    )
                 retryable = should_retry(status, reply.headers, policy=policy)
                 if status != 429:
                     self.gate.observe(reply.headers)

@@ -22,10 +22,25 @@ def _one_line(text: str, limit: int = ONE_LINE_MAX) -> str:
 
 
 def redact_url(url: str) -> str:
-    """A URL as it may be shown or recorded: ``https://user:secret@host/...`` loses ``user:secret@``."""
+    """A URL as it may be shown or recorded: ``https://user:secret@host/...`` loses
+    ``user:secret@`` (also without a scheme), and query values named like a secret
+    (``?key=``, ``token``, ``password``, ``sig``...) become ``***``."""
     scheme, sep, rest = str(url).partition("://")
+    if not sep:
+        scheme, rest = "", str(url)
     host, slash, path = rest.partition("/")
-    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path}" if sep else str(url)
+    path, qmark, query = path.partition("?")
+    if not slash:
+        host, qmark, query = host.partition("?")
+    if query:
+        query = _SECRET_QUERY.sub(lambda m: m.group(1) + "***", query)
+    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path}{qmark}{query}"
+
+
+_SECRET_QUERY = re.compile(
+    r"((?:^|&)[^=&]*(?:key|token|secret|password|passwd|pwd|auth|sig|signature)[^=&]*=)[^&]*",
+    re.I,
+)
 
 
 class VeniceError(Exception):

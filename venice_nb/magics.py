@@ -329,8 +329,13 @@ class VeniceMagics(Magics):
                 tokens = [t[1:-1] if len(t) > 1 and t[0] == t[-1] in "'\"" else t for t in tokens]
         except ValueError as exc:
             raise UsageError(f"cannot read the options: {exc} (unbalanced quotes?)") from None
+        from .parse import parse_once
+
         parser = func.parser
-        args, extra = parser.parse_known_args(tokens)
+        try:
+            args, extra = parse_once(parser, tokens)
+        except ValidationError as exc:
+            raise UsageError(exc.one_line()) from None
         unknown = [t for t in extra if t.startswith("-") and not _is_number(t)]
         if unknown:
             known = [s for a in parser._actions for s in a.option_strings]
@@ -472,10 +477,12 @@ class VeniceMagics(Magics):
             return
         if command not in SUBCOMMANDS:
             hint = did_you_mean(command, SUBCOMMANDS)
+            if hint:
+                valid = ", ".join(SUBCOMMANDS)
+                raise UsageError(f"unknown subcommand {command!r}; {hint} valid: {valid}")
             raise UsageError(
-                f"unknown subcommand {command!r}; "
-                + (hint + " " if hint else "")
-                + f"valid: {', '.join(SUBCOMMANDS)}"
+                f"%venice takes a subcommand ({', '.join(SUBCOMMANDS)}), not {command!r}; to "
+                "generate, write %%venice (two %) on the cell's first line and the prompt below"
             )
         if command == "panel":
             args, tokens = self._parse(self.venice_cell, rest)

@@ -9,6 +9,7 @@ single value is built.
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -264,3 +265,43 @@ def make_plan(
             values["prompt"] = values.get("prompt") or "-"
         GenerateRequest(**values).check()
     return plan
+
+
+# ---- options given twice -------------------------------------------------------------------------
+
+
+class _Recording(argparse.Namespace):
+    """A namespace that keeps every value assigned to each name, in order (default first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        object.__setattr__(self, "assigned", {})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.assigned.setdefault(name, []).append(value)
+        super().__setattr__(name, value)
+
+
+def parse_once(parser: argparse.ArgumentParser, tokens: list[str]) -> tuple[Any, list[str]]:
+    """``parser.parse_known_args(tokens)``, refusing a single-valued option given two different
+    values (``--seed 1 --seed 2``, ``-m a --model b``), which argparse would settle silently by
+    keeping the last. Works for every option of the parser, abbreviations included, because it
+    watches what argparse assigns rather than reading the tokens again."""
+    namespace = _Recording()
+    args, extra = parser.parse_known_args(tokens, namespace)
+    for action in parser._actions:
+        if not action.option_strings or action.dest == argparse.SUPPRESS:
+            continue
+        given = namespace.assigned.get(action.dest, [])[1:]  # the first is the default
+        distinct = [v for i, v in enumerate(given) if v not in given[:i]]
+        if len(distinct) > 1:
+            name = max(action.option_strings, key=len)
+            shown = " and ".join(repr(v) for v in distinct[:3])
+            fix = f"give {name} once"
+            field = {"style": "style_preset"}.get(action.dest, action.dest)
+            if field in SWEEPABLE:
+                fix += f" (a comma list sweeps: {name} {','.join(str(v) for v in distinct)})"
+            times = "twice" if len(given) == 2 else f"{len(given)} times"
+            raise ValidationError(f"{name} is given {times} ({shown}); {fix}")
+    del namespace.assigned
+    return args, extra

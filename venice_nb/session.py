@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import settings as settings_module
 from .apikey import Secret, current_key, masked, wrap
 from .errors import ConfigurationError
-from .operations.generate import GenerateRequest
+from .operations.generate import GenerateRequest, request_from
 from .operations.openai import OpenAIImageRequest
 from .settings import Settings, default_cache_dir
 
@@ -198,8 +198,16 @@ class VeniceSession:
             fields_["format"] = self.settings.default_format
         return GenerateRequest(**fields_)
 
+    def request_from(self, value: Any, where: str) -> GenerateRequest:
+        """``value`` as a request: a GenerateRequest, or a plain prompt with the configured
+        defaults; anything else is a TypeError that says how to build one."""
+        if isinstance(value, str):
+            return self.build_request(prompt=value)
+        return request_from(value, where)
+
     def validate(self, request: GenerateRequest, route: str = "generate") -> GenerateRequest:
         """Every check that can be made without generating: raises ValidationError."""
+        request = self.request_from(request, "VeniceSession.validate")
         client = self.client()
         if route == "openai":
             OpenAIImageRequest.from_generate(request)
@@ -208,6 +216,7 @@ class VeniceSession:
         return client.validate(request)
 
     def estimated_cost(self, request: GenerateRequest) -> float | None:
+        request = self.request_from(request, "VeniceSession.estimated_cost")
         return request.estimated_cost(self.spec_for(request.model))
 
     def _cache_origin(self, client: VeniceClient) -> str:
@@ -247,6 +256,7 @@ class VeniceSession:
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
         """Validate, look in the cache (seeded requests only), generate, store."""
+        request = self.request_from(request, "VeniceSession.generate")
         self.validate(request, route)
         client = self.client()
         cache = self.cache if use_cache and request.seed is not None else None

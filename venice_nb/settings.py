@@ -67,9 +67,9 @@ def _base_url(name: str, value: Any) -> str | None:
     url = _optional_text(name, value)
     if url is None:
         return None
-    if not url.startswith(("http://", "https://")):
-        raise _refuse(name, f"must start with http:// or https://: {url!r}")
-    return url.rstrip("/")
+    from .urls import check_base_url
+
+    return check_base_url(url, f"VeniceMagics.{name}")
 
 
 def _positive(name: str, value: Any) -> float:

@@ -38,6 +38,21 @@ class Job:
     request: GenerateRequest
     params: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        from .operations.generate import request_from
+
+        request_from(self.request, "Job")  # a TypeError now, not an AttributeError in a worker
+
+
+def as_jobs(jobs: Any) -> list[Job]:
+    """A list of Jobs from Jobs or plain GenerateRequests (labelled by their position)."""
+    if isinstance(jobs, (str, bytes)) or not hasattr(jobs, "__iter__"):
+        raise TypeError(
+            f"run_sweep expects a list of Job or GenerateRequest, got {type(jobs).__name__}; "
+            "e.g. [Job(request.with_(seed=s), {'seed': s}) for s in (1, 2, 3)]"
+        )
+    return [job if isinstance(job, Job) else Job(job, {"#": i}) for i, job in enumerate(jobs)]
+
 
 class SweepRunner:
     """Runs ``jobs`` concurrently; ``cells[i]`` always belongs to ``jobs[i]``.
@@ -57,7 +72,7 @@ class SweepRunner:
         on_progress: ProgressCallback | None = None,
     ) -> None:
         self.session = session
-        self.jobs = list(jobs)
+        self.jobs = as_jobs(jobs)
         self.route = route
         self.use_cache = use_cache
         self.concurrency = max(1, concurrency or session.settings.concurrency)

@@ -10,7 +10,7 @@ and no unknown key ever reaches the strict server.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -365,3 +365,26 @@ class GenerateRequest:
         """USD for this request from the catalogue's prices, None when unpriced."""
         price = spec.price(self.resolution, self.quality)
         return None if price is None else price * self.image_count
+
+
+EXAMPLE = "GenerateRequest(model='z-image-turbo', prompt='a lighthouse at dusk')"
+
+
+def request_from(
+    value: Any, where: str, default_model: Callable[[], str] | None = None
+) -> GenerateRequest:
+    """``value`` as a GenerateRequest for the public entry point ``where``.
+
+    A plain prompt string is accepted where a default model can be found (``default_model``);
+    anything else that is not a request is a TypeError naming what was expected and how to build
+    it, instead of an AttributeError from deep inside.
+    """
+    if isinstance(value, GenerateRequest):
+        return value
+    if isinstance(value, str) and default_model is not None:
+        return GenerateRequest(model=default_model(), prompt=value)
+    wanted = "a GenerateRequest" + (" or a prompt string" if default_model is not None else "")
+    how = f"build one with {EXAMPLE}"
+    if isinstance(value, dict):
+        how = "build one from a dict with GenerateRequest(**fields)"
+    raise TypeError(f"{where} expects {wanted}, got {type(value).__name__}; {how}")

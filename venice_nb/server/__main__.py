@@ -6,9 +6,37 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import LocalServer
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0 to 65535 (0 = any free one); argparse turns a refusal into one line."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 65535 (0 = any free), got {port}")
+    return port
+
+
+def _at_least(low: float, kind: type = float) -> Callable[[str], Any]:
+    """An argparse ``type=``: a number of ``kind`` that is ``low`` or more."""
+    what = "a whole number" if kind is int else "a number"
+
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if not value >= low or value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"must be {what} of at least {low:g}, got {text}")
+        return value
+
+    return convert
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,25 +45,25 @@ def _parser() -> argparse.ArgumentParser:
         description="Venice-compatible local preview image API (procedural images, no key needed).",
     )
     ap.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    ap.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 = any free)")
+    ap.add_argument("--port", type=_port, default=8787, help="port (default 8787; 0 = any free)")
     ap.add_argument("--no-auth", action="store_true", help="accept requests without a bearer key")
     ap.add_argument(
         "--latency",
-        type=float,
+        type=_at_least(0.0),
         default=0.0,
         metavar="S",
         help="seconds added before answering each generate request",
     )
     ap.add_argument(
         "--balance",
-        type=float,
+        type=_at_least(0.0),
         default=100.0,
         metavar="USD",
         help="starting USD balance (default 100)",
     )
     ap.add_argument(
         "--rate-limit",
-        type=int,
+        type=_at_least(1, int),
         default=None,
         metavar="RPM",
         help="enforce this many generate requests per minute (per --rate-window)",
@@ -53,8 +81,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.latency < 0:
-        _parser().error("--latency must be >= 0")
     if not args.rate_window > 0:
         _parser().error("--rate-window must be > 0")
     server = LocalServer(

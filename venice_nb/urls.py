@@ -1,0 +1,54 @@
+"""The base URL: one check for ``%config``, ``$VENICE_BASE_URL`` and ``VeniceClient(base_url=)``.
+
+People paste what they see in the API docs: the full endpoint (``.../api/v1/image/generate``), a
+host without a scheme. Each is recognised here and refused with the URL to paste instead, so no
+surface sends a request to ``.../image/generate/image/generate`` and then blames the model list.
+Messages show the URL without credentials (``redact_url``).
+"""
+
+from __future__ import annotations
+
+from .errors import ConfigurationError, redact_url
+
+DEFAULT_BASE_URL = "https://api.venice.ai/api/v1"
+
+# Endpoint paths below the API root, longest first so /image/multi-edit wins over /image/edit.
+ENDPOINTS = tuple(
+    sorted(
+        (
+            "/image/generate",
+            "/images/generations",
+            "/images/edits",
+            "/models",
+            "/image/styles",
+            "/image/edit",
+            "/image/multi-edit",
+            "/image/upscale",
+            "/image/background-remove",
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+
+
+def check_base_url(url: str, where: str = "base URL") -> str:
+    """``url`` trimmed (no trailing ``/``), or a ConfigurationError saying what to paste."""
+    url = url.strip()
+    shown = redact_url(url)
+    if not url.lower().startswith(("http://", "https://")):
+        guess = "http://" if url.startswith(("localhost", "127.", "[::1]")) else "https://"
+        example = f"{guess}{shown}" if url and "://" not in url else DEFAULT_BASE_URL
+        raise ConfigurationError(
+            f"{where} {shown!r} must start with http:// or https://; paste e.g. {example!r}"
+        )
+    url = url.rstrip("/")
+    path = url.split("?", 1)[0].split("#", 1)[0]
+    for endpoint in ENDPOINTS:
+        if path.lower().endswith(endpoint):
+            root = redact_url(path[: -len(endpoint)])
+            raise ConfigurationError(
+                f"{where} {shown!r} is the full {endpoint} endpoint, not the API's base URL; "
+                f"paste the part before {endpoint}: {root!r}"
+            )
+    return url
