@@ -136,3 +136,28 @@ def test_errors_survive_pickling() -> None:
     err = from_response(400, {"CF-RAY": "r"}, body_bytes(ZOD))
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is E.BadRequestError and back.field_errors == err.field_errors
+
+
+def test_error_line_is_one_line_for_every_error() -> None:
+    from venice_nb.errors import error_line
+
+    assert error_line(None) == "the request did not run"
+    assert error_line(E.ValidationError("bad seed", hint="Use 0-999.")) == "bad seed Use 0-999."
+    assert error_line(RuntimeError("two\n  lines")) == "two lines"
+    assert error_line(KeyError()) == "KeyError"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:s3cret@proxy.example:8443/api/v1", "https://proxy.example:8443/api/v1"),
+        ("https://u:p?ss#w@host/api?token=abc&n=1", "https://host/api?token=***&n=1"),
+        ("https://u:p@ss@host", "https://host"),
+        ("http://127.0.0.1:9/api/v1", "http://127.0.0.1:9/api/v1"),
+        ("local-preview/0.1.0", "local-preview/0.1.0"),
+    ],
+)
+def test_redact_url_drops_credentials(url: str, shown: str) -> None:
+    from venice_nb.errors import redact_url
+
+    assert redact_url(url) == shown

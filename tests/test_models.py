@@ -86,6 +86,13 @@ def test_prices_per_image_per_resolution_per_quality(cat: Catalogue) -> None:
     assert cat["z-image-turbo"].pricing.describe() == "$0.01"
 
 
+def test_cost_is_price_times_images_one_formula(cat: Catalogue) -> None:
+    assert cat["nano-banana-pro"].cost(3, "2K") == pytest.approx(0.69)
+    assert cat["z-image-turbo"].cost(4) == pytest.approx(0.04)
+    odd = ModelSpec.from_json({"id": "odd", "model_spec": {"pricing": {}}})
+    assert odd.cost(2) is None
+
+
 def test_resolutions_compare_case_insensitively() -> None:
     row = copy.deepcopy(next(r for r in ROWS if r["id"] == "nano-banana-2"))
     row["model_spec"]["constraints"]["resolutions"] = ["1k", "2k"]  # seen live on grok-imagine

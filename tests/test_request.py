@@ -258,3 +258,10 @@ def test_openai_check_refuses_bad_direct_values(kw: dict) -> None:
     fields = {"prompt": "p", **kw}
     with pytest.raises(ValidationError):
         OpenAIImageRequest(**fields).check()
+
+
+def test_size_label() -> None:
+    assert req(width=512, height=256).size_label() == "512\u00d7256"
+    assert req(width=512).size_label() == "512\u00d71024"  # the API's default for the other side
+    assert req(aspect_ratio="16:9", resolution="2K").size_label() == "16:9 2K"
+    assert req().size_label() == ""

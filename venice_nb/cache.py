@@ -33,8 +33,8 @@ from dataclasses import dataclass, replace
 from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
+from .errors import redact_url
 from .result import GeneratedImage, GenerationResult, Timing, sniff_format
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,16 +97,6 @@ def _delete(path: Path) -> None:
     else:
         with contextlib.suppress(OSError):
             path.unlink()
-
-
-def _public_url(url: str) -> str:
-    """The URL without user:password, so credentials in a base URL never reach the disk."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class ResultCache:
@@ -306,7 +296,7 @@ class ResultCache:
             "created": time.time(),
             "route": result.route,
             "request": result.request.to_json(),
-            "base_url": _public_url(result.base_url),
+            "base_url": redact_url(result.base_url),  # credentials never reach the disk
             "backend": result.backend,
             "id": result.id,
             "request_id": result.request_id,

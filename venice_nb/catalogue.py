@@ -263,6 +263,14 @@ class ModelSpec:
             resolution or self.default_resolution, quality or self.default_quality
         )
 
+    def cost(
+        self, images: int, resolution: str | None = None, quality: str | None = None
+    ) -> float | None:
+        """USD for ``images`` images at this size and quality (one formula for the estimate
+        before a request and the cost of its result), None when the catalogue has no price."""
+        price = self.price(resolution, quality)
+        return None if price is None else round(price * images, 6)
+
     def sizes_label(self) -> str:
         """What sizes the model takes, for ``%venice models`` and hints."""
         if self.sizing == "pixels":

@@ -25,17 +25,6 @@ import requests
 
 from . import __version__
 from .apikey import KEY_ENV, Bearer, Secret, checked, current_key, mask, masked, wrap
-
-# KEY_ENV and mask live in apikey.py and stay importable from here for existing callers.
-__all__ = [
-    "BASE_URL_ENV",
-    "DEFAULT_BASE_URL",
-    "KEY_ENV",
-    "MAX_RESPONSE_BYTES",
-    "VeniceClient",
-    "mask",
-    "resolve_base_url",
-]
 from .catalogue import Catalogue
 from .errors import (
     APIConnectionError,
@@ -59,8 +48,20 @@ from .ratelimit import (
 from .ratelimit import delay as retry_delay
 from .responses import build_result, echoed_seed, json_or_none, moderation_flags, openai_images
 from .result import GeneratedImage, GenerationResult, sniff_format
+from .text import plural
 from .urls import DEFAULT_BASE_URL, check_base_url
 from .wire import BodyTimeout, parse_images_json, read_body
+
+# KEY_ENV and mask live in apikey.py and stay importable from here for existing callers.
+__all__ = [
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URL",
+    "KEY_ENV",
+    "MAX_RESPONSE_BYTES",
+    "VeniceClient",
+    "mask",
+    "resolve_base_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -374,7 +375,7 @@ class VeniceClient:
             assert failure is not None
             if not retryable or retries >= policy.max_retries:
                 if retries:
-                    failure.message += f" (after {retries} retr{'y' if retries == 1 else 'ies'})"
+                    failure.message += f" (after {plural(retries, 'retry', 'retries')})"
                 raise failure
             headers = reply.headers if reply is not None else None
             delay = retry_delay(retries + 1, headers, status=status, policy=policy)

@@ -43,6 +43,16 @@ _SECRET_QUERY = re.compile(
 )
 
 
+def error_line(error: BaseException | None) -> str:
+    """Any error as the one line a person sees: a ``VeniceError``'s message and hint, another
+    exception's text (its type's name when it has none); None is a request that never ran."""
+    if error is None:
+        return "the request did not run"
+    if isinstance(error, VeniceError):
+        return error.one_line()
+    return _one_line(str(error)) or type(error).__name__
+
+
 class VeniceError(Exception):
     """Base class: everything venice_nb raises on purpose."""
 

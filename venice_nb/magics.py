@@ -410,10 +410,10 @@ class VeniceMagics(Magics):
         if total <= limit + 1e-9:
             return
         from .display.html import format_usd
+        from .text import plural
 
         images = sum(job.request.image_count for job in jobs)
-        what = f"{len(jobs)} request{'s' if len(jobs) != 1 else ''}, {images} image"
-        what += "s" if images != 1 else ""
+        what = f"{plural(len(jobs), 'request')}, {plural(images, 'image')}"
         local = " (local preview: nothing is charged)" if self.session.backend == "local" else ""
         raise UsageError(
             f"this cell would cost about {format_usd(total)} ({what}), above the limit of "
@@ -424,6 +424,7 @@ class VeniceMagics(Magics):
         """Save after binding ``-o``: a failed save must not lose a paid result."""
         from .display.html import error_html, notice_html
         from .result import SweepResult
+        from .text import plural
 
         results = result.results if isinstance(result, SweepResult) else [result]
         kept = [r for r in results if not r.content_violation]
@@ -434,9 +435,9 @@ class VeniceMagics(Magics):
             show(error_html(message), message)
             return
         where = Path(directory).expanduser().resolve()
-        text = f"saved {len(paths)} image{'s' if len(paths) != 1 else ''} (+ .json sidecars) to {where}"
+        text = f"saved {plural(len(paths), 'image')} (+ .json sidecars) to {where}"
         if len(kept) < len(results):
-            text += f"; {len(results) - len(kept)} blocked result(s) not saved"
+            text += f"; {plural(len(results) - len(kept), 'blocked result')} not saved"
         show(notice_html(text), text)
 
     # ---- the panel -------------------------------------------------------------------------------

@@ -66,8 +66,9 @@ def build_result(
     if result.content_violation:
         result.cost_usd = 0.0  # blocked generations are not charged
     elif spec is not None:
-        price = spec.price(getattr(request, "resolution", None), getattr(request, "quality", None))
-        result.cost_usd = None if price is None else round(price * len(images), 6)
+        result.cost_usd = spec.cost(
+            len(images), getattr(request, "resolution", None), getattr(request, "quality", None)
+        )
     return result
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidResponseError, VeniceError, redact_url
 from .saving import save_result
+from .text import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image
@@ -264,7 +265,7 @@ class GenerationResult:
         return result_bundle(self)
 
     def __repr__(self) -> str:
-        parts = [f"{len(self.images)} image{'s' if len(self.images) != 1 else ''}"]
+        parts = [plural(len(self.images), "image")]
         if self.model:
             parts.append(f"model={self.model}")
         if self.seed is not None:

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from .errors import VeniceError
+from .errors import error_line
+from .text import plural
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .operations.generate import GenerateRequest
     from .result import GenerationResult, SweepResult
     from .session import VeniceSession
     from .sweep import Job, SweepRunner
@@ -105,16 +105,16 @@ def execute(
     if not axes:
         if cells[0].result is None:
             status.show(f"failed after {took}", "error")
-            raise VeniceRunError(one_line(cells[0].error))
+            raise VeniceRunError(error_line(cells[0].error))
         status.show(*done_text(cells[0].result, took))
         return cells[0].result
     failed = [c for c in cells if c.error is not None]
     if len(failed) == len(cells):
         status.show(f"all {len(failed)} requests failed after {took}", "error")
-        raise VeniceRunError(one_line(failed[0].error))
+        raise VeniceRunError(error_line(failed[0].error))
     text = f"{len(cells) - len(failed)}/{len(cells)} done in {took}"
     if failed:
-        text += f"; {len(failed)} failed: {one_line(failed[0].error)}"
+        text += f"; {len(failed)} failed: {error_line(failed[0].error)}"
     blocked = sum(1 for c in cells if c.result is not None and c.result.content_violation)
     if blocked:
         text += f"; {blocked} blocked by the content policy (not charged)"
@@ -141,20 +141,14 @@ def running_text(
         what = f"sweep over {names}: {runner.done}/{runner.total} done, {runner.running} running"
     else:
         images = jobs[0].request.image_count
-        what = f"generating {images} image{'s' if images != 1 else ''}"
-        size = size_label(jobs[0].request)
+        what = f"generating {plural(images, 'image')}"
+        size = jobs[0].request.size_label()
         what += f" ({size})" if size else ""
     via = " via /images/generations" if route == "openai" else ""
     tail = " · local preview" if local else ""
     text = f"{model}{via} · {what} · {runner.elapsed_s():.0f} s{tail}"
     note = runner.retry_note()
     return f"{text} · {note}" if note else text
-
-
-def size_label(request: GenerateRequest) -> str:
-    if request.width or request.height:
-        return f"{request.width or 1024}x{request.height or 1024}"
-    return " ".join(p for p in (request.aspect_ratio, request.resolution, request.quality) if p)
 
 
 def done_text(result: GenerationResult, took: str) -> tuple[str, str]:
@@ -166,15 +160,9 @@ def done_text(result: GenerationResult, took: str) -> tuple[str, str]:
             "error",
         )
     n = len(result.images)
-    text = f"{n} image{'s' if n != 1 else ''} in {took}"
+    text = f"{plural(n, 'image')} in {took}"
     if result.cached:
         text += " (cached: no request, no cost)"
     if result.blurred:
         text += "; blurred by safe mode (--no-safe-mode turns it off)"
     return text, "done"
-
-
-def one_line(error: BaseException | None) -> str:
-    if isinstance(error, VeniceError):
-        return error.one_line()
-    return str(error) if error is not None else "the request did not run"

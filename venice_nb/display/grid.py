@@ -11,7 +11,9 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..errors import VeniceError, error_line
 from ..result import SweepCell, SweepResult, Timing
+from ..text import plural
 from .html import (
     BADGE_COLOURS,
     ERROR_COLOUR,
@@ -23,6 +25,7 @@ from .html import (
     Bundle,
     badge,
     esc,
+    footer_html,
     format_ms,
     format_usd,
     format_value,
@@ -37,8 +40,9 @@ from .html import (
 def _error_line(error: BaseException | None) -> tuple[str, str]:
     if error is None:
         return "not run", ""
-    message = getattr(error, "message", None) or str(error) or type(error).__name__
-    return str(message), str(getattr(error, "hint", "") or "")
+    if isinstance(error, VeniceError):  # the hint goes on a line of its own in a tile
+        return error.message, error.hint
+    return error_line(error), ""
 
 
 def _cell_html(cell: SweepCell, extra: Sequence[str], preview_size: int | None) -> str:
@@ -76,7 +80,7 @@ def _sweep_timing(sweep: SweepResult) -> str:
     fresh = [r for r in sweep.results if not r.cached]
     cached = len(sweep.results) - len(fresh)
     n = len(sweep.cells)
-    note = f"{n} cell{'s' if n != 1 else ''}"
+    note = plural(n, "cell")
     if cached:
         note += f", {cached} from the cache"
     if not fresh:
@@ -117,16 +121,13 @@ def _sweep_footer(sweep: SweepResult) -> str:
     else:
         parts.append(f"cost {format_usd(sweep.cost_usd)}")
     balances = [r.balance_usd for r in results if r.balance_usd is not None]
-    if balances:
-        simulated = " (simulated)" if all(r.is_local_preview for r in results) else ""
-        parts.append(f"balance {format_usd(min(balances))}{simulated}")
-    retries = sum(r.retries for r in results)
-    if retries:
-        parts.append(f"{retries} retr{'y' if retries == 1 else 'ies'}")
-    line = " \u00b7 ".join(parts)
-    for warning in _ordered(r.deprecation for r in results if r.deprecation):
-        line += f'<div style="color:#b26a00">\u26a0 {esc(warning)}</div>'
-    return f'<div class="venice-nb-footer" style="margin-top:4px">{line}</div>'
+    return footer_html(
+        parts,
+        balance_usd=min(balances) if balances else None,
+        simulated=all(r.is_local_preview for r in results),
+        retries=sum(r.retries for r in results),
+        warnings=_ordered(r.deprecation for r in results if r.deprecation),
+    )
 
 
 def sweep_html(sweep: SweepResult, preview_size: int | None = None) -> str:

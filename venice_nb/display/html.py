@@ -19,7 +19,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from ..errors import error_line
 from ..result import GeneratedImage, GenerationResult, Timing
+from ..text import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import Catalogue
@@ -256,6 +258,28 @@ def timing_html(
 # ---- results -----------------------------------------------------------------------------------
 
 
+def footer_html(
+    parts: list[str],
+    *,
+    balance_usd: float | None = None,
+    simulated: bool = False,
+    retries: int = 0,
+    after: Sequence[str] = (),
+    warnings: Iterable[str] = (),
+) -> str:
+    """The line under a result or a sweep: ``parts`` (model, cost), then the balance, the
+    retries, ``after`` (HTML), joined by middle dots; each warning on its own line below."""
+    parts = list(parts)
+    if balance_usd is not None:
+        parts.append(f"balance {format_usd(balance_usd)}{' (simulated)' if simulated else ''}")
+    if retries:
+        parts.append(plural(retries, "retry", "retries"))
+    line = " \u00b7 ".join([*parts, *after])
+    for warning in warnings:
+        line += f'<div style="color:#b26a00">\u26a0 {esc(warning)}</div>'
+    return f'<div class="venice-nb-footer" style="margin-top:4px">{line}</div>'
+
+
 def _footer(result: GenerationResult) -> str:
     parts: list[str] = []
     if result.model:
@@ -269,17 +293,15 @@ def _footer(result: GenerationResult) -> str:
         parts.append(badge("cached: $0", BADGE_COLOURS["cached"], cached_tip))
     elif result.cost_usd is not None:
         parts.append(format_usd(result.cost_usd))
-    if result.balance_usd is not None:
-        simulated = " (simulated)" if result.is_local_preview else ""
-        parts.append(f"balance {format_usd(result.balance_usd)}{simulated}")
-    if result.retries:
-        parts.append(f"{result.retries} retr{'y' if result.retries == 1 else 'ies'}")
-    if result.enhanced_prompt:
-        parts.append(f'<span title="{esc(result.enhanced_prompt)}">prompt enhanced</span>')
-    line = " \u00b7 ".join(parts)
-    if result.deprecation:
-        line += f'<div style="color:#b26a00">\u26a0 {esc(result.deprecation)}</div>'
-    return f'<div class="venice-nb-footer" style="margin-top:4px">{line}</div>'
+    enhanced = result.enhanced_prompt
+    return footer_html(
+        parts,
+        balance_usd=result.balance_usd,
+        simulated=result.is_local_preview,
+        retries=result.retries,
+        after=[f'<span title="{esc(enhanced)}">prompt enhanced</span>'] if enhanced else [],
+        warnings=[result.deprecation] if result.deprecation else [],
+    )
 
 
 def _prompt_title(result: GenerationResult) -> str:
@@ -329,8 +351,7 @@ def status_html(text: str, state: str = "running") -> str:
 def error_html(message: str | BaseException) -> str:
     """One readable red line (a VeniceError shows its message and hint)."""
     if isinstance(message, BaseException):
-        one_line = getattr(message, "one_line", None)
-        message = one_line() if callable(one_line) else str(message)
+        message = error_line(message)
     return (
         f'<div class="venice-nb-error {NOMATH}" style="{FONT};color:{ERROR_COLOUR}">'
         f"\u2717 {esc(message)}</div>"

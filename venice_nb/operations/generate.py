@@ -361,10 +361,16 @@ class GenerateRequest:
                 return replace(self, resolution=canonical)
         return self
 
+    def size_label(self) -> str:
+        """The size asked for, as the status line and the panel show it: ``1024×768`` (an unset
+        side is the API's 1024), else aspect ratio, resolution and quality; '' for the default."""
+        if self.width or self.height:
+            return f"{self.width or 1024}\u00d7{self.height or 1024}"
+        return " ".join(p for p in (self.aspect_ratio, self.resolution, self.quality) if p)
+
     def estimated_cost(self, spec: ModelSpec) -> float | None:
         """USD for this request from the catalogue's prices, None when unpriced."""
-        price = spec.price(self.resolution, self.quality)
-        return None if price is None else price * self.image_count
+        return spec.cost(self.image_count, self.resolution, self.quality)
 
 
 EXAMPLE = "GenerateRequest(model='z-image-turbo', prompt='a lighthouse at dusk')"

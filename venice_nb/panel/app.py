@@ -24,6 +24,7 @@ from ..display.html import format_usd
 from ..errors import VeniceError
 from ..operations.generate import SEED_LIMIT, GenerateRequest
 from ..saving import safe_stem
+from ..text import plural
 from . import widgets as pw
 from .worker import Job, Worker
 
@@ -264,7 +265,7 @@ class Panel:
         except VeniceError as exc:
             self.cost.value = f"<span style='color:#888'>cost: {exc.one_line()}</span>"
             return
-        what = pw.images_text(request.image_count)
+        what = plural(request.image_count, "image")
         if price is None or cost is None:
             text = f"Next: {what}, price unknown"
         else:
@@ -405,7 +406,7 @@ class Panel:
         where = paths[0].parent if paths else Path(self.session.settings.save_dir).resolve()
         names = ", ".join(p.name for p in paths)
         self._set_status(
-            f"Saved {pw.images_text(len(paths))} + JSON sidecar to {where}: {names}",
+            f"Saved {plural(len(paths), 'image')} + JSON sidecar to {where}: {names}",
             "ok",
         )
         return paths

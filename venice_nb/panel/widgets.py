@@ -16,6 +16,7 @@ import ipywidgets as w
 from ..display import html as display
 from ..display.preview import downscale
 from ..operations.generate import FORMATS, MAX_PIXELS, MAX_VARIANTS, SEED_LIMIT, GenerateRequest
+from ..text import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import Catalogue, ModelSpec
@@ -50,34 +51,26 @@ def timing_html(timing: Timing | None, note: str = "") -> str:
 
 
 def describe(req: GenerateRequest, count: bool = True) -> str:
-    size = (
-        f"{req.width}×{req.height}"
-        if req.width
-        else " ".join(v for v in (req.aspect_ratio, req.resolution, req.quality) if v)
-    )
+    size = req.size_label()
     cfg = f"cfg {req.cfg_scale:g}" if req.cfg_scale is not None else "default cfg"
     text = f"{req.model}, {size}, {cfg}, seed {req.seed}"
-    return f"{images_text(req.image_count)} · {text}" if count else text
-
-
-def images_text(n: int) -> str:
-    return f"{n} image{'s' if n != 1 else ''}"
+    return f"{plural(req.image_count, 'image')} · {text}" if count else text
 
 
 def summary(number: int, result: GenerationResult) -> str:
     parts = [
-        f"#{number}: {images_text(len(result.images))} in {display.format_ms(result.timing.wall_ms)}"
+        f"#{number}: {plural(len(result.images), 'image')} in {display.format_ms(result.timing.wall_ms)}"
     ]
     if isinstance(result.request, GenerateRequest):
         parts.append(describe(result.request, count=False))
     if result.cached:
         parts.append("from the cache (no request)")
     if result.retries:
-        parts.append(f"after {result.retries} retr{'y' if result.retries == 1 else 'ies'}")
+        parts.append(f"after {plural(result.retries, 'retry', 'retries')}")
     if result.is_local_preview:
         parts.append("local preview")
     elif result.cost_usd is not None:
-        parts.append(f"${result.cost_usd:.3g}")
+        parts.append(display.format_usd(result.cost_usd))
     if result.content_violation:
         parts.append("blocked by the content policy")
     elif result.blurred:
