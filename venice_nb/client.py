@@ -36,6 +36,7 @@ from .errors import (
     redact_url,
 )
 from .errors import from_response as api_error
+from .network import CircuitBreaker, is_loopback, proxy_for
 from .operations.generate import GenerateRequest, request_from
 from .operations.openai import OpenAIImageRequest
 from .ratelimit import (
@@ -127,7 +128,10 @@ class VeniceClient:
         self.max_response_bytes = int(max_response_bytes)
         self.gate = RateGate()
         self._session = requests.Session()
-        self._session.trust_env = True  # proxies from the environment; no .netrc auth below
+        # Proxies from the environment, except for loopback (the embedded preview server lives
+        # in this process; a proxy elsewhere cannot reach it, whatever NO_PROXY says).
+        self._session.trust_env = not is_loopback(self.base_url)
+        self.breaker = CircuitBreaker()  # shared by every thread using this client
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -349,6 +353,11 @@ class VeniceClient:
             while (paused := self.gate.wait_s()) > 0:  # another thread may extend the pause
                 self._pause(paused, cancel)
             self._pause(0, cancel)
+            blocked = self.breaker.blocked()
+            if blocked is not None:
+                raise self._through_proxy(
+                    APIConnectionError(f"not sent to {self._shown_url}: {blocked}")
+                )
             reply, failure, retryable = self._attempt(method, url, json_body, params, bearer)
             if reply is not None and 200 <= reply.status < 300:
                 self.gate.observe(reply.headers)
@@ -373,6 +382,8 @@ class VeniceClient:
                 if status != 429:
                     self.gate.observe(reply.headers)
             assert failure is not None
+            if status is None or status in (407, 502, 504):
+                failure = self._through_proxy(failure)
             if not retryable or retries >= policy.max_retries:
                 if retries:
                     failure.message += f" (after {plural(retries, 'retry', 'retries')})"
@@ -418,6 +429,7 @@ class VeniceClient:
                 headers={"Accept-Encoding": "gzip"}, allow_redirects=False,
                 timeout=(self.connect_timeout, self.read_timeout),
             )  # fmt: skip
+            self.breaker.succeeded()  # any answer: the server is up
             body = read_body(resp, self.max_response_bytes, deadline_s=self.read_timeout)
             return _Reply(resp.status_code, resp.headers, body), None, False
         except BodyTimeout as exc:
@@ -429,6 +441,7 @@ class VeniceClient:
                 f"could not connect to {self._shown_url} within {self.connect_timeout:g} s"
             )
             retryable = True
+            self.breaker.failed(f"no connection within {self.connect_timeout:g} s")
         except requests.exceptions.ReadTimeout:
             failure = APITimeoutError(
                 f"no answer from {self._shown_url} within {self.read_timeout:g} s"
@@ -446,6 +459,8 @@ class VeniceClient:
                     f"({_connection_reason(e)})"
                 )
                 retryable = True
+                if _never_connected(e):
+                    self.breaker.failed(_connection_reason(e))
         except requests.exceptions.RequestException as exc:
             failure = APIConnectionError(
                 f"the request to {self._shown_url} failed ({type(exc).__name__})"
@@ -454,6 +469,13 @@ class VeniceClient:
             if resp is not None:
                 resp.close()
         return None, failure, retryable
+
+    def _through_proxy(self, failure: VeniceError) -> VeniceError:
+        """``failure`` naming the environment's proxy, if the call went through one."""
+        proxy = proxy_for(self.base_url) if self._session.trust_env else None
+        if proxy is not None and proxy.url not in failure.message:
+            failure.message += f" ({proxy.describe()}; to go direct, add the host to NO_PROXY)"
+        return failure
 
     @staticmethod
     def _pause(seconds: float, cancel: threading.Event | None) -> None:
@@ -473,6 +495,15 @@ class VeniceClient:
 
 def _short(text: str) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _never_connected(exc: Exception) -> bool:
+    """True when no connection to the server (or its proxy) was made at all: refused, no such
+    host, unreachable. A connection dropped mid-answer means the server is up."""
+    from urllib3.exceptions import NewConnectionError, ProxyError
+
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, (NewConnectionError, ProxyError))
 
 
 def _connection_reason(exc: Exception) -> str:
