@@ -22,7 +22,7 @@ from magics_harness import (
     warm,
 )
 
-from venice_nb.errors import ServerError
+from venice_nb.errors import ServerError, ValidationError
 from venice_nb.magics import GenerationCancelled, VeniceRunError
 from venice_nb.operations.generate import GenerateRequest
 from venice_nb.result import SweepResult
@@ -163,6 +163,32 @@ def test_seed_by_cfg_grid(shell, server):
     assert any("sweep over seed x cfg_scale" in t for t in texts(cap))
     assert texts(cap)[-1].startswith("6/6 done in")
     assert_no_key(seen(cap), json.dumps(metadata, default=str), html)
+
+
+def test_each_combination_is_validated_once_and_sent_as_validated(shell, monkeypatch):
+    """The magic validates at the surface; the session and the client send that value as is."""
+    checked: list[GenerateRequest] = []
+    real = GenerateRequest.check_against
+
+    def counting(self, spec, styles=None):
+        checked.append(self)
+        return real(self, spec, styles)
+
+    monkeypatch.setattr(GenerateRequest, "check_against", counting)
+    sweep, _ = cell(shell, "-m nano-banana-pro -s 1,2 -c 4,6 --resolution 1k --no-cache", "a fox")
+    assert len(checked) == 4 and all(c.ok for c in sweep.cells)
+    assert {c.result.request.resolution for c in sweep.cells} == {"1K"}  # the validated value
+    assert all(c.result.request.validated == "generate" for c in sweep.cells)
+
+
+def test_a_changed_copy_of_a_validated_request_is_checked_again(server):
+    session = make_session(server)
+    valid = session.validate(GenerateRequest(model="z-image-turbo", prompt="a fox", seed=1))
+    assert valid.validated == "generate" and valid.with_(seed=2).validated is None
+    assert "validated" not in valid.to_json() and valid == valid.with_(seed=1)
+    with pytest.raises(ValidationError):
+        session.generate(valid.with_(prompt="x" * 100_000))  # not sent because its original was
+    assert server.generate_count == 0
 
 
 def test_axes_follow_the_order_on_the_line(shell):

@@ -248,10 +248,11 @@ class VeniceClient:
         string is a request for the catalogue's default model.
         """
         request = request_from(request, "VeniceClient.generate", self.default_model)
-        request.check()
-        spec = self._catalogue.get(request.model) if self._catalogue is not None else None
-        if spec is not None:
-            request = request.canonical_for(spec)
+        if request.validated != "generate":  # validate() already did all of this
+            request.check()
+            spec = self._catalogue.get(request.model) if self._catalogue is not None else None
+            if spec is not None:
+                request = request.canonical_for(spec)
         started = time.perf_counter()
         reply = self._send(
             "POST", "/image/generate", json_body=request.to_json(), on_retry=on_retry,

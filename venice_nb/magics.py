@@ -385,8 +385,7 @@ class VeniceMagics(Magics):
         try:
             for combo in plan.combos():
                 request = self.session.build_request(**{**plan.fields, **combo})
-                self.session.validate(request, plan.route)
-                jobs.append(Job(request, combo))
+                jobs.append(Job(self.session.validate(request, plan.route), combo))
         except ValidationError as exc:
             raise UsageError(exc.one_line()) from None
         except VeniceError as exc:

@@ -206,13 +206,16 @@ class VeniceSession:
         return request_from(value, where)
 
     def validate(self, request: GenerateRequest, route: str = "generate") -> GenerateRequest:
-        """Every check that can be made without generating: raises ValidationError."""
+        """Every check that can be made without generating: raises ValidationError.
+
+        Returns the request to send, marked validated for ``route``: a surface validates once and
+        hands this value on, and ``generate`` sends it without checking it again."""
         request = self.request_from(request, "VeniceSession.validate")
         client = self.client()
         if route == "openai":
             OpenAIImageRequest.from_generate(request)
             client.models().require(request.model)
-            return request
+            return request.mark_validated("openai")
         return client.validate(request)
 
     def estimated_cost(self, request: GenerateRequest) -> float | None:
@@ -255,9 +258,11 @@ class VeniceSession:
         on_retry: RetryCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
-        """Validate, look in the cache (seeded requests only), generate, store."""
+        """Validate (unless the surface did), look in the cache (seeded requests only), generate,
+        store."""
         request = self.request_from(request, "VeniceSession.generate")
-        self.validate(request, route)
+        if request.validated != route:
+            request = self.validate(request, route)
         client = self.client()
         cache = self.cache if use_cache and request.seed is not None else None
         key = cache.key(route, self._cache_origin(client), request.to_json()) if cache else None

@@ -257,7 +257,8 @@ class GenerateRequest:
         """What the chosen model and the styles list allow.
 
         Returns the request to send: ``self``, or a copy whose resolution is spelled as the model
-        spells it ("2k" -> "2K").
+        spells it ("2k" -> "2K"), marked ``validated`` (when the style, if any, was checked too)
+        so the session and the client send it without checking it again.
         """
         self.check()
         for name in ("prompt", "negative_prompt"):
@@ -351,7 +352,24 @@ class GenerateRequest:
                 + (hint or "list the styles with %venice styles"),
                 field="style_preset",
             )
-        return self.canonical_for(spec)
+        canonical = self.canonical_for(spec)
+        return (
+            canonical
+            if self.style_preset is not None and styles is None
+            else canonical.mark_validated()
+        )
+
+    @property
+    def validated(self) -> str | None:
+        """The route ("generate" or "openai") this very object was validated for at the surface,
+        None when it was not. A changed copy (``with_``, ``replace``) is a new, unvalidated
+        request; the mark is no field, so it is never sent, compared or cached."""
+        return self.__dict__.get("_validated_for")
+
+    def mark_validated(self, route: str = "generate") -> GenerateRequest:
+        """Record that every check for ``route`` passed on this object; returns self."""
+        object.__setattr__(self, "_validated_for", route)  # frozen: set like __post_init__ would
+        return self
 
     def canonical_for(self, spec: ModelSpec) -> GenerateRequest:
         """This request with tokens spelled as ``spec`` spells them (resolution case)."""

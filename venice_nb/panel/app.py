@@ -194,7 +194,7 @@ class Panel:
                     self.seed.value = _random_seed()
             request = self.request()
             try:
-                self.session.validate(request)
+                request = self.session.validate(request)
             except VeniceError as exc:
                 self._set_status(exc.one_line(), "error")
                 return None
