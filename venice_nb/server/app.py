@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import catalogue, faults, validation
+from . import catalogue, faults, toolbox, validation
 from .render import RenderSpec, render
 from .responses import ApiError, Response, json_response
 from .state import ReceivedRequest, ServerState
@@ -237,16 +237,21 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Response:
         sub = path[len(PREFIX) :] if path.startswith(PREFIX + "/") else None
         generate = sub in GENERATE_ROUTES and method == "POST"
+        tool = (
+            toolbox.read(sub, raw, self.headers.get("Content-Type"))
+            if (sub in toolbox.ROUTES and method == "POST")
+            else None
+        )
         self.state.record(
             ReceivedRequest(
                 method=method,
                 path=path,
                 query=query,
-                body=_maybe_json(raw),
+                body=tool.recorded if tool is not None else _maybe_json(raw),
                 content_type=self.headers.get("Content-Type"),
                 has_auth=bool(self.headers.get("Authorization")),
             ),
-            generate,
+            generate or tool is not None,  # toolbox calls are paid image requests too
         )
         base = {
             "CF-RAY": f"{secrets.token_hex(8)}-LCL",
@@ -257,8 +262,10 @@ class Handler(BaseHTTPRequestHandler):
             if generate:
                 assert sub is not None
                 resp = self._generate(GENERATE_ROUTES[sub], raw)
-            elif sub in GENERATE_ROUTES or sub in GET_ROUTES:
-                allowed = "POST" if sub in GENERATE_ROUTES else "GET, HEAD"
+            elif tool is not None:
+                resp = toolbox.handle(tool, self.state, self.headers.get("Authorization"))
+            elif sub in GENERATE_ROUTES or sub in GET_ROUTES or sub in toolbox.ROUTES:
+                allowed = "GET, HEAD" if sub in GET_ROUTES else "POST"
                 if method in ("GET", "HEAD") and sub in GET_ROUTES:
                     resp = self._get(sub, query)
                 else:

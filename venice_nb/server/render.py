@@ -120,7 +120,7 @@ def _digest(*parts: object) -> bytes:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
 
 
-def _palette(prompt: str) -> list[tuple[int, int, int]]:
+def palette(prompt: str) -> list[tuple[int, int, int]]:
     """Five colours from the prompt's hash: same words, same mood."""
     h = _digest("palette", prompt.strip().lower())
     base = h[0] / 255
@@ -146,7 +146,7 @@ def _nudge_hue(c: tuple[int, int, int], amount: float) -> tuple[int, int, int]:
 
 def _art(spec: RenderSpec, w: int, h: int) -> Image.Image:
     """The scene at working size: sky gradient, glow, ridges, floating shapes."""
-    pal = _palette(spec.prompt)
+    pal = palette(spec.prompt)
     neg = spec.negative_prompt.strip() if spec.negative_prompt else ""
     if neg:  # subtle: a slight hue drift of the sky and one shape fewer
         drift = (_digest("neg", neg)[0] / 255 - 0.5) * 0.04
