@@ -459,3 +459,91 @@ def _serve(data: bytes):
             self.httpd.server_close()
 
     return Ctx()
+
+
+# --- conformance with the spec ----------------------------------------------------------------
+
+
+def _request_schema(spec_validator, path: str, ctype: str) -> dict:
+    return spec_validator.spec["paths"][path]["post"]["requestBody"]["content"][ctype]["schema"]
+
+
+def test_bodies_the_server_accepts_are_spec_valid(srv: LocalServer, spec_validator) -> None:
+    accepted = [
+        ("/image/edit", {"image": B64, "prompt": "p", "model": "gpt-image-2-edit"}),
+        ("/image/edit", {"image": B64, "prompt": "p", "modelId": "qwen-image-2-edit"}),
+        (
+            "/image/multi-edit",
+            {
+                "images": [B64, B64],
+                "prompt": "p",
+                "quality": "low",
+                "modelId": "gpt-image-2-edit",
+                "aspect_ratio": "3:2",
+            },
+        ),
+        ("/image/upscale", {"image": B64, "scale": 4, "creativity": 0.02}),
+        ("/image/background-remove", {"image": B64}),
+        ("/image/background-remove", {"image_url": "http://127.0.0.1:1/never-fetched.png"}),
+    ]
+    for path, body in accepted:
+        spec_validator(body, _request_schema(spec_validator, path, "application/json"))
+    multipart = [
+        (
+            "/image/edit",
+            {"image": ("a.png", PNG, "image/png")},
+            {"prompt": "p", "safe_mode": "false"},
+        ),
+        (
+            "/image/multi-edit",
+            [("images", ("a.png", PNG)), ("images", ("b.png", PNG))],
+            {"prompt": "p"},
+        ),
+        ("/image/upscale", {"image": ("a.png", PNG)}, {"scale": "2"}),
+        ("/image/background-remove", {"image": ("a.png", PNG)}, None),
+    ]
+    for path, files, data in multipart:
+        r = form(srv, path, files, data)
+        assert r.status_code == 200, r.text
+        assert (
+            r.headers["Content-Type"]
+            in spec_validator.spec["paths"][path]["post"]["responses"]["200"]["content"]
+        )
+        recorded = srv.received[-1].body
+        spec_validator(recorded, _request_schema(spec_validator, path, "multipart/form-data"))
+    assert srv.received[-4].body["safe_mode"] is False
+
+
+def test_error_bodies_are_spec_valid(local_server: LocalServer, spec_validator) -> None:
+    cases = [
+        (400, "/image/edit", {"image": B64, "prompt": "p", "x": 1}, AUTH),
+        (400, "/image/upscale", {"image": "bad"}, AUTH),
+        (401, "/image/multi-edit", {"images": [B64], "prompt": "p"}, {}),
+        (404, "/image/edit", {"image": B64, "prompt": "p", "model": "nope"}, AUTH),
+        (422, "/image/edit", {"image": B64, "prompt": "violation-test"}, AUTH),
+    ]
+    for status, path, body, headers in cases:
+        r = post(local_server, path, body, headers=headers)
+        assert r.status_code == status, r.text
+        responses = spec_validator.spec["paths"][path]["post"]["responses"]
+        if str(status) in responses:
+            spec_validator(r.json(), spec_validator.response(path, status))
+        spec_validator(r.json(), "DetailedError" if status == 400 else "StandardError")
+    local_server.inject("429")
+    r = post(local_server, "/image/background-remove", {"image": B64})
+    spec_validator(r.json(), spec_validator.response("/image/background-remove", 429))
+    r = requests.post(f"{local_server.base_url}/image/multi-edit", headers=AUTH, timeout=10)
+    spec_validator(r.json(), spec_validator.response("/image/multi-edit", 415))
+
+
+def test_the_spec_validator_bites_on_toolbox_bodies(spec_validator) -> None:
+    edit = _request_schema(spec_validator, "/image/edit", "application/json")
+    assert not spec_validator.is_valid({"image": B64, "prompt": "p", "quality": "high"}, edit)
+    assert not spec_validator.is_valid({"image": B64}, edit)
+    multi = _request_schema(spec_validator, "/image/multi-edit", "application/json")
+    assert not spec_validator.is_valid({"images": [B64], "prompt": "p", "model": "m"}, multi)
+    assert not spec_validator.is_valid({"images": [], "prompt": "p"}, multi)
+    upscale = _request_schema(spec_validator, "/image/upscale", "application/json")
+    assert not spec_validator.is_valid({"image": B64, "scale": 1}, upscale)
+    bg = _request_schema(spec_validator, "/image/background-remove", "application/json")
+    assert not spec_validator.is_valid({"image": B64, "model": "bria-bg-remover"}, bg)
