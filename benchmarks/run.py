@@ -4,7 +4,7 @@
     python -m benchmarks.run --write    # also write benchmarks/RESULTS.md
     python -m benchmarks.run --only sweep cache
 
-A full run takes about two minutes on a 2-core machine. Exit status 1 when a target is missed.
+A full run takes about four minutes on a 2-core machine (the rate-limit sweeps alone ~2). Exit status 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from benchmarks import (
     bench_load,
     bench_memory,
     bench_overhead,
+    bench_ratelimit,
     bench_sweep,
     bench_weight,
 )
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "weight": bench_weight.run,
     "load": bench_load.run,
     "memory": bench_memory.run,
+    "ratelimit": bench_ratelimit.run,
 }
 HEADER = ["benchmark", "measured", "baseline", "ratio", "target", "result"]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

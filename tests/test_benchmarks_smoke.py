@@ -15,6 +15,7 @@ from benchmarks import (
     bench_load,
     bench_memory,
     bench_overhead,
+    bench_ratelimit,
     bench_sweep,
     bench_weight,
 )
@@ -73,6 +74,14 @@ def test_memory_runs() -> None:
     assert procedural["sizes"] == photo["sizes"] == [[1024, 1024]]
     assert photo["raw"] > procedural["raw"]  # the proxy's grain makes the PNGs heavier
     assert rows[0].informational and not rows[1].informational  # only the photo row is held to 4x
+
+
+def test_ratelimit_runs() -> None:
+    rows = bench_ratelimit.run(reps=1, n=8, latency=0.02, limit=4, window_s=1.0)
+    check(rows, 2)
+    paced = rows[0].extra["paced"][0]
+    assert paced["images"] == 8 and paced["429s"] == 0  # paced from the headers: no 429
+    assert rows[1].informational
 
 
 def test_table_and_markdown() -> None:

@@ -351,8 +351,9 @@ class VeniceClient:
         waited = 0.0
         retries = 0
         while True:
-            while (paused := self.gate.wait_s()) > 0:  # another thread may extend the pause
-                self._pause(paused, cancel)
+            # The gate paces every worker from the rate-limit headers (and a 429's pause).
+            while (slot := self.gate.take(model or path))[0] is None:
+                self._pause(slot[1], cancel)
             self._pause(0, cancel)
             blocked = self.breaker.blocked()
             if blocked is not None:
@@ -360,8 +361,8 @@ class VeniceClient:
                     APIConnectionError(f"not sent to {self._shown_url}: {blocked}")
                 )
             reply, failure, retryable = self._attempt(method, url, json_body, params, bearer)
+            self.gate.finish(slot[0], *((reply.headers, reply.status) if reply else (None,)))
             if reply is not None and 200 <= reply.status < 300:
-                self.gate.observe(reply.headers)
                 reply.retries = retries
                 return reply
             if reply is not None and reply.status < 400:  # redirects are not followed (POST, key)
@@ -380,8 +381,6 @@ class VeniceClient:
                         f"e.g. {DEFAULT_BASE_URL} (see %venice config)."
                     )
                 retryable = should_retry(status, reply.headers, policy=policy)
-                if status != 429:
-                    self.gate.observe(reply.headers)
             assert failure is not None
             if status is None or status in (407, 502, 504):
                 failure = self._through_proxy(failure)

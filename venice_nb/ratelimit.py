@@ -17,6 +17,7 @@ import email.utils
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -155,16 +156,60 @@ def delay(
     return asked + random.uniform(0, policy.jitter_s)
 
 
-class RateGate:
-    """One per client: a pause every worker honours, set by a 429 or by an empty request budget."""
+class Ticket:
+    """One request let through by ``RateGate.take``: its order, its model and when it went."""
+
+    __slots__ = ("model", "sent_at", "seq")
+
+    def __init__(self, model: str, seq: int, sent_at: float) -> None:
+        self.model, self.seq, self.sent_at = model, seq, sent_at
+
+    def __repr__(self) -> str:
+        return f"Ticket(model={self.model!r}, seq={self.seq})"
+
+
+class _Budget:
+    """What one model's request limit looks like from here (all times ``time.monotonic``)."""
 
     def __init__(self) -> None:
+        self.limit: int | None = None
+        self.tokens: int | None = None  # requests left now, as far as we know (None: unknown)
+        self.hold_until = 0.0  # the budget is spent: nothing goes before this
+        self.window_s: float | None = None  # the limit's window, learned when first spent
+        self.readings: deque[float] = deque(maxlen=8)  # its latest estimates; the largest wins
+        self.seq = 0  # tickets given
+        self.freshest = 0  # the ticket whose answer last set ``tokens``
+        self.in_flight = 0
+        self.slack_factor = 1.0  # doubled by each 429 met while pacing (the send times vary more)
+        self.sends: deque[tuple[int, float]] = deque(maxlen=4096)  # (seq, sent_at), in order
+
+
+class RateGate:
+    """One per client, shared by every worker: the request limit as a ceiling, never a wall.
+
+    ``take`` lets a request go or says how long to wait; ``finish`` hands back what the answer
+    said. Per model (the limits are per model), the gate counts the requests it let through
+    against ``x-ratelimit-remaining-requests`` (adjusted for those sent after the answered one),
+    and when the budget is spent holds every worker until ``x-ratelimit-reset-requests``. That
+    moment teaches it the limit's window (reset time minus the send time of the oldest request
+    in it); from then on it keeps at most ``limit`` requests in any window, releasing each slot
+    when its request leaves the window, so a sweep larger than the budget runs at the limit's
+    pace with no 429. A 429 anyway (another client on the key) still pauses everyone
+    (``pause``). ``pacing=False`` is the earlier behaviour (pause only when an answer says 0
+    remain, or after a 429), kept for the benchmark's baseline.
+    """
+
+    def __init__(self, *, pacing: bool = True, max_pause_s: float = 60.0) -> None:
+        self.pacing = pacing
+        self.max_pause_s = max_pause_s
         self._lock = threading.Lock()
         self._resume_at = 0.0
-        self.limit: int | None = None
+        self._budgets: dict[str, _Budget] = {}
+        self.limit: int | None = None  # the last answer's headers, for display
         self.remaining: int | None = None
 
     def pause(self, seconds: float) -> None:
+        """Hold every request, of every model, ``seconds`` from now (a 429 asked for it)."""
         with self._lock:
             self._resume_at = max(self._resume_at, time.monotonic() + max(0.0, seconds))
 
@@ -172,16 +217,130 @@ class RateGate:
         with self._lock:
             return max(0.0, self._resume_at - time.monotonic())
 
-    def observe(self, headers: Mapping[str, str], max_pause_s: float = 60.0) -> None:
-        """Read the per-model request budget; when it is spent, pause until it resets."""
-        try:
-            if headers.get(LIMIT_HEADER) is not None:
-                self.limit = int(headers[LIMIT_HEADER])
-            if headers.get(REMAINING_HEADER) is not None:
-                self.remaining = int(headers[REMAINING_HEADER])
-        except ValueError:
+    @staticmethod
+    def margin(window_s: float) -> float:
+        """Slack after a slot's computed release: the send-to-arrival time varies a little."""
+        return 0.2 + 0.02 * window_s
+
+    def take(self, model: str | None = None) -> tuple[Ticket | None, float]:
+        """``(ticket, 0)``: send now; ``(None, seconds)``: ask again after waiting that long."""
+        with self._lock:
+            now = time.monotonic()
+            if self._resume_at > now:
+                return None, self._resume_at - now
+            key = model or ""
+            b = self._budgets.setdefault(key, _Budget())
+            if self.pacing:
+                wait = self._budget_wait(b, now)
+                if wait > 0:
+                    return None, wait
+            b.seq += 1
+            b.in_flight += 1
+            if b.tokens is not None:
+                b.tokens -= 1
+            b.sends.append((b.seq, now))
+            return Ticket(key, b.seq, now), 0.0
+
+    def _budget_wait(self, b: _Budget, now: float) -> float:
+        if b.hold_until > now:
+            return b.hold_until - now
+        if b.window_s is not None and b.limit:
+            horizon = b.window_s + self.margin(b.window_s) * b.slack_factor
+            while b.sends and b.sends[0][1] <= now - horizon:
+                b.sends.popleft()
+            if len(b.sends) >= b.limit:
+                return max(0.001, b.sends[-b.limit][1] + horizon - now)
+            return 0.0
+        if b.tokens is not None and b.tokens <= 0 and b.in_flight > 0:
+            return 0.02  # spent as far as we know; the answers in flight will say more
+        return 0.0
+
+    def finish(
+        self, ticket: Ticket | None, headers: Mapping[str, str] | None, status: int | None = None
+    ) -> None:
+        """After an attempt: ``headers`` of the answer (None when there was none). A 429 was not
+        counted by the server, so its ticket leaves the count; its pause comes from ``pause``."""
+        if ticket is None:
             return
-        if self.remaining == 0:
+        with self._lock:
+            b = self._budgets.setdefault(ticket.model, _Budget())
+            b.in_flight = max(0, b.in_flight - 1)
+            if status == 429:
+                b.sends = deque(((q, t) for q, t in b.sends if q != ticket.seq), maxlen=4096)
+                if b.window_s is not None:
+                    b.slack_factor = min(b.slack_factor * 2, 8.0)
+                return
+            if headers is None:
+                return
+            limit, remaining = (
+                _int_header(headers, LIMIT_HEADER),
+                _int_header(headers, REMAINING_HEADER),
+            )
+            if limit is not None:
+                b.limit = self.limit = limit
+            if remaining is None:
+                return
+            self.remaining = remaining
+            if not self.pacing:
+                self._legacy_hold(remaining, headers)
+                return
+            if ticket.seq < b.freshest:
+                return  # an older answer than the one we already know
+            b.freshest = ticket.seq
+            later = b.seq - ticket.seq  # let through after this one: not in its count yet
+            b.tokens = remaining - later
+            if b.tokens > 0:
+                return
+            reset = seconds_until_reset(headers.get(RESET_HEADER))
+            if reset is None:
+                return
+            now = time.monotonic()
+            reset_at = now + min(reset, self.max_pause_s)
+            b.hold_until = max(b.hold_until, reset_at)
+            b.tokens = None  # after the reset: what the window allows (or the next answer says)
+            # The oldest request in the server's count is the one whose leaving is the reset:
+            # ``limit - remaining`` requests were counted up to and including this one.
+            if b.limit and b.sends:
+                # Answers can overtake each other, so the count may point before our first
+                # request: then our earliest send stands in (a longer window, never shorter).
+                oldest = ticket.seq - (b.limit - remaining) + 1
+                sent = next((t for q, t in b.sends if q >= oldest), b.sends[0][1])
+                if reset_at > sent:
+                    # Each reading is the window plus that request's way to the server's count;
+                    # the largest recent one covers how much that way varies.
+                    b.readings.append(reset_at - sent)
+                    b.window_s = max(b.readings)
+
+    def _legacy_hold(self, remaining: int, headers: Mapping[str, str]) -> None:
+        if remaining == 0:
+            reset = seconds_until_reset(headers.get(RESET_HEADER))
+            if reset:
+                self._resume_at = max(
+                    self._resume_at, time.monotonic() + min(reset, self.max_pause_s)
+                )
+
+    def observe(self, headers: Mapping[str, str], max_pause_s: float = 60.0) -> None:
+        """Read the request budget from an answer with no ticket; when it is spent, pause all."""
+        limit, remaining = (
+            _int_header(headers, LIMIT_HEADER),
+            _int_header(headers, REMAINING_HEADER),
+        )
+        if limit is not None:
+            self.limit = limit
+        if remaining is None:
+            return
+        self.remaining = remaining
+        if remaining == 0:
             reset = seconds_until_reset(headers.get(RESET_HEADER))
             if reset:
                 self.pause(min(reset, max_pause_s))
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None

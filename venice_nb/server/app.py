@@ -20,7 +20,7 @@ from typing import Any
 from . import catalogue, faults, toolbox, validation
 from .render import RenderSpec, render
 from .responses import ApiError, Response, json_response
-from .state import ReceivedRequest, ServerState
+from .state import RateDecision, ReceivedRequest, ServerState
 
 PREFIX = "/api/v1"
 VERSION = "20260821.193530"
@@ -319,6 +319,13 @@ class Handler(BaseHTTPRequestHandler):
         fault = st.faults.pop()
         body = _maybe_json(raw)
         binary = isinstance(body, dict) and body.get("return_binary") is True
+        # The limit is counted when a request arrives (a gateway's job): a 429 comes back at
+        # once, and the window's reset is measured from the arrival, not from the answer.
+        rate = st.rate.hit() if st.key_ok(self.headers.get("Authorization")) else None
+        if rate is not None and not rate.allowed:
+            raise ApiError(
+                429, "Rate limit exceeded", {**rate.headers, "Retry-After": str(rate.retry_after)}
+            )
         st.sleep(st.latency)
         if fault is not None and fault.phase == "delay":
             st.sleep(faults.delay_seconds(fault))
@@ -328,22 +335,17 @@ class Handler(BaseHTTPRequestHandler):
                 fault, binary=binary, limit=limit, reset_unit=st.rate.reset_unit
             )
         queued = time.perf_counter()
-        resp, payload, first = self._generate_ok(route, raw, t0, queued)
+        resp, payload, first = self._generate_ok(route, raw, t0, queued, rate)
         if fault is not None and resp.status == 200:
             resp = faults.post_response(fault, resp, payload, first, route == "openai")
         return resp
 
     def _generate_ok(
-        self, route: str, raw: bytes, t0: float, queued: float
+        self, route: str, raw: bytes, t0: float, queued: float, rate: RateDecision | None
     ) -> tuple[Response, dict[str, Any] | None, bytes | None]:
         st = self.state
-        if not st.key_ok(self.headers.get("Authorization")):
+        if rate is None:
             raise ApiError(401, "Authentication failed")
-        rate = st.rate.hit()
-        if not rate.allowed:
-            raise ApiError(
-                429, "Rate limit exceeded", {**rate.headers, "Retry-After": str(rate.retry_after)}
-            )
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype != "application/json":
             raise ApiError(
