@@ -88,6 +88,8 @@ def decode_src(src: str) -> tuple[str, bytes]:
 
 
 def html_of(obj, **kw) -> str:
+    """The output's HTML; images at their preview size unless ``thumb_size`` is given."""
+    kw.setdefault("thumb_size", 0)
     bundle = display_sweep.sweep_bundle if isinstance(obj, SweepResult) else display.result_bundle
     data, _ = bundle(obj, **kw)
     return data["text/html"]

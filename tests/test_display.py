@@ -153,9 +153,10 @@ def test_captions_name_seed_and_size_and_later_variants():
     ]
     parsed = Parsed(html_of(make_result(images), preview_size=512))
     assert "seed 42 \u00b7 96x64" in parsed.all_text
-    assert "variant 2 \u00b7 96x64" in parsed.all_text
+    # the API echoes the first image's seed only: a later variant's seed is not claimed
+    assert "variant 2 \u00b7 not reproducible alone \u00b7 96x64" in parsed.all_text
     assert parsed.all_text.count("variant") == 1
-    assert [i["alt"] for i in parsed.imgs] == ["seed 42", "variant 2"]
+    assert [i["alt"] for i in parsed.imgs] == ["seed 42", "variant 2 \u00b7 not reproducible alone"]
 
 
 def test_blurred_and_blocked_badges_only_when_flagged():
@@ -311,6 +312,10 @@ SANITIZER_KEEPS = {
     "color", "display", "font-family", "font-size", "height", "line-height", "margin",
     "margin-left", "margin-top", "max-width", "opacity", "overflow", "padding", "text-align",
     "vertical-align", "white-space", "width",
+    # the gallery and the comparison grid (checked in Chromium against Lab 4's sanitizer)
+    "align-items", "column-gap", "flex-direction", "flex-wrap", "font-weight", "gap",
+    "grid-template-columns", "justify-content", "justify-items", "list-style", "margin-bottom",
+    "min-height", "min-width", "position", "z-index",
 }  # fmt: skip
 
 
@@ -365,15 +370,17 @@ def test_weight_of_four_webp_images_is_close_to_base64():
     assert all(40_000 < len(im.data) < 320_000 for im in images), [len(im.data) for im in images]
     result = make_result(images, cost_usd=0.04, balance_usd=10.0)
     data, meta = display.result_bundle(result, preview_size=512)
+    # Two copies of each image: the picture and its download link (static HTML cannot point one
+    # data: URI at both); each copy is base64 (4/3) and the markup stays small.
     html_ratio = len(data["text/html"]) / raw
-    assert html_ratio <= 1.40, html_ratio
+    assert html_ratio <= 2.75, html_ratio
     # what the .ipynb gains: the output as nbformat writes it (indent=1, sorted, UTF-8)
     output = {"output_type": "display_data", "data": data, "metadata": meta}
     written = len(json.dumps(output, indent=1, sort_keys=True, ensure_ascii=False).encode())
-    assert written / raw <= 1.40, written / raw
+    assert written / raw <= 2.75, written / raw
     # and the markup around the images is small: under 1 KB per image
     b64 = sum(len(base64.b64encode(im.data)) for im in images)
-    assert (len(data["text/html"]) - b64) / len(images) < 1024
+    assert (len(data["text/html"]) - 2 * b64) / len(images) < 1536
 
 
 # ---- the other surfaces ------------------------------------------------------------------------
@@ -479,7 +486,8 @@ def test_real_generation_bundle_over_http(local_server):
             assert shown.size == (256, 192)
     assert [im.data for im in result.images] == full
     text = parsed.all_text
-    assert "seed 1234 \u00b7 1024x768" in text and "variant 2 \u00b7 1024x768" in text
+    assert "seed 1234 \u00b7 1024x768" in text
+    assert "variant 2 \u00b7 not reproducible alone \u00b7 1024x768" in text
     assert "local preview \u2014 not billed" in text
     assert "a gondola <b>at</b> dusk" in parsed.by_class("venice-nb-result")[0]["title"]
     assert "<b>at</b>" not in html

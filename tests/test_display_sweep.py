@@ -24,16 +24,26 @@ def test_sweep_grid_labels_images_and_failed_cell():
     assert len(parsed.imgs) == 3
     for img, cell in zip(parsed.imgs, [c for c in sweep.cells if c.ok], strict=True):
         assert decode_src(img["src"])[1] == cell.result.images[0].data
-    # the table: header row of cfg values, one row per seed, the failure in (seed 2, cfg 7.5)
-    rows = re.findall(r"<tr>(.*?)</tr>", html)
-    assert len(rows) == 3
-    header = Parsed(rows[0]).text
-    assert header == ["seed \u2193 / cfg_scale \u2192", "cfg_scale=4", "cfg_scale=7.5"]
-    assert Parsed(rows[1]).text[0] == "seed=1"
-    assert Parsed(rows[2]).text[0] == "seed=2"
-    last = re.findall(r"<td[^>]*>(.*?)</td>", rows[2])
-    assert "img" in last[0] and "<img" not in last[1]
+    # a CSS grid, not a table: a corner, the cfg labels, then per seed its label and two slots
+    assert "<table" not in html and "<tr" not in html
+    [grid] = parsed.by_class("venice-nb-grid")
+    assert "display:grid" in grid["style"]
+    assert "grid-template-columns:auto repeat(2, 64px)" in grid["style"]
+    labels = [
+        Parsed(m).all_text for m in re.findall(r'venice-nb-(?:col|row)-label"[^>]*>([^<]*)<', html)
+    ]
+    assert labels == ["cfg_scale=4", "cfg_scale=7.5", "seed=1", "seed=2"]
+    for cls in ("venice-nb-col-label", "venice-nb-row-label"):
+        for attrs in parsed.by_class(cls):
+            assert "white-space:nowrap" in attrs["style"] and "text-align:center" in attrs["style"]
+    slots = re.split(r'<div class="venice-nb-slot"', html)[1:]
+    assert len(slots) == 4
+    assert "<img" in slots[2] and "<img" not in slots[3]
+    last = [slots[2], slots[3]]
     assert "z-image-turbo is at capacity" in Parsed(last[1]).all_text
+    # the failed tile has the images' size, so the grid stays even
+    assert len(parsed.by_class("venice-nb-failed")) == 1
+    assert 'style="width:64px;min-height:64px' in slots[3]
     # one timing summary: the sweep's own wall, the requests' sum, and the overlap
     assert len(parsed.by_class("venice-nb-timing")) == 1
     text = parsed.all_text
@@ -83,10 +93,11 @@ def test_sweep_with_one_axis_and_extra_params():
         cells.append(SweepCell({"seed": seed}, result=GenerationResult(req, [image(seed=seed)])))
     cells.append(SweepCell({"seed": 4}, error=RateLimitError("too many requests", retry_after=30)))
     html = html_of(SweepResult(cells, rows=None, cols="seed", wall_ms=10.0), preview_size=512)
-    rows = re.findall(r"<tr>(.*?)</tr>", html)
-    assert len(rows) == 2
-    assert Parsed(rows[0]).text == ["seed=1", "seed=2", "seed=3", "seed=4"]
-    assert "too many requests" in Parsed(rows[1]).all_text
+    labels = re.findall(r'venice-nb-col-label"[^>]*>([^<]*)<', html)
+    assert labels == ["seed=1", "seed=2", "seed=3", "seed=4"]
+    slots = re.split(r'<div class="venice-nb-slot"', html)[1:]
+    assert [("<img" in slot) for slot in slots] == [True, True, True, False]
+    assert "too many requests" in Parsed(slots[3]).all_text
 
 
 def test_sweep_metadata_keeps_request_fields_that_params_do_not_explain():

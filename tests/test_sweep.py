@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _thread
 import json
+import re
 import threading
 import time
 
@@ -218,11 +219,15 @@ def test_model_style_and_aspect_ratio_sweeps(shell, server):
     ]  # fmt: skip
 
 
-def test_three_axes_flatten_into_labelled_columns(shell):
+def test_a_third_axis_makes_one_titled_sub_grid_per_value(shell):
     sweep, _ = cell(shell, "-s 1,2 -c 4,6 --steps 6,8", "a fox")
     assert len(sweep.cells) == 8 and (sweep.rows, sweep.cols) == ("seed", "cfg_scale")
+    assert sweep.pages == "steps"
     html = shell.display_formatter.format(sweep)[0]["text/html"]
-    assert "steps=6" in html and "steps=8" in html
+    titles = re.findall(r'venice-nb-page-title"[^>]*>([^<]*)<', html)
+    assert titles == ["steps=6", "steps=8"]
+    assert html.count('class="venice-nb-grid"') == 2
+    assert "sub-grids: <b>steps</b>" in html
 
 
 def test_one_long_axis_wraps_as_a_labelled_gallery(shell):
@@ -241,6 +246,25 @@ def test_partial_failures_show_in_the_grid_and_the_status(shell, server):
     assert "1/3 done" in texts(cap)[-1] and "2 failed" in texts(cap)[-1]
     html = shell.display_formatter.format(sweep)[0]["text/html"]
     assert html.count("venice-nb-failed") == 2 and html.count("<img") == 1
+
+
+def test_retry_failed_sends_only_the_failed_cells(shell, server):
+    config(shell, concurrency=1)
+    warm(shell, server)
+    server.inject("500", count=2)
+    sweep, _ = cell(shell, "-s 1:3", "a fox")
+    assert [c.ok for c in sweep.cells] == [False, False, True]
+    paid = sweep.cells[2].result
+    server.reset_counters()
+    assert sweep.retry_failed() is sweep
+    assert sorted(b["seed"] for b in posted(server)) == [1, 2]  # the paid-for cell is not resent
+    assert [c.ok for c in sweep.cells] == [True, True, True] and sweep.cells[2].result is paid
+    assert [c.result.request.seed for c in sweep.cells] == [1, 2, 3]
+    html = shell.display_formatter.format(sweep)[0]["text/html"]
+    assert "venice-nb-failed" not in html and html.count("<img") == 3
+    server.reset_counters()
+    sweep.retry_failed()  # nothing failed: nothing sent
+    assert posted(server) == []
 
 
 def test_a_sweep_where_everything_failed_is_one_line(shell, server):
@@ -321,3 +345,18 @@ def test_session_and_sweep_entry_points_take_prompts_and_refuse_the_rest(server)
     with pytest.raises(TypeError, match=r"run_sweep expects a list of Job or GenerateRequest"):
         run_sweep(session, "a fox")
     assert server.generate_count == 3
+
+
+def test_the_copied_venice_cell_sends_the_same_request_body(shell, server):
+    from venice_nb.display.tiles import reproduce_cell
+
+    body = "a {{braced}} fox at dusk\n---\nblurry, text"
+    first, _ = cell(shell, '-m z-image-turbo -s 7 -c 5.5 --style "Pixel Art" -W 512 -H 384', body)
+    sent = posted(server)[-1]
+    copied = reproduce_cell(first.request, first.seed)
+    line, _, rest = copied.partition("\n")
+    assert line.startswith("%%venice -m z-image-turbo")
+    server.reset_counters()
+    again, _ = cell(shell, line.removeprefix("%%venice ") + " --no-cache", rest)
+    assert posted(server) == [sent]
+    assert again.request.to_json() == first.request.to_json()

@@ -166,6 +166,7 @@ class VeniceMagics(Magics):
     cache_enabled = setting_trait("cache_enabled")
     cache_max_mb = setting_trait("cache_max_mb")
     preview_size = setting_trait("preview_size")
+    thumb_size = setting_trait("thumb_size")
     cost_limit_usd = setting_trait("cost_limit_usd")
 
     def __init__(self, shell: Any = None, session: VeniceSession | None = None, **kw: Any) -> None:

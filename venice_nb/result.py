@@ -285,6 +285,7 @@ class SweepCell:
     params: dict[str, Any]
     result: GenerationResult | None = None
     error: VeniceError | None = None
+    request: Any = None  # what was (or will be) sent, so a failed cell can be sent again
 
     @property
     def ok(self) -> bool:
@@ -299,6 +300,8 @@ class SweepResult:
     rows: str | None = None
     cols: str | None = None
     wall_ms: float = 0.0
+    pages: str | None = None  # a third swept field: one titled sub-grid per value
+    route: str = "generate"
 
     @property
     def results(self) -> list[GenerationResult]:
@@ -318,6 +321,24 @@ class SweepResult:
 
     def save(self, directory: str | os.PathLike[str] = "venice-images") -> list[Path]:
         return [p for r in self.results for p in r.save(directory)]
+
+    def retry_failed(self, session: Any = None) -> SweepResult:
+        """Send the failed cells again (only those: the others were paid for) and return this
+        grid with their new results or errors. Shows in a notebook as the updated grid."""
+        from .sweep import Job, SweepRunner
+
+        failed = [i for i, c in enumerate(self.cells) if c.error is not None and c.request]
+        if not failed:
+            return self
+        if session is None:
+            from .session import get_session
+
+            session = get_session()
+        jobs = [Job(self.cells[i].request, self.cells[i].params) for i in failed]
+        runner = SweepRunner(session, jobs, route=self.route)  # type: ignore[arg-type]
+        for i, cell in zip(failed, runner.run(), strict=True):
+            self.cells[i] = cell
+        return self
 
     def __iter__(self) -> Iterator[SweepCell]:
         return iter(self.cells)

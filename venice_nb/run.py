@@ -122,12 +122,15 @@ def execute(
     return runner.result(*grid_axes(axes))
 
 
-def grid_axes(axes: list[tuple[str, list[Any]]]) -> tuple[str | None, str | None]:
-    """(rows, cols): the first two swept fields; a single long axis wraps as a gallery."""
+def grid_axes(
+    axes: list[tuple[str, list[Any]]],
+) -> tuple[str | None, str | None, str | None]:
+    """(rows, cols, pages): the first two swept fields, the third as one sub-grid per value; a
+    single long axis wraps as a gallery. Further axes label the tiles."""
     if len(axes) >= 2:
-        return axes[0][0], axes[1][0]
+        return axes[0][0], axes[1][0], axes[2][0] if len(axes) >= 3 else None
     name, values = axes[0]
-    return (None, name) if len(values) <= GALLERY_AFTER else (None, None)
+    return (None, name, None) if len(values) <= GALLERY_AFTER else (None, None, None)
 
 
 def running_text(

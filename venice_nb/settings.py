@@ -170,6 +170,13 @@ class Settings:
             _preview_size, "Longest side of notebook previews (px; 0 embeds as received)."
         ),
     )
+    thumb_size: int = field(
+        default=320,
+        metadata=_rule(
+            _preview_size,
+            "Longest side of gallery thumbnails (px; a click opens the full preview; 0 = full).",
+        ),
+    )
     cost_limit_usd: float = field(
         default=1.0,
         metadata=_rule(_number_in(0, 1e6), "A cell estimated above this many USD needs --yes."),

@@ -78,7 +78,7 @@ class SweepRunner:
         self.concurrency = max(1, concurrency or session.settings.concurrency)
         self.on_progress = on_progress
         self.cancel = threading.Event()
-        self.cells = [SweepCell(dict(job.params)) for job in self.jobs]
+        self.cells = [SweepCell(dict(job.params), request=job.request) for job in self.jobs]
         self.done = 0
         self.running = 0
         self.last_retry: RetryEvent | None = None
@@ -183,8 +183,12 @@ class SweepRunner:
     def elapsed_s(self) -> float:
         return time.perf_counter() - self._started if self._started else 0.0
 
-    def result(self, rows: str | None = None, cols: str | None = None) -> SweepResult:
-        return SweepResult(self.cells, rows=rows, cols=cols, wall_ms=self.wall_ms)
+    def result(
+        self, rows: str | None = None, cols: str | None = None, pages: str | None = None
+    ) -> SweepResult:
+        return SweepResult(
+            self.cells, rows=rows, cols=cols, wall_ms=self.wall_ms, pages=pages, route=self.route
+        )
 
 
 def run_sweep(
@@ -197,6 +201,7 @@ def run_sweep(
     use_cache: bool = True,
     concurrency: int | None = None,
     on_progress: ProgressCallback | None = None,
+    pages: str | None = None,
 ) -> SweepResult:
     """Run ``jobs`` and return the grid (the Python API behind ``%%venice`` sweeps)."""
     runner = SweepRunner(
@@ -208,4 +213,4 @@ def run_sweep(
         on_progress=on_progress,
     )
     runner.run()
-    return runner.result(rows, cols)
+    return runner.result(rows, cols, pages)

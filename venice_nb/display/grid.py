@@ -21,7 +21,6 @@ from .html import (
     LOCAL_NOT_BILLED,
     MUTED,
     NOMATH,
-    TILE,
     Bundle,
     badge,
     esc,
@@ -31,8 +30,8 @@ from .html import (
     format_value,
     has_api_timing,
     image_html,
-    images_row,
     no_timing_reason,
+    thumb_dimensions,
     timing_html,
 )
 
@@ -40,31 +39,85 @@ from .html import (
 def _error_line(error: BaseException | None) -> tuple[str, str]:
     if error is None:
         return "not run", ""
-    if isinstance(error, VeniceError):  # the hint goes on a line of its own in a tile
-        return error.message, error.hint
-    return error_line(error), ""
+    if isinstance(error, VeniceError):  # message and hint, joined by a full stop in a tile
+        return error.message.rstrip("."), error.hint
+    return error_line(error).rstrip("."), ""
 
 
-def _cell_html(cell: SweepCell, extra: Sequence[str], preview_size: int | None) -> str:
+LABEL = "white-space:nowrap;text-align:center;font-weight:bold;padding:0 4px"
+
+
+def _box_size(
+    sweep: SweepResult, preview_size: int | None, thumb_size: int | None
+) -> tuple[int, int]:
+    """One tile size for the whole sweep: the largest thumbnail of any of its images."""
+    from .preview import preview_dimensions
+
+    limit = _preview_limit(preview_size)
+    width = height = 0
+    for image in sweep.images:
+        try:
+            shown = preview_dimensions(image.size, limit)
+        except (OSError, ValueError, SyntaxError):
+            continue
+        thumb = thumb_dimensions(shown, thumb_size) or shown
+        width, height = max(width, thumb[0]), max(height, thumb[1])
+    if not width:
+        side = thumb_size if thumb_size else _preview_limit(None) or 256
+        side = min(side or 256, 256)
+        width = height = side
+    return width, height
+
+
+def _preview_limit(preview_size: int | None) -> int:
+    if preview_size is not None:
+        return preview_size
+    from ..settings import current
+
+    return current().preview_size
+
+
+def _tile_box(width: int, height: int, inner: str, extra: str = "") -> str:
+    return (
+        f'<div style="width:{width}px;min-height:{height}px;display:flex;align-items:center;'
+        f'justify-content:center;{extra}">{inner}</div>'
+    )
+
+
+def _cell_html(
+    cell: SweepCell,
+    extra: Sequence[str],
+    preview_size: int | None,
+    thumb_size: int | None,
+    box: tuple[int, int],
+    layer: int,
+) -> str:
+    """A tile: the image(s) in a box of the sweep's one tile size, a placeholder, or the failure."""
     label = " ".join(f"{name}={format_value(cell.params.get(name))}" for name in extra)
-    head = f'<div style="{MUTED}">{esc(label)}</div>' if label else ""
+    head = f'<div style="{MUTED};{LABEL};font-weight:normal">{esc(label)}</div>' if label else ""
     if cell.result is None:
+        if cell.error is None:  # not finished yet: an image-sized placeholder
+            inner = f'<span style="{MUTED}">\u2026 waiting</span>'
+            body = _tile_box(*box, inner, f"border:1px dashed rgba(128,128,128,0.5);{PLACEHOLDER}")
+            return f'<div class="venice-nb-pending" style="{CELL}">{head}{body}</div>'
         message, hint = _error_line(cell.error)
-        hint_html = f'<div style="{MUTED}">{esc(hint)}</div>' if hint else ""
-        return (
-            f'<div class="venice-nb-failed" style="{TILE};color:{ERROR_COLOUR};max-width:256px;'
-            f'padding:8px;border:1px dashed {ERROR_COLOUR};border-radius:4px">{head}'
-            f"\u2717 {esc(message)}{hint_html}</div>"
-        )
+        text = f"\u2717 {message}." + (f" {hint}" if hint else "")
+        inner = f'<div style="padding:8px;text-align:center;white-space:normal">{esc(text)}</div>'
+        body = _tile_box(*box, inner, f"border:1px dashed {ERROR_COLOUR}")
+        return f'<div class="venice-nb-failed" style="{CELL}">{head}{body}</div>'
     result = cell.result
     tail = badge("cached") if result.cached else ""
-    if len(result.images) == 1:
-        body = image_html(result.images[0], preview_size)
-    else:
-        body = images_row(result.images, preview_size)
-    if not head and not tail and len(result.images) == 1:
-        return body
-    return f'<div style="{TILE}">{head}{body}{tail}</div>'
+    images = "".join(
+        image_html(im, preview_size, thumb_size=thumb_size, result=result, layer=layer)
+        for im in result.images
+    )
+    width = box[0] * len(result.images) + 8 * (len(result.images) - 1)
+    body = _tile_box(width, box[1], images, "flex-wrap:wrap;column-gap:8px")
+    return f'<div class="venice-nb-cell" style="{CELL}">{head}{body}{tail}</div>'
+
+
+CELL = "display:flex;flex-direction:column;align-items:center"
+PLACEHOLDER = "background:rgba(128,128,128,0.08)"
 
 
 def _ordered(values: Iterable[Any]) -> list[Any]:
@@ -130,45 +183,120 @@ def _sweep_footer(sweep: SweepResult) -> str:
     )
 
 
-def sweep_html(sweep: SweepResult, preview_size: int | None = None) -> str:
-    """One table: rows and columns labelled with the swept values, a failed cell shows its error."""
-    rows = _ordered(c.params.get(sweep.rows) for c in sweep.cells) if sweep.rows else [None]
-    cols = _ordered(c.params.get(sweep.cols) for c in sweep.cells) if sweep.cols else [None]
-    axes = {sweep.rows, sweep.cols}
-    grid: dict[tuple[Any, Any], list[SweepCell]] = {}
-    for cell in sweep.cells:
+def _grid(
+    sweep: SweepResult,
+    cells: list[SweepCell],
+    preview_size: int | None,
+    thumb_size: int | None,
+    box: tuple[int, int],
+) -> str:
+    """One CSS grid (not a table, so no theme restyles it): column labels on top, row labels on
+    the left, every tile the same size, labels centred and never broken inside a value."""
+    axes = {sweep.rows, sweep.cols, sweep.pages}
+    rows = _ordered(c.params.get(sweep.rows) for c in cells) if sweep.rows else [None]
+    cols = _ordered(c.params.get(sweep.cols) for c in cells) if sweep.cols else [None]
+    slots: dict[tuple[Any, Any], list[SweepCell]] = {}
+    for cell in cells:
         key = (
             cell.params.get(sweep.rows) if sweep.rows else None,
             cell.params.get(sweep.cols) if sweep.cols else None,
         )
-        grid.setdefault(key, []).append(cell)
-    head = ""
-    if sweep.cols:
-        axes_label = f"{sweep.rows} \u2193 / {sweep.cols} \u2192"
-        corner = f"<th>{esc(axes_label)}</th>"
-        head = (
-            f"<tr>{corner if sweep.rows else ''}"
-            + "".join(f"<th>{esc(f'{sweep.cols}={format_value(c)}')}</th>" for c in cols)
-            + "</tr>"
+        slots.setdefault(key, []).append(cell)
+    if not sweep.rows and not sweep.cols:  # one long axis: a wrapping gallery of labelled tiles
+        names = [k for k in (cells[0].params if cells else {}) if k not in axes]
+        tiles = "".join(
+            _cell_html(c, names, preview_size, thumb_size, box, len(cells) - i)
+            for i, c in enumerate(cells)
         )
-    body = ""
-    for row in rows:
-        label = f"{sweep.rows}={format_value(row)}" if sweep.rows else ""
-        cells = ""
-        for col in cols:
-            members = grid.get((row, col), [])
-            extra_names = (
-                [k for k in members[0].params if k not in axes] if len(members) > 1 else []
+        return (
+            '<div class="venice-nb-grid" style="display:flex;flex-wrap:wrap;gap:8px;'
+            f'align-items:flex-start">{tiles}</div>'
+        )
+    widest = max(len(members) for members in slots.values())
+    lead = "auto " if sweep.rows else ""
+    template = f"{lead}repeat({len(cols)}, {box[0] * max(1, widest)}px)"
+    parts: list[str] = []
+    if sweep.cols:
+        if sweep.rows:
+            parts.append(
+                f'<div style="{LABEL};{MUTED}">{esc(sweep.rows)} \u2193 {esc(sweep.cols)} \u2192</div>'
             )
-            inner = "".join(_cell_html(c, extra_names, preview_size) for c in members)
-            cells += f'<td style="text-align:center">{inner}</td>'
-        row_head = f"<th>{esc(label)}</th>" if sweep.rows else ""
-        body += f"<tr>{row_head}{cells}</tr>"
-    table = f'<table class="venice-nb-grid">{head}{body}</table>'
+        parts += [
+            f'<div class="venice-nb-col-label" style="{LABEL}">{esc(f"{sweep.cols}={format_value(c)}")}</div>'
+            for c in cols
+        ]
+    layer = len(cells)
+    for row in rows:
+        if sweep.rows:
+            parts.append(
+                f'<div class="venice-nb-row-label" style="{LABEL}">{esc(f"{sweep.rows}={format_value(row)}")}</div>'
+            )
+        for col in cols:
+            members = slots.get((row, col), [])
+            extra = [k for k in members[0].params if k not in axes] if len(members) > 1 else []
+            inner = "".join(
+                _cell_html(c, extra, preview_size, thumb_size, box, layer) for c in members
+            )
+            layer -= len(members)
+            parts.append(f'<div class="venice-nb-slot" style="{CELL}">{inner}</div>')
     return (
-        f'<div class="venice-nb-sweep {NOMATH}" style="{FONT}">{table}'
-        f"{_sweep_timing(sweep)}{_sweep_footer(sweep)}</div>"
+        f'<div class="venice-nb-grid" style="display:grid;grid-template-columns:{template};'
+        f'gap:8px;align-items:center;justify-items:center">{"".join(parts)}</div>'
     )
+
+
+def _legend(sweep: SweepResult) -> str:
+    """What the axes are and what every tile shares, with the cell that makes any one tile."""
+    names = [
+        f"{role}: <b>{esc(name)}</b>"
+        for role, name in (
+            ("rows", sweep.rows),
+            ("columns", sweep.cols),
+            ("sub-grids", sweep.pages),
+        )
+        if name
+    ]
+    swept = " \u00b7 ".join(names) or "one tile per combination"
+    shared = ""
+    first = next((r for r in sweep.results), None)
+    if first is not None:
+        from .tiles import params_line
+
+        shared = params_line(first)
+    return f'<div class="venice-nb-legend" style="margin-bottom:6px">{swept}{shared}</div>'
+
+
+def sweep_html(
+    sweep: SweepResult, preview_size: int | None = None, thumb_size: int | None = None
+) -> str:
+    """The comparison grid: a legend, one titled sub-grid per value of a third swept field, tiles
+    of one size (placeholders until their result arrives), one timing summary and a footer."""
+    if thumb_size is None:
+        thumb_size = _thumb_default()
+    box = _box_size(sweep, preview_size, thumb_size)
+    if sweep.pages:
+        pages = _ordered(c.params.get(sweep.pages) for c in sweep.cells)
+        body = "".join(
+            f'<div class="venice-nb-page" style="margin:4px 0 12px 0">'
+            f'<div class="venice-nb-page-title" style="font-size:13px;font-weight:bold;'
+            f'margin-bottom:4px;white-space:nowrap">{esc(f"{sweep.pages}={format_value(p)}")}</div>'
+            f"{_grid(sweep, [c for c in sweep.cells if c.params.get(sweep.pages) == p], preview_size, thumb_size, box)}"
+            "</div>"
+            for p in pages
+        )
+    else:
+        body = _grid(sweep, sweep.cells, preview_size, thumb_size, box)
+    finished = all(c.result is not None or c.error is not None for c in sweep.cells)
+    tail = f"{_sweep_timing(sweep)}{_sweep_footer(sweep)}" if finished else ""
+    return (
+        f'<div class="venice-nb-sweep {NOMATH}" style="{FONT}">{_legend(sweep)}{body}{tail}</div>'
+    )
+
+
+def _thumb_default() -> int:
+    from ..settings import current
+
+    return int(getattr(current(), "thumb_size", 0) or 0)
 
 
 def _jsonable(value: Any) -> Any:
@@ -192,6 +320,7 @@ def _sweep_provenance(sweep: SweepResult) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "rows": sweep.rows,
         "cols": sweep.cols,
+        "pages": sweep.pages,
         "wall_ms": round(sweep.wall_ms, 1),
     }
     for key in ("route", "backend", "base_url"):
@@ -227,7 +356,9 @@ def _sweep_provenance(sweep: SweepResult) -> dict[str, Any]:
     return meta
 
 
-def sweep_bundle(sweep: SweepResult, preview_size: int | None = None) -> Bundle:
+def sweep_bundle(
+    sweep: SweepResult, preview_size: int | None = None, thumb_size: int | None = None
+) -> Bundle:
     """``(data, metadata)`` for a sweep: one grid, one timing summary, each cell's provenance."""
-    data = {"text/html": sweep_html(sweep, preview_size), "text/plain": repr(sweep)}
+    data = {"text/html": sweep_html(sweep, preview_size, thumb_size), "text/plain": repr(sweep)}
     return data, {"venice_nb": _sweep_provenance(sweep)}

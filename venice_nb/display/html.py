@@ -14,7 +14,6 @@ A sweep's grid is built from these pieces in ``display_sweep.py``.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -150,15 +149,57 @@ def _embedded(image: GeneratedImage, limit: int) -> tuple[bytes, tuple[int, int]
     return data, encoded, label, tip
 
 
-def image_html(image: GeneratedImage, preview_size: int | None = None, caption: bool = True) -> str:
-    """One captioned image as a data URI in its received format, downscaled above the preview."""
-    data, shown, label, title = _embedded(image, _preview_size(preview_size))
-    name = f"seed {image.seed}" if image.seed is not None else f"variant {image.index + 1}"
-    src = f"data:{image.mime};base64,{base64.b64encode(data).decode('ascii')}"
-    dims = f'width="{shown[0]}" height="{shown[1]}" ' if shown else ""
-    tip = f'title="{esc(title)}" ' if title else ""
-    img = f'<img src="{src}" {dims}alt="{esc(name)}" {tip}style="max-width:100%;height:auto">'
+def seed_label(image: GeneratedImage, result: GenerationResult | None = None) -> str:
+    """The seed as a person can reuse it; never a negative number or a seed the picture lacks.
 
+    The API returns the seed for the first image only: variants 2-4 get seeds of the server's
+    choosing, so they are "not reproducible" on their own (the request's line reproduces all four).
+    """
+    seed = image.seed
+    if seed is not None and seed >= 0:
+        return f"seed {seed}"
+    if image.index > 0:
+        return f"variant {image.index + 1} \u00b7 not reproducible alone"
+    return "random seed \u00b7 not reproducible"
+
+
+def thumb_dimensions(
+    shown: tuple[int, int] | None, thumb_size: int | None
+) -> tuple[int, int] | None:
+    """The gallery size of an image embedded at ``shown``: long side ``thumb_size`` (0 = as shown)."""
+    from .preview import preview_dimensions
+
+    if shown is None:
+        return None
+    limit = _thumb_size(thumb_size)
+    return preview_dimensions(shown, limit) if limit else shown
+
+
+def _thumb_size(thumb_size: int | None) -> int:
+    if thumb_size is not None:
+        return thumb_size
+    from ..settings import current
+
+    return int(getattr(current(), "thumb_size", 0) or 0)
+
+
+def image_html(
+    image: GeneratedImage,
+    preview_size: int | None = None,
+    caption: bool = True,
+    *,
+    thumb_size: int | None = None,
+    result: GenerationResult | None = None,
+    layer: int = 1,
+) -> str:
+    """One image as a gallery tile: a thumbnail that opens to full size in place, its seed and
+    size, and a download of the bytes as received with a readable name."""
+    from .tiles import data_uri, download_link, file_name, zoomable
+
+    data, shown, label, title = _embedded(image, _preview_size(preview_size))
+    name = seed_label(image, result)
+    src = data_uri(data, image.mime)
+    img = zoomable(src, shown, thumb_dimensions(shown, thumb_size), name, title, layer)
     if not caption:
         return img
     flags = ""
@@ -166,31 +207,40 @@ def image_html(image: GeneratedImage, preview_size: int | None = None, caption: 
         flags += badge("blurred", title="the server blurred this image (safe mode)")
     if image.content_violation:
         flags += badge("blocked", title="the server flagged a content policy violation")
+    received = src if data is image.data else data_uri(image.data, image.mime)
+    link = download_link(received, file_name(result, image))
     return (
-        f'<figure style="{TILE}">{img}'
-        f"<figcaption>{esc(name)} \u00b7 {label}{flags}"
+        f'<figure class="venice-nb-tile" style="{TILE};vertical-align:top">{img}'
+        f'<figcaption style="white-space:nowrap">{esc(name)} \u00b7 {label} \u00b7 {link}{flags}'
         "</figcaption></figure>"
     )
 
 
-def images_row(images: Iterable[GeneratedImage], preview_size: int | None) -> str:
+def images_row(
+    images: Iterable[GeneratedImage],
+    preview_size: int | None,
+    thumb_size: int | None = None,
+    result: GenerationResult | None = None,
+) -> str:
     """The images of one result side by side, as a result and a sweep cell show them."""
-    cells = "".join(image_html(im, preview_size) for im in images)
-    return f"<div>{cells}</div>"
+    images = list(images)
+    cells = "".join(
+        image_html(im, preview_size, thumb_size=thumb_size, result=result, layer=len(images) - i)
+        for i, im in enumerate(images)
+    )
+    return f'<div class="venice-nb-gallery">{cells}</div>'
 
 
 # ---- timing ------------------------------------------------------------------------------------
 
 
 def has_api_timing(timing: Timing) -> bool:
-    """Whether the server reported any of its timing (else only wall time is known)."""
     return any(
         v is not None for v in (timing.queue_ms, timing.preprocessing_ms, timing.inference_ms)
     )
 
 
 def no_timing_reason(result: GenerationResult) -> str:
-    """Why a result has no server timing, said instead of an empty bar."""
     if result.route == "openai":
         return "the OpenAI-compatible route reports no server timing"
     if getattr(result.request, "return_binary", None):
@@ -320,18 +370,28 @@ def result_timing_html(result: GenerationResult) -> str:
     return timing_html(result.timing, reason=reason)
 
 
-def result_html(result: GenerationResult, preview_size: int | None = None) -> str:
-    """A result's grid, timing bar and footer."""
+def result_html(
+    result: GenerationResult, preview_size: int | None = None, thumb_size: int | None = None
+) -> str:
+    """A result's gallery, what made it (and the cell that makes it again), timing and footer."""
+    from .tiles import params_line, reproduce_html
+
     return (
         f'<div class="venice-nb-result {NOMATH}" title="{esc(_prompt_title(result))}" style="{FONT}">'
-        f"{images_row(result.images, preview_size)}"
+        f"{images_row(result.images, preview_size, thumb_size, result)}"
+        f"{params_line(result)}{reproduce_html(result)}"
         f"{result_timing_html(result)}{_footer(result)}</div>"
     )
 
 
-def result_bundle(result: GenerationResult, preview_size: int | None = None) -> Bundle:
+def result_bundle(
+    result: GenerationResult, preview_size: int | None = None, thumb_size: int | None = None
+) -> Bundle:
     """``(data, metadata)`` for a result: HTML only (no PNG copy), provenance in metadata."""
-    data = {"text/html": result_html(result, preview_size), "text/plain": repr(result)}
+    data = {
+        "text/html": result_html(result, preview_size, thumb_size),
+        "text/plain": repr(result),
+    }
     return data, {"venice_nb": result.provenance()}
 
 

@@ -1,0 +1,189 @@
+"""The pieces of a gallery: a zoomable thumbnail, a download link, the line that reproduces a result.
+
+Everything is static HTML checked in JupyterLab's sanitizer (untrusted notebooks), in a trusted
+notebook and in nbconvert HTML; no script anywhere:
+
+- Zoom is a ``<details>`` whose summary holds the one ``<img>``. Opening it adds an empty spacer as
+  wide as the embedded picture; the image has ``min-width:100%`` of its summary, so it grows to that
+  width in place, over its neighbours (``z-index``), and shrinks back on the next click. The bytes
+  are embedded once. (``position:fixed`` overlays are stripped in untrusted notebooks; this is not.)
+- The download is ``<a download="readable-name.webp" href="data:...">``, the bytes as received.
+  Lab's sanitizer drops ``download`` and ``data:`` links in an *untrusted* notebook; there the
+  picture itself still saves with the browser's "Save image as".
+- The reproduce line is the ``%%venice`` cell that sends the same request body, in a ``<pre>`` (copy
+  it as text) inside a ``<details>`` so it costs one line of screen until opened.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from typing import Any
+
+from ..result import GeneratedImage, GenerationResult, safe_stem
+from .html import esc
+
+# Colours: text inherits the theme's colour; greys are translucent so they read on light and dark.
+SOFT = "opacity:0.8"
+FRAME = "border:1px solid rgba(128,128,128,0.35)"
+CODE_BACKGROUND = "background:rgba(128,128,128,0.12)"
+
+# request field -> %%venice option (flags without a value are the True switches)
+OPTIONS = {
+    "model": "-m",
+    "width": "-W",
+    "height": "-H",
+    "aspect_ratio": "--aspect-ratio",
+    "resolution": "-r",
+    "quality": "-q",
+    "format": "-f",
+    "variants": "-n",
+    "seed": "-s",
+    "cfg_scale": "-c",
+    "steps": "--steps",
+    "style_preset": "--style",
+    "lora_strength": "--lora-strength",
+}
+SWITCHES = {
+    "return_binary": "--binary",
+    "enable_web_search": "--web-search",
+    "hide_watermark": "--hide-watermark",
+    "embed_exif_metadata": "--embed-exif",
+    "enhance_prompt": "--enhance-prompt",
+}
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}" if value.is_integer() or len(f"{value:g}") < 10 else str(value)
+    return str(value)
+
+
+def reproduce_cell(request: Any, seed: int | None = None) -> str | None:
+    """The ``%%venice`` cell that sends ``request``'s body again; None for other routes.
+
+    ``seed`` is the seed the server used when the request left it to the server, so the line
+    reproduces the picture, not just the request. Braces are doubled so ``{`` in a prompt is not
+    read as a notebook variable.
+    """
+    to_json = getattr(request, "to_json", None)
+    if to_json is None or not hasattr(request, "style_preset"):
+        return None
+    body: dict[str, Any] = to_json()
+    if seed is not None and body.get("seed") is None and seed >= 0:
+        body["seed"] = seed
+    words = ["%%venice"]
+    for name, option in OPTIONS.items():
+        if body.get(name) is not None:
+            words += [option, shlex.quote(_number(body[name]))]
+    for name, option in SWITCHES.items():
+        if body.get(name) is True:
+            words.append(option)
+    if body.get("safe_mode") is False:
+        words.append("--no-safe-mode")
+    known = set(OPTIONS) | set(SWITCHES) | {"safe_mode", "prompt", "negative_prompt"}
+    lines = [" ".join(words)]
+    prompt = str(body.get("prompt", ""))
+    lines.append(prompt.replace("{", "{{").replace("}", "}}"))
+    negative = body.get("negative_prompt")
+    if negative:
+        lines += ["---", str(negative).replace("{", "{{").replace("}", "}}")]
+    rest = sorted(k for k in body if k not in known)
+    if rest:  # fields the magic has no option for (style references...) are named, not lost
+        lines.insert(1, f"# not reproduced by this line: {', '.join(rest)}")
+    return "\n".join(lines)
+
+
+def file_name(result: GenerationResult | None, image: GeneratedImage) -> str:
+    """A readable download name: model, seed and variant, e.g. ``z-image-turbo-seed-42-2.webp``."""
+    model = getattr(getattr(result, "request", None), "model", None) or "venice"
+    seed = image.seed if image.seed is not None else (result.seed if result else None)
+    parts = [str(model)]
+    if seed is not None and seed >= 0:
+        parts.append(f"seed-{seed}")
+    if image.index:
+        parts.append(str(image.index + 1))
+    return f"{safe_stem('-'.join(parts))}.{image.extension}"
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def zoomable(
+    src: str,
+    shown: tuple[int, int] | None,
+    thumb: tuple[int, int] | None,
+    alt: str,
+    title: str = "",
+    layer: int = 1,
+) -> str:
+    """One image as a thumbnail that grows to ``shown`` (its embedded size) when clicked.
+
+    ``thumb`` is the size drawn in the gallery; with no known size the image is just shown.
+    ``layer`` orders overlapping tiles: earlier tiles get higher layers, so a tile opened in
+    place paints over the tiles after it.
+    """
+    tip = f' title="{esc(title or "click to view full size; click again to close")}"'
+    if thumb is None or shown is None or thumb == shown:
+        dims = f' width="{shown[0]}" height="{shown[1]}"' if shown else ""
+        return f'<img src="{src}"{dims} alt="{esc(alt)}"{tip} style="max-width:100%;height:auto">'
+    img = (
+        f'<img src="{src}" width="{thumb[0]}" height="{thumb[1]}" alt="{esc(alt)}"{tip} '
+        'style="display:block;min-width:100%;height:auto">'
+    )
+    return (
+        f'<details class="venice-nb-zoom" style="display:inline-block;position:relative;'
+        f'z-index:{layer};vertical-align:top">'
+        f'<summary style="display:block;list-style:none">{img}</summary>'
+        f'<div style="width:{shown[0]}px;max-width:none;height:0"></div></details>'
+    )
+
+
+def download_link(src: str, name: str) -> str:
+    return (
+        f'<a class="venice-nb-download" href="{src}" download="{esc(name)}" '
+        f'title="download {esc(name)} as received">download</a>'
+    )
+
+
+def reproduce_html(result: GenerationResult) -> str:
+    """The copyable ``%%venice`` cell behind ``result``, folded to one summary line."""
+    cell = reproduce_cell(result.request, result.seed)
+    if cell is None:
+        return ""
+    return (
+        '<details class="venice-nb-reproduce" style="margin-top:2px">'
+        f'<summary style="{SOFT}">%%venice cell that reproduces this</summary>'
+        f'<pre style="margin:2px 0;padding:4px 6px;{CODE_BACKGROUND};white-space:pre-wrap;'
+        f'font-size:11px">{esc(cell)}</pre></details>'
+    )
+
+
+def params_line(result: GenerationResult) -> str:
+    """What made it, compact: prompt, negative, model, seed, cfg, steps, style, size."""
+    request = result.request
+    body = request.to_json() if hasattr(request, "to_json") else {}
+    parts: list[str] = []
+    prompt = str(body.get("prompt", ""))
+    if prompt:
+        short = prompt if len(prompt) <= 120 else prompt[:119] + "\u2026"
+        parts.append(f"\u201c{esc(short)}\u201d")
+    if body.get("negative_prompt"):
+        parts.append(f"not \u201c{esc(body['negative_prompt'])}\u201d")
+    for key, label in (
+        ("cfg_scale", "cfg"),
+        ("steps", "steps"),
+        ("style_preset", "style"),
+        ("aspect_ratio", "ratio"),
+        ("resolution", "resolution"),
+    ):
+        if body.get(key) is not None:
+            parts.append(f"{label} {esc(_number(body[key]))}")
+    if body.get("width") or body.get("height"):
+        parts.append(f"{body.get('width') or 1024}x{body.get('height') or 1024}")
+    return (
+        f'<div class="venice-nb-params" style="{SOFT};white-space:normal">'
+        + " \u00b7 ".join(parts)
+        + "</div>"
+    )
