@@ -20,7 +20,8 @@ import base64
 import shlex
 from typing import Any
 
-from ..result import GeneratedImage, GenerationResult, safe_stem
+from ..result import GeneratedImage, GenerationResult
+from ..saving import safe_stem
 from .html import esc
 
 # Colours: text inherits the theme's colour; greys are translucent so they read on light and dark.
