@@ -360,3 +360,20 @@ def test_the_copied_venice_cell_sends_the_same_request_body(shell, server):
     again, _ = cell(shell, line.removeprefix("%%venice ") + " --no-cache", rest)
     assert posted(server) == [sent]
     assert again.request.to_json() == first.request.to_json()
+
+
+def test_tiles_fill_in_while_the_sweep_runs(shell, server):
+    config(shell, concurrency=1)
+    warm(shell, server)
+    server.latency = 0.4
+    sweep, cap = cell(shell, "-s 1:3", "a fox")
+    assert [c.ok for c in sweep.cells] == [True, True, True]
+    htmls = [o.data.get("text/html", "") for o in cap.outputs]
+    live = [h for h in htmls if "venice-nb-grid" in h]
+    assert live[0].count('class="venice-nb-pending"') == 3 and "<img" not in live[0]
+    partial = [h for h in live if "venice-nb-pending" in h and "<img" in h]
+    assert partial, "no grid showed some tiles while others were still pending"
+    assert any("venice-nb-progress" in h for h in live)
+    assert any(re.search(r"\d/3 done, \d running · \d+ s, about \d+ s left", t) for t in texts(cap))
+    # when the cell ends, the live grid leaves the status line: the result is the one grid
+    assert "venice-nb-grid" not in htmls[-1] and texts(cap)[-1].startswith("3/3 done in")

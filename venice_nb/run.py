@@ -8,6 +8,7 @@ single line (``_render_traceback_``), not a traceback wall.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -50,21 +51,24 @@ def show(html: str, text: str) -> None:
 
 
 class StatusLine:
-    """A display handle with ``status_html`` content; unchanged text sends nothing."""
+    """A display handle with ``status_html`` content (and, while a sweep runs, its grid filling
+    in under it); unchanged content sends nothing."""
 
     def __init__(self) -> None:
         self._handle: Any = None
-        self._last: tuple[str, str] | None = None
+        self._last: tuple[str, str, float | None, str] | None = None
 
-    def show(self, text: str, state: str = "running") -> None:
-        if self._last == (text, state):
+    def show(
+        self, text: str, state: str = "running", progress: float | None = None, body: str = ""
+    ) -> None:
+        if self._last == (text, state, progress, body):
             return
         from IPython.display import display
 
         from .display.html import status_html
 
-        self._last = (text, state)
-        data = bundle(status_html(text, state), text)
+        self._last = (text, state, progress, body)
+        data = bundle(status_html(text, state, progress) + body, text)
         if self._handle is None:
             self._handle = display(data, raw=True, display_id=True)
         else:
@@ -89,12 +93,27 @@ def execute(
     from .display.html import format_ms
     from .sweep import SweepRunner
 
-    runner = SweepRunner(session, jobs, route=route, use_cache=use_cache)  # type: ignore[arg-type]
+    landed = threading.Event()  # set by the workers' completion callback, read by this thread
+    runner = SweepRunner(
+        session,
+        jobs,
+        route=route,  # type: ignore[arg-type]
+        use_cache=use_cache,
+        on_progress=lambda done, total, cell: landed.set(),
+    )
     status = StatusLine()
     local = session.backend == "local"
-    status.show(running_text(jobs, axes, route, runner, local))
+    grid = LiveGrid(runner, axes) if axes else None
+
+    def tick(r: SweepRunner) -> None:
+        progress = r.done / r.total if axes and r.total else None
+        body = grid.html(fresh=landed.is_set()) if grid is not None else ""
+        landed.clear()
+        status.show(running_text(jobs, axes, route, r, local), "running", progress, body)
+
+    tick(runner)
     try:
-        runner.run(tick=lambda r: status.show(running_text(jobs, axes, route, r, local)))
+        runner.run(tick=tick)
     except KeyboardInterrupt:
         status.show(f"cancelled after {runner.elapsed_s():.1f} s", "error")
         raise GenerationCancelled(
@@ -122,6 +141,27 @@ def execute(
     return runner.result(*grid_axes(axes))
 
 
+class LiveGrid:
+    """The sweep's grid while it runs: placeholders first, each tile as its result lands.
+
+    Rendered by the kernel's main thread on the status tick (workers only flag that something
+    landed), so no output arrives from a worker or after the cell finished. The final grid is the
+    cell's result; the live one then goes away with the status line's last update.
+    """
+
+    def __init__(self, runner: SweepRunner, axes: list[tuple[str, list[Any]]]) -> None:
+        self.runner = runner
+        self.axes = axes
+        self._html = ""
+
+    def html(self, fresh: bool = True) -> str:
+        if fresh or not self._html:
+            from .display.grid import sweep_html
+
+            self._html = sweep_html(self.runner.result(*grid_axes(self.axes)))
+        return self._html
+
+
 def grid_axes(
     axes: list[tuple[str, list[Any]]],
 ) -> tuple[str | None, str | None, str | None]:
@@ -136,7 +176,7 @@ def grid_axes(
 def running_text(
     jobs: list[Job], axes: list[tuple[str, list[Any]]], route: str, runner: SweepRunner, local: bool
 ) -> str:
-    """'model · what · elapsed' plus the retry being waited out, if any."""
+    """'model · what · elapsed (and what is left)' plus the retry being waited out, if any."""
     models = sorted({j.request.model for j in jobs})
     model = models[0] if len(models) == 1 else f"{len(models)} models"
     if axes:
@@ -149,7 +189,11 @@ def running_text(
         what += f" ({size})" if size else ""
     via = " via /images/generations" if route == "openai" else ""
     tail = " · local preview" if local else ""
-    text = f"{model}{via} · {what} · {runner.elapsed_s():.0f} s{tail}"
+    elapsed = runner.elapsed_s()
+    left = ""
+    if axes and 0 < runner.done < runner.total:
+        left = f", about {elapsed / runner.done * (runner.total - runner.done):.0f} s left"
+    text = f"{model}{via} · {what} · {elapsed:.0f} s{left}{tail}"
     note = runner.retry_note()
     return f"{text} · {note}" if note else text
 

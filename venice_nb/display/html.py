@@ -398,13 +398,23 @@ def result_bundle(
 # ---- status, errors, tables --------------------------------------------------------------------
 
 
-def status_html(text: str, state: str = "running") -> str:
-    """One compact line for the live status the magic updates in place."""
+def status_html(text: str, state: str = "running", progress: float | None = None) -> str:
+    """One compact line for the live status the magic updates in place; with ``progress``
+    (0..1) a thin bar under it."""
     symbol, colour = STATE_STYLE.get(state, STATE_STYLE["info"])
     tint = f"color:{colour};" if colour else ""
+    bar = ""
+    if progress is not None:
+        done = max(0.0, min(1.0, progress)) * 100
+        bar = (
+            '<div class="venice-nb-progress" style="width:320px;max-width:100%;height:4px;'
+            f'border-radius:2px;background:rgba(128,128,128,0.25);margin-top:2px">'
+            f'<div style="width:{done:.1f}%;height:4px;border-radius:2px;'
+            f'background:{SEGMENT_COLOURS["inference"]}"></div></div>'
+        )
     return (
-        f'<div class="venice-nb-status venice-nb-{esc(state)} {NOMATH}" style="{FONT};{tint}">'
-        f"{symbol} {esc(text)}</div>"
+        f'<div class="venice-nb-status venice-nb-{esc(state)} {NOMATH}" style="{FONT}">'
+        f'<div style="{tint}">{symbol} {esc(text)}</div>{bar}</div>'
     )
 
 
