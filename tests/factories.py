@@ -1,7 +1,7 @@
-"""Images and results for tests, built one way: real encoded pixels, real result objects.
+"""Images, requests and results for tests, built one way: real encoded pixels, real objects.
 
-Every test module that needs a picture or a ``GenerationResult`` without a server builds it here,
-so a change to what a result holds is made once.
+Every test module that needs a picture, a ``GenerationResult`` or a sweep without a server builds
+it here, so a change to what a result holds is made once.
 """
 
 from __future__ import annotations
@@ -12,19 +12,27 @@ from typing import Any
 
 from PIL import Image
 
+from venice_nb.errors import CapacityError
 from venice_nb.operations.generate import GenerateRequest
-from venice_nb.result import GeneratedImage, GenerationResult
+from venice_nb.result import GeneratedImage, GenerationResult, SweepCell, SweepResult, Timing
 
-
-def encode(fmt: str, size: tuple[int, int] = (48, 32), colour=(200, 30, 90), **kw: Any) -> bytes:
-    """A flat-colour image in ``fmt`` ('png', 'jpeg', 'webp'; any case)."""
-    return encode_image(Image.new("RGB", size, colour), fmt, **kw)
+# A plausible server timing: queue, preprocessing and inference inside one second of wall time.
+TIMING = Timing(
+    queue_ms=40.0, preprocessing_ms=10.0, inference_ms=700.0, total_ms=750.0, wall_ms=1000.0
+)
+_UNSET: Any = object()
 
 
 def encode_image(im: Image.Image, fmt: str, **kw: Any) -> bytes:
+    """``im`` encoded as ``fmt`` ('png', 'jpeg', 'webp'; any case); ``kw`` goes to Pillow."""
     buf = io.BytesIO()
     im.save(buf, fmt.upper(), **kw)
     return buf.getvalue()
+
+
+def encode(fmt: str, size: tuple[int, int] = (48, 32), colour=(200, 30, 90), **kw: Any) -> bytes:
+    """A flat-colour image: small files, pixels easy to compare."""
+    return encode_image(Image.new("RGB", size, colour), fmt, **kw)
 
 
 def noisy(size: tuple[int, int], seed: int = 1) -> Image.Image:
@@ -33,26 +41,76 @@ def noisy(size: tuple[int, int], seed: int = 1) -> Image.Image:
     return Image.frombytes("RGB", size, rnd.randbytes(size[0] * size[1] * 3))
 
 
+def noisy_bytes(
+    fmt: str = "webp", size: tuple[int, int] = (48, 48), seed: int = 1, **kw: Any
+) -> bytes:
+    """Random pixels encoded: a different, realistic-sized file per ``seed``."""
+    return encode_image(noisy(size, seed), fmt, **kw)
+
+
 def image(
-    fmt: str = "webp", size=(64, 48), seed: int | None = 42, index: int = 0, **flags: Any
+    fmt: str = "webp",
+    size: tuple[int, int] = (64, 48),
+    seed: int | None = 42,
+    index: int = 0,
+    **flags: Any,
 ) -> GeneratedImage:
     """A ``GeneratedImage`` of noisy pixels (different per ``index``)."""
-    data = encode_image(noisy(size, index + 1), fmt)
-    return GeneratedImage.from_bytes(data, index=index, seed=seed, **flags)
+    return GeneratedImage.from_bytes(
+        noisy_bytes(fmt, size, index + 1), index=index, seed=seed, **flags
+    )
+
+
+def request(
+    seed: int | None = 7, model: str = "z-image-turbo", prompt: str = "a gondola", **kw: Any
+) -> GenerateRequest:
+    return GenerateRequest(model=model, prompt=prompt, seed=seed, **kw)
 
 
 def make_result(
-    *datas: bytes,
-    id: str | None = "generate-image-abc",
+    *images: bytes | GeneratedImage,
+    request: GenerateRequest | None = None,
+    seed: int | None = _UNSET,
     model: str = "z-image-turbo",
     prompt: str = "a gondola",
-    seed: int = 7,
+    id: str | None = "generate-image-abc",
     **kw: Any,
 ) -> GenerationResult:
-    """A result of ``datas`` (encoded images) for a seeded request; ``kw`` sets result fields."""
-    request = GenerateRequest(model=model, prompt=prompt, seed=seed)
-    images = [
-        GeneratedImage.from_bytes(d, index=i, seed=seed if i == 0 else None)
-        for i, d in enumerate(datas)
-    ]
-    return GenerationResult(request=request, images=images, id=id, seed=seed, **kw)
+    """A result as the client would build it, without a server.
+
+    ``images`` are encoded bytes (the first gets ``seed``, the others a random one, as the API
+    does) or ready ``GeneratedImage`` s; none gives one noisy WebP. ``seed`` defaults to the first
+    image's, else 7. ``kw`` sets result fields (timing, cost_usd, cached, backend...).
+    """
+    first = images[0] if images else None
+    if seed is _UNSET:
+        seed = first.seed if isinstance(first, GeneratedImage) else 7
+    built = [
+        im
+        if isinstance(im, GeneratedImage)
+        else GeneratedImage.from_bytes(im, index=i, seed=seed if i == 0 else None)
+        for i, im in enumerate(images)
+    ] or [image(seed=seed)]
+    if request is None:
+        variants = len(built) if len(built) > 1 else None
+        request = GenerateRequest(model=model, prompt=prompt, seed=seed, variants=variants)
+    return GenerationResult(request=request, images=built, id=id, seed=seed, **kw)
+
+
+def sample_sweep(fail_at=(2, 7.5)) -> SweepResult:
+    """seed 1, 2 by cfg_scale 4, 7.5; the cell at ``fail_at`` failed with a CapacityError."""
+    cells = []
+    for seed in (1, 2):
+        for cfg in (4.0, 7.5):
+            params = {"seed": seed, "cfg_scale": cfg}
+            if (seed, cfg) == fail_at:
+                err = CapacityError("z-image-turbo is at capacity", status=503)
+                cells.append(SweepCell(params, error=err))
+                continue
+            req = GenerateRequest(model="z-image-turbo", prompt="grid", seed=seed, cfg_scale=cfg)
+            img = image("webp", (64, 64), seed=seed, index=0)
+            timing = Timing(queue_ms=10.0, preprocessing_ms=5.0, inference_ms=300.0, wall_ms=400.0)
+            cells.append(
+                SweepCell(params, result=GenerationResult(req, [img], timing=timing, cost_usd=0.01))
+            )
+    return SweepResult(cells, rows="seed", cols="cfg_scale", wall_ms=450.0)

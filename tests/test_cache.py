@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
@@ -12,12 +11,12 @@ import warnings
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from factories import make_result, noisy_bytes, request
 
 from venice_nb.cache import META, ResultCache
 from venice_nb.client import KEY_ENV, VeniceClient
 from venice_nb.operations.generate import GenerateRequest
-from venice_nb.result import GeneratedImage, GenerationResult, Timing
+from venice_nb.result import GenerationResult, Timing
 from venice_nb.session import VeniceSession
 from venice_nb.settings import Settings
 
@@ -25,50 +24,26 @@ CANARY = "vn-canary-7d3f9a1c2b4e8f60"
 MB = 1024 * 1024
 
 
-def _webp(seed: int, side: int = 48) -> bytes:
-    """A real (noisy, so not tiny) WebP for hand-built results."""
-    rnd = random.Random(seed)
-    im = Image.frombytes(
-        "RGB", (side, side), bytes(rnd.randrange(256) for _ in range(side * side * 3))
-    )
-    buf = io.BytesIO()
-    im.save(buf, "WEBP", quality=90)
-    return buf.getvalue()
-
-
-IMAGE_A = _webp(1)
-IMAGE_B = _webp(2)
-
-
-def _request(seed: int | None = 7, **kw) -> GenerateRequest:
-    return GenerateRequest(
-        model="z-image-turbo", prompt=kw.pop("prompt", "a gondola"), seed=seed, **kw
-    )
+IMAGE_A = noisy_bytes("webp", seed=1, quality=90)  # real (noisy, so not tiny) WebPs
+IMAGE_B = noisy_bytes("webp", seed=2, quality=90)
+CACHE_TIMING = Timing(
+    queue_ms=5.0, preprocessing_ms=1.0, inference_ms=200.0, total_ms=210.0, wall_ms=250.0
+)
 
 
 def _result(seed: int | None = 7, images: tuple[bytes, ...] = (IMAGE_A,), **kw) -> GenerationResult:
     """A result as the client would build it (for the disk-level tests that need no server)."""
-    req = _request(seed, variants=len(images) if len(images) > 1 else None)
-    return GenerationResult(
-        request=req,
-        images=[
-            GeneratedImage.from_bytes(d, index=i, seed=seed if i == 0 else None)
-            for i, d in enumerate(images)
-        ],
-        id="gen-123",
-        timing=Timing(
-            queue_ms=5.0, preprocessing_ms=1.0, inference_ms=200.0, total_ms=210.0, wall_ms=250.0
-        ),
-        seed=seed,
-        cost_usd=0.01,
-        backend="venice",
-        base_url="https://api.venice.ai/api/v1",
+    kw = {
+        "timing": CACHE_TIMING,
+        "cost_usd": 0.01,
+        "base_url": "https://api.venice.ai/api/v1",
         **kw,
-    )
+    }
+    return make_result(*images, seed=seed, id="gen-123", backend="venice", **kw)
 
 
 def _key(cache: ResultCache, n: int | str) -> str:
-    return cache.key("generate", "https://api.venice.ai/api/v1", _request(prompt=f"p{n}").to_json())
+    return cache.key("generate", "https://api.venice.ai/api/v1", request(prompt=f"p{n}").to_json())
 
 
 def _entry(cache: ResultCache, key: str) -> Path:
@@ -204,7 +179,7 @@ def test_canary_key_is_nowhere_in_the_cache(local_server, tmp_path, monkeypatch)
 def test_keys_follow_what_decides_the_image():
     cache = ResultCache("/nonexistent-unused", max_bytes=MB)
     url = "https://api.venice.ai/api/v1"
-    body = _request(seed=7, cfg_scale=7.0, width=512, height=512).to_json()
+    body = request(seed=7, cfg_scale=7.0, width=512, height=512).to_json()
     k = cache.key("generate", url, body)
     assert len(k) == 64 and int(k, 16) >= 0
     # order of keys, an integral float and a trailing slash do not matter
@@ -221,7 +196,7 @@ def test_keys_follow_what_decides_the_image():
         cache.key("generate", url, {**body, "safe_mode": False}),
     }
     assert len(others) == 7 and k not in others
-    assert cache.get("../../etc/passwd", _request()) is None
+    assert cache.get("../../etc/passwd", request()) is None
 
 
 # ---- corruption ----------------------------------------------------------------------------------
@@ -279,13 +254,13 @@ def test_corrupt_entry_is_a_miss_and_gets_replaced(tmp_path, damage):
     key = _key(cache, 1)
     cache.put(key, _result())
     entry = _entry(cache, key)
-    assert cache.get(key, _request()) is not None
+    assert cache.get(key, request()) is not None
     CORRUPTIONS[damage](entry)
 
-    assert cache.get(key, _request()) is None  # ignored, no exception
+    assert cache.get(key, request()) is None  # ignored, no exception
     assert not entry.exists()  # and removed
     cache.put(key, _result(images=(IMAGE_B,)))
-    hit = cache.get(key, _request())
+    hit = cache.get(key, request())
     assert hit is not None and hit.image.data == IMAGE_B
 
 
@@ -296,7 +271,7 @@ def test_put_replaces_a_corrupt_entry_without_a_get_first(tmp_path, damage):
     cache.put(key, _result())
     CORRUPTIONS[damage](_entry(cache, key))
     cache.put(key, _result(images=(IMAGE_B,)))
-    hit = cache.get(key, _request())
+    hit = cache.get(key, request())
     assert hit is not None and hit.image.data == IMAGE_B
 
 
@@ -308,7 +283,7 @@ def test_a_whole_entry_already_in_place_is_kept(tmp_path):
     created = json.loads((_entry(cache, key) / META).read_text())["created"]
     cache.put(key, _result(images=(IMAGE_B,)))
     assert json.loads((_entry(cache, key) / META).read_text())["created"] == created
-    assert cache.get(key, _request()).image.data == IMAGE_A
+    assert cache.get(key, request()).image.data == IMAGE_A
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp dir left
 
 
@@ -331,7 +306,7 @@ def test_meta_records_provenance_per_image(tmp_path):
     assert meta["request"]["seed"] == 7 and meta["id"] == "gen-123" and meta["cost_usd"] == 0.01
     assert [im["format"] for im in meta["images"]] == ["webp", "webp"]
     assert (entry / "0.webp").read_bytes() == IMAGE_A and (entry / "1.webp").read_bytes() == IMAGE_B
-    hit = cache.get(key, _request())
+    hit = cache.get(key, request())
     assert [im.index for im in hit.images] == [0, 1]
     assert hit.timing.inference_ms == 200.0 and hit.timing.wall_ms != 250.0
 
@@ -353,7 +328,7 @@ def test_size_bound_evicts_least_recently_used_first(tmp_path):
     for age, k in enumerate(keys[:3]):  # explicit ages: 0 oldest
         t = time.time() - 1000 + age
         os.utime(_entry(cache, k), (t, t))
-    assert cache.get(keys[0], _request()) is not None  # a hit makes the oldest the newest
+    assert cache.get(keys[0], request()) is not None  # a hit makes the oldest the newest
 
     cache.put(keys[3], _result())
     present = [_entry(cache, k).exists() for k in keys]
@@ -383,9 +358,9 @@ def test_clear_stats_and_repr(tmp_path):
     assert str(tmp_path / "c") in repr(cache) and "3 entries" in repr(cache)
     cache.clear()
     assert cache.stats() == {"entries": 0, "bytes": 0}
-    assert cache.get(_key(cache, 0), _request()) is None
+    assert cache.get(_key(cache, 0), request()) is None
     cache.put(_key(cache, 0), _result())  # usable after a clear
-    assert cache.get(_key(cache, 0), _request()) is not None
+    assert cache.get(_key(cache, 0), request()) is not None
 
 
 # ---- concurrency ---------------------------------------------------------------------------------
@@ -422,12 +397,12 @@ def test_concurrent_writers_leave_only_whole_entries(tmp_path):
                 rnd.choice(keys[:2]) if rnd.random() < 0.5 else keys[i % len(keys)]
             )  # shared and own
             own.put(k, _result(images=(payload[k],)))
-            hit = own.get(k, _request())
+            hit = own.get(k, request())
             assert hit is None or hit.image.data == payload[k]
 
     assert _run_threads(8, writer) == []
     for k in keys:
-        hit = cache.get(k, _request())
+        hit = cache.get(k, request())
         assert hit is not None and hit.image.data == payload[k]
     assert cache.stats()["entries"] == len(keys)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
@@ -451,7 +426,7 @@ def test_readers_racing_eviction_get_a_result_or_none(tmp_path):
         for _ in range(400):  # readers
             if done.is_set():
                 break
-            hit = cache.get(rnd.choice(keys), _request())
+            hit = cache.get(rnd.choice(keys), request())
             if hit is not None:
                 assert hit.image.data == IMAGE_A and hit.cached
                 seen["hits"] += 1
@@ -462,7 +437,7 @@ def test_readers_racing_eviction_get_a_result_or_none(tmp_path):
     assert seen["hits"] > 0  # the readers did meet live entries, not only misses
     assert cache.stats()["bytes"] <= cache.max_bytes
     for k in keys:  # whatever survived is whole
-        hit = cache.get(k, _request())
+        hit = cache.get(k, request())
         assert hit is None or hit.image.data == IMAGE_A
 
 
@@ -470,9 +445,9 @@ def test_two_caches_on_one_directory_act_like_two_kernels(tmp_path):
     a, b = ResultCache(tmp_path, max_bytes=64 * MB), ResultCache(tmp_path, max_bytes=64 * MB)
     key = _key(a, 1)
     a.put(key, _result())
-    assert b.get(key, _request()).image.data == IMAGE_A
+    assert b.get(key, request()).image.data == IMAGE_A
     b.clear()
-    assert a.get(key, _request()) is None
+    assert a.get(key, request()) is None
 
 
 # ---- unusable directory --------------------------------------------------------------------------
@@ -488,7 +463,7 @@ def test_unwritable_directory_degrades_to_no_cache(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # only once
         cache.put(key, _result())
-        assert cache.get(key, _request()) is None
+        assert cache.get(key, request()) is None
     assert cache.stats() == {"entries": 0, "bytes": 0}
     assert "cache" in repr(cache)
     cache.clear()
@@ -501,7 +476,7 @@ def test_read_only_directory_degrades_to_no_cache(tmp_path):
         cache = ResultCache(tmp_path / "c", max_bytes=64 * MB)
         with pytest.warns(RuntimeWarning):
             cache.put(_key(cache, 1), _result())
-        assert cache.get(_key(cache, 1), _request()) is None
+        assert cache.get(_key(cache, 1), request()) is None
     finally:
         tmp_path.chmod(0o700)
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from io import BytesIO
 
 import pytest
+from factories import encode
 from fault_server import FaultServer, Reply
 from PIL import Image
 
@@ -325,7 +326,11 @@ def test_x402_discovery_without_auth_means_no_key() -> None:
 
 
 def test_request_is_strict_json_with_bearer_and_user_agent() -> None:
-    body = {"id": "generate-image-1", "images": [base64.b64encode(_png()).decode()], "timing": {}}
+    body = {
+        "id": "generate-image-1",
+        "images": [base64.b64encode(encode("png", (8, 8))).decode()],
+        "timing": {},
+    }
     with FaultServer() as fs:
         fs.push(Reply(200, body))
         client_for(fs).generate(req(seed=1))
@@ -348,12 +353,6 @@ def test_connection_is_reused(local_server: LocalServer, client: VeniceClient) -
     client.styles()
     pool = next(iter(client._session.adapters["http://"].poolmanager.pools._container.values()))
     assert pool.num_connections == 1
-
-
-def _png() -> bytes:
-    out = BytesIO()
-    Image.new("RGB", (8, 8)).save(out, "PNG")
-    return out.getvalue()
 
 
 def test_credentials_in_the_base_url_are_never_shown() -> None:

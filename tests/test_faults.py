@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import gc
-import io
 import json
 import logging
 import pickle
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from factories import encode
 from fault_server import FaultServer, Reply
 from PIL import Image
 
@@ -53,12 +53,6 @@ def make(server: LocalServer | FaultServer, **kw: object) -> VeniceClient:
 def fs() -> Iterator[FaultServer]:
     with FaultServer() as server:
         yield server
-
-
-def png_bytes(size: tuple[int, int] = (16, 16)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (1, 2, 3)).save(out, "PNG")
-    return out.getvalue()
 
 
 # ---- time is bounded ------------------------------------------------------------------------------
@@ -150,7 +144,7 @@ def test_image_bytes_under_a_wrong_content_type_are_accepted(
 
 
 def test_truncated_image_bytes_in_valid_base64_are_refused(fs: FaultServer) -> None:
-    whole = png_bytes((64, 64))
+    whole = encode("png", (64, 64))
     cut = whole[: len(whole) // 2 // 3 * 3]  # base64 of this is valid, the PNG is not whole
     fs.push(Reply(body={"id": "x", "images": [base64.b64encode(cut).decode()], "timing": {}}))
     with pytest.raises(E.InvalidResponseError, match="no IEND chunk"):

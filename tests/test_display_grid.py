@@ -7,7 +7,8 @@ import json
 import re
 
 import pytest
-from display_support import Parsed, decode_src, html_of, image, sample_sweep, segment_widths
+from display_support import Parsed, decode_src, html_of, segment_widths
+from factories import image, sample_sweep
 
 from venice_nb.display.grid import sweep_bundle
 from venice_nb.errors import RateLimitError

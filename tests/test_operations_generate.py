@@ -1,4 +1,4 @@
-"""GenerateRequest / OpenAIImageRequest: validation before any request, and the exact body sent."""
+"""GenerateRequest: validation before any request, and the exact body sent."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from venice_nb.catalogue import Catalogue
 from venice_nb.errors import ValidationError
 from venice_nb.operations.generate import GenerateRequest, flag
-from venice_nb.operations.openai import OpenAIImageRequest
 
 DATA = Path(__file__).resolve().parents[1] / "venice_nb" / "server" / "data"
 
@@ -206,58 +205,6 @@ def test_flag_names_match_the_magic() -> None:
     assert flag("cfg_scale") == "--cfg-scale"
     assert flag("style_preset") == "--style"
     assert flag("width") == "--width"
-
-
-# ---- OpenAI-compatible route --------------------------------------------------------------------
-
-
-def test_openai_mapping_from_a_native_request() -> None:
-    o = OpenAIImageRequest.from_generate(
-        req(width=1024, height=1536, format="png", safe_mode=False), response_format="url"
-    )
-    assert o.to_json() == {
-        "prompt": "a gondola",
-        "model": "z-image-turbo",
-        "size": "1024x1536",
-        "output_format": "png",
-        "moderation": "low",
-        "response_format": "url",
-    }
-    assert o.check() is o
-
-
-@pytest.mark.parametrize(
-    ("changes", "text"),
-    [
-        ({"seed": 1}, "--openai cannot send --seed"),
-        ({"cfg_scale": 5}, "--cfg-scale"),
-        ({"variants": 2}, "one image per request"),
-        ({"width": 1000, "height": 1000}, "nearest"),
-        ({"prompt": "x" * 1501}, "at most 1,500"),
-        ({"return_binary": True}, "--binary"),
-    ],
-)
-def test_openai_refuses_what_the_route_cannot_carry(changes: dict, text: str) -> None:
-    with pytest.raises(ValidationError, match=text.replace("(", r"\(")):
-        OpenAIImageRequest.from_generate(req(**changes))
-
-
-@pytest.mark.parametrize(
-    "kw",
-    [
-        {"size": "100x100"},
-        {"output_format": "gif"},
-        {"moderation": "off"},
-        {"response_format": "file"},
-        {"n": 2},
-        {"prompt": ""},
-        {"model": ""},
-    ],
-)
-def test_openai_check_refuses_bad_direct_values(kw: dict) -> None:
-    fields = {"prompt": "p", **kw}
-    with pytest.raises(ValidationError):
-        OpenAIImageRequest(**fields).check()
 
 
 def test_size_label() -> None:

@@ -1,5 +1,5 @@
 """The persisted HTML: data URIs as received, previews, captions, badges, timing bar, the other
-surfaces; escaping and sanitizer checks cover sweeps too (the grid itself: test_display_sweep.py)."""
+surfaces; escaping and sanitizer checks cover sweeps too (the grid itself: test_display_grid.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,9 @@ import json
 import re
 
 import pytest
-from display_support import (
-    Parsed,
-    decode_src,
-    encode,
-    html_of,
-    image,
-    sample_sweep,
-    segment_widths,
-)
+from display_support import Parsed, decode_src, html_of, segment_widths
+from factories import TIMING, encode_image, image, sample_sweep
+from factories import make_result as build_result
 from PIL import Image
 
 from venice_nb.catalogue import Catalogue
@@ -43,18 +37,9 @@ EVIL = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 
 
 def make_result(images=None, **kw) -> GenerationResult:
-    images = images if images is not None else [image()]
-    request = kw.pop(
-        "request",
-        GenerateRequest(model="z-image-turbo", prompt="a gondola at dusk", seed=images[0].seed),
-    )
-    kw.setdefault(
-        "timing",
-        Timing(
-            queue_ms=40.0, preprocessing_ms=10.0, inference_ms=700.0, total_ms=750.0, wall_ms=1000.0
-        ),
-    )
-    return GenerationResult(request=request, images=images, id="gen-1", seed=images[0].seed, **kw)
+    """The factory's result with this module's prompt, id and timing."""
+    kw.setdefault("timing", TIMING)
+    return build_result(*(images or []), prompt="a gondola at dusk", id="gen-1", **kw)
 
 
 # ---- images ------------------------------------------------------------------------------------
@@ -105,7 +90,7 @@ def test_preview_that_would_be_heavier_keeps_the_original_bytes_scaled_by_the_br
     flat = Image.new("RGB", (800, 800), (20, 120, 200))
     for x in range(0, 800, 50):  # hard edges: resampling adds colours and PNG grows
         flat.paste((250, 250, 0), (x, 0, x + 2, 800))
-    data = encode(flat, "png")
+    data = encode_image(flat, "png")
     result = make_result([GeneratedImage.from_bytes(data, seed=1)])
     [img] = Parsed(html_of(result, preview_size=400)).imgs
     _, payload = decode_src(img["src"])
