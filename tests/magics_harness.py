@@ -82,8 +82,7 @@ def restored_traits(ip: InteractiveShell) -> Iterator[None]:
         _restore_section(ip, section)
         instance = magics(ip)
         for name, value in before.items():
-            if getattr(instance, name) != value:
-                setattr(instance, name, value)
+            setattr(instance, name, value)  # also clears a refusal the test left pending
 
 
 def _restore_section(ip: InteractiveShell, section: Any) -> None:

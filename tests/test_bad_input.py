@@ -187,6 +187,8 @@ CASES = [
     Bad("bad-output-name", "magic", cell("-o 1shots"), "not a valid variable name"),
     Bad("unbalanced-quote", "magic", cell('--style "Analog'), "unbalanced quotes"),
     Bad("save-to-a-file", "magic", cell("--save {tmpfile}"), "is a file, not a directory"),
+    Bad("save-under-a-file", "magic", cell("--save {tmpfile}/shots"), "which is a file"),
+    Bad("save-unwritable", "magic", cell("--save /proc/venice-shots"), "is not writable"),
     # sweeps
     Bad("seed-open-range", "magic", cell("--seed 1:"), "start:stop or start:stop:step"),
     Bad("seed-letters", "magic", cell("--seed a,b"), "--seed takes whole numbers, got 'a'"),
@@ -409,3 +411,88 @@ def test_control_a_good_cell_is_counted_and_shown(ip, server):
         outcome, cap = run(ip, cell("-m venice-sd35 -W 1008 -s 7"))
         assert outcome.success and cap.outputs
         assert server.generate_count == 1 and server.request_count == 1
+
+
+# ---- a refused %config stops Run All (issue 13, class 2) ----------------------------------------
+
+REFUSED = [
+    ("backend", '"cloud"', "backend must be one of auto, venice, local"),
+    ("base_url", '"api.venice.ai/api/v1"', "must start with http:// or https://"),
+    ("base_url", '"https://api.venice.ai/api/v1/image/generate"', "full /image/generate"),
+    ("concurrency", '"4"', "expected an int"),
+    ("default_format", '"gif"', "one of webp, png, jpeg"),
+]
+
+
+@pytest.mark.parametrize("name, value, why", REFUSED, ids=[f"{n}={v}" for n, v, _ in REFUSED])
+def test_a_refused_setting_stops_every_later_generation(ip, server, caplog, name, value, why):
+    """IPython logs the refusal and the %config cell succeeds; Run All would go on with the old
+    value (with a key set: a billed request to the real API). Every later cell, the panel and the
+    Python API refuse with one line naming the setting, until it is set to a valid value."""
+    with restored_traits(ip):
+        warm(ip, server)
+        message = config_message(ip, f"{name} = {value}", caplog)
+        assert why in message
+        refused = usage_message(ip, cell("-s 5"))
+        assert refused.startswith("nothing runs while a setting is refused:"), refused
+        assert f"VeniceMagics.{name}" in refused and why in refused
+        assert usage_message(ip, "%venice panel") == refused
+        with pytest.raises(VeniceError) as info:
+            get_session().generate(GenerateRequest(model="z-image-turbo", prompt=PROMPT, seed=5))
+        assert info.value.one_line() == refused
+        assert server.request_count == 0, [r.path for r in server.received]
+        current = getattr(magics(ip), name)  # setting the value in use again is a choice too
+        outcome, cap = run(ip, f"%config VeniceMagics.{name} = {current!r}")
+        assert outcome.success
+        outcome, cap = run(ip, cell("-m z-image-turbo -W 64 -H 64 -s 5"))
+        assert outcome.success, cap.stderr
+        assert server.generate_count == 1
+
+
+def test_the_panel_refuses_to_generate_while_a_setting_is_refused(ip, server, caplog):
+    from venice_nb.panel.app import Panel
+
+    with restored_traits(ip):
+        warm(ip, server)
+        panel = Panel(session=get_session(), model="z-image-turbo", seed=7)
+        try:
+            config_message(ip, 'backend = "Cloud"', caplog)
+            panel.generate_button.click()
+            assert panel.wait_idle(10)
+            assert panel.status_state == "error"
+            assert "nothing runs while a setting is refused" in panel.status_text
+            assert "VeniceMagics.backend" in panel.status_text
+        finally:
+            panel.close()
+        assert server.generate_count == 0
+
+
+@pytest.mark.parametrize(
+    "name, typed, stored",
+    [("backend", "Venice", "venice"), ("backend", " VENICE ", "venice"),
+     ("default_format", "PNG", "png"), ("default_format", "Jpeg", "jpeg")],
+)  # fmt: skip
+def test_obvious_spellings_are_accepted(ip, server, name, typed, stored):
+    with restored_traits(ip):
+        outcome, cap = run(ip, f"%config VeniceMagics.{name} = {typed!r}")
+        assert outcome.success and not cap.stderr, cap.stderr
+        assert getattr(magics(ip), name) == stored
+        assert getattr(get_session().settings, name) == stored
+        assert not get_session().refused
+
+
+def test_a_refused_value_in_the_startup_config_is_refused_too(ip, server):
+    """ipython_config.py (or a %config before %reload_ext): the extension loads, says why it
+    ignored the value, and cells refuse until it is fixed."""
+    with restored_traits(ip):
+        ip.config.VeniceMagics.backend = "cloud"
+        ip.run_line_magic("reload_ext", "venice_nb")
+        try:
+            warm(ip, server)
+            message = usage_message(ip, cell("-s 5"))
+            assert "VeniceMagics.backend must be one of auto, venice, local" in message
+            assert server.request_count == 0
+        finally:
+            del ip.config.VeniceMagics["backend"]
+            ip.run_line_magic("reload_ext", "venice_nb")
+            get_session().accept("backend")

@@ -133,6 +133,13 @@ class ResultCache:
 
     # ---- reading -------------------------------------------------------------------------------
 
+    def has(self, key: str) -> bool:
+        """Whether an entry for ``key`` is there (what a run would get without a request)."""
+        try:
+            return (self._path(key) / META).is_file()
+        except (ValueError, OSError):
+            return False
+
     def get(
         self, key: str, request: GenerateRequest | OpenAIImageRequest
     ) -> GenerationResult | None:

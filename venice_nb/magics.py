@@ -36,6 +36,7 @@ from .settings import BASE_URL_ENV, Settings, setting_trait
 
 if TYPE_CHECKING:  # pragma: no cover
     from .parse import Plan
+    from .preflight import Checked
     from .result import GenerationResult, SweepResult
     from .run import GenerationCancelled, VeniceRunError
     from .session import VeniceSession
@@ -174,10 +175,13 @@ class VeniceMagics(Magics):
         # (unless the configuration already changes a setting, which must reach it now).
         self._session = session
         self._initialising = True
+        refused: dict[str, str] = {}
         if shell is not None and "config" not in kw and getattr(shell, "config", None) is not None:
-            kw["config"] = _valid_config(shell.config)
+            kw["config"], refused = _valid_config(shell.config)
         super().__init__(shell, **kw)
         self._initialising = False
+        for name, reason in refused.items():  # ipython_config.py, or a %config before a reload
+            self.session.refuse(name, reason)
         defaults = Settings()
         changes = {
             name: value
@@ -196,6 +200,26 @@ class VeniceMagics(Magics):
             self._session = get_session()
         return self._session
 
+    def _load_config(self, cfg: Any, section_names: Any = None, traits: Any = None) -> None:
+        """``%config VeniceMagics.x = v`` lands here; a valid ``v`` equal to the value in use
+        changes nothing, so traitlets skips ``_check_setting``: clear a refusal of ``x`` here."""
+        super()._load_config(cfg, section_names=section_names, traits=traits)
+        if not self._initialising:
+            section = cfg.get(type(self).__name__) if hasattr(cfg, "get") else None
+            for name in section or {}:
+                if name in Settings.names():
+                    self.session.accept(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A value of the wrong type is refused by traitlets before ``_check_setting`` sees it;
+        the session remembers it too (see ``_check_setting``)."""
+        try:
+            super().__setattr__(name, value)
+        except TraitError as exc:
+            if name in Settings.names():
+                self.session.refuse(name, str(exc))
+            raise
+
     def __repr__(self) -> str:
         return f"<VeniceMagics backend={self.session.backend} key={self.session.masked_key}>"
 
@@ -210,11 +234,17 @@ class VeniceMagics(Magics):
 
     @validate(*Settings.names())
     def _check_setting(self, proposal: Any) -> Any:
+        """``Settings.check``, and the session told: a refusal is remembered (IPython's
+        ``%config`` only logs it and the cell succeeds, so Run All would go on with the old value)
+        until the setting gets a valid value, even the one it has."""
         name = proposal["trait"].name
         try:
             value = Settings.check(name, proposal["value"])
         except ConfigurationError as exc:
+            self.session.refuse(name, exc.one_line())
             raise TraitError(exc.one_line()) from None
+        if not self._initialising:
+            self.session.accept(name)
         return "" if value is None else value
 
     @observe(*Settings.names())
@@ -303,16 +333,15 @@ class VeniceMagics(Magics):
             return self._open_panel(plan, args.output)
         self._check_output_name(args.output)
         save_dir = None if args.save is None else args.save or self.session.settings.save_dir
-        target = Path(save_dir).expanduser() if save_dir else None
-        if target is not None and target.exists() and not target.is_dir():
-            raise UsageError(f"--save {save_dir!r} is a file, not a directory")
-        notice = self.session.take_notice()
-        if notice:
-            from .display.html import notice_html
+        checked = self._preflight(plan, save_dir, use_cache=not args.no_cache, confirmed=args.yes)
+        from .display.html import notice_html
 
-            show(notice_html(notice), notice)
-        jobs = self._jobs(plan)
-        self._cost_guard(jobs, args.yes)
+        notice = self.session.take_notice()
+        for note in [notice] if notice else []:
+            show(notice_html(note), note)
+        for note in plan.notes + checked.notes:
+            show(notice_html(note), note)
+        jobs = checked.jobs
         result = execute(self.session, jobs, plan.axes, plan.route, use_cache=not args.no_cache)
         if args.output:
             self.shell.user_ns[args.output] = result
@@ -377,48 +406,41 @@ class VeniceMagics(Magics):
         except ValidationError as exc:
             raise UsageError(exc.one_line()) from None
 
-    def _jobs(self, plan: Plan) -> list[Job]:
-        """One validated request per combination (catalogue and styles fetched once, cached)."""
+    def _preflight(
+        self, plan: Plan, save_dir: str | None, use_cache: bool, confirmed: bool
+    ) -> Checked:
+        """Everything checked before paying (``preflight``), refusals as one line."""
+        from .preflight import preflight
         from .run import GenerationCancelled, VeniceRunError
-        from .sweep import Job
 
-        jobs = []
         try:
-            for combo in plan.combos():
-                request = self.session.build_request(**{**plan.fields, **combo})
-                jobs.append(Job(self.session.validate(request, plan.route), combo))
-        except ValidationError as exc:
+            return preflight(
+                self.session,
+                lambda: self._jobs(plan),
+                route=plan.route,
+                use_cache=use_cache,
+                save_dir=save_dir,
+                confirmed=confirmed,
+            )
+        except (ValidationError, ConfigurationError) as exc:
             raise UsageError(exc.one_line()) from None
         except VeniceError as exc:
             raise VeniceRunError(exc.one_line()) from None
         except KeyboardInterrupt:
             raise GenerationCancelled("cancelled while reading the model list") from None
-        return jobs
+
+    def _jobs(self, plan: Plan) -> list[Job]:
+        """One request per combination, defaults filled in (checked by ``preflight``)."""
+        from .sweep import Job
+
+        return [
+            Job(self.session.build_request(**{**plan.fields, **combo}), combo)
+            for combo in plan.combos()
+        ]
 
     def _check_output_name(self, name: str | None) -> None:
         if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
             raise UsageError(f"-o {name!r} is not a valid variable name; e.g. -o shots")
-
-    def _cost_guard(self, jobs: list[Job], confirmed: bool) -> None:
-        """Refuse a cell estimated above ``cost_limit_usd`` unless ``--yes`` confirms it."""
-        if confirmed:
-            return
-        total = 0.0
-        for job in jobs:
-            total += self.session.estimated_cost(job.request) or 0.0
-        limit = self.session.settings.cost_limit_usd
-        if total <= limit + 1e-9:
-            return
-        from .display.html import format_usd
-        from .text import plural
-
-        images = sum(job.request.image_count for job in jobs)
-        what = f"{plural(len(jobs), 'request')}, {plural(images, 'image')}"
-        local = " (local preview: nothing is charged)" if self.session.backend == "local" else ""
-        raise UsageError(
-            f"this cell would cost about {format_usd(total)} ({what}), above the limit of "
-            f"{format_usd(limit)} (VeniceMagics.cost_limit_usd); add --yes to run it{local}"
-        )
 
     def _save(self, result: GenerationResult | SweepResult, directory: str) -> None:
         """Save after binding ``-o``: a failed save must not lose a paid result."""
@@ -447,6 +469,10 @@ class VeniceMagics(Magics):
             names = ", ".join(n for n, _ in plan.axes)
             raise UsageError(f"the panel takes one value per option; {names} has a list")
         self._check_output_name(output)
+        try:
+            self.session.check_refusals()
+        except ConfigurationError as exc:
+            raise UsageError(exc.one_line()) from None
         initial = {k: v for k, v in plan.fields.items() if v is not None and v != ""}
         from .run import VeniceRunError
 
@@ -587,8 +613,9 @@ def _help_html() -> str:
     return f'<pre style="font-size:12px">{escape(HELP_TEXT)}</pre>'
 
 
-def _valid_config(config: Any) -> Any:
-    """``config`` without the VeniceMagics values that fail validation, each logged once.
+def _valid_config(config: Any) -> tuple[Any, dict[str, str]]:
+    """``config`` without the VeniceMagics values that fail validation, each logged once, and
+    why each was refused (the session refuses to generate until they are set right).
 
     A refused ``%config VeniceMagics.x = bad`` stays in the shell's config; without this filter
     the next ``%reload_ext venice_nb`` would fail on it instead of using the default.
@@ -597,13 +624,14 @@ def _valid_config(config: Any) -> Any:
 
     section = config.get(VeniceMagics.__name__) if hasattr(config, "get") else None
     if not section:
-        return config
+        return config, {}
     from traitlets.config import Config
 
     from .session import VeniceSession
 
     probe = VeniceMagics(None, session=VeniceSession(), config=Config())
     cleaned = deepcopy(config)
+    refused: dict[str, str] = {}
     for name, value in list(section.items()):
         try:
             setattr(probe, name, value)
@@ -612,7 +640,9 @@ def _valid_config(config: Any) -> Any:
 
             logging.getLogger(__name__).warning("ignoring VeniceMagics.%s: %s", name, exc)
             del cleaned[VeniceMagics.__name__][name]
-    return cleaned
+            if name in Settings.names():
+                refused[name] = str(exc)
+    return cleaned, refused
 
 
 # ---- extension hooks ---------------------------------------------------------------------------------

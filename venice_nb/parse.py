@@ -167,6 +167,27 @@ def parse_values(field: str, text: str) -> list[Any]:
     return values
 
 
+def merge_duplicates(field: str, values: list[Any]) -> tuple[list[Any], str | None]:
+    """``values`` without repeats (first occurrence kept), and a one-line note if any were
+    merged: ``--seed 707,707,707`` is one request, not three paid for the same image."""
+    unique: list[Any] = []
+    for value in values:
+        if value not in unique:
+            unique.append(value)
+    if len(unique) == len(values):
+        return values, None
+    repeated = [v for v in unique if values.count(v) > 1]
+    shown = ", ".join(f"{_label(v)} x{values.count(v)}" for v in repeated[:5])
+    kept = f"{len(unique)} value{'s' if len(unique) != 1 else ''}"
+    return unique, (
+        f"{flag(field)}: repeated values merged ({shown}); {kept} left, each requested once"
+    )
+
+
+def _label(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def combinations(axes: list[tuple[str, list[Any]]]) -> Iterator[dict[str, Any]]:
     """Every combination of the axes, the first axis varying slowest (row-major grid order)."""
     total = math.prod(len(values) for _, values in axes)
@@ -222,6 +243,7 @@ class Plan:
     fields: dict[str, Any]
     axes: list[tuple[str, list[Any]]] = field(default_factory=list)
     route: str = "generate"
+    notes: list[str] = field(default_factory=list)  # one line each, shown before running
 
     def combos(self) -> list[dict[str, Any]]:
         """Each combination of the axes (one empty one without a sweep), in grid order."""
@@ -245,19 +267,22 @@ def make_plan(
     """
     fixed = dict(fields)
     swept: dict[str, list[Any]] = {}
+    notes: list[str] = []
     for name in SWEEPABLE:
         text = sweep_texts.get(name)
         if text is None:
             fixed[name] = None
             continue
-        values = parse_values(name, text)
+        values, note = merge_duplicates(name, parse_values(name, text))
+        if note:
+            notes.append(note)
         if len(values) == 1:
             fixed[name] = values[0]
         else:
             swept[name] = values
     order = option_order(tokens, {n: sweep_options[n] for n in swept if n in sweep_options})
     order += [n for n in SWEEPABLE if n in swept and n not in order]
-    plan = Plan(fixed, [(n, swept[n]) for n in order], route=route)
+    plan = Plan(fixed, [(n, swept[n]) for n in order], route=route, notes=notes)
     for combo in plan.combos():
         values = {**fixed, **combo}
         values["model"] = values.get("model") or "-"  # the default model is filled in later

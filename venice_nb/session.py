@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import settings as settings_module
 from .apikey import Secret, current_key, masked, wrap
-from .errors import ConfigurationError
+from .errors import ConfigurationError, redact_url
 from .operations.generate import GenerateRequest, request_from
 from .operations.openai import OpenAIImageRequest
 from .settings import Settings, default_cache_dir
@@ -41,6 +41,7 @@ class VeniceSession:
         self._login_key: Secret | None = None  # masked in any repr or traceback
         self._cache: ResultCache | None = None
         self._notice_shown = False
+        self._refused: dict[str, str] = {}  # setting -> why its last assignment was refused
 
     # ---- configuration -----------------------------------------------------------------------
 
@@ -59,6 +60,8 @@ class VeniceSession:
         when a connection setting changed. Raises ConfigurationError for a refused value."""
         with self._lock:
             self.settings = self.settings.changed(**changes)
+            for name in changes:
+                self._refused.pop(name, None)
             if changes.keys() & {
                 "backend",
                 "base_url",
@@ -69,6 +72,37 @@ class VeniceSession:
                 self._drop_client()
             if changes.keys() & {"cache_dir", "cache_max_mb", "cache_enabled"}:
                 self._cache = None
+
+    def refuse(self, name: str, reason: str) -> None:
+        """Remember that setting ``name`` was just refused (``reason``: one line).
+
+        IPython's ``%config`` only logs a refused value and the cell succeeds, so Run All would go
+        on with the old value; every generation is refused until ``name`` gets a valid value."""
+        with self._lock:
+            self._refused[name] = reason
+
+    def accept(self, name: str) -> None:
+        """Setting ``name`` was given a valid value (perhaps the one it already had)."""
+        with self._lock:
+            self._refused.pop(name, None)
+
+    @property
+    def refused(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._refused)
+
+    def check_refusals(self) -> None:
+        """Raise ConfigurationError (one line) while a refused setting is pending."""
+        with self._lock:
+            pending = next(iter(self._refused.items()), None)
+        if pending is not None:
+            name, reason = pending
+            reason = reason.rstrip(".")
+            raise ConfigurationError(
+                f"nothing runs while a setting is refused: {reason}; set "
+                f"VeniceMagics.{name} to a valid value with %config (the old value "
+                f"{_shown(getattr(self.settings, name))} is still in use)"
+            )
 
     def login(self, api_key: str | None) -> None:
         """Keep a key in memory for this kernel only (``%venice login``).
@@ -100,9 +134,9 @@ class VeniceSession:
 
     def describe(self) -> dict[str, Any]:
         """The effective configuration, key masked, for ``%venice config``."""
-        from .client import resolve_base_url
-
         info: dict[str, Any] = {name: getattr(self.settings, name) for name in Settings.names()}
+        if info["base_url"]:
+            info["base_url"] = redact_url(info["base_url"])
         backend = self.backend
         info["effective_backend"] = "local preview" if backend == "local" else "Venice API"
         info["effective_base_url"] = (
@@ -111,9 +145,12 @@ class VeniceSession:
             else (
                 "(local preview server, started on first use)"
                 if backend == "local"
-                else resolve_base_url(self.settings.base_url)
+                else _resolved(self.settings.base_url)
             )
         )
+        info["effective_base_url"] = redact_url(info["effective_base_url"])
+        for name, reason in self.refused.items():
+            info[f"refused {name}"] = reason
         info["api_key"] = self.masked_key
         info["cache_dir"] = self.settings.cache_dir or default_cache_dir()
         return info
@@ -218,6 +255,18 @@ class VeniceSession:
             return request.mark_validated("openai")
         return client.validate(request)
 
+    def is_cached(self, request: GenerateRequest, route: str = "generate") -> bool:
+        """Whether ``generate`` would serve ``request`` from the cache (free, nothing sent)."""
+        found = self._cache_entry(request, route)
+        return found is not None and found[0].has(found[1])
+
+    def _cache_entry(self, request: GenerateRequest, route: str) -> tuple[ResultCache, str] | None:
+        """The cache and key for ``request``: seeded requests only, when the cache is on."""
+        cache = self.cache if request.seed is not None else None
+        if cache is None:
+            return None
+        return cache, cache.key(route, self._cache_origin(self.client()), request.to_json())
+
     def estimated_cost(self, request: GenerateRequest) -> float | None:
         request = self.request_from(request, "VeniceSession.estimated_cost")
         return request.estimated_cost(self.spec_for(request.model))
@@ -261,11 +310,11 @@ class VeniceSession:
         """Validate (unless the surface did), look in the cache (seeded requests only), generate,
         store."""
         request = self.request_from(request, "VeniceSession.generate")
+        self.check_refusals()
         if request.validated != route:
             request = self.validate(request, route)
         client = self.client()
-        cache = self.cache if use_cache and request.seed is not None else None
-        key = cache.key(route, self._cache_origin(client), request.to_json()) if cache else None
+        cache, key = (self._cache_entry(request, route) if use_cache else None) or (None, None)
         if cache is not None and key is not None:
             hit = cache.get(key, request)
             if hit is not None:
@@ -277,6 +326,19 @@ class VeniceSession:
         if cache is not None and key is not None and not result.content_violation:
             cache.put(key, result)
         return result
+
+
+def _shown(value: Any) -> str:
+    return repr(redact_url(value)) if isinstance(value, str) else repr(value)
+
+
+def _resolved(base_url: str | None) -> str:
+    from .client import resolve_base_url
+
+    try:
+        return resolve_base_url(base_url)
+    except ConfigurationError as exc:
+        return f"(not usable: {exc.one_line()})"
 
 
 _session: VeniceSession | None = None

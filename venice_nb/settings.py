@@ -40,9 +40,10 @@ def _refuse(name: str, what: str) -> ConfigurationError:
 
 def _one_of(*choices: str) -> Callable[[str, Any], Any]:
     def rule(name: str, value: Any) -> Any:
-        if not isinstance(value, str) or value not in choices:
-            raise _refuse(name, f"must be one of {', '.join(choices)}, got {value!r}")
-        return value
+        # The obvious spellings are accepted where there is no doubt: 'Local', ' venice '.
+        if isinstance(value, str) and value.strip().lower() in choices:
+            return value.strip().lower()
+        raise _refuse(name, f"must be one of {', '.join(choices)}, got {value!r}")
 
     return rule
 

@@ -23,6 +23,7 @@ import ipywidgets as w
 from ..display.html import format_usd
 from ..errors import VeniceError
 from ..operations.generate import SEED_LIMIT, GenerateRequest
+from ..preflight import preflight
 from ..saving import safe_stem
 from ..text import plural
 from . import widgets as pw
@@ -194,7 +195,8 @@ class Panel:
                     self.seed.value = _random_seed()
             request = self.request()
             try:
-                request = self.session.validate(request)
+                # the panel shows its cost before a click: no cost guard here
+                request = preflight(self.session, [request]).jobs[0].request
             except VeniceError as exc:
                 self._set_status(exc.one_line(), "error")
                 return None
