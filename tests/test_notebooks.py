@@ -37,7 +37,7 @@ HTML_IMAGES = {
     "quickstart.ipynb": 9,  # 1 + 2 sizing + 1 interpolated + 2 seeded + 1 negative + 2 variants
     "sweeps.ipynb": 25,  # 4 seeds + 2x3 grid + 3 models + 4 styles + 8 confirmed with --yes
     "openai-compatible.ipynb": 3,  # --openai + 2 native variants
-    "interactive-panel.ipynb": 0,
+    "interactive-panel.ipynb": 2,  # the open panel's static copy: its latest two variants
 }
 MARKER_KEY = "vnc-marker-key-must-never-leak-7f3a"
 DEAD_PROXY = "http://127.0.0.1:9"  # discard port: nothing listens, a proxied request fails fast

@@ -87,7 +87,7 @@ def test_variants_fill_the_grid_with_one_captioned_cell_per_image(panel, local_s
     texts = captions(panel)
     assert "seed 42" in texts[0] and "256×256" in texts[0]
     assert (
-        "variant 2, random seed" in texts[1] and "variant 3, random seed" in texts[2]
+        "variant 2, not reproducible" in texts[1] and "variant 3, not reproducible" in texts[2]
     )  # only the first variant honours the seed
     assert "#1: 3 images" in panel.status_text
 
@@ -152,7 +152,10 @@ def test_a_stale_answer_is_dropped_and_never_shown(panel, local_server, session)
     assert first.number == 1 and second.number == 2
     assert panel.worker.dropped == 1
     assert panel.shown_number == 2 and panel.result.request.cfg_scale == 9.0
-    assert [e.number for e in panel.entries] == [2]  # the stale one is not in history either
+    # the stale answer was paid for: it is in the history, marked superseded, never shown
+    assert sorted(e.number for e in panel.entries) == [1, 2]
+    assert [e.number for e in panel.entries if e.superseded] == [1]
+    assert any("superseded" in item.children[-1].tooltip for item in panel.history.children)
     # What the first request returned (the server is deterministic) never reached the grid.
     local_server.latency = 0
     stale = session.generate(first.request)
@@ -161,15 +164,31 @@ def test_a_stale_answer_is_dropped_and_never_shown(panel, local_server, session)
     assert shown and all(images == grid_images(panel) for images in shown)
 
 
-def test_repeated_clicks_send_at_most_one_in_flight_and_one_pending(panel, local_server):
+def test_repeated_generates_send_at_most_one_in_flight_and_one_pending(panel, local_server):
     local_server.latency = 0.5
-    jobs = []
-    for _ in range(6):
-        panel.generate_button.click()
-        jobs.append(panel.worker._latest)
+    jobs = [panel.generate().number for _ in range(6)]
     assert panel.wait_idle(10)
     assert local_server.generate_count <= 2
     assert panel.shown_number == jobs[-1]
+
+
+def test_generate_becomes_cancel_and_a_cancelled_answer_is_kept_not_shown(panel, local_server):
+    local_server.latency = 0.6
+    button = panel.generate_button
+    assert button.description == "Generate"
+    button.click()
+    assert button.description == "Cancel" and button.icon == "stop"
+    deadline = time.monotonic() + 5
+    while local_server.generate_count < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    button.click()  # Cancel
+    assert button.description == "Generate"
+    assert panel.status_text.startswith("Cancelled.")
+    assert panel.wait_idle(10)
+    assert local_server.generate_count == 1
+    assert panel.result is None and panel.grid.children == ()  # nothing shown...
+    assert [(e.number, e.superseded) for e in panel.entries] == [(1, True)]  # ...but kept
+    assert button.description == "Generate"
 
 
 def test_auto_generate_waits_for_the_controls_to_settle(panel, local_server):
@@ -286,8 +305,10 @@ def test_sizing_controls_follow_the_model_and_the_cost_follows_variants(panel, l
 
 
 def test_seed_lock_randomize_and_hand_picked_seeds(panel, local_server):
-    assert panel.seed.min == -999_999_999 and panel.seed.max == 999_999_999
-    assert panel.seed_lock.value and panel.seed_lock.description == "Seed locked"
+    # a number field over the API's non-negative seeds, not a billion-wide slider
+    assert type(panel.seed).__name__ == "BoundedIntText"
+    assert panel.seed.min == 0 and panel.seed.max == 999_999_999
+    assert panel.seed_lock.value  # a seed given when opening the panel is kept
     panel.seed_lock.value = False
     assert panel.seed_lock.description == "New seed each run"
     run(panel)
@@ -300,6 +321,87 @@ def test_seed_lock_randomize_and_hand_picked_seeds(panel, local_server):
     assert generate_bodies(local_server)[-1]["seed"] == 12345
     panel.randomize.click()
     assert panel.seed.value != 12345 and panel.seed_lock.value
+
+
+def test_by_default_each_generate_draws_a_new_seed_and_a_lock_reuses_the_cached_one(
+    local_server, tmp_path
+):
+    session = make_session(
+        local_server, tmp_path, cache_enabled=True, cache_dir=str(tmp_path / "c")
+    )
+    panel = Panel(session=session, width=256, height=256)
+    try:
+        assert not panel.seed_lock.value and panel.seed_lock.description == "New seed each run"
+        run(panel)
+        run(panel)
+        seeds = [b["seed"] for b in generate_bodies(local_server)]
+        assert len(seeds) == 2 and seeds[0] != seeds[1] and all(s >= 0 for s in seeds)
+        assert len(panel.entries) == 2 and not panel.result.cached
+        # lock: the same seed again is the same picture, served from the cache: no request
+        panel.seed_lock.value = True
+        run(panel)
+        assert len(generate_bodies(local_server)) == 2 and panel.result.cached
+        assert panel.result.request.seed == seeds[-1]
+    finally:
+        panel.close()
+
+
+def test_step_and_reuse_seed_lock_the_seed(panel, local_server):
+    panel.seed_lock.value = False
+    panel.seed_up.click()
+    assert panel.seed.value == 43 and panel.seed_lock.value
+    panel.seed_down.click()
+    panel.seed_down.click()
+    assert panel.seed.value == 41
+    panel.seed_lock.value = False
+    panel.variants.value = 2
+    run(panel)
+    first, second = panel.grid.children
+    shown_seed = panel.result.request.seed
+    reuse_first = first.children[2].children[2]
+    reuse_second = second.children[2].children[2]
+    assert reuse_first.description == "Reuse seed" and not reuse_first.disabled
+    assert reuse_second.disabled  # variant 2's seed is the server's secret
+    assert "not reproducible" in second.children[1].value
+    panel.seed.value = 5
+    reuse_first.click()
+    assert panel.seed.value == shown_seed and panel.seed_lock.value
+    run(panel)
+    assert generate_bodies(local_server)[-1]["seed"] == shown_seed
+
+
+def test_after_an_error_the_previous_result_is_dimmed_and_labelled(panel, local_server):
+    run(panel)
+    local_server.inject("500", count=10)
+    run(panel)
+    assert panel.status_state == "error" and panel.shown_number == 1
+    assert "venice-previous" in panel.grid._dom_classes
+    assert "Previous result (#1)" in panel.previous_label.value
+    local_server.clear_faults()
+    run(panel)
+    assert "venice-previous" not in panel.grid._dom_classes and panel.previous_label.value == ""
+
+
+def test_the_panel_mirrors_its_latest_result_into_static_html(panel, local_server):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    with capture_output() as cap:
+        from IPython.display import display
+
+        display(panel)
+    assert len(cap.outputs) == 2  # the widget, then its static twin
+    assert "application/vnd.jupyter.widget-view+json" in cap.outputs[0].data
+    assert "no result yet" in cap.outputs[1].data["text/html"]
+    with capture_output() as cap:
+        run(panel)
+    updates = [o.data["text/html"] for o in cap.outputs if "text/html" in o.data]
+    assert updates, "the static copy was not updated"
+    last = updates[-1]
+    assert "latest result #1" in last and last.count("<img") == 1
+    assert "%%venice -m z-image-turbo" in last  # the line that makes it again
+    assert "<script" not in last
 
 
 def test_history_restores_parameters_and_images_without_a_request(panel, local_server):

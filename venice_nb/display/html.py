@@ -501,3 +501,30 @@ def config_html(info: Mapping[str, Any]) -> str:
     """``%venice config``: the effective settings (the caller has masked the key already)."""
     rows = [(esc(name), _config_value(value)) for name, value in info.items()]
     return _table(("setting", "value"), rows, "venice-nb-config")
+
+
+def mirror_html(
+    result: GenerationResult | None,
+    number: int | None = None,
+    previous: bool = False,
+    note: str = "",
+) -> str:
+    """The panel's static twin: its latest result as the magic shows it, so a saved notebook,
+    nbviewer or nbconvert shows what the panel showed (widgets need a live kernel)."""
+    head = "<b>Venice image panel</b>"
+    if result is None:
+        return (
+            f'<div class="venice-nb-panel-mirror {NOMATH}" style="{FONT}">{head} '
+            f'<span style="{MUTED}">\u00b7 no result yet: press Generate above</span></div>'
+        )
+    if previous:
+        label = f"previous result #{number}: the last request failed"
+        error = f'<div style="color:{ERROR_COLOUR}">\u2717 {esc(note)}</div>' if note else ""
+        body = f'{error}<div style="opacity:0.5">{result_html(result)}</div>'
+    else:
+        label = f"latest result #{number}"
+        body = result_html(result)
+    return (
+        f'<div class="venice-nb-panel-mirror {NOMATH}" style="{FONT}">'
+        f'<div>{head} <span style="{MUTED}">\u00b7 {esc(label)}</span></div>{body}</div>'
+    )

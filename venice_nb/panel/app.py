@@ -3,7 +3,10 @@
 It is a surface, like the magic: it builds a ``GenerateRequest`` from its controls, validates it with
 the session (so it refuses exactly what the magic refuses, with the same message), and hands it to a
 background ``Worker`` so the kernel stays usable. Results are shown only while they are the newest
-request's; older answers are dropped. ``%venice panel`` and ``venice_nb.Panel()`` both open it.
+request's; an older answer (superseded or cancelled, but paid for) goes into the history. The panel
+mirrors what it shows into a static HTML output beside it (the magic's HTML, updated in place), so a
+saved notebook, nbviewer or nbconvert shows the latest result without widgets or a kernel.
+``%venice panel`` and ``venice_nb.Panel()`` both open it.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class HistoryEntry:
     number: int
     request: GenerateRequest
     result: GenerationResult
+    superseded: bool = False  # answered after a newer request (or a cancel): kept, not shown
 
 
 class Panel:
@@ -83,12 +87,17 @@ class Panel:
         self._quiet = 0  # > 0 while the panel sets its own controls (no auto-generate, no lock)
         self._closed = False
         self._viewing: GeneratedImage | None = None
+        self._mirror: Any = None  # the display handle of the static copy beside the widget
+        self._mirror_note = ""
         client = self.session.client()
         self.catalogue = client.models()
         self.styles = client.styles()
         start = self._starting_request(initial)
         self._extra = {k: initial[k] for k in PASS_THROUGH if initial.get(k) is not None}
         self._build(start)
+        if initial.get("seed") is not None:
+            with self._quietly():
+                self.seed_lock.value = True  # a seed asked for is a seed to keep
         self.worker = Worker(self._run, self)
         notice = self.session.take_notice()
         self._set_status(notice or "Ready: press Generate.", "idle")
@@ -110,7 +119,9 @@ class Panel:
             "format": request.format or "webp",
             "variants": request.variants or 1,
             "cfg_scale": request.cfg_scale if request.cfg_scale is not None else DEFAULT_CFG,
-            "seed": request.seed if request.seed is not None else _random_seed(),
+            "seed": request.seed
+            if request.seed is not None and request.seed >= 0
+            else _random_seed(),
             "safe_mode": True if request.safe_mode is None else request.safe_mode,
         }
         if spec.sizing == "pixels":
@@ -150,17 +161,23 @@ class Panel:
             control.observe(self._on_change, names="value")
         self.generate_button.on_click(self._on_generate)
         self.randomize.on_click(self._on_randomize)
+        self.controls.seed_down.on_click(lambda _b: self._on_seed_step(-1))
+        self.controls.seed_up.on_click(lambda _b: self._on_seed_step(1))
         self.save_all.on_click(self._on_save_all)
 
+        self.previous_label = w.HTML()
         backend = "local preview (not billed)" if self.session.backend == "local" else "Venice API"
-        title = w.HTML(f"<b>Venice image panel</b> <span style='color:#777'>· {backend}</span>")
+        title = w.HTML(f"<b>Venice image panel</b> <span style='{pw.SOFT}'>· {backend}</span>")
         output = w.VBox(
-            [self.status, self.timing, self.grid, self.viewer, self.save_all,
-             w.HTML("<span style='font-size:12px;color:#777'>History (click to restore)</span>"),
+            [self.status, self.timing, self.previous_label, self.grid, self.viewer, self.save_all,
+             w.HTML(f"<span style='font-size:12px;{pw.SOFT}'>History: every result paid for "
+                    "(click to restore)</span>"),
              self.history],
-            layout=w.Layout(flex="1 1 auto", width="auto", min_width="300px"),
+            layout=w.Layout(flex="1 1 420px", width="auto", min_width="280px", max_width="100%"),
         )  # fmt: skip
-        self.root = w.VBox([title, w.HBox([self.controls.box, output], layout=FULL)])
+        # Side by side on a wide screen; below ~1000 px the results wrap under the form.
+        body = w.HBox([self.controls.box, output], layout=pw.WRAP)
+        self.root = w.VBox([title, body], layout=w.Layout(width="100%", max_width="100%"))
         self.root.add_class("venice-panel")
 
     def __getattr__(self, name: str) -> Any:
@@ -194,6 +211,11 @@ class Panel:
                 with self._quietly():
                     self.seed.value = _random_seed()
             request = self.request()
+            if not request.prompt.strip():
+                self._set_status(
+                    "The prompt is empty. Type what to draw in the Prompt box.", "error"
+                )
+                return None
             try:
                 # the panel shows its cost before a click: no cost guard here
                 request = preflight(self.session, [request]).jobs[0].request
@@ -201,8 +223,31 @@ class Panel:
                 self._set_status(exc.one_line(), "error")
                 return None
             job = self.worker.submit(request, delay_s)
+            self._set_busy(True)
             self._set_status(f"#{job.number} queued: {pw.describe(request)}", "running")
             return job
+
+    def cancel(self) -> None:
+        """Stop waiting for the running request (an answer already paid for still goes into the
+        history) and drop a queued one."""
+        with self._lock:
+            was_busy = self.worker.busy
+            self.worker.invalidate()
+            self._set_busy(False)
+            if was_busy:
+                self._set_status(
+                    "Cancelled. A request already sent may still be answered; it goes into the "
+                    "history.",
+                    "idle",
+                )
+
+    def _set_busy(self, busy: bool) -> None:
+        """Generate turns into Cancel while a request is queued or running."""
+        button = self.generate_button
+        button.description = "Cancel" if busy else "Generate"
+        button.icon = "stop" if busy else "play"
+        button.button_style = "warning" if busy else "primary"
+        button.tooltip = "Stop waiting for this request" if busy else "Send the request"
 
     def _run(
         self,
@@ -220,7 +265,29 @@ class Panel:
 
     @_guarded
     def _on_generate(self, _button: w.Button) -> None:
-        self.generate()
+        if self.generate_button.description == "Cancel":
+            self.cancel()
+        else:
+            self.generate()
+
+    @_guarded
+    def _on_seed_step(self, step: int) -> None:
+        with self._quietly():
+            self.seed.value = max(self.seed.min, min(self.seed.max, self.seed.value + step))
+            self.seed_lock.value = True  # stepping through seeds means keeping the one chosen
+        if self.auto_generate.value:
+            self.generate(delay_s=DEBOUNCE_S)
+
+    @_guarded
+    def _on_reuse_seed(self, seed: int) -> None:
+        self.reuse_seed(seed)
+
+    def reuse_seed(self, seed: int) -> None:
+        """Put a tile's seed into the seed field and lock it, as Stable Diffusion tools do."""
+        with self._quietly():
+            self.seed.value = seed
+            self.seed_lock.value = True
+        self._set_status(f"Seed {seed} locked: the next Generate reuses it.", "idle")
 
     @_guarded
     def _on_change(self, change: dict[str, Any]) -> None:
@@ -265,7 +332,7 @@ class Panel:
             price = spec.price(request.resolution, request.quality)
             cost = request.estimated_cost(spec)
         except VeniceError as exc:
-            self.cost.value = f"<span style='color:#888'>cost: {exc.one_line()}</span>"
+            self.cost.value = f"<span style='{pw.SOFT}'>cost: {exc.one_line()}</span>"
             return
         what = plural(request.image_count, "image")
         if price is None or cost is None:
@@ -277,7 +344,7 @@ class Panel:
                 f" (on Venice ≈ {format_usd(cost)})" if cost is not None else ""
             )
         self.cost.value = (
-            f"<span class='venice-cost' style='font-size:12px;color:#555'>{text}</span>"
+            f"<span class='venice-cost' style='font-size:12px;{pw.SOFT}'>{text}</span>"
         )
 
     # ---- worker callbacks (worker thread) --------------------------------------------------
@@ -302,16 +369,25 @@ class Panel:
 
     def job_finished(self, job: Job, result: GenerationResult) -> None:
         with self._lock:
-            if not self.worker.is_current(job) or self._closed:
-                return  # stale: a newer request (or a restored entry) owns the grid now
+            if self._closed:
+                return
+            entry = HistoryEntry(job.number, job.request, result)
+            if not self.worker.is_current(job):
+                # superseded or cancelled, but answered (and paid for): kept, not shown
+                entry.superseded = True
+                self._remember(entry)
+                return
+            self._set_busy(False)
             self._show(job.number, result)
-            self._remember(HistoryEntry(job.number, job.request, result))
+            self._remember(entry)
             self._set_status(pw.summary(job.number, result), "ok")
 
     def job_failed(self, job: Job, error: BaseException, trace: str) -> None:
         with self._lock:
             if self.worker.is_current(job) and not self._closed:
+                self._set_busy(False)
                 self._report(error, trace, prefix=f"#{job.number} failed: ")
+                self._mark_previous(True)
 
     # ---- showing ---------------------------------------------------------------------------
 
@@ -319,10 +395,15 @@ class Panel:
         old = self.grid.children
         seed = getattr(result.request, "seed", None)
         preview = self.session.settings.preview_size
+        fixed = not _ignores_seed(self.catalogue, result.model)
         self.grid.children = [
-            pw.image_cell(im, seed, preview, self._on_enlarge, self._on_save_image)
+            pw.image_cell(
+                im, seed if fixed else None, preview, self._on_enlarge, self._on_save_image,
+                self._on_reuse_seed,
+            )
             for im in result.images
-        ]
+        ]  # fmt: skip
+        self._mark_previous(False)
         for cell in old:
             cell.close()
         self._close_viewer()
@@ -330,10 +411,52 @@ class Panel:
         self.timing.value = pw.timing_html(result.timing, note)
         self.result, self.shown_number = result, number
         self.save_all.disabled = not result.images
+        self._update_mirror()
+
+    def _mark_previous(self, failed: bool) -> None:
+        """After an error the result still on screen is the previous one: dimmed and labelled."""
+        if failed and self.result is not None:
+            self.grid.add_class("venice-previous")
+            self.previous_label.value = (
+                f"<span style='font-size:12px'>Previous result (#{self.shown_number}); the last "
+                "request failed.</span>"
+            )
+        else:
+            self.grid.remove_class("venice-previous")
+            self.previous_label.value = ""
+        self._update_mirror()
+
+    # ---- the static copy beside the widget ---------------------------------------------------
+
+    def _ipython_display_(self) -> None:
+        """The widget, then its static HTML twin (what a saved notebook shows without widgets)."""
+        from IPython.display import display
+
+        display(self.root)
+        self._mirror = display(self.mirror_bundle(), raw=True, display_id=True)
+
+    def mirror_bundle(self) -> dict[str, str]:
+        from ..display.html import mirror_html
+
+        result = self.result
+        failed = self.status_state == "error" if result is not None else False
+        html = mirror_html(result, self.shown_number, previous=failed, note=self.status_text)
+        text = (
+            f"Venice image panel: latest result #{self.shown_number}"
+            if result
+            else ("Venice image panel: no result yet")
+        )
+        return {"text/html": html, "text/plain": text}
+
+    def _update_mirror(self) -> None:
+        if self._mirror is not None and not self._closed:
+            self._mirror.update(self.mirror_bundle(), raw=True)
 
     def _remember(self, entry: HistoryEntry) -> None:
         self.entries.append(entry)
         label = f"#{entry.number}: {pw.describe(entry.request)}"
+        if entry.superseded:
+            label += " (superseded: kept because it was paid for)"
         item = pw.history_item(entry.number, entry.result, label, lambda: self._on_restore(entry))
         items = [item, *self.history.children]
         for extra in items[HISTORY_LIMIT:]:
@@ -350,6 +473,7 @@ class Panel:
                     raise VeniceError(f"no generation #{entry} in this panel's history")
                 entry = found[0]
             self.worker.invalidate()  # whatever is in flight would overwrite what was chosen
+            self._set_busy(False)
             with self._quietly():
                 self.controls.show(entry.request)
                 self.seed_lock.value = True
@@ -442,11 +566,20 @@ class Panel:
         ends as soon as it returns, and its answer is discarded.
         """
         with self._lock:
+            self._update_mirror()  # the static copy keeps the last result after the widgets go
             self._closed = True
         self.worker.close(timeout)
         self._close_viewer()
         for widget in {*pw.descendants(self.root), *self.controls.all_widgets()}:
             widget.close()
+
+
+def _ignores_seed(catalogue: Any, model: str | None) -> bool:
+    """Whether the service ignores the seed for this model (then no seed is shown as true)."""
+    try:
+        return bool(getattr(catalogue[model], "ignores_seed", False))
+    except (KeyError, TypeError):
+        return False
 
 
 def _random_seed() -> int:

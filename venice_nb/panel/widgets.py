@@ -25,8 +25,14 @@ if TYPE_CHECKING:  # pragma: no cover
 CELL_PX = 240
 LABEL_PX = "80px"
 NO_STYLE = ""  # not None: a Dropdown whose value is None shows no selection at all
-# Core widgets give the slider readout no width setting; a seed has up to ten characters.
-STYLE = "<style>.venice-seed .widget-readout{min-width:92px}</style>"
+# Theme-following text: the theme's own colour, softened (a fixed grey fails on the dark theme).
+SOFT = "color:var(--jp-ui-font-color1, inherit);opacity:0.75"
+# The result column wraps under the form when the two do not fit side by side (~1000 px).
+WRAP = w.Layout(display="flex", flex_flow="row wrap", width="100%", max_width="100%")
+STYLE = (
+    "<style>.venice-previous{opacity:0.45}"
+    ".venice-panel .widget-html-content{line-height:1.35}</style>"
+)
 THUMB_PX = 72
 # The panel's states, in the words display.status_html knows.
 STATES = {
@@ -80,10 +86,17 @@ def summary(number: int, result: GenerationResult) -> str:
     return " · ".join(parts)
 
 
-def caption_text(image: GeneratedImage, request_seed: int | None) -> str:
-    """Seed and size. Only the first variant honours the seed; the API picks the others' at random."""
+def tile_seed(image: GeneratedImage, request_seed: int | None) -> int | None:
+    """The seed that really made this picture, or None. Only the first variant honours the
+    request's seed; the API picks the others' at random and does not say which."""
     seed = image.seed if image.seed is not None else (request_seed if image.index == 0 else None)
-    name = f"seed {seed}" if seed is not None else f"variant {image.index + 1}, random seed"
+    return seed if seed is not None and seed >= 0 else None
+
+
+def caption_text(image: GeneratedImage, request_seed: int | None) -> str:
+    """Seed and size; "not reproducible" where no true seed is known."""
+    seed = tile_seed(image, request_seed)
+    name = f"seed {seed}" if seed is not None else f"variant {image.index + 1}, not reproducible"
     try:
         width, height = image.size
         size = f"{width}×{height}"
@@ -117,8 +130,9 @@ def image_cell(
     preview: int,
     on_enlarge: Callable[[GeneratedImage], None],
     on_save: Callable[[GeneratedImage], None],
+    on_reuse: Callable[[int], None] | None = None,
 ) -> w.VBox:
-    """One grid cell: the image, its caption and badges, Enlarge and Save buttons."""
+    """One grid cell: the image, its caption and badges, Enlarge, Save and Reuse seed buttons."""
     caption = w.HTML(
         f'<div class="venice-caption" style="font-size:12px">'
         f"{html.escape(caption_text(image, request_seed))}{badges_html(image)}</div>"
@@ -133,8 +147,21 @@ def image_cell(
     )  # fmt: skip
     enlarge.on_click(lambda _b: on_enlarge(image))
     save.on_click(lambda _b: on_save(image))
+    seed = tile_seed(image, request_seed)
+    reuse = w.Button(
+        description="Reuse seed", icon="recycle", layout=w.Layout(width="auto"),
+        disabled=seed is None or on_reuse is None,
+        tooltip=f"Lock seed {seed} for the next Generate" if seed is not None
+        else "This picture's seed is not known: it cannot be reproduced",
+    )  # fmt: skip
+    if seed is not None and on_reuse is not None:
+        reuse.on_click(lambda _b: on_reuse(seed))
     cell = w.VBox(
-        [image_widget(image, preview=preview), caption, w.HBox([enlarge, save])],
+        [
+            image_widget(image, preview=preview),
+            caption,
+            w.HBox([enlarge, save, reuse], layout=w.Layout(flex_flow="row wrap")),
+        ],
         layout=w.Layout(margin="0 8px 8px 0", width=f"{CELL_PX + 4}px"),
     )
     cell.add_class("venice-cell")
@@ -169,7 +196,10 @@ class Controls:
         "prompt", "negative_prompt", "model", "width", "height", "aspect_ratio", "resolution",
         "quality", "style_preset", "format", "cfg_scale", "seed", "variants", "safe_mode",
     )  # fmt: skip
-    NAMES = (*VALUE_WIDGETS, "randomize", "seed_lock", "generate_button", "auto_generate", "cost")
+    NAMES = (
+        *VALUE_WIDGETS, "randomize", "seed_lock", "seed_down", "seed_up", "generate_button",
+        "auto_generate", "cost",
+    )  # fmt: skip
 
     def __init__(self, catalogue: Catalogue, styles: list[str], req: GenerateRequest) -> None:
         self.catalogue = catalogue
@@ -207,18 +237,23 @@ class Controls:
             value=req.cfg_scale or 5.0, min=0.5, max=20.0, step=0.5, readout_format=".1f",
             description="cfg_scale", **slider,
         )  # fmt: skip
-        # The whole API range: arrow keys and drags step through neighbouring seeds, and the
-        # readout is editable, so any seed can be typed in.
-        self.seed = w.IntSlider(
-            value=req.seed or 0, min=-SEED_LIMIT, max=SEED_LIMIT, step=1, description="Seed",
-            **slider,
+        # A number field, not a billion-wide slider (40 million seeds per pixel); -1/+1 step
+        # through neighbouring seeds. Seeds shown are never negative.
+        self.seed = w.BoundedIntText(
+            value=max(0, req.seed or 0), min=0, max=SEED_LIMIT, step=1, description="Seed",
+            continuous_update=False, style=label, layout=w.Layout(width="210px"),
         )  # fmt: skip
         self.seed.add_class("venice-seed")
+        step = dict(layout=w.Layout(width="36px", padding="0"))
+        self.seed_down = w.Button(description="-1", tooltip="Previous seed (locks it)", **step)
+        self.seed_up = w.Button(description="+1", tooltip="Next seed (locks it)", **step)
         self.randomize = w.Button(
-            description="New seed", icon="random", tooltip="Put a new random seed on the slider",
+            description="New seed", icon="random", tooltip="Put a new random seed in the field",
             layout=w.Layout(width="auto"),
         )  # fmt: skip
-        self.seed_lock = w.ToggleButton(value=True, layout=w.Layout(width="auto"))
+        # A new seed each run by default (as Stable Diffusion tools do): Generate again shows a
+        # new picture, not the cached copy of the last one.
+        self.seed_lock = w.ToggleButton(value=False, layout=w.Layout(width="auto"))
         self.variants = w.IntSlider(
             value=req.variants or 1, min=1, max=MAX_VARIANTS, description="Variants", **slider
         )
@@ -236,17 +271,20 @@ class Controls:
         self.seed_lock.observe(lambda _c: self.show_lock(), names="value")
         self.show(req)
         self.show_lock()
-        indent = w.Layout(margin=f"0 0 4px {LABEL_PX}", width="auto")
         self.box = w.VBox(
             [
                 self.prompt, self.negative_prompt, self.model, self.sizing, self.style_preset,
                 self.format, self.cfg_scale,
-                self.seed, w.HBox([self.randomize, self.seed_lock], layout=indent),
+                w.HBox([self.seed, self.seed_down, self.seed_up],
+                       layout=w.Layout(flex_flow="row wrap")),
+                w.HBox([self.randomize, self.seed_lock],
+                       layout=w.Layout(margin=f"0 0 4px {LABEL_PX}", width="auto",
+                                       flex_flow="row wrap")),
                 self.variants, self.safe_mode,
                 w.HBox([self.generate_button, self.auto_generate], layout=w.Layout(margin="6px 0")),
                 self.cost, w.HTML(STYLE),
             ],
-            layout=w.Layout(width="380px", min_width="340px", margin="0 16px 0 0"),
+            layout=w.Layout(width="380px", max_width="100%", margin="0 16px 8px 0"),
         )  # fmt: skip
 
     def value_widgets(self) -> list[w.ValueWidget]:
@@ -296,7 +334,7 @@ class Controls:
         self.format.value = req.format or self.format.value or FORMATS[0]
         if req.cfg_scale is not None:
             self.cfg_scale.value = req.cfg_scale
-        if req.seed is not None:
+        if req.seed is not None and req.seed >= 0:
             self.seed.value = req.seed
         self.variants.value = req.variants or 1
         self.safe_mode.value = req.safe_mode is not False
@@ -330,9 +368,9 @@ class Controls:
         self.seed_lock.description = "Seed locked" if locked else "New seed each run"
         self.seed_lock.icon = "lock" if locked else "unlock"
         self.seed_lock.tooltip = (
-            "Every run uses the seed on the slider; click to draw a new seed for each run"
+            "Every run uses the seed in the field; click to draw a new seed for each run"
             if locked
-            else "Every run draws a new random seed; click (or move the slider) to keep one"
+            else "Every run draws a new random seed; click (or type a seed) to keep one"
         )
 
 
