@@ -275,8 +275,7 @@ CASES = [
         "panel-empty-prompt",
         "panel",
         panel_click(prompt="   "),
-        "the prompt is empty",
-        same_as=cell("", "   "),
+        "the prompt is empty. Type what to draw in the Prompt box",  # no "cell body" in a panel
     ),
     Bad(
         "panel-model-typo",

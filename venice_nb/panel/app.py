@@ -213,7 +213,7 @@ class Panel:
             request = self.request()
             if not request.prompt.strip():
                 self._set_status(
-                    "The prompt is empty. Type what to draw in the Prompt box.", "error"
+                    "the prompt is empty. Type what to draw in the Prompt box.", "error"
                 )
                 return None
             try:
