@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -16,6 +18,7 @@ from PIL import Image
 
 from venice_nb.server import LocalServer, catalogue
 
+DATA = Path(__file__).resolve().parents[1] / "venice_nb" / "server" / "data"
 AUTH = {"Authorization": "Bearer test-key"}
 SMALL = {"width": 256, "height": 256}
 
@@ -105,6 +108,42 @@ def test_generate_json_shape_and_echo(local_server: LocalServer) -> None:
     assert data["safe_mode"] is True and data["return_binary"] is False
 
 
+def timed(server: LocalServer) -> tuple[dict, float]:
+    started = time.perf_counter()
+    doc = generate(server, **SMALL).json()
+    return doc["timing"], (time.perf_counter() - started) * 1000
+
+
+def test_timing_is_cumulative_by_default() -> None:
+    """Live: total = queue + preprocessing, and preprocessing already contains inference."""
+    with LocalServer(latency=0.08) as srv:
+        srv.inject("stall", seconds=0.05)  # waits before the work starts: queue time
+        t, wall = timed(srv)
+    assert t["inferenceDuration"] >= 80 and t["inferenceQueueTime"] >= 50
+    assert t["inferencePreprocessingTime"] >= t["inferenceDuration"]
+    assert t["total"] == t["inferenceQueueTime"] + t["inferencePreprocessingTime"]
+    assert (
+        t["total"]
+        < t["inferenceQueueTime"] + t["inferencePreprocessingTime"] + t["inferenceDuration"]
+    )
+    assert t["total"] <= wall + 1  # never more server time than the client waited
+
+
+def test_timing_additive_switch() -> None:
+    with LocalServer(latency=0.08, timing="additive") as srv:
+        srv.inject("stall", seconds=0.05)
+        t, wall = timed(srv)
+        assert t["inferenceDuration"] >= 80 and t["inferenceQueueTime"] >= 50
+        assert t["inferencePreprocessingTime"] < t["inferenceDuration"]
+        parts = t["inferenceQueueTime"] + t["inferencePreprocessingTime"] + t["inferenceDuration"]
+        assert t["total"] == parts and t["total"] <= wall + 1
+        srv.timing = "cumulative"
+        again, _ = timed(srv)
+        assert again["total"] == again["inferenceQueueTime"] + again["inferencePreprocessingTime"]
+    with pytest.raises(ValueError):
+        LocalServer(timing="sum")
+
+
 def test_omitted_seed_is_chosen_and_echoed(local_server: LocalServer) -> None:
     seeds = {generate(local_server, **SMALL).json()["request"]["data"]["seed"] for _ in range(3)}
     assert len(seeds) == 3
@@ -118,7 +157,7 @@ def test_headers_on_success(local_server: LocalServer) -> None:
     assert h["x-venice-is-content-violation"] == "false"
     assert h["x-ratelimit-limit-requests"] == "1000"
     assert h["x-ratelimit-remaining-requests"] == "999"
-    assert int(h["x-ratelimit-reset-requests"]) > 1_600_000_000
+    assert int(h["x-ratelimit-reset-requests"]) > 1_600_000_000_000  # Unix ms, as live
     assert h["x-venice-balance-usd"] == "100.00"
     assert h["x-venice-balance-diem"] == "0.00"
     assert h["x-venice-version"] and h["CF-RAY"] and h["x-venice-local-preview"] == "true"
@@ -137,18 +176,17 @@ def test_balance_charged_per_image_and_price(local_server: LocalServer) -> None:
     assert local_server.balance_usd == pytest.approx(99.72)
 
 
-def test_variants_and_derived_seeds(local_server: LocalServer) -> None:
+def test_variants_after_the_first_are_random(local_server: LocalServer) -> None:
+    """Live: only the first image uses the seed; the others are drawn at random."""
     doc = generate(local_server, variants=3, seed=999_999_998, **SMALL).json()
     assert len(doc["images"]) == 3
     assert len(set(doc["images"])) == 3
     assert doc["request"]["data"]["seed"] == 999_999_998  # only the first seed is reported
     again = generate(local_server, variants=3, seed=999_999_998, **SMALL).json()
-    assert again["images"] == doc["images"]
-    # variant 1 uses seed+1 (= the max) so a single request with that seed reproduces it
-    single = generate(local_server, seed=999_999_999, **SMALL).json()
-    assert single["images"][0] == doc["images"][1]
-    wrapped = generate(local_server, seed=-999_999_999, **SMALL).json()
-    assert wrapped["images"][0] == doc["images"][2]
+    assert again["images"][0] == doc["images"][0]
+    assert not set(again["images"][1:]) & set(doc["images"][1:])
+    single = generate(local_server, seed=999_999_998, **SMALL).json()
+    assert single["images"][0] == doc["images"][0]
 
 
 def test_binary_mode_formats(local_server: LocalServer) -> None:
@@ -294,6 +332,7 @@ def test_gzip_when_asked(local_server: LocalServer) -> None:
 
 def openai(server: LocalServer, **body: object) -> requests.Response:
     body.setdefault("prompt", "a lighthouse")
+    body.setdefault("model", "z-image-turbo")
     return requests.post(
         f"{server.base_url}/images/generations", json=body, headers=AUTH, timeout=30
     )
@@ -372,15 +411,10 @@ def test_models_image_and_default_text(local_server: LocalServer) -> None:
     doc = requests.get(f"{local_server.base_url}/models", params={"type": "image"}).json()
     assert doc["object"] == "list" and doc["type"] == "image"
     ids = [m["id"] for m in doc["data"]]
-    assert ids == [
-        "z-image-turbo",
-        "venice-sd35",
-        "qwen-image-2",
-        "nano-banana-2",
-        "nano-banana-pro",
-        "gpt-image-2",
-        "lustify-v7",
-    ]
+    snapshot = json.loads((DATA / "venice-models-2026-08-20.json").read_text())["data"]
+    real = [r["id"] for r in snapshot if r["type"] == "image"]
+    assert len(real) == 38
+    assert ids == [*real, "local-offline-model", "local-pro-model"]  # the real rows, in order
     by_id = {m["id"]: m for m in doc["data"]}
     zit = by_id["z-image-turbo"]
     assert zit["object"] == "model" and zit["owned_by"] == "venice.ai" and zit["type"] == "image"
@@ -395,6 +429,7 @@ def test_models_image_and_default_text(local_server: LocalServer) -> None:
     assert all("upscale" in m["model_spec"]["pricing"] for m in doc["data"])
     gpt = by_id["gpt-image-2"]["model_spec"]
     assert gpt["pricing"]["quality"]["2K"]["medium"] == {"usd": 0.13, "diem": 0.13}
+    assert gpt["constraints"]["aspectRatios"][:3] == ["1:1", "3:2", "16:9"]
     assert gpt["constraints"]["qualities"] == ["low", "medium", "high"]
     assert by_id["lustify-v7"]["model_spec"]["deprecation"]["replacementModelId"] == "z-image-turbo"
     assert not any(k.startswith("_") for m in doc["data"] for k in m)

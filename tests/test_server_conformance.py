@@ -60,7 +60,7 @@ def test_openai_200_both_formats(local_server, spec_validator) -> None:
         r = post(
             local_server,
             "/images/generations",
-            {"prompt": "x", "size": "256x256", "response_format": fmt},
+            {"model": "z-image-turbo", "prompt": "x", "size": "256x256", "response_format": fmt},
         )
         spec_validator(r.json(), schema)
 
@@ -81,9 +81,18 @@ def test_discovery_200(local_server, spec_validator) -> None:
     [
         (400, "/image/generate", {"model": "z-image-turbo", "prompt": "", "x": 1}, None),
         (400, "/image/generate", {"model": "venice-sd35", "prompt": "p", "steps": 99}, None),
-        (400, "/images/generations", {"prompt": "p", "safe_mode": True}, None),
-        (401, "/image/generate", {"model": "z-image-turbo", "prompt": "p"}, {}),
-        (401, "/images/generations", {"prompt": "p"}, {}),
+        (400, "/images/generations", {"model": "m", "prompt": "p", "safe_mode": True}, None),
+        (400, "/images/generations", {"prompt": "p"}, None),
+        (400, "/image/generate", {"prompt": "p"}, None),
+        (401, "/image/generate", {"model": "z-image-turbo", "prompt": "p"}, {"Authorization": "x"}),
+        (
+            401,
+            "/images/generations",
+            {"model": "z-image-turbo", "prompt": "p"},
+            {"Authorization": "x"},
+        ),
+        (401, "/image/generate", {"model": "local-pro-model", "prompt": "p"}, None),
+        (503, "/image/generate", {"model": "local-offline-model", "prompt": "p"}, None),
         (404, "/image/generate", {"model": "nope", "prompt": "p"}, None),
     ],
 )
@@ -96,24 +105,29 @@ def test_error_bodies(local_server, spec_validator, status, path, body, headers)
     spec_validator(r.json(), schema)
 
 
-def test_402_415_429_5xx_bodies(spec_validator) -> None:
+def test_402_400_429_5xx_bodies(spec_validator) -> None:
     with LocalServer(balance_usd=0.0, rate_limit_rpm=2) as srv:
         body = {"model": "z-image-turbo", "prompt": "p"}
         r402 = post(srv, "/image/generate", body)
         assert r402.status_code == 402
         spec_validator(r402.json(), spec_validator.response("/image/generate", 402))
-        r415 = requests.post(
+        r400 = requests.post(
             f"{srv.base_url}/image/generate",
             data=b"{}",
             headers={**AUTH, "Content-Type": "text/plain"},
         )
-        spec_validator(r415.json(), spec_validator.response("/image/generate", 415))
+        assert r400.status_code == 400  # live: a wrong Content-Type is 400, not the spec's 415
+        spec_validator(r400.json(), spec_validator.response("/image/generate", 400))
+        keyless = post(srv, "/image/generate", body, headers={})
+        assert keyless.status_code == 402 and "x402Version" in keyless.json()
+        spec_validator(keyless.json(), spec_validator.response("/image/generate", 402))
+        spec_validator(keyless.json(), "X402InferencePaymentRequired")
         r429 = post(srv, "/image/generate", body)
         assert r429.status_code == 429
         spec_validator(r429.json(), spec_validator.response("/image/generate", 429))
         for kind in ("500", "503", "429"):
             srv.inject(kind)
-            r = post(srv, "/images/generations", {"prompt": "p"})
+            r = post(srv, "/images/generations", {"model": "z-image-turbo", "prompt": "p"})
             spec_validator(r.json(), spec_validator.response("/images/generations", kind))
 
 

@@ -231,14 +231,14 @@ def test_faults_only_hit_generate_routes_and_apply_to_openai(local_server: Local
     r = requests.post(
         f"{local_server.base_url}/images/generations",
         headers=AUTH,
-        json={"prompt": "p", "size": "256x256"},
+        json={"model": "z-image-turbo", "prompt": "p", "size": "256x256"},
     )
     assert r.status_code == 200 and "data" not in r.json()
     local_server.inject("bad_base64")
     r = requests.post(
         f"{local_server.base_url}/images/generations",
         headers=AUTH,
-        json={"prompt": "p", "size": "256x256"},
+        json={"model": "z-image-turbo", "prompt": "p", "size": "256x256"},
     )
     with pytest.raises(binascii.Error):
         base64.b64decode(r.json()["data"][0]["b64_json"])

@@ -20,7 +20,9 @@ from .faults import KINDS as FAULT_KINDS
 from .faults import RESET_UNITS
 from .state import ReceivedRequest, ServerState
 
-__all__ = ["FAULT_KINDS", "LocalServer", "ReceivedRequest", "shared_server"]
+TIMING_SHAPES = ("cumulative", "additive")
+
+__all__ = ["FAULT_KINDS", "TIMING_SHAPES", "LocalServer", "ReceivedRequest", "shared_server"]
 
 
 class LocalServer:
@@ -36,10 +38,17 @@ class LocalServer:
         balance_usd: float = 100.0,
         latency: float = 0.0,
         rate_limit_rpm: int | None = None,
-        reset_unit: str = "epoch_s",
+        reset_unit: str = "epoch_ms",
         styles_shape: str = "object",
         rate_window_s: float = 60.0,
+        timing: str = "cumulative",
+        pro: bool = False,
+        error_budget: int = 50,
     ) -> None:
+        """``rate_limit_rpm`` requests per ``rate_window_s`` seconds are enforced when set.
+        ``timing``: "cumulative" (live: total = queue + preprocessing, which contains inference)
+        or "additive" (the docs' example). ``pro`` grants the Pro/beta rows. ``error_budget``:
+        failed 4xx per 30 s per key and model before the 429 lockout (50 live)."""
         if reset_unit not in RESET_UNITS:
             raise ValueError(f"reset_unit must be one of {RESET_UNITS}")
         if styles_shape not in ("object", "list"):
@@ -48,6 +57,10 @@ class LocalServer:
             raise ValueError("rate_limit_rpm must be >= 1 or None")
         if not rate_window_s > 0:
             raise ValueError("rate_window_s must be > 0 (seconds)")
+        if timing not in TIMING_SHAPES:
+            raise ValueError(f"timing must be one of {TIMING_SHAPES}")
+        if error_budget < 1:
+            raise ValueError("error_budget must be >= 1")
         self.host = host
         self._requested_port = port
         self._state = ServerState(
@@ -59,6 +72,9 @@ class LocalServer:
             reset_unit=reset_unit,
             styles_shape=styles_shape,
             rate_window_s=rate_window_s,
+            timing=timing,
+            pro=pro,
+            error_budget=error_budget,
         )
         self._httpd: VeniceHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -140,6 +156,26 @@ class LocalServer:
         self._state.ledger.usd = float(value)
 
     @property
+    def timing(self) -> str:
+        """Shape of the ``timing`` object: "cumulative" (live) or "additive" (docs' example)."""
+        return self._state.timing
+
+    @timing.setter
+    def timing(self, value: str) -> None:
+        if value not in TIMING_SHAPES:
+            raise ValueError(f"timing must be one of {TIMING_SHAPES}")
+        self._state.timing = value
+
+    @property
+    def pro(self) -> bool:
+        """Whether the key has Pro/beta access (else beta rows answer 401)."""
+        return self._state.pro
+
+    @pro.setter
+    def pro(self, value: bool) -> None:
+        self._state.pro = bool(value)
+
+    @property
     def log_requests(self) -> bool:
         return self._state.log_requests
 
@@ -174,6 +210,11 @@ class LocalServer:
 
     def reset_counters(self) -> None:
         self._state.reset_counters()
+
+    def clear_limits(self) -> None:
+        """Forget the request-rate window and the error budget (a fresh minute for the key)."""
+        self._state.rate.clear()
+        self._state.budget.clear()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

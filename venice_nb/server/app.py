@@ -17,14 +17,15 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import catalogue, faults, toolbox, validation
+from . import catalogue, faults, gate, toolbox, validation
 from .render import RenderSpec, render
 from .responses import ApiError, Response, json_response
-from .state import RateDecision, ReceivedRequest, ServerState
+from .state import ReceivedRequest, ServerState
 
 PREFIX = "/api/v1"
 VERSION = "20260821.193530"
 MAX_BODY = 35 * 1024 * 1024
+ENHANCE_PROMPT_USD = 0.04  # added once per request when a rewrite was applied
 MODEL_TYPES = (
     "asr",
     "embedding",
@@ -301,14 +302,14 @@ class Handler(BaseHTTPRequestHandler):
                     )
                 ]
             )
-        images = kind in ("image", "all")
+        served = kind if kind in catalogue.MODEL_KINDS or kind == "all" else None
         if sub == "/models/traits":
             traits: dict[str, str] = {}
-            for m in catalogue.models() if images else []:
+            for m in catalogue.models(served) if served else []:
                 for t in m.spec.get("traits", []):
                     traits.setdefault(t, m.id)
             return json_response(200, {"object": "list", "type": kind, "data": traits})
-        rows = catalogue.model_rows() if images else []
+        rows = catalogue.model_rows(served) if served else []
         return json_response(200, {"object": "list", "type": kind, "data": rows})
 
     # --- generation ----------------------------------------------------------------------------
@@ -319,73 +320,73 @@ class Handler(BaseHTTPRequestHandler):
         fault = st.faults.pop()
         body = _maybe_json(raw)
         binary = isinstance(body, dict) and body.get("return_binary") is True
-        # The limit is counted when a request arrives (a gateway's job): a 429 comes back at
-        # once, and the window's reset is measured from the arrival, not from the answer.
-        rate = st.rate.hit() if st.key_ok(self.headers.get("Authorization")) else None
-        if rate is not None and not rate.allowed:
-            raise ApiError(
-                429, "Rate limit exceeded", {**rate.headers, "Retry-After": str(rate.retry_after)}
+        path = "/images/generations" if route == "openai" else "/image/generate"
+        admission = None
+        try:
+            # The gateway's checks come first, when the request arrives: the rate limit is
+            # counted then (a 429 comes back at once, its reset measured from the arrival).
+            admission = gate.admit(
+                st,
+                authorization=self.headers.get("Authorization"),
+                content_type=self.headers.get("Content-Type"),
+                body=body,
+                resource_url=f"https://api.venice.ai{PREFIX}{path}",
             )
-        st.sleep(st.latency)
-        if fault is not None and fault.phase == "delay":
-            st.sleep(faults.delay_seconds(fault))
-        if fault is not None and fault.phase == "pre":
-            limit = st.rate.rpm or 1000
-            return faults.pre_response(
-                fault, binary=binary, limit=limit, reset_unit=st.rate.reset_unit
-            )
-        queued = time.perf_counter()
-        resp, payload, first = self._generate_ok(route, raw, t0, queued, rate)
+            if fault is not None and fault.phase == "delay":
+                st.sleep(faults.delay_seconds(fault))
+            if fault is not None and fault.phase == "pre":
+                limit = st.rate.rpm or 1000
+                return faults.pre_response(
+                    fault, binary=binary, limit=limit, reset_unit=st.rate.reset_unit
+                )
+            queued = time.perf_counter()
+            resp, payload, first = self._generate_ok(route, raw, t0, queued, admission)
+        except ApiError as err:
+            gate.charge_failure(st, admission, err)
+            raise
         if fault is not None and resp.status == 200:
             resp = faults.post_response(fault, resp, payload, first, route == "openai")
         return resp
 
     def _generate_ok(
-        self, route: str, raw: bytes, t0: float, queued: float, rate: RateDecision | None
+        self, route: str, raw: bytes, t0: float, queued: float, admission: gate.Admission
     ) -> tuple[Response, dict[str, Any] | None, bytes | None]:
         st = self.state
-        if rate is None:
-            raise ApiError(401, "Authentication failed")
-        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            raise ApiError(
-                415,
-                f"Unsupported Content-Type '{ctype or 'none'}'; "
-                "send the request body as application/json",
-            )
         body = validation.parse_json(raw)
         p = (
-            validation.validate_openai(body)
+            validation.validate_openai(body, pro=st.pro)
             if route == "openai"
-            else validation.validate_generate(body)
+            else validation.validate_generate(body, pro=st.pro)
         )
-        blurred, violation = validation.moderation(p)
+        mod = validation.moderation(p)
+        enhanced = validation.enhanced_prompt(p)
         usd, _diem = p.model.price(p.resolution, p.quality)
-        cost = usd * p.variants
-        balance_usd, balance_diem = st.ledger.snapshot()
+        cost = usd * p.variants + (ENHANCE_PROMPT_USD if enhanced else 0.0)
+        balance_usd, balance_diem = st.ledger.snapshot()  # the headers tell the balance before
         if not st.ledger.reserve(cost):
             raise ApiError(402, "Insufficient USD or Diem balance to complete request")
-        prepared = time.perf_counter()
+        inference = time.perf_counter()
         try:
-            images = [render(self._spec(p, i, blurred, violation)) for i in range(p.variants)]
+            st.sleep(st.latency)
+            images = [render(self._spec(p, i, mod, enhanced)) for i in range(p.variants)]
         except Exception:
             st.ledger.refund(cost)
             raise
-        if violation:
+        if mod.blocked:
             st.ledger.refund(cost)  # content violations are not charged
         rendered = time.perf_counter()
         headers = {
-            "x-venice-is-blurred": str(blurred).lower(),
-            "x-venice-is-content-violation": str(violation).lower(),
-            **rate.headers,
+            "x-venice-is-blurred": str(mod.blurred).lower(),
+            "x-venice-is-content-violation": str(mod.violation).lower(),
+            "x-venice-is-adult-model-content-violation": str(mod.adult_violation).lower(),
+            **admission.rate_headers,
             "x-venice-balance-usd": balance_usd,
             "x-venice-balance-diem": balance_diem,
-            **_deprecation_headers(p.model),
+            **_deprecation_headers(p.model, p.remapped_from),
         }
-        if p.enhance_prompt:
-            enhanced = f"{p.prompt}, richly detailed, balanced composition (local preview)"
+        if enhanced is not None:
             headers["x-venice-enhanced-prompt"] = urllib.parse.quote(enhanced)
-        fmt = "png" if violation and p.return_binary else p.format
+        fmt = "png" if mod.blocked and p.return_binary else p.format
         if p.return_binary:
             return Response(200, images[0], f"image/{fmt}", headers), None, images[0]
         b64 = [base64.b64encode(img).decode("ascii") for img in images]
@@ -400,33 +401,52 @@ class Handler(BaseHTTPRequestHandler):
             payload = {
                 "id": f"generate-image-{uuid.uuid4().hex}",
                 "images": b64,
-                "timing": {
-                    "inferenceDuration": _ms(rendered - prepared),
-                    "inferencePreprocessingTime": _ms(prepared - queued),
-                    "inferenceQueueTime": _ms(queued - t0),
-                    "total": _ms(time.perf_counter() - t0),
-                },
+                "timing": timing(st.timing, t0, queued, inference, rendered),
                 "request": {"success": True, "data": p.echo},
             }
         return json_response(200, payload, headers, compressible=True), payload, images[0]
 
     @staticmethod
-    def _spec(p: validation.GenerateParams, i: int, blurred: bool, violation: bool) -> RenderSpec:
+    def _spec(
+        p: validation.GenerateParams, i: int, mod: validation.Moderation, enhanced: str | None
+    ) -> RenderSpec:
         return RenderSpec(
-            prompt=p.prompt,
-            seed=p.variant_seed(i),
+            prompt=enhanced or p.prompt,
+            seed=p.render_seed(i),
             width=p.width,
             height=p.height,
-            format="png" if violation and p.return_binary else p.format,
+            format="png" if mod.blocked and p.return_binary else p.format,
             model=p.model.id,
             cfg_scale=p.cfg_scale,
-            negative_prompt=p.negative_prompt if p.model.honours_negative else None,
+            negative_prompt=p.negative_prompt,
             style_preset=p.style_preset,
-            blurred=blurred,
-            violation=violation,
+            blurred=mod.blurred,
+            violation=mod.blocked,
             watermark=not p.hide_watermark and p.model.spec.get("privacy") == "private",
             embed_exif=p.embed_exif_metadata,
+            seed_ignored=i == 0 and p.model.ignores_seed,
         )
+
+
+def timing(
+    shape: str, t0: float, queued: float, inference: float, rendered: float
+) -> dict[str, int]:
+    """The ``timing`` object in the live cumulative shape (total = queue + preprocessing, and
+    preprocessing contains inference) or the docs' additive one (total = the sum of all three)."""
+    queue = _ms(queued - t0)
+    infer = _ms(rendered - inference)
+    if shape == "additive":
+        prep = _ms(inference - queued)
+        total = queue + prep + infer
+    else:
+        prep = _ms(rendered - queued)
+        total = queue + prep
+    return {
+        "inferenceDuration": infer,
+        "inferencePreprocessingTime": prep,
+        "inferenceQueueTime": queue,
+        "total": total,
+    }
 
 
 def _ms(seconds: float) -> int:
@@ -442,7 +462,19 @@ def _maybe_json(raw: bytes) -> Any:
         return None
 
 
-def _deprecation_headers(model: catalogue.Model) -> dict[str, str]:
+def _deprecation_headers(
+    model: catalogue.Model, remapped_from: catalogue.Retired | None = None
+) -> dict[str, str]:
+    if remapped_from is not None:  # a retired id the service ran on its replacement
+        return {
+            "x-venice-model-deprecation-warning": (
+                f"The model {remapped_from.id} was retired on {remapped_from.removed_at[:10]}; "
+                f"this request was served by {model.id}. Please migrate to {model.id}."
+            ),
+            "x-venice-model-deprecation-date": remapped_from.removed_at,
+            "x-venice-deprecated": "true",
+            "x-venice-deprecated-replacement": model.id,
+        }
     dep = model.deprecation
     if not dep:
         return {}

@@ -114,6 +114,7 @@ class RenderSpec:
     violation: bool = False
     watermark: bool = False
     embed_exif: bool = False
+    seed_ignored: bool = False  # the model ignores seeds: the caption must not claim one
 
 
 def _digest(*parts: object) -> bytes:
@@ -276,7 +277,7 @@ def _label(img: Image.Image, spec: RenderSpec, note: str | None) -> None:
     excerpt = " ".join(spec.prompt.split())
     line2 = _fit(excerpt, _font(small), w - 4 * pad)
     draw.text((pad * 2, y + big + pad), line2, font=_font(small), fill=(230, 230, 230))
-    line3 = f"seed {spec.seed} · {spec.model}"
+    line3 = f"{'seed ignored' if spec.seed_ignored else f'seed {spec.seed}'} · {spec.model}"
     if spec.style_preset:
         line3 += f" · {spec.style_preset}"
     if note:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
@@ -74,6 +75,57 @@ class RateWindow:
             self._hits.clear()
 
 
+class ErrorBudget:
+    """The service's failed-attempts budget: more than ``limit`` failed 4xx (429 excluded) within
+    ``window`` seconds per key and model locks that pair out until the oldest failure ages out.
+
+    Keys are held as digests, never as text.
+    """
+
+    def __init__(self, limit: int = 50, window: float = 30.0) -> None:
+        self.limit = limit
+        self.window = float(window)
+        self._fails: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _bucket(key: str, model: str) -> tuple[str, str]:
+        return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:16], model
+
+    def _window(self, bucket: tuple[str, str], now: float) -> deque[float]:
+        fails = self._fails.setdefault(bucket, deque())
+        while fails and fails[0] <= now - self.window:
+            fails.popleft()
+        return fails
+
+    def status(self, key: str, model: str) -> tuple[bool, dict[str, str]]:
+        """(locked out?, x-ratelimit-remaining / x-ratelimit-resets headers)."""
+        now = time.time()
+        with self._lock:
+            fails = self._window(self._bucket(key, model), now)
+            locked = len(fails) > self.limit
+            resets = (fails[0] + self.window) if fails else now
+        return locked, self._headers(len(fails), resets)
+
+    def fail(self, key: str, model: str) -> dict[str, str]:
+        """Count one failed attempt; the headers after it."""
+        now = time.time()
+        with self._lock:
+            fails = self._window(self._bucket(key, model), now)
+            fails.append(now)
+            return self._headers(len(fails), fails[0] + self.window)
+
+    def _headers(self, used: int, resets: float) -> dict[str, str]:
+        return {
+            "x-ratelimit-remaining": str(max(0, self.limit - used)),
+            "x-ratelimit-resets": str(math.ceil(resets * 1000)),
+        }
+
+    def clear(self) -> None:
+        with self._lock:
+            self._fails.clear()
+
+
 class Ledger:
     """USD balance kept in micro-dollars so repeated $0.01 charges never drift."""
 
@@ -128,13 +180,19 @@ class ServerState:
         reset_unit: str,
         styles_shape: str,
         rate_window_s: float = 60.0,
+        timing: str = "cumulative",
+        pro: bool = False,
+        error_budget: int = 50,
     ) -> None:
         self.auth = auth
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.ledger = Ledger(balance_usd)
         self.latency = float(latency)
         self.rate = RateWindow(rate_limit_rpm, reset_unit, rate_window_s)
+        self.budget = ErrorBudget(error_budget)
         self.styles_shape = styles_shape
+        self.timing = timing
+        self.pro = pro
         self.faults = FaultQueue()
         self.stopping = threading.Event()
         self.log_requests = False
@@ -163,11 +221,15 @@ class ServerState:
         if seconds > 0:
             self.stopping.wait(seconds)
 
-    def key_ok(self, authorization: str | None) -> bool:
-        if not self.auth:
-            return True
+    def api_key(self, authorization: str | None) -> str | None:
+        """The bearer key sent, or None when no usable Authorization header came (the 402 case)."""
         scheme, _, key = (authorization or "").strip().partition(" ")
         key = key.strip()
-        if scheme.lower() != "bearer" or not key:
-            return False
-        return self.api_keys is None or key in self.api_keys
+        return key if scheme.lower() == "bearer" and key else None
+
+    def key_ok(self, authorization: str | None) -> bool:
+        """Whether the Authorization header carries an accepted bearer key."""
+        if not self.auth:
+            return True
+        key = self.api_key(authorization)
+        return key is not None and (self.api_keys is None or key in self.api_keys)

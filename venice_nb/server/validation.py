@@ -6,6 +6,7 @@ Mirroring the exact shape and messages lets client error handling be tested offl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -309,12 +310,20 @@ class GenerateParams:
     embed_exif_metadata: bool = False
     enhance_prompt: bool = False
     response_format: str = "b64_json"
+    remapped_from: catalogue.Retired | None = None
     echo: dict[str, Any] = field(default_factory=dict)
 
     def variant_seed(self, i: int) -> int:
-        """Seed for variant ``i``: derived from the first, wrapped into the valid range."""
-        span = 2 * SEED_MAX + 1
-        return (self.seed + i + SEED_MAX) % span - SEED_MAX
+        """Only the first image uses the seed; the service draws the others at random."""
+        return self.seed if i == 0 else _SYS_RANDOM.randint(-SEED_MAX, SEED_MAX)
+
+    def render_seed(self, i: int) -> int:
+        """The seed the picture is drawn from: on seed-ignoring models it is not the sent seed
+        (the picture depends on the rest of the request only, as the service's would not on it)."""
+        if i == 0 and self.model.ignores_seed:
+            digest = hashlib.sha256(f"{self.model.id}\x1f{self.prompt}".encode()).digest()
+            return int.from_bytes(digest[:4], "big") % SEED_MAX
+        return self.variant_seed(i)
 
 
 def _too_long(field_name: str, limit: int, model: Model) -> dict[str, Any]:
@@ -326,32 +335,106 @@ def _custom(field_name: str, message: str) -> dict[str, Any]:
     return zod_issue("custom", [field_name], message)
 
 
-def lookup_model(model_id: str) -> Model:
-    """The model or a 404 naming it and suggesting the closest id (as the real API does)."""
+def require_model(body: Any) -> None:
+    """The router's check before the schema: no (or an empty) ``model`` is a plain 400."""
+    if isinstance(body, dict) and body.get("model") in (None, ""):
+        raise ApiError(400, "model is required")
+
+
+def not_found(model_id: str) -> ApiError:
+    return ApiError(404, f"Specified model not found: {model_id}")
+
+
+def lookup_model(model_id: str) -> tuple[Model, catalogue.Retired | None]:
+    """The model to run, and the retired id it stands in for when the service remapped it.
+
+    Unknown ids are 404 "Specified model not found: <id>"; retired ids are remapped (200 with
+    deprecation headers), answered 404 naming the replacement, or 410, as their entry says.
+    """
     model = catalogue.get_model(model_id)
     if model is not None:
-        return model
-    ids = [m.id for m in catalogue.models()]
-    hint = catalogue.suggest(model_id, ids)
-    tail = f" Did you mean '{hint}'?" if hint else f" Available image models: {', '.join(ids)}."
-    raise ApiError(404, f"Model '{model_id}' not found.{tail}")
+        return model, None
+    gone = catalogue.retired(model_id)
+    if gone is None:
+        raise not_found(model_id)
+    replacement = catalogue.get_model(gone.replacement) if gone.replacement else None
+    if gone.answer == "remap" and replacement is not None:
+        return replacement, gone
+    if gone.answer == "410" or replacement is None:
+        raise ApiError(
+            410,
+            f"The model {model_id} was retired on {gone.removed_at[:10]} and is no longer available.",
+        )
+    raise ApiError(
+        404,
+        f"Specified model not found: {model_id}. This model was retired on "
+        f"{gone.removed_at[:10]}; use {replacement.id} instead.",
+    )
 
 
-def validate_generate(body: Any) -> GenerateParams:
-    """Check a ``POST /image/generate`` body: schema first, then the model's own constraints."""
+def check_access(model: Model, pro: bool) -> None:
+    """Pro/beta rows without Pro access are 401 (not a bad key); offline rows are 503."""
+    if model.pro_only and not pro:
+        raise ApiError(401, "This model is only available to Pro users")
+    if model.offline:
+        raise ApiError(503, f"The model {model.id} is currently offline. Please try again later.")
+
+
+def validate_generate(body: Any, *, pro: bool = False) -> GenerateParams:
+    """Check a ``POST /image/generate`` body: schema first, then the model's own constraints.
+
+    Fields the model does not use are ignored as the service ignores them (steps on models that
+    do not step, a negative prompt where it is dropped, width/height on ratio models, resolution or
+    quality where the model has none, web search where unsupported, an unlisted aspect ratio);
+    only what the service refuses is a 400.
+    """
+    require_model(body)
     issues = check_object(body, GENERATE_SCHEMA)
     if issues:
         raise invalid(issues)
-    model = lookup_model(body["model"])
-    c = model.constraints
-    issues = []
-    for name in ("prompt", "negative_prompt"):
+    model, remapped_from = lookup_model(body["model"])
+    check_access(model, pro)
+    issues = _model_issues(model, body)
+    if issues:
+        raise invalid(issues)
+    resolution = model.canonical_resolution(body.get("resolution")) if model.resolutions else None
+    quality = (
+        body.get("quality", model.constraints.get("defaultQuality")) if model.qualities else None
+    )
+    steps = int(body.get("steps", model.steps_default))
+    p = _build(model, body, resolution, quality, steps)
+    p.remapped_from = remapped_from
+    return p
+
+
+def _model_issues(model: Model, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The 400s that depend on the model: only where the live service answers 400."""
+    issues: list[dict[str, Any]] = []
+    if model.only_on_route:  # [GUESS] the status; the row is listed under type=image
+        issues.append(
+            _custom(
+                "model",
+                f"Model '{model.id}' does not generate images; use POST /api/v1{model.only_on_route}",
+            )
+        )
+    names = ("prompt", "negative_prompt") if model.honours_negative else ("prompt",)
+    for name in names:
         if len(body.get(name) or "") > model.prompt_limit:
             issues.append(_too_long(name, model.prompt_limit, model))
     if body.get("variants", 1) > 1 and body.get("return_binary"):
         issues.append(
             _custom("variants", "variants > 1 is only supported when return_binary is false")
         )
+    if model.rejects_width_height:
+        for name in ("width", "height"):
+            if name in body:
+                issues.append(
+                    _custom(
+                        name,
+                        f"{name} is not supported by model '{model.id}'; use aspect_ratio"
+                        + (" and resolution" if model.resolutions else ""),
+                    )
+                )
     style = body.get("style_preset")
     if style is not None and style not in catalogue.styles():
         hint = catalogue.suggest(style, catalogue.styles())
@@ -363,37 +446,43 @@ def validate_generate(body: Any) -> GenerateParams:
                 f"/api/v1/image/styles for valid values.{tail}",
             )
         )
-    resolution = None
-    if model.resolutions:
-        resolution = model.canonical_resolution(body.get("resolution"))
-        if resolution is None:
-            issues.append(
-                _custom(
-                    "resolution",
-                    f"Resolution '{body['resolution']}' is not "
-                    f"supported by model '{model.id}'. Supported: "
-                    f"{', '.join(model.resolutions)}",
-                )
+    if model.resolutions and model.canonical_resolution(body.get("resolution")) is None:
+        issues.append(
+            _custom(
+                "resolution",
+                f"Resolution '{body['resolution']}' is not supported by model '{model.id}'. "
+                f"Supported: {', '.join(model.resolutions)}",
             )
-    quality = None
-    if model.qualities:
-        quality = body.get("quality", c.get("defaultQuality"))
-        if quality not in model.qualities:
-            issues.append(
-                _custom(
-                    "quality",
-                    f"Quality '{quality}' is not supported by model "
-                    f"'{model.id}'. Supported: {', '.join(model.qualities)}",
-                )
+        )
+    quality = body.get("quality", model.constraints.get("defaultQuality"))
+    if model.qualities and quality not in model.qualities:
+        issues.append(
+            _custom(
+                "quality",
+                f"Quality '{quality}' is not supported by model '{model.id}'. "
+                f"Supported: {', '.join(model.qualities)}",
             )
-    steps = int(body.get("steps", c["steps"]["default"]))
-    if model.uses_steps and not 1 <= steps <= c["steps"]["max"]:
-        message = f"steps must be between 1 and {c['steps']['max']} for model '{model.id}'"
-        side, limit = ("max", c["steps"]["max"]) if steps > 1 else ("min", 1)
+        )
+    steps = int(body.get("steps", model.steps_default))
+    if model.uses_steps and not 1 <= steps <= model.steps_max:
+        message = f"steps must be between 1 and {model.steps_max} for model '{model.id}'"
+        side, limit = ("max", model.steps_max) if steps > 1 else ("min", 1)
         issues.append(_bound_issue(side, "number", ["steps"], message, limit))
-    if body.get("style_references") and not model.spec.get("supportsStyleReferences"):
+    refs = body.get("style_references") or []
+    if refs and not model.max_style_references:
         issues.append(
             _custom("style_references", f"Model '{model.id}' does not support style_references")
+        )
+    elif len(refs) > model.max_style_references:
+        limit = model.max_style_references
+        issues.append(
+            _bound_issue(
+                "max",
+                "array",
+                ["style_references"],
+                f"Model '{model.id}' accepts at most {limit} style references",
+                limit,
+            )
         )
     if body.get("inpaint") is not None:
         issues.append(
@@ -402,9 +491,7 @@ def validate_generate(body: Any) -> GenerateParams:
                 "Inpainting was disabled on May 19th, 2025. Use POST /api/v1/image/edit instead.",
             )
         )
-    if issues:
-        raise invalid(issues)
-    return _build(model, body, resolution, quality, steps)
+    return issues
 
 
 def _build(
@@ -414,13 +501,12 @@ def _build(
     aspect = None
     if not model.is_pixel:
         aspect = body.get("aspect_ratio")
-        aspect = (
-            aspect if aspect in model.aspect_ratios else model.constraints["defaultAspectRatio"]
-        )
+        aspect = aspect if aspect in model.aspect_ratios else model.default_aspect_ratio
     width, height = model.dimensions(
         int(body.get("width", 1024)), int(body.get("height", 1024)), aspect, resolution
     )
     cfg = float(body.get("cfg_scale", model.cfg_scale))
+    negative = body.get("negative_prompt") if model.honours_negative else None
     p = GenerateParams(
         model=model,
         prompt=body["prompt"],
@@ -433,7 +519,7 @@ def _build(
         variants=int(body.get("variants", 1)),
         return_binary=body.get("return_binary", False),
         safe_mode=body.get("safe_mode", True),
-        negative_prompt=body.get("negative_prompt"),
+        negative_prompt=negative,
         style_preset=body.get("style_preset"),
         resolution=resolution,
         quality=quality,
@@ -442,8 +528,8 @@ def _build(
         enhance_prompt=body.get("enhance_prompt", False),
     )
     echo: dict[str, Any] = {"model": model.id, "prompt": p.prompt}
-    if p.negative_prompt is not None:
-        echo["negative_prompt"] = p.negative_prompt
+    if negative is not None:
+        echo["negative_prompt"] = negative
     echo.update(width=width, height=height)
     if aspect is not None:
         echo["aspect_ratio"] = aspect
@@ -465,26 +551,26 @@ def _build(
     for key in (
         "style_preset",
         "lora_strength",
-        "enable_web_search",
         "enhance_prompt",
         "disable_prompt_optimization_thinking",
         "anon_user_id",
     ):
         if key in body:
             echo[key] = body[key]
+    if "enable_web_search" in body and model.supports_web_search:
+        echo["enable_web_search"] = body["enable_web_search"]
     p.echo = echo
     return p
 
 
-def validate_openai(body: Any) -> GenerateParams:
+def validate_openai(body: Any, *, pro: bool = False) -> GenerateParams:
     """Check a ``POST /images/generations`` body and map it onto the native parameters."""
+    require_model(body)
     issues = check_object(body, OPENAI_SCHEMA)
     if issues:
         raise invalid(issues)
-    model = catalogue.get_model(body.get("model") or "") or catalogue.get_model(
-        catalogue.DEFAULT_MODEL
-    )
-    assert model is not None
+    model, remapped_from = _openai_model(body["model"])
+    check_access(model, pro)
     if len(body["prompt"]) > model.prompt_limit:
         raise invalid([_too_long("prompt", model.prompt_limit, model)])
     size = body.get("size") or "auto"
@@ -501,14 +587,25 @@ def validate_openai(body: Any) -> GenerateParams:
         height=height,
         seed=_SYS_RANDOM.randint(-SEED_MAX, SEED_MAX),
         cfg_scale=model.cfg_scale,
-        steps=int(model.constraints["steps"]["default"]),
+        steps=model.steps_default,
         format=body.get("output_format", "png"),
         safe_mode=body.get("moderation") != "low",
         resolution=model.canonical_resolution(None) if model.resolutions else None,
         quality=quality,
         hide_watermark=True,
         response_format=body.get("response_format") or "b64_json",
+        remapped_from=remapped_from,
     )
+
+
+def _openai_model(model_id: str) -> tuple[Model, catalogue.Retired | None]:
+    """Unknown ids (``dall-e-3``) fall back on the default image model; retired ones are
+    answered as on the native route."""
+    if catalogue.get_model(model_id) is None and catalogue.retired(model_id) is None:
+        model = catalogue.get_model(catalogue.DEFAULT_MODEL)
+        assert model is not None
+        return model, None
+    return lookup_model(model_id)
 
 
 def _fit_pixels(width: int, height: int, divisor: int) -> tuple[int, int]:
@@ -522,10 +619,38 @@ def _fit_pixels(width: int, height: int, divisor: int) -> tuple[int, int]:
 
 NSFW_RE = re.compile(r"\bnsfw\b", re.IGNORECASE)
 VIOLATION_RE = re.compile(r"violation-test", re.IGNORECASE)
+ADULT_VIOLATION_RE = re.compile(r"adult-violation-test", re.IGNORECASE)
+ENHANCE_NOOP_RE = re.compile(r"enhance-noop-test", re.IGNORECASE)
 
 
-def moderation(params: GenerateParams) -> tuple[bool, bool]:
-    """(blurred, violation): deterministic prompt triggers standing in for the real classifiers."""
-    violation = bool(VIOLATION_RE.search(params.prompt))
-    blurred = not violation and params.safe_mode and bool(NSFW_RE.search(params.prompt))
-    return blurred, violation
+@dataclass(frozen=True)
+class Moderation:
+    """Deterministic prompt triggers standing in for the real classifiers.
+
+    ``violation-test`` blocks the image (x-venice-is-content-violation), ``adult-violation-test``
+    blocks it as an adult-model violation (x-venice-is-adult-model-content-violation), ``nsfw``
+    is blurred in safe mode. Blocked images are placeholders and are not charged.
+    """
+
+    blurred: bool
+    violation: bool
+    adult_violation: bool
+
+    @property
+    def blocked(self) -> bool:
+        return self.violation or self.adult_violation
+
+
+def moderation(params: GenerateParams) -> Moderation:
+    adult = bool(ADULT_VIOLATION_RE.search(params.prompt))
+    violation = not adult and bool(VIOLATION_RE.search(params.prompt))
+    blurred = not (adult or violation) and params.safe_mode and bool(NSFW_RE.search(params.prompt))
+    return Moderation(blurred, violation, adult)
+
+
+def enhanced_prompt(params: GenerateParams) -> str | None:
+    """The rewrite ``enhance_prompt`` applies, or None when the service leaves the prompt as is
+    (then nothing is charged and no header is sent); ``enhance-noop-test`` triggers that case."""
+    if not params.enhance_prompt or ENHANCE_NOOP_RE.search(params.prompt):
+        return None
+    return f"{params.prompt}, richly detailed, balanced composition (local preview)"
