@@ -91,6 +91,8 @@ def test_cli_no_auth_and_latency_flags() -> None:
             "--no-auth",
             "--latency",
             "0.2",
+            "--timing",
+            "additive",
             "--quiet",
         ],
         stdout=subprocess.PIPE,
@@ -109,7 +111,11 @@ def test_cli_no_auth_and_latency_flags() -> None:
         t0 = time.monotonic()
         with urllib.request.urlopen(req, timeout=20) as resp:
             assert resp.status == 200
+            t = json.loads(resp.read())["timing"]
         assert time.monotonic() - t0 >= 0.2
+        assert t["inferenceDuration"] >= 200  # --latency is render time
+        parts = t["inferenceQueueTime"] + t["inferencePreprocessingTime"] + t["inferenceDuration"]
+        assert t["total"] == parts  # --timing additive
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)

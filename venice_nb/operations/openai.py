@@ -120,4 +120,8 @@ class OpenAIImageRequest:
         return self
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        body = {k: v for k, v in asdict(self).items() if v is not None}
+        # The spec gives `model` a default, but the live route answers 400 "model is required"
+        # without one (venice-api.md section 3); "default" is the spec's own value for it.
+        body.setdefault("model", "default")
+        return body

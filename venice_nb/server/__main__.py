@@ -75,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="the rate limit's sliding window in seconds (default 60)",
     )
+    ap.add_argument(
+        "--timing",
+        choices=("cumulative", "additive"),
+        default="cumulative",
+        help="shape of the timing object: cumulative as the live service (default) or the "
+        "docs' additive example",
+    )
+    ap.add_argument(
+        "--pro", action="store_true", help="the key has Pro/beta access (else Pro rows answer 401)"
+    )
     ap.add_argument("--quiet", action="store_true", help="do not log requests")
     return ap
 
@@ -91,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         balance_usd=args.balance,
         rate_limit_rpm=args.rate_limit,
         rate_window_s=args.rate_window,
+        timing=args.timing,
+        pro=args.pro,
     )
     try:
         server.start()
