@@ -142,6 +142,14 @@ def test_upscale_missing_image_and_url_image(srv: LocalServer) -> None:
     assert r.status_code == 400 and "not a URL" in r.json()["error"]
 
 
+def test_a_cut_out_stays_transparent_when_upscaled(srv: LocalServer) -> None:
+    cut = post(srv, "/image/background-remove", {"image": B64}).content
+    out = image_of(form(srv, "/image/upscale", {"image": ("cut.png", cut, "image/png")}))
+    assert out.mode == "RGBA" and out.size == (640, 480)
+    assert out.getchannel("A").getpixel((10, 10)) == 0
+    assert out.getchannel("A").getpixel((320, 160)) == 255
+
+
 # --- background removal ---------------------------------------------------------------------------
 
 
@@ -306,6 +314,13 @@ def test_multi_edit_combines_its_inputs_json_and_multipart(srv: LocalServer) -> 
     assert len(srv.received[-1].body["images"]) == 2
     single = post(srv, "/image/multi-edit", {"images": [B64], "prompt": "merge"})
     assert image_of(single).size == (1024, 768)
+
+
+def test_multi_edit_takes_data_urls_in_json_and_only_files_in_multipart(srv: LocalServer) -> None:
+    body = {"images": [f"data:image/png;base64,{B64}", B64], "prompt": "p"}
+    assert image_of(post(srv, "/image/multi-edit", body)).size == (1024, 768)
+    r = form(srv, "/image/multi-edit", {"images": (None, B64)}, {"prompt": "p"})
+    assert r.status_code == 400 and "file uploads only" in r.json()["error"]
 
 
 def test_multi_edit_refusals(srv: LocalServer) -> None:
