@@ -562,3 +562,13 @@ def test_the_spec_validator_bites_on_toolbox_bodies(spec_validator) -> None:
     assert not spec_validator.is_valid({"image": B64, "scale": 1}, upscale)
     bg = _request_schema(spec_validator, "/image/background-remove", "application/json")
     assert not spec_validator.is_valid({"image": B64, "model": "bria-bg-remover"}, bg)
+
+
+def test_toolbox_calls_share_the_image_rate_limit() -> None:
+    with LocalServer(rate_limit_rpm=2) as server:
+        ok = post(server, "/image/background-remove", {"image": B64})
+        assert ok.status_code == 200 and ok.headers["x-ratelimit-remaining-requests"] == "1"
+        assert post(server, "/image/upscale", {"image": "not checked yet"}).status_code == 400
+        r = post(server, "/image/edit", {"image": B64, "prompt": "p"})
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+        assert r.json() == {"error": "Rate limit exceeded"}

@@ -39,7 +39,7 @@ from .catalogue import RESOLUTION_LONG_SIDE, suggest
 from .multipart import Upload
 from .render import encode
 from .responses import ApiError, Response
-from .state import ServerState
+from .state import RateDecision, ServerState
 from .toolbox_inputs import Incoming, load_image
 from .toolbox_inputs import read as read_body
 from .validation import (
@@ -149,7 +149,14 @@ class Job:
 
 
 def handle(incoming: Incoming, state: ServerState, authorization: str | None) -> Response:
-    """Answer one toolbox request: faults, auth, rate, validation, price, picture."""
+    """Answer one toolbox request: rate, faults, auth, validation, price, picture.
+
+    The rate limit counts the request on arrival, as on ``/image/generate``."""
+    rate = state.rate.hit() if state.key_ok(authorization) else None
+    if rate is not None and not rate.allowed:
+        raise ApiError(
+            429, "Rate limit exceeded", {**rate.headers, "Retry-After": str(rate.retry_after)}
+        )
     fault = state.faults.pop()
     state.sleep(state.latency)
     if fault is not None and fault.phase == "delay":
@@ -159,22 +166,16 @@ def handle(incoming: Incoming, state: ServerState, authorization: str | None) ->
         return faults.pre_response(
             fault, binary=True, limit=limit, reset_unit=state.rate.reset_unit
         )
-    resp = _answer(incoming.route, state, incoming, authorization)
+    if rate is None:
+        raise ApiError(401, "Authentication failed")
+    resp = _answer(incoming, state, rate)
     if fault is not None and resp.status == 200:
         resp = faults.post_response(fault, resp, None, resp.body, False)  # type: ignore[arg-type]
     return resp
 
 
-def _answer(
-    route: str, state: ServerState, incoming: Incoming, authorization: str | None
-) -> Response:
-    if not state.key_ok(authorization):
-        raise ApiError(401, "Authentication failed")
-    rate = state.rate.hit()
-    if not rate.allowed:
-        raise ApiError(
-            429, "Rate limit exceeded", {**rate.headers, "Retry-After": str(rate.retry_after)}
-        )
+def _answer(incoming: Incoming, state: ServerState, rate: RateDecision) -> Response:
+    route = incoming.route
     if incoming.error is not None:
         raise incoming.error
     body = incoming.body
