@@ -26,6 +26,8 @@ from leak_scan import Scan, needles_for
 
 from venice_nb.apikey import mask
 from venice_nb.client import VeniceClient
+from venice_nb.errors import VeniceError
+from venice_nb.ratelimit import RetryPolicy
 from venice_nb.server import LocalServer
 from venice_nb.session import VeniceSession
 from venice_nb.settings import Settings
@@ -260,3 +262,92 @@ def test_results_saved_files_and_provenance_hold_no_key(tmp_path: Path, local_se
     scan = Scan(needles_for(KEY, HEX))
     scan.text("result", text)
     assert scan.hits == []
+
+
+# ---- credentials of every kind: URL passwords, proxy passwords, secret query values ------------
+
+URL_SECRET = f"url-pw-{HEX[:12]}"
+PROXY_SECRET = f"proxy-pw-{HEX[12:24]}"
+
+
+def test_credentials_in_a_base_url_appear_in_no_output_repr_error_or_log(
+    ip, server, tmp_path, caplog
+):
+    """``%venice config`` printed ``user:password`` from the base URL, and the saved notebook
+    kept it. Every place a person sees is searched for the password."""
+    from magics_harness import magics, restored_traits, seen
+    from magics_harness import run as run_cell
+
+    from venice_nb.session import get_session
+
+    port = server.base_url.split(":")[2].split("/")[0]
+    with_password = f"http://alice:{URL_SECRET}@127.0.0.1:{port}/api/v1"
+    shown: list[str] = []
+    with restored_traits(ip), caplog.at_level("DEBUG"):
+        for source in (
+            f"%config VeniceMagics.base_url = {with_password!r}",
+            "%venice config",
+            "%config VeniceMagics",
+            "%config VeniceMagics.base_url",
+            f"%%venice -m z-image-turbo -W 64 -H 64 -s 3 -o shot --save {tmp_path / 'saved'}\n"
+            "a fox",
+            # refused: no scheme, and the pasted endpoint; then the refusal of the next cell
+            "%config VeniceMagics.base_url = 'alice:" + URL_SECRET + "@127.0.0.1:9/api/v1'",
+            "%%venice -s 1\na fox",
+            f"%config VeniceMagics.base_url = {with_password + '/image/generate'!r}",
+        ):
+            outcome, cap = run_cell(ip, source)
+            shown += [seen(cap), repr(outcome.result), str(outcome.error_in_exec)]
+        session = get_session()
+        shown += [repr(session.settings), repr(session), str(session.describe())]
+        shown += [repr(magics(ip)), repr(session.client()), repr(ip.user_ns.get("shot"))]
+        shown += [json.dumps(ip.user_ns["shot"].provenance(), default=str)]
+    shown += [r.getMessage() for r in caplog.records]
+    shown += [p.read_bytes().decode("latin-1") for p in (tmp_path / "saved").rglob("*")]
+    assert any("alice" not in s and "127.0.0.1" in s for s in shown)  # the search reads output
+    for text in shown:
+        assert URL_SECRET not in text, text[:300]
+
+
+def test_a_dead_server_behind_a_url_with_a_password_is_named_without_it():
+    with socket_closed() as port:
+        url = f"http://alice:{URL_SECRET}@127.0.0.1:{port}/api/v1"
+        client = VeniceClient(KEY, base_url=url, retry=RetryPolicy(max_retries=0))
+        with client, pytest.raises(VeniceError) as info:
+            client.models()
+    assert "127.0.0.1" in str(info.value) and URL_SECRET not in str(info.value)
+    assert URL_SECRET not in repr(client) and URL_SECRET not in repr(info.value)
+
+
+def test_proxy_credentials_appear_in_no_error(monkeypatch):
+    with socket_closed() as port:
+        monkeypatch.setenv("HTTP_PROXY", f"http://bob:{PROXY_SECRET}@127.0.0.1:{port}")
+        monkeypatch.delenv("http_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        client = VeniceClient(
+            KEY, base_url="http://venice.test/api/v1", retry=RetryPolicy(max_retries=0)
+        )
+        with client, pytest.raises(VeniceError) as info:
+            client.models()
+    message = info.value.one_line()
+    assert f"through the proxy http://127.0.0.1:{port} (set by $HTTP_PROXY)" in message
+    assert PROXY_SECRET not in message and "bob" not in message
+
+
+def test_secret_query_values_are_redacted_wherever_a_url_is_shown():
+    from venice_nb.errors import redact_url
+
+    shown = redact_url(f"https://h.example/api/v1?api_key={URL_SECRET}&token={URL_SECRET}&x=1")
+    assert URL_SECRET not in shown and shown.endswith("&x=1")
+    assert redact_url(f"alice:{URL_SECRET}@h.example/api/v1") == "h.example/api/v1"
+
+
+@contextlib.contextmanager
+def socket_closed():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    yield port

@@ -245,6 +245,10 @@ class VeniceMagics(Magics):
             raise TraitError(exc.one_line()) from None
         if not self._initialising:
             self.session.accept(name)
+        if name == "base_url" and value:
+            from .urls import RedactedURL
+
+            return RedactedURL(value)  # %config shows values with %r: no credentials
         return "" if value is None else value
 
     @observe(*Settings.names())

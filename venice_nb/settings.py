@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, redact_url
 
 Backend = Literal["auto", "venice", "local"]
 BACKENDS = ("auto", "venice", "local")
@@ -182,6 +182,13 @@ class Settings:
         default=1.0,
         metadata=_rule(_number_in(0, 1e6), "A cell estimated above this many USD needs --yes."),
     )
+
+    def __repr__(self) -> str:
+        """Like the dataclass's, with the base URL's credentials left out."""
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        if shown["base_url"]:
+            shown["base_url"] = redact_url(shown["base_url"])
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -32,6 +32,16 @@ ENDPOINTS = tuple(
 )
 
 
+class RedactedURL(str):
+    """A URL whose repr leaves out credentials: IPython shows trait values with ``%r``
+    (``%config VeniceMagics``, ``%config VeniceMagics.base_url``), the client uses ``str``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(redact_url(str(self)))
+
+
 def check_base_url(url: str, where: str = "base URL") -> str:
     """``url`` trimmed (no trailing ``/``), or a ConfigurationError saying what to paste."""
     url = url.strip()
