@@ -6,7 +6,18 @@ all build the same request objects, and ``VeniceClient`` sends them.
 
 from __future__ import annotations
 
+from .background import BackgroundRemoveRequest
+from .edit import EditRequest
 from .generate import GenerateRequest
+from .multi_edit import MultiEditRequest
 from .openai import OpenAIImageRequest
+from .upscale import UpscaleRequest
 
-__all__ = ["GenerateRequest", "OpenAIImageRequest"]
+__all__ = [
+    "BackgroundRemoveRequest",
+    "EditRequest",
+    "GenerateRequest",
+    "MultiEditRequest",
+    "OpenAIImageRequest",
+    "UpscaleRequest",
+]
