@@ -25,20 +25,27 @@ import requests
 
 from . import __version__
 from .apikey import KEY_ENV, Bearer, Secret, checked, current_key, mask, masked, wrap
-from .catalogue import Catalogue
+from .catalogue import Catalogue, ModelSpec
 from .errors import (
     APIConnectionError,
     APITimeoutError,
     CancelledError,
     ConfigurationError,
+    ContentPolicyError,
     InvalidResponseError,
     VeniceError,
     redact_url,
 )
 from .errors import from_response as api_error
+from .lineage import derived_result
 from .network import CircuitBreaker, is_loopback, proxy_for
+from .operations.background import BackgroundRemoveRequest
+from .operations.common import Body, ToolboxRequest, explain_refusal
+from .operations.edit import EditRequest
 from .operations.generate import GenerateRequest, request_from
+from .operations.multi_edit import MultiEditRequest
 from .operations.openai import OpenAIImageRequest
+from .operations.upscale import UpscaleRequest
 from .ratelimit import (
     RateGate,
     RetryCallback,
@@ -137,6 +144,7 @@ class VeniceClient:
         self._session.mount("https://", adapter)
         self._session.headers["User-Agent"] = f"venice-nb/{__version__}"
         self._catalogue: Catalogue | None = None
+        self._catalogues: dict[str, Catalogue] = {}  # the toolbox's: type=inpaint, type=upscale
         self._styles: list[str] | None = None
         self._lock = threading.Lock()
 
@@ -309,6 +317,94 @@ class VeniceClient:
         result.route = "openai"
         return result
 
+    # ---- the toolbox: edit, multi-edit, upscale, background removal ---------------------------
+
+    def models_of(self, kind: str, refresh: bool = False) -> Catalogue:
+        """The models of one type (``image``; ``inpaint``: edit models; ``upscale``), cached."""
+        if kind == "image":
+            return self.models(refresh)
+        with self._lock:
+            cached = self._catalogues.get(kind)
+            if cached is not None and not refresh:
+                return cached
+        reply = self._send("GET", "/models", params={"type": kind}, auth=False)
+        try:
+            catalogue = Catalogue.from_json(json.loads(reply.body))
+        except (ValueError, KeyError, TypeError) as exc:
+            problem = str(exc)
+        else:
+            with self._lock:
+                self._catalogues[kind] = catalogue
+            return catalogue
+        raise InvalidResponseError(f"the {kind} models list could not be read ({problem})")
+
+    def operation_spec(self, request: ToolboxRequest, fetch: bool = False) -> ModelSpec | None:
+        """The catalogue row that checks and prices ``request`` (None when not listed)."""
+        kind = OPERATION_MODEL_TYPE.get(request.operation, "image")
+        if fetch:
+            catalogue: Catalogue | None = self.models_of(kind)
+        else:
+            with self._lock:
+                catalogue = self._catalogue if kind == "image" else self._catalogues.get(kind)
+        return catalogue.get(getattr(request, "model", "")) if catalogue is not None else None
+
+    def validate_operation(self, request: ToolboxRequest) -> ToolboxRequest:
+        """Check a toolbox request against its model before it costs anything; returns the request
+        to send. An edit model the server lists nothing about is left to the server."""
+        request.check()
+        kind = OPERATION_MODEL_TYPE.get(request.operation, "image")
+        catalogue = self.models_of(kind)
+        model = getattr(request, "model", "")
+        if request.operation in ("edit", "multi-edit") and len(catalogue):
+            return request.check_against(catalogue.require(model))  # type: ignore[attr-defined]
+        spec = catalogue.get(model)
+        return request.check_against(spec) if spec is not None else request  # type: ignore[attr-defined]
+
+    def edit(self, request: EditRequest, **kw: Any) -> GenerationResult:
+        """``POST /image/edit``: one image changed by an instruction."""
+        return self.run_operation(_expect(request, EditRequest), **kw)
+
+    def multi_edit(self, request: MultiEditRequest, **kw: Any) -> GenerationResult:
+        """``POST /image/multi-edit``: images combined under one instruction (base first)."""
+        return self.run_operation(_expect(request, MultiEditRequest), **kw)
+
+    def upscale(self, request: UpscaleRequest, **kw: Any) -> GenerationResult:
+        """``POST /image/upscale``: 2x or 4x bigger."""
+        return self.run_operation(_expect(request, UpscaleRequest), **kw)
+
+    def remove_background(self, request: BackgroundRemoveRequest, **kw: Any) -> GenerationResult:
+        """``POST /image/background-remove``: a PNG with the background transparent."""
+        return self.run_operation(_expect(request, BackgroundRemoveRequest), **kw)
+
+    def run_operation(
+        self,
+        request: ToolboxRequest,
+        *,
+        on_retry: RetryCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GenerationResult:
+        """Send one toolbox request (checked first: a refusal sends nothing) and read its image."""
+        request.check()  # type: ignore[attr-defined]
+        body = request.body()
+        started = time.perf_counter()
+        failure: VeniceError | None = None
+        try:
+            reply = self._send(
+                "POST", request.path, body=body, on_retry=on_retry, cancel=cancel,
+                model=getattr(request, "model", None),
+            )  # fmt: skip
+        except ContentPolicyError as exc:
+            failure = explain_refusal(request.operation, exc)
+        if failure is not None:
+            raise failure
+        wall_ms = (time.perf_counter() - started) * 1000
+        result = derived_result(
+            request, reply.body, reply.headers, wall_ms, base_url=self.base_url,
+            retries=reply.retries, spec=self.operation_spec(request),
+        )  # fmt: skip
+        del reply.body[:]
+        return result
+
     # ---- plumbing ----------------------------------------------------------------------------
 
     def _result(
@@ -333,6 +429,7 @@ class VeniceClient:
         path: str,
         *,
         json_body: Any = None,
+        body: Body | None = None,
         params: Mapping[str, str] | None = None,
         auth: bool = True,
         on_retry: RetryCallback | None = None,
@@ -360,7 +457,8 @@ class VeniceClient:
                 raise self._through_proxy(
                     APIConnectionError(f"not sent to {self._shown_url}: {blocked}")
                 )
-            reply, failure, retryable = self._attempt(method, url, json_body, params, bearer)
+            payload = body.requests_kwargs() if body is not None else {"json": json_body}
+            reply, failure, retryable = self._attempt(method, url, payload, params, bearer)
             self.gate.finish(slot[0], *((reply.headers, reply.status) if reply else (None,)))
             if reply is not None and 200 <= reply.status < 300:
                 reply.retries = retries
@@ -414,7 +512,7 @@ class VeniceClient:
         self,
         method: str,
         url: str,
-        json_body: Any,
+        payload: Mapping[str, Any],
         params: Mapping[str, str] | None,
         bearer: Bearer | None,
     ) -> tuple[_Reply | None, VeniceError | None, bool]:
@@ -425,7 +523,7 @@ class VeniceClient:
         resp: requests.Response | None = None
         try:
             resp = self._session.request(
-                method, url, json=json_body, params=params, auth=bearer, stream=True,
+                method, url, **payload, params=params, auth=bearer, stream=True,
                 headers={"Accept-Encoding": "gzip"}, allow_redirects=False,
                 timeout=(self.connect_timeout, self.read_timeout),
             )  # fmt: skip
@@ -491,6 +589,20 @@ class VeniceClient:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+
+
+OPERATION_MODEL_TYPE = {
+    "edit": "inpaint",
+    "multi-edit": "inpaint",
+    "upscale": "upscale",
+    "remove-background": "image",  # bria-bg-remover is listed under type=image
+}
+
+
+def _expect(request: Any, kind: type) -> Any:
+    if not isinstance(request, kind):
+        raise TypeError(f"expected a {kind.__name__}, got {type(request).__name__}")
+    return request
 
 
 def _short(text: str) -> str:

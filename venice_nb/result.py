@@ -22,6 +22,7 @@ from .text import plural
 if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image
 
+    from .lineage import Lineage
     from .operations.generate import GenerateRequest
     from .operations.openai import OpenAIImageRequest
 
@@ -126,6 +127,7 @@ class GeneratedImage:
     seed: int | None = None
     blurred: bool = False
     content_violation: bool = False
+    lineage: Lineage | None = field(default=None, repr=False)  # set on derived images
 
     @classmethod
     def from_bytes(cls, data: bytes, **kw: Any) -> GeneratedImage:
@@ -175,6 +177,7 @@ class GeneratedImage:
         seed = f" seed={self.seed}" if self.seed is not None else ""
         flags = " blurred" if self.blurred else ""
         flags += " blocked" if self.content_violation else ""
+        flags += f", {self.lineage.summary()}" if self.lineage is not None else ""
         return f"<GeneratedImage {self.format} {len(self.data):,} bytes{seed}{flags}>"
 
 
@@ -213,6 +216,11 @@ class GenerationResult:
         return getattr(self.request, "model", None)
 
     @property
+    def lineage(self) -> Lineage | None:
+        """How this result's image was derived (edit, upscale...), None for a generation."""
+        return self.images[0].lineage if self.images else None
+
+    @property
     def is_local_preview(self) -> bool:
         return self.backend == LOCAL_PREVIEW
 
@@ -229,7 +237,8 @@ class GenerationResult:
         """What to record next to the images: the request and what the server said, never a key."""
         return {
             "route": self.route,
-            "request": self.request.to_json(),
+            # Toolbox requests describe their input images instead of carrying their bytes.
+            "request": getattr(self.request, "provenance_json", self.request.to_json)(),
             "id": self.id,
             "seed": self.seed,
             "backend": self.backend,
@@ -239,6 +248,7 @@ class GenerationResult:
             "blurred": self.blurred,
             "content_violation": self.content_violation,
             "cached": self.cached,
+            **({"lineage": self.lineage.describe()} if self.lineage is not None else {}),
         }
 
     # ---- files -----------------------------------------------------------------------------

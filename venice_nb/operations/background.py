@@ -12,7 +12,7 @@ from typing import Any
 
 from ..catalogue import ModelSpec
 from ..images_in import EDIT_MAX_PIXELS, InputImage, check_pixels, to_input
-from .common import Body, ToolboxRequest, choose_transport, json_size
+from .common import Body, ToolboxRequest, json_size
 
 BACKGROUND_MODEL = "bria-bg-remover"
 DEFAULT_PRICE = 0.03
@@ -42,7 +42,7 @@ class BackgroundRemoveRequest(ToolboxRequest):
 
     def check(self) -> BackgroundRemoveRequest:
         check_pixels(self.image, "background removal", EDIT_MAX_PIXELS)
-        self.body()
+        self.kind()
         return self
 
     def check_against(self, spec: ModelSpec | None = None) -> BackgroundRemoveRequest:
@@ -55,15 +55,10 @@ class BackgroundRemoveRequest(ToolboxRequest):
 
     def body(self) -> Body:
         image = self.image
-        if image.is_url:  # a URL goes as image_url; multipart has no URL field (refused there)
-            size = len(image.url or "") + 20
-            wanted = "json" if self.transport == "auto" else self.transport
-            choose_transport(wanted, self.inputs, size, "/image/background-remove")
-            return Body("json", json={"image_url": image.url}, size=size)
-        size = json_size({}, self.inputs)
-        kind = choose_transport(self.transport, self.inputs, size, "/image/background-remove")
+        kind = self.kind()  # a URL goes as image_url in JSON; multipart refuses it
         if kind == "json":
-            return Body("json", json={"image": image.base64()}, size=size)
+            value = {"image_url": image.url} if image.is_url else {"image": image.base64()}
+            return Body("json", json=value, size=json_size({}, self.inputs))
         return Body(
             "multipart",
             files=(("image", image.filename, image.data or b"", image.mime),),

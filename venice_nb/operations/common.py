@@ -219,6 +219,22 @@ def check_edit_against(
     return changes
 
 
+def explain_refusal(operation: str, error: Any) -> Any:
+    """A 422 from a toolbox endpoint, said as what it is: the content policy, or an image the
+    service found too large. Returns the error to raise (same class, clearer words)."""
+    body = getattr(error, "body", None)
+    code = body.get("code") if isinstance(body, Mapping) else None
+    if code == "IMAGE_TOO_LARGE":
+        error.message = f"Venice found the input image too large for {operation}: {error.message}"
+        error.hint = "Downscale the image (at most 33,177,600 pixels, under 25 MB) and try again."
+    else:
+        error.message = (
+            f"Venice refused this {operation} under its content policy (HTTP 422): {error.message}"
+        )
+        error.hint = "Rephrase the instruction or use another image; a refusal is not charged."
+    return error
+
+
 def edit_price(
     spec: ModelSpec, resolution: str | None, quality: str | None, images: int
 ) -> float | None:
@@ -253,6 +269,15 @@ class ToolboxRequest:
     @property
     def image_count(self) -> int:
         return 1  # every toolbox call returns one image
+
+    def kind(self) -> Literal["json", "multipart"]:
+        """How the body will travel: JSON while it fits in 35 MB, else multipart (or refused)."""
+        size = json_size(self.fields_json(), self.inputs)
+        return choose_transport(self.transport, self.inputs, size, self.path)
+
+    def notes(self) -> list[str]:
+        """What the service will do differently from what was asked; said before sending."""
+        return []
 
     def with_(self, **changes: Any) -> Any:
         from dataclasses import fields, replace

@@ -21,7 +21,6 @@ from .common import (
     check_edit_against,
     check_edit_fields,
     check_prompt,
-    choose_transport,
     edit_price,
     form_value,
     json_size,
@@ -82,7 +81,7 @@ class EditRequest(ToolboxRequest):
             },
         )
         check_pixels(self.image, "an edit", EDIT_MAX_PIXELS)
-        self.body()  # refuses a body neither JSON nor multipart can carry
+        self.kind()  # refuses a body neither JSON nor multipart can carry
         return self
 
     def check_against(self, spec: ModelSpec) -> EditRequest:
@@ -102,7 +101,7 @@ class EditRequest(ToolboxRequest):
     def body(self) -> Body:
         fields_ = self.fields_json()
         size = json_size(fields_, self.inputs)
-        kind = choose_transport(self.transport, self.inputs, size, "/image/edit")
+        kind = self.kind()
         image = self.image
         if kind == "json":
             value = image.url if image.url is not None else image.base64()

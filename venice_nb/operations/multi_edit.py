@@ -21,7 +21,6 @@ from .common import (
     check_edit_against,
     check_edit_fields,
     check_prompt,
-    choose_transport,
     edit_price,
     form_value,
     json_size,
@@ -102,7 +101,7 @@ class MultiEditRequest(ToolboxRequest):
         )
         for image in self.images:
             check_pixels(image, "a multi-edit", EDIT_MAX_PIXELS)
-        self.body()
+        self.kind()
         return self
 
     def check_against(self, spec: ModelSpec) -> MultiEditRequest:
@@ -131,7 +130,7 @@ class MultiEditRequest(ToolboxRequest):
     def body(self) -> Body:
         fields_ = self.fields_json()
         size = json_size(fields_, self.images)
-        kind = choose_transport(self.transport, self.images, size, "/image/multi-edit")
+        kind = self.kind()
         if kind == "json":
             values = [im.url if im.url is not None else im.base64() for im in self.images]
             return Body("json", json=dict(fields_, images=values), size=size)

@@ -20,7 +20,7 @@ from ..images_in import (
     to_input,
     upscale_outcome,
 )
-from .common import Body, ToolboxRequest, choose_transport, form_value, json_size
+from .common import Body, ToolboxRequest, form_value, json_size
 
 SCALES = (2, 4)
 CREATIVITY_MAX = 0.02
@@ -84,7 +84,7 @@ class UpscaleRequest(ToolboxRequest):
                 "2048x2048 pixels (4,194,304) first",
                 field="image",
             )
-        self.body()
+        self.kind()
         return self
 
     def check_against(self, spec: ModelSpec | None = None) -> UpscaleRequest:
@@ -120,7 +120,7 @@ class UpscaleRequest(ToolboxRequest):
     def body(self) -> Body:
         fields_ = self.fields_json()
         size = json_size(fields_, self.inputs)
-        kind = choose_transport(self.transport, self.inputs, size, "/image/upscale")
+        kind = self.kind()
         if kind == "json":
             return Body("json", json=dict(fields_, image=self.image.base64()), size=size)
         return Body(
