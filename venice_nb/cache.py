@@ -241,7 +241,12 @@ class ResultCache:
     def put(self, key: str, result: GenerationResult) -> None:
         """Store ``result`` under ``key``; refused (silently) unless it is a seeded, fresh, whole result."""
         if (
-            getattr(result.request, "seed", None) is None
+            # Seeded generations, and the toolbox's deterministic operations (upscale,
+            # background removal: same bytes and parameters, same picture).
+            (
+                getattr(result.request, "seed", None) is None
+                and not getattr(result.request, "deterministic", False)
+            )
             or result.cached
             or result.content_violation
             or not result.images
@@ -302,7 +307,7 @@ class ResultCache:
             "key": key,
             "created": time.time(),
             "route": result.route,
-            "request": result.request.to_json(),
+            "request": getattr(result.request, "provenance_json", result.request.to_json)(),
             "base_url": redact_url(result.base_url),  # credentials never reach the disk
             "backend": result.backend,
             "id": result.id,

@@ -126,6 +126,8 @@ class Pricing:
         return max(0, images - included) * self.per_extra_input
 
     def describe(self) -> str:
+        if self.by_scale:  # the upscaler
+            return ", ".join(f"{k} ${v:.2f}" for k, v in self.by_scale.items())
         if self.by_quality:
             parts = []
             for tier, table in self.by_quality.items():

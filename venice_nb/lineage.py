@@ -69,6 +69,17 @@ class Lineage:
         return f"<Lineage {self.summary()}>"
 
 
+def lineage_for(request: Any, **served: str | None) -> Lineage:
+    """The lineage of the image a toolbox ``request`` gives (``served``: model_id, model_name)."""
+    return Lineage(
+        request.operation,
+        tuple(request.inputs),
+        request.fields_json(),
+        notes=tuple(request.notes()),
+        **served,  # type: ignore[arg-type]
+    )
+
+
 def derived_result(
     request: Any,
     data: bytes | bytearray,
@@ -85,11 +96,8 @@ def derived_result(
     from .responses import build_result, moderation_flags
     from .result import GeneratedImage
 
-    lineage = Lineage(
-        request.operation,
-        tuple(request.inputs),
-        request.fields_json(),
-        notes=tuple(request.notes()),
+    lineage = lineage_for(
+        request,
         model_id=headers.get("x-venice-model-id") or None,
         model_name=headers.get("x-venice-model-name") or None,
     )

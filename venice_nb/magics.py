@@ -110,6 +110,8 @@ class lazy_magic_arguments(magic_arguments):  # named like the decorator it exte
 
 
 SUBCOMMANDS = ("styles", "models", "config", "login", "logout", "panel", "help")
+# Operation words that start a toolbox line (grammar and planning live in toolbox_magic.py).
+TOOLBOX_OPERATIONS = ("edit", "multi-edit", "upscale", "remove-background", "remove-bg")
 # Sweepable request fields and their option strings, to find the axes' order on the line.
 SWEEP_OPTIONS = {
     "model": ("-m", "--model"),
@@ -281,6 +283,10 @@ class VeniceMagics(Magics):
     @argument("--embed-exif", action="store_true", help="embed the prompt in EXIF")
     @argument("--lora-strength", type=_whole, metavar="0-100", help="LoRA strength")
     @argument("--enhance-prompt", action="store_true", help="let the server rewrite the prompt")
+    @argument("--style-ref", action="append", metavar="IMAGE",
+              help="style reference image (shot, shot[1], file, URL); repeatable")  # fmt: skip
+    @argument("--style-ref-strength", action="append", type=float, metavar="0.1-1",
+              help="strength of the style references (one for all, or one each)")  # fmt: skip
     @argument_group("Product")
     @argument("-o", "--output", metavar="NAME", help="bind the result to this variable")
     @argument(
@@ -311,6 +317,9 @@ class VeniceMagics(Magics):
 
         The API key comes from VENICE_API_KEY or %venice login, never from an option.
         """
+        operation = line.split(None, 1)[0].lower() if line.strip() else ""
+        if operation in TOOLBOX_OPERATIONS:  # %%venice edit / upscale / remove-background
+            return self._toolbox(operation, line.split(None, 1)[1:], cell or "")
         args, tokens = self._parse(self.venice_cell, line)
         if tokens.positional:
             raise UsageError(
@@ -353,18 +362,55 @@ class VeniceMagics(Magics):
             self._save(result, save_dir)
         return result
 
+    # ---- the toolbox: edit, upscale, remove-background (grammar in toolbox_magic.py) ------------
+
+    def _toolbox(self, operation: str, rest: list[str], body: str) -> Any:
+        from . import toolbox_magic
+        from .run import execute
+
+        tokens = self._split(rest[0] if rest else "")
+        plan = toolbox_magic.plan(operation, tokens, body, self.shell.user_ns, self.session)
+        self._check_output_name(plan.output)
+        save_dir = None if plan.save is None else plan.save or self.session.settings.save_dir
+        notice = self.session.take_notice()
+        if notice:
+            from .display.html import notice_html
+
+            show(notice_html(notice), notice)
+        self._cost_guard(plan.jobs, plan.yes)
+        for note in plan.notes:
+            from .display.html import notice_html
+
+            show(notice_html(note), note)
+        result = execute(self.session, plan.jobs, plan.axes, use_cache=not plan.no_cache)
+        if plan.output:
+            self.shell.user_ns[plan.output] = result
+        if save_dir:
+            self._save(result, save_dir)
+        if plan.compare and getattr(result, "lineage", None) is not None:
+            from IPython.display import display
+
+            display(result.compare())  # type: ignore[union-attr]
+        return result
+
     # ---- building the requests -------------------------------------------------------------------
 
-    def _parse(self, func: Any, line: str) -> tuple[Any, _Tokens]:
-        """argparse through magic_arguments, with a did-you-mean for unknown options."""
+    @staticmethod
+    def _split(line: str) -> list[str]:
+        """The line's words as a shell would split them (quotes group, backslashes escape)."""
         try:
             tokens = arg_split(line, posix=os.name != "nt", strict=True)
             if os.name == "nt":  # non-POSIX splitting keeps the quotes (and the backslashes)
                 tokens = [t[1:-1] if len(t) > 1 and t[0] == t[-1] in "'\"" else t for t in tokens]
         except ValueError as exc:
             raise UsageError(f"cannot read the options: {exc} (unbalanced quotes?)") from None
+        return tokens
+
+    def _parse(self, func: Any, line: str) -> tuple[Any, _Tokens]:
+        """argparse through magic_arguments, with a did-you-mean for unknown options."""
         from .parse import parse_once
 
+        tokens = self._split(line)
         parser = func.parser
         try:
             args, extra = parse_once(parser, tokens)
@@ -397,6 +443,11 @@ class VeniceMagics(Magics):
         for dest, name in SWITCH_FIELDS.items():
             fields[name] = True if getattr(args, dest) else None
         fields["safe_mode"] = False if args.no_safe_mode else None
+        from .toolbox_magic import style_references
+
+        fields["style_references"] = style_references(
+            args.style_ref, args.style_ref_strength, self.shell.user_ns if self.shell else {}
+        )
         texts = {name: getattr(args, SWEEP_DEST.get(name, name)) for name in SWEEPABLE}
         try:
             return make_plan(
@@ -506,6 +557,12 @@ class VeniceMagics(Magics):
         if command in ("", "help", "-h", "--help"):
             show(_help_html(), HELP_TEXT)
             return
+        if command in TOOLBOX_OPERATIONS:
+            return self._toolbox(command, [rest], "")
+        if command == "models" and rest.strip():
+            from .toolbox_magic import models_type
+
+            return self._models_of_type(models_type(rest))
         if command not in SUBCOMMANDS:
             hint = did_you_mean(command, SUBCOMMANDS)
             if hint:
@@ -540,6 +597,18 @@ class VeniceMagics(Magics):
             for s in catalogue.values()
         ]
         show(models_table_html(catalogue), "\n".join(lines))
+
+    def _models_of_type(self, kind: str) -> None:
+        if kind == "image":
+            return self._cmd_models()
+        from html import escape
+
+        from .toolbox_magic import models_text
+
+        catalogue = self._call(lambda: self.session.client().models_of(kind))
+        text = models_text(catalogue, kind)
+        show(f'<pre style="font-size:12px">{escape(text)}</pre>', text)
+        return None
 
     def _cmd_config(self) -> None:
         from .display.html import config_html

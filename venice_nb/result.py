@@ -143,6 +143,26 @@ class GeneratedImage:
             raise InvalidResponseError(f"image {kw.get('index', 0) + 1}: {problem}")
         return cls(data=bytes(data), format=fmt, **kw)
 
+    # ---- the toolbox on this image (venice_nb.toolbox) -----------------------------------------
+
+    def edit(self, prompt: str, **kw: Any) -> GenerationResult:
+        """This image changed by an instruction: ``img.edit("make it night", model=...)``."""
+        from .toolbox import edit
+
+        return edit(self, prompt, **kw)
+
+    def upscale(self, scale: int = 2, **kw: Any) -> GenerationResult:
+        """This image 2x or 4x bigger."""
+        from .toolbox import upscale
+
+        return upscale(self, scale, **kw)
+
+    def remove_background(self, **kw: Any) -> GenerationResult:
+        """This image with its background made transparent (a PNG)."""
+        from .toolbox import remove_background
+
+        return remove_background(self, **kw)
+
     @property
     def mime(self) -> str:
         return MIME[self.format]
@@ -219,6 +239,30 @@ class GenerationResult:
     def lineage(self) -> Lineage | None:
         """How this result's image was derived (edit, upscale...), None for a generation."""
         return self.images[0].lineage if self.images else None
+
+    def edit(self, prompt: str, **kw: Any) -> GenerationResult:
+        """The (single) image of this result changed by an instruction."""
+        from .toolbox import edit
+
+        return edit(self, prompt, **kw)
+
+    def upscale(self, scale: int = 2, **kw: Any) -> GenerationResult:
+        from .toolbox import upscale
+
+        return upscale(self, scale, **kw)
+
+    def remove_background(self, **kw: Any) -> GenerationResult:
+        from .toolbox import remove_background
+
+        return remove_background(self, **kw)
+
+    def compare(self, size: int = 512) -> Any:
+        """The source image(s) beside this derived one (before/after), for display."""
+        from .display.lineage import Comparison
+
+        if self.lineage is None:
+            raise VeniceError("this result was not derived from another image; nothing to compare")
+        return Comparison(self, size)
 
     @property
     def is_local_preview(self) -> bool:

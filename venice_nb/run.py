@@ -182,6 +182,9 @@ def running_text(
     if axes:
         names = " x ".join(name for name, _ in axes)
         what = f"sweep over {names}: {runner.done}/{runner.total} done, {runner.running} running"
+    elif hasattr(jobs[0].request, "operation"):  # toolbox: "upscale of shot[0]"
+        request = jobs[0].request
+        what = f"{request.operation} of {', '.join(im.label for im in request.inputs)}"
     else:
         images = jobs[0].request.image_count
         what = f"generating {plural(images, 'image')}"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .cache import ResultCache
     from .catalogue import ModelSpec
     from .client import VeniceClient
+    from .operations.common import ToolboxRequest
     from .ratelimit import RetryCallback
     from .result import GenerationResult
 
@@ -268,6 +269,8 @@ class VeniceSession:
         return cache, cache.key(route, self._cache_origin(self.client()), request.to_json())
 
     def estimated_cost(self, request: GenerateRequest) -> float | None:
+        if hasattr(request, "operation"):  # a toolbox request: priced from its own catalogue
+            return operation_cost(self.client(), request)  # type: ignore[arg-type]
         request = self.request_from(request, "VeniceSession.estimated_cost")
         return request.estimated_cost(self.spec_for(request.model))
 
@@ -326,6 +329,42 @@ class VeniceSession:
         if cache is not None and key is not None and not result.content_violation:
             cache.put(key, result)
         return result
+
+    def run_operation(
+        self,
+        request: ToolboxRequest,
+        *,
+        use_cache: bool = True,
+        on_retry: RetryCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GenerationResult:
+        """Run a validated toolbox request; upscales and background removals are looked up in
+        the cache by their input bytes and parameters first, and stored after."""
+        from .lineage import lineage_for
+
+        client = self.client()
+        cacheable = use_cache and request.deterministic
+        cache = self.cache if cacheable else None
+        key = None
+        if cache is not None:
+            key = cache.key(request.operation, self._cache_origin(client), request.cache_json())
+            hit = cache.get(key, request)  # type: ignore[arg-type]
+            if hit is not None:
+                for image in hit.images:  # the cache keeps bytes; lineage comes from the request
+                    image.lineage = lineage_for(request)
+                return hit
+        result = client.run_operation(request, on_retry=on_retry, cancel=cancel)
+        if cache is not None and key is not None and not result.content_violation:
+            cache.put(key, result)
+        return result
+
+
+def operation_cost(client: VeniceClient, request: ToolboxRequest) -> float | None:
+    """A toolbox request's price from the catalogue (None for an edit model it does not list)."""
+    spec = client.operation_spec(request, fetch=True)
+    if spec is None and request.operation in ("edit", "multi-edit"):
+        return None
+    return request.estimated_cost(spec)  # type: ignore[attr-defined]
 
 
 def _shown(value: Any) -> str:

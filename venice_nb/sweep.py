@@ -41,7 +41,8 @@ class Job:
     def __post_init__(self) -> None:
         from .operations.generate import request_from
 
-        request_from(self.request, "Job")  # a TypeError now, not an AttributeError in a worker
+        if not hasattr(self.request, "operation"):  # toolbox requests (edit, upscale) run too
+            request_from(self.request, "Job")  # a TypeError now, not an AttributeError later
 
 
 def as_jobs(jobs: Any) -> list[Job]:
@@ -109,13 +110,19 @@ class SweepRunner:
         with self._lock:
             self.running += 1
         try:
-            cell.result = self.session.generate(
-                self.jobs[index].request,
-                route=self.route,
-                use_cache=self.use_cache,
-                on_retry=self._retried,
-                cancel=self.cancel,
-            )
+            request = self.jobs[index].request
+            if hasattr(request, "operation"):  # a toolbox request: edit, upscale...
+                cell.result = self.session.run_operation(
+                    request, use_cache=self.use_cache, on_retry=self._retried, cancel=self.cancel
+                )
+            else:
+                cell.result = self.session.generate(
+                    request,
+                    route=self.route,
+                    use_cache=self.use_cache,
+                    on_retry=self._retried,
+                    cancel=self.cancel,
+                )
         except VeniceError as exc:
             cell.error = exc
         finally:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import error_line
 from ..result import GeneratedImage, GenerationResult, Timing
 from ..text import plural
+from .lineage import backdrop, lineage_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import Catalogue
@@ -155,6 +156,8 @@ def seed_label(image: GeneratedImage, result: GenerationResult | None = None) ->
     The API returns the seed for the first image only: variants 2-4 get seeds of the server's
     choosing, so they are "not reproducible" on their own (the request's line reproduces all four).
     """
+    if image.lineage is not None:  # a derived image: its operation, not a seed
+        return image.lineage.summary()
     seed = image.seed
     if seed is not None and seed >= 0:
         return f"seed {seed}"
@@ -199,7 +202,9 @@ def image_html(
     data, shown, label, title = _embedded(image, _preview_size(preview_size))
     name = seed_label(image, result)
     src = data_uri(data, image.mime)
-    img = zoomable(src, shown, thumb_dimensions(shown, thumb_size), name, title, layer)
+    img = zoomable(
+        src, shown, thumb_dimensions(shown, thumb_size), name, title, layer, backdrop(image)
+    )
     if not caption:
         return img
     flags = ""
@@ -378,7 +383,7 @@ def result_html(
 
     return (
         f'<div class="venice-nb-result {NOMATH}" title="{esc(_prompt_title(result))}" style="{FONT}">'
-        f"{images_row(result.images, preview_size, thumb_size, result)}"
+        f"{images_row(result.images, preview_size, thumb_size, result)}{lineage_line(result)}"
         f"{params_line(result)}{reproduce_html(result)}"
         f"{result_timing_html(result)}{_footer(result)}</div>"
     )

@@ -118,8 +118,11 @@ def zoomable(
     alt: str,
     title: str = "",
     layer: int = 1,
+    backdrop: str = "",
 ) -> str:
     """One image as a thumbnail that grows to ``shown`` (its embedded size) when clicked.
+
+    ``backdrop`` is extra CSS for the ``<img>`` (the checkerboard behind transparent pictures).
 
     ``thumb`` is the size drawn in the gallery; with no known size the image is just shown.
     ``layer`` orders overlapping tiles: earlier tiles get higher layers, so a tile opened in
@@ -128,10 +131,11 @@ def zoomable(
     tip = f' title="{esc(title or "click to view full size; click again to close")}"'
     if thumb is None or shown is None or thumb == shown:
         dims = f' width="{shown[0]}" height="{shown[1]}"' if shown else ""
-        return f'<img src="{src}"{dims} alt="{esc(alt)}"{tip} style="max-width:100%;height:auto">'
+        style = "max-width:100%;height:auto" + (f";{backdrop}" if backdrop else "")
+        return f'<img src="{src}"{dims} alt="{esc(alt)}"{tip} style="{style}">'
     img = (
         f'<img src="{src}" width="{thumb[0]}" height="{thumb[1]}" alt="{esc(alt)}"{tip} '
-        'style="display:block;min-width:100%;height:auto">'
+        f'style="display:block;min-width:100%;height:auto{";" + backdrop if backdrop else ""}">'
     )
     return (
         f'<details class="venice-nb-zoom" style="display:inline-block;position:relative;'

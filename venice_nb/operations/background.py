@@ -25,6 +25,7 @@ class BackgroundRemoveRequest(ToolboxRequest):
     image: InputImage
     transport: str = "auto"
 
+    deterministic = True  # no seed, no sampling: cached by input bytes and parameters
     operation = "remove-background"
     path = "/image/background-remove"
     model = BACKGROUND_MODEL

@@ -255,6 +255,7 @@ class ToolboxRequest:
     operation: str = ""
     path: str = ""
     transport: str = "auto"
+    deterministic = False  # same input bytes and parameters give the same picture (cacheable)
 
     @property
     def inputs(self) -> tuple[InputImage, ...]:  # pragma: no cover - every subclass overrides

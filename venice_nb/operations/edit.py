@@ -50,6 +50,8 @@ class EditRequest(ToolboxRequest):
         if not isinstance(self.image, InputImage):
             object.__setattr__(self, "image", to_input(self.image))
         object.__setattr__(self, "output_format", normalise_format(self.output_format))
+        if isinstance(self.resolution, str):  # tiers are upper-case in the catalogue ("2k" -> "2K")
+            object.__setattr__(self, "resolution", self.resolution.strip().upper())
 
     @property
     def inputs(self) -> tuple[InputImage, ...]:

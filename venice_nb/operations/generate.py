@@ -60,6 +60,17 @@ def _ratio_value(text: str) -> float | None:
         return None
 
 
+def _describe_reference(ref: dict[str, Any]) -> dict[str, Any]:
+    image = ref.get("image")
+    if isinstance(image, str) and not image.lower().startswith(("http://", "https://")):
+        import hashlib
+
+        head = image.split(",", 1)[0] if image.startswith("data:") else "base64"
+        digest = hashlib.sha256(image.encode()).hexdigest()[:16]
+        image = f"{head}, {len(image):,} characters, sha256 {digest}"
+    return dict(ref, image=image)
+
+
 def size_distance(a: str, b: str) -> int:
     (aw, ah), (bw, bh) = ((int(v) for v in x.split("x")) for x in (a, b))
     return abs(aw - bw) + abs(ah - bh)
@@ -130,6 +141,14 @@ class GenerateRequest:
     def to_json(self) -> dict[str, Any]:
         """The body as sent: unset keys dropped, never a null."""
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def provenance_json(self) -> dict[str, Any]:
+        """The body for provenance, sidecars and output metadata: style reference images that
+        travel inline (data URIs of up to 8 MB) are described by size and SHA-256, not copied."""
+        body = self.to_json()
+        if self.style_references:
+            body["style_references"] = [_describe_reference(r) for r in self.style_references]
+        return body
 
     @property
     def image_count(self) -> int:

@@ -60,6 +60,8 @@ class MultiEditRequest(ToolboxRequest):
             ),
         )
         object.__setattr__(self, "output_format", normalise_format(self.output_format))
+        if isinstance(self.resolution, str):  # tiers are upper-case in the catalogue ("2k" -> "2K")
+            object.__setattr__(self, "resolution", self.resolution.strip().upper())
         if isinstance(self.quality, str):
             object.__setattr__(self, "quality", self.quality.strip().lower())
 

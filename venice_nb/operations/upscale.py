@@ -41,6 +41,7 @@ class UpscaleRequest(ToolboxRequest):
     creativity: float | None = None
     transport: str = "auto"
 
+    deterministic = True  # no seed, no sampling: cached by input bytes and parameters
     operation = "upscale"
     path = "/image/upscale"
     model = UPSCALER_MODEL

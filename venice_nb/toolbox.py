@@ -1,0 +1,124 @@
+"""The toolbox from Python: ``venice_nb.edit``, ``upscale``, ``remove_background`` and the same as
+methods on results (``shot.images[0].upscale(4)``, ``img.edit("make it night")``).
+
+Each call builds the typed request from ``operations/`` (inputs checked and refused before any
+request), checks it against the model's catalogue row, and runs it through the kernel's session,
+so it shares the client, the backend choice (local preview without a key) and the cache with the
+magic. A single-image edit goes to ``/image/edit``; several images, or a ``quality``, go to
+``/image/multi-edit`` (``/image/edit`` has no quality field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .operations.background import BackgroundRemoveRequest
+from .operations.common import DEFAULT_EDIT_MODEL
+from .operations.edit import EditRequest
+from .operations.multi_edit import MultiEditRequest
+from .operations.upscale import UpscaleRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .operations.common import ToolboxRequest
+    from .result import GenerationResult
+    from .session import VeniceSession
+
+EDIT_FIELDS = (
+    "aspect_ratio", "resolution", "quality", "output_format", "enhance_prompt",
+    "disable_prompt_optimization_thinking", "safe_mode", "transport",
+)  # fmt: skip
+
+
+def _inputs(images: Any, labels: Sequence[str] | None = None) -> list[Any]:
+    from .images_in import to_input
+
+    if not isinstance(images, (list, tuple)):
+        images = [images]
+    names = list(labels or [])
+    return [to_input(value, names[i] if i < len(names) else None) for i, value in enumerate(images)]
+
+
+def build_edit(
+    images: Any,
+    prompt: str,
+    model: str | None = None,
+    labels: Sequence[str] | None = None,
+    **fields: Any,
+) -> EditRequest | MultiEditRequest:
+    """The edit request for ``images``: ``/image/edit`` for one image without a quality,
+    ``/image/multi-edit`` otherwise. Unknown keyword arguments are refused by name."""
+    from .errors import ValidationError
+
+    unknown = sorted(set(fields) - set(EDIT_FIELDS))
+    if unknown:
+        from .catalogue import did_you_mean
+
+        hint = did_you_mean(unknown[0], EDIT_FIELDS)
+        raise ValidationError(
+            f"edit() takes no argument {unknown[0]!r}" + (f"; {hint}" if hint else ""),
+            field=unknown[0],
+        )
+    inputs = _inputs(images, labels)
+    chosen = {k: v for k, v in fields.items() if v is not None}
+    model = model or DEFAULT_EDIT_MODEL
+    if len(inputs) == 1 and chosen.get("quality") is None:
+        return EditRequest(inputs[0], prompt, model=model, **chosen)
+    if not inputs:
+        raise ValidationError("edit() needs at least one image", field="images")
+    return MultiEditRequest(tuple(inputs), prompt, model=model, **chosen)
+
+
+def run(
+    request: ToolboxRequest, session: VeniceSession | None = None, use_cache: bool = True
+) -> GenerationResult:
+    """Check ``request`` against its catalogue and run it (a refusal sends nothing)."""
+    from .session import get_session
+
+    session = session or get_session()
+    checked = session.client().validate_operation(request)
+    return session.run_operation(checked, use_cache=use_cache)
+
+
+def edit(
+    images: Any,
+    prompt: str,
+    *,
+    model: str | None = None,
+    session: VeniceSession | None = None,
+    **fields: Any,
+) -> GenerationResult:
+    """Edit one image, or combine several (the first is the base) under one instruction.
+
+    ``venice_nb.edit(shot, "make it night")``, ``venice_nb.edit([room, lamp], "put the lamp in
+    the room", model="flux-2-max-edit")``. Keyword arguments: aspect_ratio, resolution, quality,
+    output_format, enhance_prompt, disable_prompt_optimization_thinking, safe_mode, transport.
+    """
+    return run(build_edit(images, prompt, model, **fields), session)
+
+
+def upscale(
+    image: Any,
+    scale: int = 2,
+    *,
+    creativity: float | None = None,
+    transport: str = "auto",
+    session: VeniceSession | None = None,
+    use_cache: bool = True,
+) -> GenerationResult:
+    """The image 2x or 4x bigger (4x is reduced by the service on large inputs; said first)."""
+    request = UpscaleRequest(
+        _inputs(image)[0], scale=scale, creativity=creativity, transport=transport
+    )
+    return run(request, session, use_cache)
+
+
+def remove_background(
+    image: Any,
+    *,
+    transport: str = "auto",
+    session: VeniceSession | None = None,
+    use_cache: bool = True,
+) -> GenerationResult:
+    """A PNG of the image with its background transparent."""
+    return run(BackgroundRemoveRequest(_inputs(image)[0], transport=transport), session, use_cache)
