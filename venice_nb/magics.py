@@ -372,17 +372,15 @@ class VeniceMagics(Magics):
         plan = toolbox_magic.plan(operation, tokens, body, self.shell.user_ns, self.session)
         self._check_output_name(plan.output)
         save_dir = None if plan.save is None else plan.save or self.session.settings.save_dir
+        checked = self._preflight(
+            None, save_dir, use_cache=not plan.no_cache, confirmed=plan.yes, jobs=plan.jobs
+        )
+        from .display.html import notice_html
+
         notice = self.session.take_notice()
-        if notice:
-            from .display.html import notice_html
-
-            show(notice_html(notice), notice)
-        self._cost_guard(plan.jobs, plan.yes)
-        for note in plan.notes:
-            from .display.html import notice_html
-
+        for note in ([notice] if notice else []) + plan.notes + checked.notes:
             show(notice_html(note), note)
-        result = execute(self.session, plan.jobs, plan.axes, use_cache=not plan.no_cache)
+        result = execute(self.session, checked.jobs, plan.axes, use_cache=not plan.no_cache)
         if plan.output:
             self.shell.user_ns[plan.output] = result
         if save_dir:
@@ -462,7 +460,12 @@ class VeniceMagics(Magics):
             raise UsageError(exc.one_line()) from None
 
     def _preflight(
-        self, plan: Plan, save_dir: str | None, use_cache: bool, confirmed: bool
+        self,
+        plan: Plan | None,
+        save_dir: str | None,
+        use_cache: bool,
+        confirmed: bool,
+        jobs: list[Job] | None = None,
     ) -> Checked:
         """Everything checked before paying (``preflight``), refusals as one line."""
         from .preflight import preflight
@@ -471,8 +474,8 @@ class VeniceMagics(Magics):
         try:
             return preflight(
                 self.session,
-                lambda: self._jobs(plan),
-                route=plan.route,
+                jobs if jobs is not None else (lambda: self._jobs(plan)),  # type: ignore[arg-type]
+                route=plan.route if plan is not None else "generate",
                 use_cache=use_cache,
                 save_dir=save_dir,
                 confirmed=confirmed,

@@ -248,6 +248,8 @@ class VeniceSession:
 
         Returns the request to send, marked validated for ``route``: a surface validates once and
         hands this value on, and ``generate`` sends it without checking it again."""
+        if hasattr(request, "operation"):  # a toolbox request: checked against its own catalogue
+            return self.client().validate_operation(request)  # type: ignore[arg-type,return-value]
         request = self.request_from(request, "VeniceSession.validate")
         client = self.client()
         if route == "openai":
@@ -262,7 +264,14 @@ class VeniceSession:
         return found is not None and found[0].has(found[1])
 
     def _cache_entry(self, request: GenerateRequest, route: str) -> tuple[ResultCache, str] | None:
-        """The cache and key for ``request``: seeded requests only, when the cache is on."""
+        """The cache and key for ``request``: seeded requests, and the toolbox's deterministic
+        operations (keyed by input bytes and parameters), when the cache is on."""
+        if hasattr(request, "operation"):
+            cache = self.cache if getattr(request, "deterministic", False) else None
+            if cache is None:
+                return None
+            origin = self._cache_origin(self.client())
+            return cache, cache.key(request.operation, origin, request.cache_json())  # type: ignore[attr-defined]
         cache = self.cache if request.seed is not None else None
         if cache is None:
             return None
@@ -343,11 +352,9 @@ class VeniceSession:
         from .lineage import lineage_for
 
         client = self.client()
-        cacheable = use_cache and request.deterministic
-        cache = self.cache if cacheable else None
-        key = None
-        if cache is not None:
-            key = cache.key(request.operation, self._cache_origin(client), request.cache_json())
+        found = self._cache_entry(request, request.operation) if use_cache else None  # type: ignore[arg-type]
+        cache, key = found if found is not None else (None, None)
+        if cache is not None and key is not None:
             hit = cache.get(key, request)  # type: ignore[arg-type]
             if hit is not None:
                 for image in hit.images:  # the cache keeps bytes; lineage comes from the request

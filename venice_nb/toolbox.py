@@ -73,11 +73,12 @@ def run(
     request: ToolboxRequest, session: VeniceSession | None = None, use_cache: bool = True
 ) -> GenerationResult:
     """Check ``request`` against its catalogue and run it (a refusal sends nothing)."""
+    from .preflight import preflight
     from .session import get_session
 
     session = session or get_session()
-    checked = session.client().validate_operation(request)
-    return session.run_operation(checked, use_cache=use_cache)
+    checked = preflight(session, [request], use_cache=use_cache)  # refused settings, catalogue
+    return session.run_operation(checked.jobs[0].request, use_cache=use_cache)  # type: ignore[arg-type]
 
 
 def edit(

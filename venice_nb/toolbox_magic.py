@@ -280,8 +280,7 @@ def plan(
     try:
         for combo in combinations(axes) if axes else iter([{}]):
             values = {**fixed, **singles, **combo}
-            request = _build(operation, inputs, values)
-            request = session.client().validate_operation(request)
+            request = _build(operation, inputs, values).check()  # the catalogue: in preflight
             for note in request.notes():
                 if note not in notes:
                     notes.append(note)
