@@ -94,6 +94,8 @@ def test_discovery_200(local_server, spec_validator) -> None:
         (401, "/image/generate", {"model": "local-pro-model", "prompt": "p"}, None),
         (503, "/image/generate", {"model": "local-offline-model", "prompt": "p"}, None),
         (404, "/image/generate", {"model": "nope", "prompt": "p"}, None),
+        (404, "/image/generate", {"model": "hidream", "prompt": "p"}, None),
+        (410, "/image/generate", {"model": "fluently-xl", "prompt": "p"}, None),
     ],
 )
 def test_error_bodies(local_server, spec_validator, status, path, body, headers) -> None:

@@ -27,6 +27,7 @@ def gen(server: LocalServer, timeout: float = 10, **extra: object) -> requests.R
 def test_fault_kinds_are_the_documented_set() -> None:
     assert set(FAULT_KINDS) == {
         "429",
+        "overloaded",
         "500",
         "502",
         "503",
@@ -52,6 +53,17 @@ def test_429_with_retry_after_then_recovers(local_server: LocalServer) -> None:
     assert r.headers["Retry-After"] == "3"
     assert set(r.json()) == {"error"}
     assert r.headers["x-ratelimit-remaining-requests"] == "0"
+    assert gen(local_server).status_code == 200
+
+
+def test_overloaded_429_says_retry_after_30(local_server: LocalServer) -> None:
+    """The live overload answer: a 429 in these words with Retry-After: 30 (seconds)."""
+    local_server.inject("overloaded")
+    r = gen(local_server)
+    assert r.status_code == 429 and r.headers["Retry-After"] == "30"
+    assert r.json() == {"error": "The model is currently overloaded. Please try again later."}
+    assert "x-ratelimit-resets" not in r.headers  # not the error budget's 429
+    assert local_server.balance_usd == 100.0
     assert gen(local_server).status_code == 200
 
 

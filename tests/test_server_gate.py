@@ -66,7 +66,7 @@ def test_wrong_content_type_is_400_and_not_charged_to_the_budget() -> None:
         assert post(srv, ok()).status_code == 200
 
 
-def test_error_budget_locks_key_and_model_with_a_reset_in_ms() -> None:
+def test_error_budget_locks_key_and_model_with_a_reset_in_ms(spec_validator) -> None:
     """The live number: more than 50 failed 4xx in 30 s; the 51st failure still answers as itself."""
     with LocalServer() as srv:
         for i in range(51):
@@ -79,6 +79,7 @@ def test_error_budget_locks_key_and_model_with_a_reset_in_ms() -> None:
         assert locked.json()["error"].startswith("Too many failed attempts (> 50)")
         assert "Please wait 30 seconds" in locked.json()["error"]
         assert "Retry-After" not in locked.headers
+        spec_validator(locked.json(), spec_validator.response(GEN, 429))
         assert locked.headers["x-ratelimit-remaining"] == "0"
         resets = int(locked.headers["x-ratelimit-resets"])
         assert resets > 1e12  # Unix milliseconds

@@ -3,7 +3,7 @@
 Faults are queued per server instance and consumed, one per request, by the next generate
 requests (``/image/generate`` and ``/images/generations``). Three phases:
 
-* pre:   the fault replaces the answer (429, 5xx, html502, drop, malformed, huge_body);
+* pre:   the fault replaces the answer (429, overloaded, 5xx, html502, drop, malformed, huge_body);
 * delay: the request waits, then is answered normally (stall);
 * post:  the normal successful answer is rewritten (slow_body, no_images, bad_base64, not_image,
          wrong_content_type, evil_id). If the request itself fails (400, 401...), that error is
@@ -28,7 +28,9 @@ from .responses import Response, dumps, json_response
 MAX_SLEEP = 30.0
 RESET_UNITS = ("epoch_s", "epoch_ms", "seconds")
 
-PRE = frozenset({"429", "500", "502", "503", "504", "html502", "drop", "malformed", "huge_body"})
+PRE = frozenset(
+    {"429", "overloaded", "500", "502", "503", "504", "html502", "drop", "malformed", "huge_body"}
+)
 DELAY = frozenset({"stall"})
 POST = frozenset(
     {"slow_body", "no_images", "bad_base64", "not_image", "wrong_content_type", "evil_id"}
@@ -44,8 +46,10 @@ _PARAMS: dict[str, set[str]] = {
     "bad_base64": {"mode"},
     "evil_id": {"id"},
 }
+OVERLOADED_MESSAGE = "The model is currently overloaded. Please try again later."
 _ERROR_MESSAGES = {
     "429": "Rate limit exceeded",
+    "overloaded": OVERLOADED_MESSAGE,
     "500": "Inference processing failed",
     "502": "Bad gateway: the upstream inference service did not answer",
     "503": "The model is at capacity. Please try again later.",
@@ -138,8 +142,9 @@ def pre_response(fault: Fault, *, binary: bool, limit: int, reset_unit: str) -> 
     p = fault.params
     kind = fault.kind
     headers: dict[str, str] = {}
-    if p.get("retry_after", 1 if kind == "429" else None) is not None:
-        headers["Retry-After"] = _number(float(p.get("retry_after", 1)))
+    default_retry = {"429": 1, "overloaded": 30}.get(kind)  # live: overloaded says 30 s
+    if p.get("retry_after", default_retry) is not None:
+        headers["Retry-After"] = _number(float(p.get("retry_after", default_retry)))
     if kind == "429":
         unit = p.get("reset_unit", reset_unit)
         reset = p.get("reset", p.get("retry_after") or 60)
@@ -151,7 +156,8 @@ def pre_response(fault: Fault, *, binary: bool, limit: int, reset_unit: str) -> 
             }
         )
     if kind in _ERROR_MESSAGES:
-        return json_response(int(kind), {"error": p.get("message", _ERROR_MESSAGES[kind])}, headers)
+        status = 429 if kind == "overloaded" else int(kind)
+        return json_response(status, {"error": p.get("message", _ERROR_MESSAGES[kind])}, headers)
     if kind == "html502":
         return Response(502, _HTML_502, "text/html", headers)
     if kind == "drop":
