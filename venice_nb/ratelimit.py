@@ -25,6 +25,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RESET_HEADER = "x-ratelimit-reset-requests"
 REMAINING_HEADER = "x-ratelimit-remaining-requests"
 LIMIT_HEADER = "x-ratelimit-limit-requests"
+REORDER_S = 0.25  # requests sent closer together than this may reach the server in any order
 
 
 @dataclass(frozen=True)
@@ -159,10 +160,11 @@ def delay(
 class Ticket:
     """One request let through by ``RateGate.take``: its order, its model and when it went."""
 
-    __slots__ = ("model", "sent_at", "seq")
+    __slots__ = ("in_flight_before", "model", "sent_at", "seq")
 
-    def __init__(self, model: str, seq: int, sent_at: float) -> None:
+    def __init__(self, model: str, seq: int, sent_at: float, in_flight_before: int = 0) -> None:
         self.model, self.seq, self.sent_at = model, seq, sent_at
+        self.in_flight_before = in_flight_before  # these may reach the server after this one
 
     def __repr__(self) -> str:
         return f"Ticket(model={self.model!r}, seq={self.seq})"
@@ -181,7 +183,10 @@ class _Budget:
         self.freshest = 0  # the ticket whose answer last set ``tokens``
         self.in_flight = 0
         self.slack_factor = 1.0  # doubled by each 429 met while pacing (the send times vary more)
-        self.sends: deque[tuple[int, float]] = deque(maxlen=4096)  # (seq, sent_at), in order
+        # (seq, sent_at), in order; and each answered request's round trip
+        self.sends: deque[tuple[int, float]] = deque(maxlen=4096)
+        self.round_trips: dict[int, float] = {}
+        self.fastest = float("inf")
 
 
 class RateGate:
@@ -235,25 +240,37 @@ class RateGate:
                 if wait > 0:
                     return None, wait
             b.seq += 1
+            # Requests sent just before this one may still reach the server after it.
+            close = sum(1 for q, t in b.sends if now - t < REORDER_S and q not in b.round_trips)
+            ticket = Ticket(key, b.seq, now, close)
             b.in_flight += 1
             if b.tokens is not None:
                 b.tokens -= 1
             b.sends.append((b.seq, now))
-            return Ticket(key, b.seq, now), 0.0
+            return ticket, 0.0
 
     def _budget_wait(self, b: _Budget, now: float) -> float:
         if b.hold_until > now:
             return b.hold_until - now
         if b.window_s is not None and b.limit:
             horizon = b.window_s + self.margin(b.window_s) * b.slack_factor
-            while b.sends and b.sends[0][1] <= now - horizon:
-                b.sends.popleft()
-            if len(b.sends) >= b.limit:
-                return max(0.001, b.sends[-b.limit][1] + horizon - now)
-            return 0.0
+            while b.sends and b.sends[0][1] <= now - horizon - self._late(b, b.sends[0][0]):
+                b.round_trips.pop(b.sends.popleft()[0], None)
+            if len(b.sends) < b.limit:
+                return 0.0
+            seq, sent = b.sends[-b.limit]
+            return max(0.001, sent + horizon + self._late(b, seq) - now)
         if b.tokens is not None and b.tokens <= 0 and b.in_flight > 0:
             return 0.02  # spent as far as we know; the answers in flight will say more
         return 0.0
+
+    @staticmethod
+    def _late(b: _Budget, seq: int) -> float:
+        """How much later than the fastest this request may have been counted: a slow round
+        trip (a new connection, a busy machine) is mostly a slow way to the server, so its slot
+        is released that much later."""
+        rtt = b.round_trips.get(seq)
+        return 0.0 if rtt is None else max(0.0, rtt - b.fastest)
 
     def finish(
         self, ticket: Ticket | None, headers: Mapping[str, str] | None, status: int | None = None
@@ -265,6 +282,12 @@ class RateGate:
         with self._lock:
             b = self._budgets.setdefault(ticket.model, _Budget())
             b.in_flight = max(0, b.in_flight - 1)
+            if headers is not None and self.pacing:
+                rtt = time.monotonic() - ticket.sent_at
+                if len(b.round_trips) >= 4096:  # only those still in a window matter
+                    b.round_trips.clear()
+                b.round_trips[ticket.seq] = rtt
+                b.fastest = min(b.fastest, rtt)
             if status == 429:
                 b.sends = deque(((q, t) for q, t in b.sends if q != ticket.seq), maxlen=4096)
                 if b.window_s is not None:
@@ -284,18 +307,19 @@ class RateGate:
             if not self.pacing:
                 self._legacy_hold(remaining, headers)
                 return
-            if ticket.seq < b.freshest:
-                return  # an older answer than the one we already know
-            b.freshest = ticket.seq
-            later = b.seq - ticket.seq  # let through after this one: not in its count yet
-            b.tokens = remaining - later
-            if b.tokens > 0:
+            if ticket.seq >= b.freshest:  # answers overtake each other: the newest request counts
+                b.freshest = ticket.seq
+                # Not in this answer's count, perhaps: those sent after it, and those still on
+                # their way when it was sent.
+                later = b.seq - ticket.seq + ticket.in_flight_before
+                b.tokens = remaining - later
+            if remaining > 0:
+                return  # if that leaves none, ``take`` waits for the answers in flight
+            # The count was full when this request arrived: nothing frees before the reset
+            # (which may have passed already while the answer was on its way).
+            reset_at = _reset_at(headers.get(RESET_HEADER), self.max_pause_s)
+            if reset_at is None:
                 return
-            reset = seconds_until_reset(headers.get(RESET_HEADER))
-            if reset is None:
-                return
-            now = time.monotonic()
-            reset_at = now + min(reset, self.max_pause_s)
             b.hold_until = max(b.hold_until, reset_at)
             b.tokens = None  # after the reset: what the window allows (or the next answer says)
             # The oldest request in the server's count is the one whose leaving is the reset:
@@ -334,6 +358,23 @@ class RateGate:
             reset = seconds_until_reset(headers.get(RESET_HEADER))
             if reset:
                 self.pause(min(reset, max_pause_s))
+
+
+def _reset_at(value: str | None, max_pause_s: float) -> float | None:
+    """The reset header as a ``time.monotonic`` moment, possibly past (epoch units), or None."""
+    if value is None:
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    if number > 1e12:
+        seconds = number / 1000.0 - time.time()
+    elif number > 1e9:
+        seconds = number - time.time()
+    else:
+        seconds = max(0.0, number)
+    return time.monotonic() + min(seconds, max_pause_s)
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
