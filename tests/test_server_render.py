@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import statistics
-import time
 from dataclasses import replace
 
 import pytest
@@ -125,14 +123,3 @@ def test_exact_sizes_including_tiny_and_4k_tier() -> None:
         assert render_image(replace(BASE, width=w, height=h)).size == (w, h)
     big = Image.open(io.BytesIO(render(replace(BASE, width=4096, height=2304, format="jpeg"))))
     assert big.size == (4096, 2304)
-
-
-def test_1024_webp_is_fast() -> None:
-    spec = replace(BASE, width=1024, height=1024, format="webp")
-    render(spec)  # warm font cache
-    times = []
-    for i in range(3):
-        t0 = time.perf_counter()
-        render(replace(spec, seed=i))
-        times.append(time.perf_counter() - t0)
-    assert statistics.median(times) < 0.3  # typically ~40 ms; generous for slow CI machines
