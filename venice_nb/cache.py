@@ -177,7 +177,8 @@ class ResultCache:
     ) -> GenerationResult:
         """The result as first received, marked cached and free; the request is the one asked."""
         api = _field(meta, "timing", dict) or {}
-        timing = Timing(**{k: _number(api.get(k)) for k in _TIMING_FIELDS})
+        queue, preprocessing, inference, total = (_number(api.get(k)) for k in _TIMING_FIELDS)
+        timing = Timing(queue, preprocessing, inference, total)
         return GenerationResult(
             request=request,
             images=images,
@@ -286,7 +287,7 @@ class ResultCache:
 
     @staticmethod
     def _write_entry(tmp: Path, key: str, result: GenerationResult) -> int:
-        records = []
+        records: list[dict[str, Any]] = []
         for i, image in enumerate(result.images):
             name = f"{i}.{image.extension}"
             (tmp / name).write_bytes(image.data)

@@ -313,6 +313,7 @@ def field_errors(parsed: Any) -> dict[str, list[str]]:
     if isinstance(issues, list):
         for issue in issues:
             if isinstance(issue, dict) and issue.get("message"):
-                path = issue.get("path") if isinstance(issue.get("path"), list) else []
+                raw_path = issue.get("path")
+                path = raw_path if isinstance(raw_path, list) else []
                 add(".".join(str(p) for p in path) or "request", issue["message"])
     return {k: v for k, v in out.items() if v}

@@ -222,6 +222,13 @@ class VeniceMagics(Magics):
                 self.session.refuse(name, str(exc))
             raise
 
+    @property
+    def user_ns(self) -> dict[str, Any]:
+        """The notebook's namespace (``{name}`` fills and ``-o`` bindings)."""
+        if self.shell is None:
+            raise RuntimeError("VeniceMagics is not registered on an IPython shell")
+        return self.shell.user_ns
+
     def __repr__(self) -> str:
         return f"<VeniceMagics backend={self.session.backend} key={self.session.masked_key}>"
 
@@ -300,7 +307,7 @@ class VeniceMagics(Magics):
     @argument("--no-cache", action="store_true", help="do not reuse a cached result")
     @argument("--panel", action="store_true", help="open the interactive panel instead")
     @argument("--yes", action="store_true", help="confirm a cell above the cost limit")
-    @cell_magic("venice")
+    @cell_magic("venice")  # type: ignore[arg-type]  # IPython types it as an uncallable union
     def venice_cell(self, line: str, cell: str) -> Any:
         """Generate images with Venice.ai from the prompt in the cell body.
 
@@ -331,8 +338,8 @@ class VeniceMagics(Magics):
 
         prompt, negative = split_body(cell or "")
         try:
-            prompt = interpolate(prompt, self.shell.user_ns)
-            negative = interpolate(negative, self.shell.user_ns) if negative else None
+            prompt = interpolate(prompt, self.user_ns)
+            negative = interpolate(negative, self.user_ns) if negative else None
         except ValidationError as exc:
             raise UsageError(exc.one_line()) from None
         if negative and args.negative:
@@ -357,7 +364,7 @@ class VeniceMagics(Magics):
         jobs = checked.jobs
         result = execute(self.session, jobs, plan.axes, plan.route, use_cache=not args.no_cache)
         if args.output:
-            self.shell.user_ns[args.output] = result
+            self.user_ns[args.output] = result
         if save_dir:
             self._save(result, save_dir)
         return result
@@ -548,11 +555,11 @@ class VeniceMagics(Magics):
 
         display(panel)
         if output:
-            self.shell.user_ns[output] = panel
+            self.user_ns[output] = panel
 
     # ---- %venice ---------------------------------------------------------------------------------
 
-    @line_magic("venice")
+    @line_magic("venice")  # type: ignore[arg-type]  # IPython types it as an uncallable union
     def venice_line(self, line: str = "") -> None:
         """%venice styles | models | config | login | logout | panel [options] | help"""
         command, _, rest = line.strip().partition(" ")

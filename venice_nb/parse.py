@@ -284,11 +284,11 @@ def make_plan(
     order += [n for n in SWEEPABLE if n in swept and n not in order]
     plan = Plan(fixed, [(n, swept[n]) for n in order], route=route, notes=notes)
     for combo in plan.combos():
-        values = {**fixed, **combo}
-        values["model"] = values.get("model") or "-"  # the default model is filled in later
+        fields = {**fixed, **combo}
+        fields["model"] = fields.get("model") or "-"  # the default model is filled in later
         if not need_prompt:
-            values["prompt"] = values.get("prompt") or "-"
-        GenerateRequest(**values).check()
+            fields["prompt"] = fields.get("prompt") or "-"
+        GenerateRequest(**fields).check()
     return plan
 
 

@@ -130,7 +130,7 @@ class GeneratedImage:
     lineage: Lineage | None = field(default=None, repr=False)  # set on derived images
 
     @classmethod
-    def from_bytes(cls, data: bytes, **kw: Any) -> GeneratedImage:
+    def from_bytes(cls, data: bytes | bytearray, **kw: Any) -> GeneratedImage:
         fmt = sniff_format(data)
         if fmt is None:
             head = bytes(data[:16])

@@ -173,7 +173,7 @@ class VeniceSession:
 
             s = self.settings
             policy = RetryPolicy(max_retries=s.max_retries)
-            common = dict(
+            common: dict[str, Any] = dict(
                 connect_timeout=s.connect_timeout,
                 read_timeout=s.read_timeout,
                 retry=policy,

@@ -81,7 +81,7 @@ def _positive(name: str, value: Any) -> float:
 
 def _number_in(low: float, high: float, whole: bool = False) -> Callable[[str, Any], Any]:
     def rule(name: str, value: Any) -> Any:
-        kinds: tuple[type, ...] = (int,) if whole else (int, float)
+        kinds = (int,) if whole else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
             raise _refuse(name, f"must be from {low:g} to {high:g}, got {value!r}")
         return value if whole else float(value)
@@ -254,5 +254,5 @@ def setting_trait(name: str) -> Any:
     elif isinstance(default, float):
         trait = Float(default, help=help_text)
     else:
-        trait = Unicode("" if default is None else default, help=help_text)
+        trait = Unicode("" if default is None else str(default), help=help_text)
     return trait.tag(config=True)

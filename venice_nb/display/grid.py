@@ -146,7 +146,10 @@ def _sweep_timing(sweep: SweepResult) -> str:
         )
 
     summed = Timing(
-        *(total(name) for name in ("queue_ms", "preprocessing_ms", "inference_ms", "total_ms")),
+        total("queue_ms"),
+        total("preprocessing_ms"),
+        total("inference_ms"),
+        total("total_ms"),
         wall_ms=sum(r.timing.wall_ms for r in fresh),
     )
     if sweep.wall_ms > 0 and summed.wall_ms > 0:

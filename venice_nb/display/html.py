@@ -369,8 +369,8 @@ def result_timing_html(result: GenerationResult) -> str:
     if result.cached:
         server = result.timing.server_ms
         original = f"; generated in {format_ms(server)} of server time" if server else ""
-        reason = f"served from the cache, no request made{original}"
-        return timing_html(Timing(wall_ms=result.timing.wall_ms), reason=reason)
+        cached = f"served from the cache, no request made{original}"
+        return timing_html(Timing(wall_ms=result.timing.wall_ms), reason=cached)
     reason = None if has_api_timing(result.timing) else no_timing_reason(result)
     return timing_html(result.timing, reason=reason)
 

@@ -310,14 +310,14 @@ class Controls:
             self.sizing.children = [self.width, self.height]
             return
         children: list[w.Widget] = [self.aspect_ratio]
-        for dropdown, offered, default, wanted in (
+        for dropdown, offered, default, choice in (
             (self.aspect_ratio, spec.aspect_ratios, spec.default_aspect_ratio, req and req.aspect_ratio),
             (self.resolution, spec.resolutions, spec.default_resolution, req and req.resolution),
             (self.quality, spec.qualities, spec.default_quality, req and req.quality),
         ):  # fmt: skip
             if not offered:
                 continue
-            keep = wanted or (dropdown.value if dropdown.value in offered else None)
+            keep = choice or (dropdown.value if dropdown.value in offered else None)
             dropdown.options = list(offered)
             dropdown.value = keep if keep in offered else default_choice(offered, default)
             if dropdown is not self.aspect_ratio:
@@ -375,7 +375,7 @@ class Controls:
 
 
 def default_choice(offered: Sequence[str], preferred: str | None) -> str:
-    return preferred if preferred in offered else offered[0]
+    return preferred if preferred is not None and preferred in offered else offered[0]
 
 
 def _model_label(spec: ModelSpec) -> str:

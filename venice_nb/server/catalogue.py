@@ -25,7 +25,7 @@ MODEL_KINDS = ("image", "inpaint", "upscale")
 
 
 def _load(name: str) -> Any:
-    return json.loads(resources.files(__package__).joinpath("data", name).read_text("utf-8"))
+    return json.loads((resources.files(__package__) / "data" / name).read_text("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,8 @@ class Model:
             ratio = "1:1"
         rw, rh = (float(x) for x in ratio.split(":"))
         long_side = RESOLUTION_LONG_SIDE.get((resolution or "1K").upper(), 1024)
+        w: float
+        h: float
         if rw >= rh:
             w, h = long_side, long_side * rh / rw
         else:

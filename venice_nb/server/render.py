@@ -164,7 +164,9 @@ def _art(spec: RenderSpec, w: int, h: int) -> Image.Image:
     cx, cy, r = rng.uniform(0.15, 0.85) * gw, rng.uniform(0.1, 0.45) * gh, rng.uniform(0.06, 0.14)
     rr = r * max(gw, gh)
     ImageDraw.Draw(glow).ellipse((cx - rr * 2, cy - rr * 2, cx + rr * 2, cy + rr * 2), fill=150)
-    glow = glow.filter(ImageFilter.GaussianBlur(max(1.0, rr))).resize((w, h), Image.BILINEAR)
+    glow = glow.filter(ImageFilter.GaussianBlur(max(1.0, rr))).resize(
+        (w, h), Image.Resampling.BILINEAR
+    )
     img = Image.composite(Image.new("RGB", (w, h), pal[2]), img, glow)
     draw = ImageDraw.Draw(img)
     sx, sy, sr = cx * w / gw, cy * h / gh, rr * w / gw
@@ -222,8 +224,8 @@ def _treat(img: Image.Image, spec: RenderSpec) -> Image.Image:
         return ImageOps.posterize(ImageEnhance.Color(img).enhance(1.6), 2)
     if treatment == "pixelate":
         block = max(4, max(w, h) // 48)
-        small = img.resize((max(1, w // block), max(1, h // block)), Image.BILINEAR)
-        return ImageOps.posterize(small, 4).resize((w, h), Image.NEAREST)
+        small = img.resize((max(1, w // block), max(1, h // block)), Image.Resampling.BILINEAR)
+        return ImageOps.posterize(small, 4).resize((w, h), Image.Resampling.NEAREST)
     if treatment == "mono":
         return ImageOps.autocontrast(ImageOps.grayscale(img), cutoff=2).convert("RGB")
     if treatment == "contour":
@@ -301,10 +303,10 @@ def render_image(spec: RenderSpec) -> Image.Image:
     ww, wh = max(1, round(w * scale)), max(1, round(h * scale))
     art = _treat(_art(spec, ww, wh), spec)
     if spec.blurred:
-        small = art.resize((max(1, ww // 16), max(1, wh // 16)), Image.BILINEAR)
-        art = small.filter(ImageFilter.GaussianBlur(2)).resize((ww, wh), Image.BICUBIC)
+        small = art.resize((max(1, ww // 16), max(1, wh // 16)), Image.Resampling.BILINEAR)
+        art = small.filter(ImageFilter.GaussianBlur(2)).resize((ww, wh), Image.Resampling.BICUBIC)
     if (ww, wh) != (w, h):
-        art = art.resize((w, h), Image.BICUBIC)
+        art = art.resize((w, h), Image.Resampling.BICUBIC)
     _label(art, spec, "blurred by safe mode" if spec.blurred else None)
     return art
 

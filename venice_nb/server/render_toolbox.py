@@ -49,10 +49,16 @@ def stamp(img: Image.Image, note: str) -> Image.Image:
 def upscale(img: Image.Image, width: int, height: int, creativity: float) -> Image.Image:
     """Lanczos to ``width`` x ``height``, then an unsharp mask; ``creativity`` (0-0.02) strengthens
     it (more added texture), the way the live upscaler adds more detail at higher values."""
-    big = img.resize((width, height), Image.LANCZOS) if img.mode in ("RGB", "RGBA") else None
+    big = (
+        img.resize((width, height), Image.Resampling.LANCZOS)
+        if img.mode in ("RGB", "RGBA")
+        else None
+    )
     has_alpha = "A" in img.getbands() or "transparency" in img.info
     if big is None:
-        big = img.convert("RGBA" if has_alpha else "RGB").resize((width, height), Image.LANCZOS)
+        big = img.convert("RGBA" if has_alpha else "RGB").resize(
+            (width, height), Image.Resampling.LANCZOS
+        )
     percent = 250 + round(min(max(creativity, 0.0), 0.02) * 10_000)
     out = big.convert("RGB").filter(
         ImageFilter.UnsharpMask(radius=1.5, percent=percent, threshold=0)
@@ -81,7 +87,7 @@ def edit(
 
 
 def _edited(img: Image.Image, prompt: str, width: int, height: int) -> Image.Image:
-    base = ImageOps.fit(img.convert("RGB"), (width, height), Image.LANCZOS)
+    base = ImageOps.fit(img.convert("RGB"), (width, height), Image.Resampling.LANCZOS)
     return _toward_palette(base, prompt, EDIT_STRENGTH)
 
 
@@ -94,7 +100,7 @@ def multi_edit(
     tile_w = max(1, int(width * MULTI_TILE_SHARE))
     tile_h = max(1, height // len(extras))
     for i, extra in enumerate(extras):
-        tile = ImageOps.fit(extra.convert("RGB"), (tile_w, tile_h), Image.LANCZOS)
+        tile = ImageOps.fit(extra.convert("RGB"), (tile_w, tile_h), Image.Resampling.LANCZOS)
         tile = _toward_palette(tile, prompt, EDIT_STRENGTH / 3)
         out.paste(tile, (width - tile_w, i * tile_h))
     return stamp(out, note)

@@ -100,7 +100,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
 
 @lru_cache(maxsize=1)
 def _data() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath("data", "toolbox_models.json").read_text("utf-8")
+    text = (resources.files(__package__) / "data" / "toolbox_models.json").read_text("utf-8")
     return json.loads(text)
 
 
