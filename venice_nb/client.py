@@ -384,7 +384,7 @@ class VeniceClient:
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
         """Send one toolbox request (checked first: a refusal sends nothing) and read its image."""
-        request.check()  # type: ignore[attr-defined]
+        request.check()
         body = request.body()
         started = time.perf_counter()
         failure: VeniceError | None = None

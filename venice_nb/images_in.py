@@ -249,7 +249,7 @@ def _pil_size(data: bytes, label: str) -> tuple[int, int]:
 
     try:
         with PIL.Image.open(BytesIO(data)) as im:
-            return tuple(im.size)  # type: ignore[return-value]
+            return tuple(im.size)
     except Exception as exc:
         raise ValidationError(
             f"{label} cannot be read as an image ({type(exc).__name__})", field="image"

@@ -76,7 +76,7 @@ def lineage_for(request: Any, **served: str | None) -> Lineage:
         tuple(request.inputs),
         request.fields_json(),
         notes=tuple(request.notes()),
-        **served,  # type: ignore[arg-type]
+        **served,
     )
 
 

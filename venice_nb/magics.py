@@ -376,7 +376,7 @@ class VeniceMagics(Magics):
         from .run import execute
 
         tokens = self._split(rest[0] if rest else "")
-        plan = toolbox_magic.plan(operation, tokens, body, self.shell.user_ns, self.session)
+        plan = toolbox_magic.plan(operation, tokens, body, self.user_ns, self.session)
         self._check_output_name(plan.output)
         save_dir = None if plan.save is None else plan.save or self.session.settings.save_dir
         checked = self._preflight(
@@ -389,7 +389,7 @@ class VeniceMagics(Magics):
             show(notice_html(note), note)
         result = execute(self.session, checked.jobs, plan.axes, use_cache=not plan.no_cache)
         if plan.output:
-            self.shell.user_ns[plan.output] = result
+            self.user_ns[plan.output] = result
         if save_dir:
             self._save(result, save_dir)
         if plan.compare and getattr(result, "lineage", None) is not None:

@@ -184,7 +184,8 @@ def running_text(
         what = f"sweep over {names}: {runner.done}/{runner.total} done, {runner.running} running"
     elif hasattr(jobs[0].request, "operation"):  # toolbox: "upscale of shot[0]"
         request = jobs[0].request
-        what = f"{request.operation} of {', '.join(im.label for im in request.inputs)}"
+        inputs = request.inputs  # type: ignore[attr-defined]  # hasattr does not narrow
+        what = f"{request.operation} of {', '.join(im.label for im in inputs)}"
     else:
         images = jobs[0].request.image_count
         what = f"generating {plural(images, 'image')}"

@@ -113,7 +113,10 @@ class SweepRunner:
             request = self.jobs[index].request
             if hasattr(request, "operation"):  # a toolbox request: edit, upscale...
                 cell.result = self.session.run_operation(
-                    request, use_cache=self.use_cache, on_retry=self._retried, cancel=self.cancel
+                    request,  # type: ignore[arg-type]  # Job.request is typed GenerateRequest only
+                    use_cache=self.use_cache,
+                    on_retry=self._retried,
+                    cancel=self.cancel,
                 )
             else:
                 cell.result = self.session.generate(

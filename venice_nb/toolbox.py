@@ -77,7 +77,8 @@ def run(
     from .session import get_session
 
     session = session or get_session()
-    checked = preflight(session, [request], use_cache=use_cache)  # refused settings, catalogue
+    # refused settings, catalogue (preflight's jobs are typed as generations only)
+    checked = preflight(session, [request], use_cache=use_cache)  # type: ignore[list-item]
     return session.run_operation(checked.jobs[0].request, use_cache=use_cache)  # type: ignore[arg-type]
 
 

@@ -191,7 +191,7 @@ def style_references(
 def _values(text: str | None) -> list[str | None]:
     if text is None:
         return [None]
-    values = [v.strip() for v in text.split(",") if v.strip()]
+    values: list[str | None] = [v.strip() for v in text.split(",") if v.strip()]
     return values or [None]
 
 

@@ -267,6 +267,10 @@ class ToolboxRequest:
     def body(self) -> Body:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
+    def check(self) -> Any:  # pragma: no cover - every subclass overrides
+        """What the endpoint's schema alone says; returns self (the subclass)."""
+        raise NotImplementedError
+
     @property
     def image_count(self) -> int:
         return 1  # every toolbox call returns one image
@@ -293,7 +297,7 @@ class ToolboxRequest:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON body (images as base64 or URLs), whatever transport ``body()`` would pick."""
-        body = self.with_(transport="json").body()
+        body: Body = self.with_(transport="json").body()
         assert body.json is not None
         return body.json
 

@@ -49,7 +49,7 @@ class UpscaleRequest(ToolboxRequest):
     def __post_init__(self) -> None:
         if not isinstance(self.image, InputImage):
             object.__setattr__(self, "image", to_input(self.image))
-        if isinstance(self.scale, float) and self.scale.is_integer():
+        if isinstance(self.scale, float) and float(self.scale).is_integer():
             object.__setattr__(self, "scale", int(self.scale))
 
     @property
