@@ -143,8 +143,9 @@ def pre_response(fault: Fault, *, binary: bool, limit: int, reset_unit: str) -> 
     kind = fault.kind
     headers: dict[str, str] = {}
     default_retry = {"429": 1, "overloaded": 30}.get(kind)  # live: overloaded says 30 s
-    if p.get("retry_after", default_retry) is not None:
-        headers["Retry-After"] = _number(float(p.get("retry_after", default_retry)))
+    retry_after = p.get("retry_after", default_retry)
+    if retry_after is not None:
+        headers["Retry-After"] = _number(float(retry_after))
     if kind == "429":
         unit = p.get("reset_unit", reset_unit)
         reset = p.get("reset", p.get("retry_after") or 60)
