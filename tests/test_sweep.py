@@ -377,3 +377,33 @@ def test_tiles_fill_in_while_the_sweep_runs(shell, server):
     assert any(re.search(r"\d/3 done, \d running · \d+ s, about \d+ s left", t) for t in texts(cap))
     # when the cell ends, the live grid leaves the status line: the result is the one grid
     assert "venice-nb-grid" not in htmls[-1] and texts(cap)[-1].startswith("3/3 done in")
+
+
+def test_constructors_say_what_they_expected(server):
+    from venice_nb.client import VeniceClient
+
+    assert VeniceSession({"backend": "local"}).settings.backend == "local"
+    with pytest.raises(TypeError, match=r"VeniceSession expects Settings or a dict .*got str"):
+        VeniceSession("local")
+    with pytest.raises(TypeError, match=r"the API key must be a string .* got int"):
+        VeniceClient(123, base_url=server.base_url)
+    with pytest.raises(TypeError, match=r"base URL must be a string like 'https://"):
+        VeniceClient(KEY, base_url=5)
+
+
+def test_run_sweep_checks_everything_before_sending(server):
+    """A sweep from Python goes through the same preflight as the magic: one bad request (or a
+    refused setting) stops it before the first request, not after the others were paid for."""
+    from venice_nb.errors import ConfigurationError, ValidationError
+
+    session = make_session(server)
+    session.client().models()
+    server.reset_counters()
+    bad = Job(GenerateRequest(model="z-image-turbo", prompt="x", width=7))
+    jobs = [*seed_jobs([1, 2]), bad]
+    with pytest.raises(ValidationError):
+        run_sweep(session, jobs)
+    session.refuse("backend", "VeniceMagics.backend must be one of auto, venice, local")
+    with pytest.raises(ConfigurationError, match="nothing runs while a setting is refused"):
+        run_sweep(session, seed_jobs([1, 2]))
+    assert server.generate_count == 0

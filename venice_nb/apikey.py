@@ -50,6 +50,11 @@ def wrap(key: str | Secret | None) -> Secret | None:
     """The key wrapped at once (stripped), None when empty."""
     if isinstance(key, Secret):
         key = key.get()
+    if key is not None and not isinstance(key, str):  # not echoed: it may be a key after all
+        raise TypeError(
+            f"the API key must be a string (or None to read $VENICE_API_KEY), "
+            f"got {type(key).__name__}"
+        )
     return Secret(key.strip()) if isinstance(key, str) and key.strip() else None
 
 

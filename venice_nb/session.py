@@ -33,8 +33,17 @@ LOCAL_KEY = "local-preview"  # the local server accepts any bearer key; never se
 class VeniceSession:
     """Shared state for one kernel. Thread-safe: the panel's worker uses it too."""
 
-    def __init__(self, settings: Settings | None = None, *, kernel: bool = False) -> None:
+    def __init__(
+        self, settings: Settings | dict[str, Any] | None = None, *, kernel: bool = False
+    ) -> None:
         self._kernel = kernel  # the kernel's own session publishes its settings to the display
+        if isinstance(settings, dict):  # VeniceSession({"backend": "local"}) reads naturally
+            settings = Settings(**settings)
+        elif settings is not None and not isinstance(settings, Settings):
+            raise TypeError(
+                f"VeniceSession expects Settings or a dict of settings, got "
+                f"{type(settings).__name__}; e.g. VeniceSession(Settings(backend='local'))"
+            )
         self.settings = settings or Settings()
         self._lock = threading.RLock()
         self._client: VeniceClient | None = None

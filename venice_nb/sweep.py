@@ -213,10 +213,16 @@ def run_sweep(
     on_progress: ProgressCallback | None = None,
     pages: str | None = None,
 ) -> SweepResult:
-    """Run ``jobs`` and return the grid (the Python API behind ``%%venice`` sweeps)."""
+    """Run ``jobs`` and return the grid (the Python API behind ``%%venice`` sweeps).
+
+    ``preflight`` first, as for the magic: a refused setting or an invalid request stops the whole
+    sweep before anything is sent (the Python API has no cost guard: calling is confirming)."""
+    from .preflight import preflight
+
+    checked = preflight(session, jobs, route=route, use_cache=use_cache)
     runner = SweepRunner(
         session,
-        jobs,
+        checked.jobs,
         route=route,
         use_cache=use_cache,
         concurrency=concurrency,

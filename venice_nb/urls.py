@@ -44,6 +44,10 @@ class RedactedURL(str):
 
 def check_base_url(url: str, where: str = "base URL") -> str:
     """``url`` trimmed (no trailing ``/``), or a ConfigurationError saying what to paste."""
+    if not isinstance(url, str):
+        raise TypeError(
+            f"{where} must be a string like {DEFAULT_BASE_URL!r}, got {type(url).__name__}"
+        )
     url = url.strip()
     shown = redact_url(url)
     if not url.lower().startswith(("http://", "https://")):
