@@ -24,6 +24,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py`` works too
 
 from benchmarks import (
     bench_cache,
+    bench_deadserver,
     bench_load,
     bench_memory,
     bench_overhead,
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "load": bench_load.run,
     "memory": bench_memory.run,
     "ratelimit": bench_ratelimit.run,
+    "deadserver": bench_deadserver.run,
 }
 HEADER = ["benchmark", "measured", "baseline", "ratio", "target", "result"]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

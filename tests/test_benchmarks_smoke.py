@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks import (
     bench_cache,
+    bench_deadserver,
     bench_load,
     bench_memory,
     bench_overhead,
@@ -93,3 +94,8 @@ def test_table_and_markdown() -> None:
     assert "PASS" in text and "MISS" in text and "- b|c: why" in text
     md = markdown(rows, 12.0)
     assert "| b\\|c | 1.5 MB | 1.0 MB | 1.50 | x <= 1 | MISS |" in md
+
+
+def test_deadserver_runs() -> None:
+    rows = bench_deadserver.run(small=4, large=8)
+    check(rows, 1)
