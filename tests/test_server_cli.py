@@ -148,6 +148,8 @@ def test_cli_port_in_use_is_a_clear_error() -> None:
         (["--latency", "-1"], "--latency: must be a number of at least 0"),
         (["--latency", "nan"], "--latency: must be a number of at least 0"),
         (["--balance", "-10"], "--balance: must be a number of at least 0"),
+        (["--balance-diem", "-1"], "--balance-diem: must be a number of at least 0"),
+        (["--timing", "sum"], "--timing: invalid choice: 'sum'"),
     ],
 )
 def test_bad_cli_values_exit_2_with_one_line(argv: list[str], expect: str) -> None:

@@ -247,3 +247,23 @@ def test_adult_model_violation_is_a_block_and_not_charged() -> None:
         )
         assert binary.headers["Content-Type"] == "image/png"  # the placeholder, as for violations
         assert srv.balance_usd == pytest.approx(99.99)
+
+
+def test_a_diem_account_is_billed_in_diem_and_the_headers_say_before() -> None:
+    with LocalServer(balance_usd=5.0, balance_diem=1.0) as srv:
+        r = gen(srv, model="gpt-image-2", quality="low")
+        assert (r.headers["x-venice-balance-diem"], r.headers["x-venice-balance-usd"]) == (
+            "1.00",
+            "5.00",
+        )
+        assert srv.balance_diem == pytest.approx(0.98) and srv.balance_usd == 5.0
+        second = gen(srv, model="z-image-turbo", width=64, height=64, variants=2)
+        assert second.headers["x-venice-balance-diem"] == "0.98"
+        assert srv.balance_diem == pytest.approx(0.96)
+        blocked = gen(srv, model="z-image-turbo", prompt="violation-test", width=64, height=64)
+        assert blocked.status_code == 200 and srv.balance_diem == pytest.approx(0.96)
+        srv.balance_diem = 0.005
+        assert gen(srv, model="z-image-turbo", width=64, height=64).status_code == 402
+        srv.balance_diem = 0
+        assert gen(srv, model="z-image-turbo", width=64, height=64).status_code == 200
+        assert srv.balance_usd == pytest.approx(4.99)

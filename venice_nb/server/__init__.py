@@ -44,11 +44,13 @@ class LocalServer:
         timing: str = "cumulative",
         pro: bool = False,
         error_budget: int = 50,
+        balance_diem: float = 0.0,
     ) -> None:
         """``rate_limit_rpm`` requests per ``rate_window_s`` seconds are enforced when set.
         ``timing``: "cumulative" (live: total = queue + preprocessing, which contains inference)
         or "additive" (the docs' example). ``pro`` grants the Pro/beta rows. ``error_budget``:
-        failed 4xx per 30 s per key and model before the 429 lockout (50 live)."""
+        failed 4xx per 30 s per key and model before the 429 lockout (50 live). A
+        ``balance_diem`` above 0 makes a DIEM-paying account, billed in DIEM."""
         if reset_unit not in RESET_UNITS:
             raise ValueError(f"reset_unit must be one of {RESET_UNITS}")
         if styles_shape not in ("object", "list"):
@@ -75,6 +77,7 @@ class LocalServer:
             timing=timing,
             pro=pro,
             error_budget=error_budget,
+            balance_diem=balance_diem,
         )
         self._httpd: VeniceHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -174,6 +177,15 @@ class LocalServer:
     @pro.setter
     def pro(self, value: bool) -> None:
         self._state.pro = bool(value)
+
+    @property
+    def balance_diem(self) -> float:
+        """DIEM balance; above 0 the account is billed in DIEM (setting it switches)."""
+        return self._state.ledger.diem
+
+    @balance_diem.setter
+    def balance_diem(self, value: float) -> None:
+        self._state.ledger.diem = float(value)
 
     @property
     def log_requests(self) -> bool:

@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_at_least(0.0),
         default=0.0,
         metavar="S",
-        help="seconds added before answering each generate request",
+        help="seconds each generate request renders for (reported as inference time)",
     )
     ap.add_argument(
         "--balance",
@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
         default=100.0,
         metavar="USD",
         help="starting USD balance (default 100)",
+    )
+    ap.add_argument(
+        "--balance-diem",
+        type=_at_least(0.0),
+        default=0.0,
+        metavar="DIEM",
+        help="starting DIEM balance; above 0 the account is billed in DIEM (default 0)",
     )
     ap.add_argument(
         "--rate-limit",
@@ -103,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate_window_s=args.rate_window,
         timing=args.timing,
         pro=args.pro,
+        balance_diem=args.balance_diem,
     )
     try:
         server.start()

@@ -360,8 +360,9 @@ class Handler(BaseHTTPRequestHandler):
         )
         mod = validation.moderation(p)
         enhanced = validation.enhanced_prompt(p)
-        usd, _diem = p.model.price(p.resolution, p.quality)
-        cost = usd * p.variants + (ENHANCE_PROMPT_USD if enhanced else 0.0)
+        usd, diem = p.model.price(p.resolution, p.quality)
+        unit = diem if st.ledger.currency == "diem" else usd
+        cost = unit * p.variants + (ENHANCE_PROMPT_USD if enhanced else 0.0)
         balance_usd, balance_diem = st.ledger.snapshot()  # the headers tell the balance before
         if not st.ledger.reserve(cost):
             raise ApiError(402, "Insufficient USD or Diem balance to complete request")

@@ -127,11 +127,16 @@ class ErrorBudget:
 
 
 class Ledger:
-    """USD balance kept in micro-dollars so repeated $0.01 charges never drift."""
+    """The account's balances, kept in micro-units so repeated $0.01 charges never drift.
+
+    An account with DIEM is billed in DIEM (venice-api.md 0.10), otherwise in USD; the catalogue's
+    prices carry both. Both balances go out in the headers as they were before the request.
+    """
 
     def __init__(self, usd: float, diem: float = 0.0) -> None:
         self._micro = round(usd * 1_000_000)
-        self.diem = diem
+        self._diem_micro = round(diem * 1_000_000)
+        self.currency = "diem" if diem > 0 else "usd"
         self._lock = threading.Lock()
 
     @property
@@ -143,22 +148,42 @@ class Ledger:
         with self._lock:
             self._micro = round(value * 1_000_000)
 
+    @property
+    def diem(self) -> float:
+        return self._diem_micro / 1_000_000
+
+    @diem.setter
+    def diem(self, value: float) -> None:
+        with self._lock:
+            self._diem_micro = round(value * 1_000_000)
+            self.currency = "diem" if value > 0 else "usd"
+
     def snapshot(self) -> tuple[str, str]:
         """Header strings for the balance before a request."""
-        return _money(self._micro), _money(round(self.diem * 1_000_000))
-
-    def reserve(self, usd: float) -> bool:
-        """Take ``usd`` if it is covered; False (and nothing taken) otherwise."""
-        cost = round(usd * 1_000_000)
         with self._lock:
+            return _money(self._micro), _money(self._diem_micro)
+
+    def reserve(self, amount: float) -> bool:
+        """Take ``amount`` (USD, or DIEM on a DIEM account) if covered; False, nothing taken,
+        otherwise."""
+        cost = round(amount * 1_000_000)
+        with self._lock:
+            if self.currency == "diem":
+                if cost > self._diem_micro:
+                    return False
+                self._diem_micro -= cost
+                return True
             if cost > self._micro:
                 return False
             self._micro -= cost
             return True
 
-    def refund(self, usd: float) -> None:
+    def refund(self, amount: float) -> None:
         with self._lock:
-            self._micro += round(usd * 1_000_000)
+            if self.currency == "diem":
+                self._diem_micro += round(amount * 1_000_000)
+            else:
+                self._micro += round(amount * 1_000_000)
 
 
 def _money(micro: int) -> str:
@@ -183,10 +208,11 @@ class ServerState:
         timing: str = "cumulative",
         pro: bool = False,
         error_budget: int = 50,
+        balance_diem: float = 0.0,
     ) -> None:
         self.auth = auth
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
-        self.ledger = Ledger(balance_usd)
+        self.ledger = Ledger(balance_usd, balance_diem)
         self.latency = float(latency)
         self.rate = RateWindow(rate_limit_rpm, reset_unit, rate_window_s)
         self.budget = ErrorBudget(error_budget)
