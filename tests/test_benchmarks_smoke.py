@@ -23,6 +23,8 @@ from benchmarks import (
 from benchmarks.common import Row
 from benchmarks.run import markdown, table
 
+pytestmark = pytest.mark.slow  # a server, a browser or whole notebooks: not the fast loop
+
 
 def check(rows: list[Row], count: int) -> None:
     assert len(rows) == count

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+pytestmark = pytest.mark.slow  # a server, a browser or whole notebooks: not the fast loop
+
 ROOT = Path(__file__).resolve().parents[1]
 # What a fresh clone holds that the build and the quickstart need.
 COPY = ["pyproject.toml", "README.md", "venice_nb", "binder", "notebooks", "scripts"]

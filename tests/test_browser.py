@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 from browser_support import CHROMIUM, KERNELSPEC, jupyter_lab, launch_chromium, write_notebook
 
+pytestmark = pytest.mark.slow  # a server, a browser or whole notebooks: not the fast loop
+
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "panel.png"
 WAIT_MS = 30_000
 

@@ -24,6 +24,8 @@ import psutil
 import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.slow  # a server, a browser or whole notebooks: not the fast loop
+
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
 EXPECTED = [

@@ -244,7 +244,8 @@ def _grid(
             parts.append(f'<div class="venice-nb-slot" style="{CELL}">{inner}</div>')
     return (
         f'<div class="venice-nb-grid" style="display:grid;grid-template-columns:{template};'
-        f'gap:8px;align-items:center;justify-items:center">{"".join(parts)}</div>'
+        f'gap:8px;align-items:center;justify-items:center;justify-content:start">'
+        f"{''.join(parts)}</div>"
     )
 
 
@@ -259,14 +260,15 @@ def _legend(sweep: SweepResult) -> str:
         )
         if name
     ]
-    swept = " \u00b7 ".join(names) or "one tile per combination"
+    axes = " \u00b7 ".join(names) or "one tile per combination"
     shared = ""
     first = next((r for r in sweep.results), None)
     if first is not None:
         from .tiles import params_line
 
-        shared = params_line(first)
-    return f'<div class="venice-nb-legend" style="margin-bottom:6px">{swept}{shared}</div>'
+        swept = {sweep.rows, sweep.cols, sweep.pages} | {k for c in sweep.cells for k in c.params}
+        shared = params_line(first, skip=tuple(swept))
+    return f'<div class="venice-nb-legend" style="margin-bottom:6px">{axes}{shared}</div>'
 
 
 def sweep_html(

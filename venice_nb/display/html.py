@@ -202,9 +202,8 @@ def image_html(
     data, shown, label, title = _embedded(image, _preview_size(preview_size))
     name = seed_label(image, result)
     src = data_uri(data, image.mime)
-    img = zoomable(
-        src, shown, thumb_dimensions(shown, thumb_size), name, title, layer, backdrop(image)
-    )
+    thumb = thumb_dimensions(shown, thumb_size)
+    img = zoomable(src, shown, thumb, name, title, layer, backdrop(image))
     if not caption:
         return img
     flags = ""
@@ -214,9 +213,15 @@ def image_html(
         flags += badge("blocked", title="the server flagged a content policy violation")
     received = src if data is image.data else data_uri(image.data, image.mime)
     link = download_link(received, file_name(result, image))
+    # parts never break inside, the caption wraps between them at the thumbnail's width
+    parts = " \u00b7 ".join(
+        f'<span style="white-space:nowrap">{part}</span>' for part in (esc(name), label, link)
+    )
+    width = f"max-width:{thumb[0]}px;" if thumb else ""
     return (
-        f'<figure class="venice-nb-tile" style="{TILE};vertical-align:top">{img}'
-        f'<figcaption style="white-space:nowrap">{esc(name)} \u00b7 {label} \u00b7 {link}{flags}'
+        f'<figure class="venice-nb-tile" style="display:inline-block;vertical-align:top;'
+        f'margin:0 4px 8px 4px"><div>{img}</div>'
+        f'<figcaption style="{width}font-size:11px;line-height:1.3">{parts}{flags}'
         "</figcaption></figure>"
     )
 

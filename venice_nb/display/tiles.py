@@ -165,10 +165,12 @@ def reproduce_html(result: GenerationResult) -> str:
     )
 
 
-def params_line(result: GenerationResult) -> str:
-    """What made it, compact: prompt, negative, model, seed, cfg, steps, style, size."""
+def params_line(result: GenerationResult, skip: tuple[str | None, ...] = ()) -> str:
+    """What made it, compact: prompt, negative, cfg, steps, style, size (``skip``: swept fields,
+    which the grid's labels show instead)."""
     request = result.request
     body = request.to_json() if hasattr(request, "to_json") else {}
+    body = {k: v for k, v in body.items() if k not in skip}
     parts: list[str] = []
     prompt = str(body.get("prompt", ""))
     if prompt:

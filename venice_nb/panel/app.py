@@ -432,7 +432,10 @@ class Panel:
         """The widget, then its static HTML twin (what a saved notebook shows without widgets)."""
         from IPython.display import display
 
-        display(self.root)
+        view = dict(self.root._repr_mimebundle_())
+        # what a saved notebook shows where widgets cannot render: a sentence, not a VBox repr
+        view["text/plain"] = "Venice image panel (interactive: needs a running kernel)"
+        display(view, raw=True)
         self._mirror = display(self.mirror_bundle(), raw=True, display_id=True)
 
     def mirror_bundle(self) -> dict[str, str]:
