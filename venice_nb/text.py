@@ -1,6 +1,14 @@
-"""Words for counts, written once: "1 image", "3 images", "1 retry", "2 retries"."""
+"""Text written once: counted words ("1 image", "2 retries") and text made safe for HTML."""
 
 from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+
+def esc(value: Any) -> str:
+    """Any value as HTML-safe text, quotes included (it may land in an attribute)."""
+    return escape(str(value), quote=True)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import VeniceError, error_line
 from ..result import SweepCell, SweepResult, Timing
-from ..text import plural
+from ..text import esc, plural
 from .html import (
     BADGE_COLOURS,
     ERROR_COLOUR,
@@ -23,7 +23,6 @@ from .html import (
     NOMATH,
     Bundle,
     badge,
-    esc,
     footer_html,
     format_ms,
     format_usd,

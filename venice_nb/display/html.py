@@ -15,12 +15,11 @@ A sweep's grid is built from these pieces in ``display_sweep.py``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..errors import error_line
 from ..result import GeneratedImage, GenerationResult, Timing
-from ..text import plural
+from ..text import esc, plural
 from .lineage import backdrop, lineage_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,11 +64,6 @@ LOCAL_NOT_BILLED = "local preview \u2014 not billed"
 
 
 # ---- small pieces ------------------------------------------------------------------------------
-
-
-def esc(value: Any) -> str:
-    """Any value as HTML-safe text, quotes included (it may land in an attribute)."""
-    return escape(str(value), quote=True)
 
 
 def format_ms(ms: float | None) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..result import GeneratedImage, GenerationResult
 from ..saving import safe_stem
-from .html import esc
+from ..text import esc
 
 # Colours: text inherits the theme's colour; greys are translucent so they read on light and dark.
 SOFT = "opacity:0.8"
