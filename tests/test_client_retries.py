@@ -154,7 +154,7 @@ def test_client_errors_are_never_retried(status: int) -> None:
         with pytest.raises(E.APIError) as info:
             make(fs).generate(REQ)
         assert fs.count == 1 and info.value.status == status
-        assert type(info.value) is E.STATUS_ERRORS[status]
+        assert isinstance(info.value, E.STATUS_ERRORS[status])
 
 
 def test_local_server_400_401_402_404_are_sent_once() -> None:

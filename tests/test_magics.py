@@ -45,14 +45,14 @@ def last_body(server):
 
 def test_pixel_model_options_reach_the_wire(ip, server):
     line = (
-        '-m z-image-turbo -W 512 -H 768 -f png -n 2 -s 7 -c 5.5 --steps 8 --style "Analog Film" '
+        '-m venice-sd35 -W 512 -H 768 -f png -n 2 -s 7 -c 5.5 --steps 8 --style "Analog Film" '
         "--no-safe-mode --hide-watermark --embed-exif --lora-strength 40 --enhance-prompt "
         '--negative "blurry, text"'
     )
     result, cap = cell(ip, line, "a red fox in the snow")
     assert isinstance(result, GenerationResult)
     assert last_body(server) == {
-        "model": "z-image-turbo",
+        "model": "venice-sd35",
         "prompt": "a red fox in the snow",
         "negative_prompt": "blurry, text",
         "width": 512,
@@ -260,18 +260,78 @@ def test_seeded_results_come_from_the_cache_unless_no_cache(ip, server, tmp_path
             assert KEY.encode() not in path.read_bytes()
 
 
+# ---- leniency: what the model ignores is named once and not sent ------------------------------
+
+
+IGNORED_CELLS = [
+    (
+        "-m qwen-image-2 -W 512",
+        "width",
+        "qwen-image-2 is sized by aspect ratio and ignores --width",
+    ),
+    ("-m z-image-turbo -r 2K", "resolution", "z-image-turbo is sized in pixels and ignores"),
+    ("-m qwen-image-2 -a 5:4", "aspect_ratio", "does not offer aspect ratio '5:4'"),
+    ("-m z-image-turbo --steps 60", "steps", "z-image-turbo ignores --steps"),
+    ("-m nano-banana-pro -s 42", "seed", "nano-banana-pro ignores --seed"),
+    ("--web-search", "enable_web_search", "does not search the web"),
+    ("--negative blurry", "negative_prompt", "ignores the negative prompt"),
+]
+
+
+@pytest.mark.parametrize(("line", "field", "warning"), IGNORED_CELLS)
+def test_ignored_fields_warn_once_and_are_not_sent(ip, server, line, field, warning):
+    result, cap = cell(ip, line, "a fox")
+    assert isinstance(result, GenerationResult)
+    assert field not in last_body(server) and last_body(server)["prompt"] == "a fox"
+    notes = [t for t in texts(cap) if warning in t]
+    assert len(notes) == 1 and notes[0].endswith("not sent")
+    assert result.warnings == () or result.warnings == (notes[0],)
+
+
+def test_an_unlisted_model_is_sent_with_a_note_and_its_404_suggests(ip, server):
+    outcome, cap = run(ip, "%%venice -m qwen-image2\na fox")
+    notes = [t for t in texts(cap) if "'qwen-image2' is not in the model list" in t]
+    assert len(notes) == 1 and "did you mean 'qwen-image-2'" in notes[0]
+    assert isinstance(outcome.error_in_exec, VeniceRunError)
+    assert "did you mean 'qwen-image-2'" in str(outcome.error_in_exec).lower()
+    assert server.received[-1].body["model"] == "qwen-image2"  # sent as asked, answered 404
+
+
+def test_openai_route_sends_a_fallback_id_with_a_note(ip, server):
+    result, cap = cell(ip, "--openai -m dall-e-3", "a fox")
+    assert server.received[-1].path.endswith("/images/generations")
+    assert last_body(server)["model"] == "dall-e-3" and result.images
+    notes = [t for t in texts(cap) if "'dall-e-3' is not in Venice's catalogue" in t]
+    assert len(notes) == 1 and "z-image-turbo" in notes[0]
+
+
+def test_openai_size_on_a_ratio_model_is_named_and_not_sent(ip, server):
+    _, cap = cell(ip, "--openai -m qwen-image-2 -W 1024 -H 1024", "a fox")
+    assert "size" not in last_body(server) and last_body(server)["model"] == "qwen-image-2"
+    assert any("ignores the OpenAI size (-W/-H): not sent" in t for t in texts(cap))
+
+
+def test_seed_is_never_claimed_on_a_seed_ignoring_model(ip, server):
+    result, _ = cell(ip, "-m nano-banana-pro -n 2 -s 5", "a fox")
+    assert "seed" not in last_body(server)
+    assert result.seed is None and [im.seed for im in result.images] == [None, None]
+    assert result.provenance()["seed"] is None
+    seeded, _ = cell(ip, "-m qwen-image-2 -n 2 -s 5", "a fox")
+    assert [im.seed for im in seeded.images] == [5, None]  # variants after the first are random
+
+
 # ---- bad input: one line, no request ----------------------------------------------------------
 
 
 BAD = [
     ("--sead 3", "a fox", "unknown option '--sead'; did you mean '--seed'"),
-    ("-m qwen-image2", "a fox", "did you mean 'qwen-image-2'"),
-    ("-m qwen-image-2 -W 512", "a fox", "takes no --width"),
-    ("-m z-image-turbo -r 2K", "a fox", "takes no --resolution"),
-    ("-m qwen-image-2 -a 5:4", "a fox", "aspect ratio '5:4' is not offered"),
+    ("-m nano-banana-2 -r 8K", "a fox", "does not offer resolution '8K'"),
+    ("-m gpt-image-2 -q ultra", "a fox", "--quality must be one of low, medium, high"),
+    ("-m z-image-turbo --steps 4,8", "a fox", "cannot sweep --steps: z-image-turbo ignores"),
+    ("-m nano-banana-pro -s 1:3", "a fox", "cannot sweep --seed: nano-banana-pro ignores --seed"),
+    ("-m z-image-turbo,venice-sd35 --steps 4,8", "a fox", "cannot sweep --steps"),
     ("-W 2048", "a fox", "--width must be a whole number from 1 to 1280"),
     ("-H 0", "a fox", "--height must be a whole number from 1 to 1280"),
-    ("-m venice-sd35 -W 520", "a fox", "not a multiple of 16"),
     ("-W 512,768", "a fox", "takes one whole number"),
     ("-n 5", "a fox", "--variants must be 1 to 4"),
     ("-n 0", "a fox", "--variants must be 1 to 4"),
@@ -285,7 +345,6 @@ BAD = [
     ('--style "Anlog Film"', "a fox", "did you mean 'Analog Film'"),
     ("-f gif", "a fox", "--format must be one of"),
     ("-m venice-sd35 --steps 99", "a fox", "above venice-sd35's maximum"),
-    ("--web-search", "a fox", "does not support --web-search"),
     ("", "   \n\n", "the prompt is empty"),
     ("-m venice-sd35", "x" * 1501, "venice-sd35 takes at most 1,500"),
     ("", "a fox at {undefined_thing}", "name 'undefined_thing' is not defined"),

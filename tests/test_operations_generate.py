@@ -131,20 +131,15 @@ def test_every_option_together_passes_check() -> None:
     ]
 
 
-MODEL_BAD = [
-    ("venice-sd35", {"prompt": "x" * 1501}, "prompt", "at most 1,500"),
-    ("venice-sd35", {"negative_prompt": "x" * 1501}, "negative_prompt", "negative prompt"),
+MODEL_BAD = [  # what the live service refuses (or a paid surprise): refused before sending
     ("z-image-turbo", {"width": 1001}, "width", "try 1000 or 1008"),
     ("venice-sd35", {"height": 1000}, "height", "multiple of 16"),
-    ("z-image-turbo", {"aspect_ratio": "16:9"}, "aspect_ratio", "sized in pixels"),
-    ("z-image-turbo", {"resolution": "2K"}, "resolution", "-W/-H"),
-    ("qwen-image-2", {"width": 1024}, "width", "aspect ratio"),
-    ("qwen-image-2", {"aspect_ratio": "16:10"}, "aspect_ratio", "nearest is '3:2'"),
-    ("qwen-image-2", {"resolution": "2K"}, "resolution", "offered: none"),
+    ("venice-sd35", {"prompt": "x" * 1501}, "prompt", "at most 1,500"),
+    ("venice-sd35", {"prompt": "\U0001f6f6" * 751}, "prompt", "1,502 characters (emoji"),
+    ("venice-sd35", {"negative_prompt": "x" * 1501}, "negative_prompt", "negative prompt"),
     ("nano-banana-2", {"resolution": "8K"}, "resolution", "1K, 2K, 4K"),
-    ("nano-banana-2", {"quality": "low"}, "quality", "offered: none"),
+    ("gpt-image-2", {"quality": "ultra"}, "quality", "low, medium, high"),
     ("venice-sd35", {"steps": 31}, "steps", "maximum of 30"),
-    ("z-image-turbo", {"enable_web_search": True}, "enable_web_search", "nano-banana"),
     ("z-image-turbo", {"style_preset": "Anim"}, "style_preset", "did you mean 'Anime'"),
     ("z-image-turbo", {"style_preset": "zzzzqqq"}, "style_preset", "%venice styles"),
     (
@@ -166,9 +161,37 @@ def test_check_against_the_model(
     assert text in info.value.one_line()
 
 
+IGNORED = [  # what the live service ignores: left out of the body, one warning line each
+    ("z-image-turbo", {"aspect_ratio": "16:9"}, "sized in pixels and ignores --aspect-ratio"),
+    ("z-image-turbo", {"resolution": "2K"}, "ignores --resolution"),
+    ("z-image-turbo", {"steps": 6}, "z-image-turbo ignores --steps"),
+    ("z-image-turbo", {"negative_prompt": "blur"}, "ignores the negative prompt"),
+    ("z-image-turbo", {"enable_web_search": True}, "does not search the web"),
+    ("qwen-image-2", {"width": 1024}, "sized by aspect ratio and ignores --width"),
+    ("qwen-image-2", {"aspect_ratio": "16:10"}, "the nearest is '3:2'"),
+    ("qwen-image-2", {"resolution": "2K"}, "no resolution tiers"),
+    ("nano-banana-2", {"quality": "low"}, "no quality levels"),
+    ("nano-banana-2", {"steps": 60}, "nano-banana-2 ignores --steps"),
+    ("gpt-image-2", {"seed": 42}, "gpt-image-2 ignores --seed"),
+]
+
+
+@pytest.mark.parametrize(("model", "changes", "text"), IGNORED)
+def test_ignored_fields_are_dropped_with_one_warning(
+    catalogue: Catalogue, model: str, changes: dict, text: str
+) -> None:
+    review = req(model=model, **changes).review(catalogue[model])
+    (name,) = changes
+    assert name not in review.request.to_json() and set(review.ignored) == {name}
+    (warning,) = review.warnings
+    assert text in warning and warning.endswith("not sent") and "\n" not in warning
+    again = review.request.review(catalogue[model])
+    assert again.warnings == () and again.request == review.request
+
+
 def test_check_against_accepts_each_sizing_mode(catalogue: Catalogue, styles: list[str]) -> None:
     ok = [
-        req(width=1280, height=720, steps=8, style_preset="Cinematic"),
+        req(width=1280, height=720, style_preset="Cinematic"),
         req(model="venice-sd35", width=1024, height=1024, steps=30, negative_prompt="n"),
         req(model="qwen-image-2", aspect_ratio="21:9"),
         req(model="nano-banana-2", aspect_ratio="9:16", resolution="4K", enable_web_search=True),
@@ -176,7 +199,8 @@ def test_check_against_accepts_each_sizing_mode(catalogue: Catalogue, styles: li
         req(model="lustify-v7", width=832, height=1216),
     ]
     for r in ok:
-        assert r.check_against(catalogue[r.model], styles) == r
+        review = r.review(catalogue[r.model], styles)
+        assert review.request == r and review.warnings == ()
 
 
 def test_resolution_is_matched_case_insensitively_and_sent_in_the_models_spelling(

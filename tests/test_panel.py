@@ -247,20 +247,20 @@ def test_a_wrong_key_is_reported_without_the_key(tmp_path):
 def test_invalid_values_are_refused_like_the_magic_before_any_request(panel, local_server):
     panel.model.value = "venice-sd35"
     assert panel.width.step == 16 and panel.width.max == 1280
-    panel.width.value = 1000  # a value no drag can reach, but code and typing can
+    panel.prompt.value = "\U0001f6f6" * 751  # 751 characters, 1,502 UTF-16 units: over 1,500
     run(panel)
     spec = panel.catalogue["venice-sd35"]
     with pytest.raises(ValidationError) as expected:
-        GenerateRequest(model="venice-sd35", prompt="x", width=1000).check_against(spec)
+        GenerateRequest(model="venice-sd35", prompt=panel.prompt.value).check_against(spec)
     assert panel.status_state == "error"
     assert panel.status_text == expected.value.one_line()
-    assert "multiple of 16" in panel.status_text
+    assert "1,502 characters" in panel.status_text
     assert local_server.generate_count == 0
 
 
 def test_starting_values_are_validated_with_the_magics_messages(session, local_server):
-    with pytest.raises(ValidationError, match="not a multiple of 16"):
-        Panel(session=session, model="venice-sd35", width=1000)
+    with pytest.raises(ValidationError, match="at most 1,500"):
+        Panel(session=session, model="venice-sd35", prompt="x" * 1501)
     with pytest.raises(ValidationError, match="did you mean 'qwen-image-2'"):
         Panel(session=session, model="qwen-image2")
     with pytest.raises(ValidationError, match="unknown request field 'cfg'"):
@@ -417,7 +417,8 @@ def test_history_restores_parameters_and_images_without_a_request(panel, local_s
     count = local_server.generate_count
     item = next(i for i in panel.history.children if i.children[-1].description == "#1")
     item.children[-1].click()
-    assert (panel.cfg_scale.value, panel.seed.value, panel.variants.value) == (5.0, 42, 1)
+    assert (panel.controls.cfg_chosen, panel.seed.value, panel.variants.value) == (False, 42, 1)
+    assert panel.request().cfg_scale is None  # #1 left cfg to the model, and so does the restore
     assert grid_images(panel) == first_images
     assert panel.shown_number == 1 and "Restored #1" in panel.status_text
     assert panel.wait_idle(5) and local_server.generate_count == count
@@ -537,3 +538,25 @@ def test_moderated_images_carry_a_badge_and_the_status_says_so(panel, prompt, ba
     run(panel)
     assert badge in visible_text(captions(panel)[0])
     assert words in panel.status_text
+
+
+def test_cfg_is_sent_only_once_the_user_chose_it(panel, local_server):
+    assert not panel.controls.cfg_chosen and panel.cfg_scale.description == "cfg: model default"
+    run(panel)
+    first = [r.body for r in local_server.received if r.path.endswith("/image/generate")][-1]
+    assert "cfg_scale" not in first  # the model's own default, not a fixed 5.0
+    panel.cfg_scale.value = 7.5
+    assert panel.controls.cfg_chosen and panel.cfg_scale.description == "cfg_scale"
+    run(panel)
+    second = [r.body for r in local_server.received if r.path.endswith("/image/generate")][-1]
+    assert second["cfg_scale"] == 7.5
+
+
+def test_fields_the_model_ignores_are_named_and_not_sent(panel, local_server):
+    panel.model.value = "nano-banana-pro"
+    panel.seed_lock.value = True
+    assert "nano-banana-pro ignores --seed" in panel.cost.value
+    run(panel)
+    body = [r.body for r in local_server.received if r.path.endswith("/image/generate")][-1]
+    assert body["model"] == "nano-banana-pro" and "seed" not in body
+    assert panel.result is not None and panel.result.seed is None

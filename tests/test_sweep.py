@@ -169,14 +169,14 @@ def test_seed_by_cfg_grid(shell, server):
 def test_each_combination_is_validated_once_and_sent_as_validated(shell, monkeypatch):
     """The magic validates at the surface; the session and the client send that value as is."""
     checked: list[GenerateRequest] = []
-    real = GenerateRequest.check_against
+    real = GenerateRequest.review
 
     def counting(self, spec, styles=None):
         checked.append(self)
         return real(self, spec, styles)
 
-    monkeypatch.setattr(GenerateRequest, "check_against", counting)
-    sweep, _ = cell(shell, "-m nano-banana-pro -s 1,2 -c 4,6 --resolution 1k --no-cache", "a fox")
+    monkeypatch.setattr(GenerateRequest, "review", counting)
+    sweep, _ = cell(shell, "-m nano-banana-2 -s 1,2 -c 4,6 --resolution 1k --no-cache", "a fox")
     assert len(checked) == 4 and all(c.ok for c in sweep.cells)
     assert {c.result.request.resolution for c in sweep.cells} == {"1K"}  # the validated value
     assert all(c.result.request.validated == "generate" for c in sweep.cells)
@@ -212,15 +212,18 @@ def test_model_style_and_aspect_ratio_sweeps(shell, server):
     sweep, _ = cell(shell, '--style "Anime,Pixel Art" -s 5', "a fox")
     assert sorted(b["style_preset"] for b in posted(server)) == ["Anime", "Pixel Art"]
     server.reset_counters()
-    sweep, _ = cell(shell, "-m qwen-image-2 -a 1:1,16:9 --steps 10:20:10", "a fox")
-    assert (sweep.rows, sweep.cols) == ("aspect_ratio", "steps")
-    assert sorted((b["aspect_ratio"], b["steps"]) for b in posted(server)) == [
-        ("16:9", 10), ("16:9", 20), ("1:1", 10), ("1:1", 20),
+    sweep, _ = cell(shell, "-m qwen-image-2 -a 1:1,16:9 -c 4:6:2", "a fox")
+    assert (sweep.rows, sweep.cols) == ("aspect_ratio", "cfg_scale")
+    assert sorted((b["aspect_ratio"], b["cfg_scale"]) for b in posted(server)) == [
+        ("16:9", 4), ("16:9", 6), ("1:1", 4), ("1:1", 6),
     ]  # fmt: skip
+    server.reset_counters()
+    sweep, _ = cell(shell, "-m venice-sd35 --steps 10:20:10", "a fox")  # a model that uses steps
+    assert sorted(b["steps"] for b in posted(server)) == [10, 20]
 
 
 def test_a_third_axis_makes_one_titled_sub_grid_per_value(shell):
-    sweep, _ = cell(shell, "-s 1,2 -c 4,6 --steps 6,8", "a fox")
+    sweep, _ = cell(shell, "-m venice-sd35 -s 1,2 -c 4,6 --steps 6,8", "a fox")
     assert len(sweep.cells) == 8 and (sweep.rows, sweep.cols) == ("seed", "cfg_scale")
     assert sweep.pages == "steps"
     html = shell.display_formatter.format(sweep)[0]["text/html"]

@@ -8,6 +8,7 @@ resolution tokens change case), so unknown or absent fields degrade to ``None``,
 from __future__ import annotations
 
 import difflib
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -51,66 +52,123 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+# What the live service does with fields its catalogue rows do not describe (venice-api.md §0.3-0.6).
+# Matched on lower-case ids: a prefix ending in "-" names a family, anything else an exact id.
+# Small tuples, looked up per row when a catalogue is parsed (nothing is built at import).
+STEP_MODELS = ("venice-sd35", "lustify-", "wai-illustrious", "chroma")
+NEGATIVE_PROMPT_MODELS = (
+    "venice-sd35", "lustify-", "wai-illustrious", "qwen-image-2", "qwen-image-2-pro",
+    "qwen-image-3", "qwen-image-3-pro", "wan-2-7-",
+)  # fmt: skip
+SEED_IGNORING_MODELS = (
+    "gpt-image-", "luma-", "recraft-", "imagineart-", "seedream-v5-pro", "nano-banana-pro",
+    "grok-imagine-",
+)  # fmt: skip
+WIDTH_HEIGHT_REJECTED = ("qwen-image", "qwen-image-3", "qwen-image-3-pro")  # 400, not ignored
+WEB_SEARCH_MODELS = ("nano-banana-2", "nano-banana-pro")  # when a row carries no flag
+BACKGROUND_REMOVAL_MODELS = ("bria-bg-remover",)
+QUALITY_ORDER = ("low", "medium", "high")
+ENHANCE_PROMPT_PRICE = 0.04  # per request whose prompt enhance_prompt rewrote (USD; DIEM 1:1)
+PLACEHOLDER_STEPS = (20, 50)  # {default 20, max 50} on rows that ignore steps
+
+Operation = Literal["generate", "edit", "upscale", "background-removal"]
+OPERATION_OF_TYPE: dict[str, str] = {"image": "generate", "inpaint": "edit", "upscale": "upscale"}
+
+
+def in_family(model_id: str, names: Iterable[str]) -> bool:
+    """Whether ``model_id`` is one of ``names`` (exact ids, or families ending in "-")."""
+    low = model_id.lower()
+    return any(low.startswith(n) if n.endswith("-") else low == n for n in names)
+
+
+def _usd_or_none(entry: Any, currency: str) -> float | None:
+    value = entry.get(currency) if isinstance(entry, Mapping) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return None
+
+
+def _money(value: float, unit: str = "$") -> str:
+    if unit != "$":
+        return f"{value:.4f}".rstrip("0").rstrip(".") + f" {unit}"
+    if value < 0.01 or round(value, 2) != round(value, 4):
+        return "$" + f"{value:.4f}".rstrip("0").rstrip(".")
+    return f"${value:.2f}"
+
+
 @dataclass(frozen=True)
 class Pricing:
-    """USD per image: flat, per resolution tier, or per tier and quality."""
+    """Price per image in one currency: flat, per resolution tier, or per tier and quality.
+
+    Tier names are kept as the catalogue spells them ("1K") and matched case-insensitively.
+    ``flat`` is ``generation`` (or ``inpaint`` on edit rows); ``per_input_image`` is what a
+    multi-edit adds per image beyond ``included_input_images``; ``by_scale`` is upscale prices.
+    """
 
     flat: float | None = None
     by_resolution: Mapping[str, float] = field(default_factory=dict)
     by_quality: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    currency: str = "usd"
     # Edit models (``type=inpaint``): images beyond ``inputs_included`` cost ``per_extra_input``.
     inputs_included: int | None = None
     per_extra_input: float | None = None
-    # The upscaler: USD per scale factor ("2x", "4x").
+    # The upscaler: price per scale factor ("2x", "4x").
     by_scale: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any] | None) -> Pricing:
+    def from_json(cls, raw: Mapping[str, Any] | None, currency: str = "usd") -> Pricing:
         raw = _map(raw)
 
-        def usd(entry: Any) -> float | None:
-            value = entry.get("usd") if isinstance(entry, Mapping) else None
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-                return float(value)
-            return None
+        def price(entry: Any) -> float | None:
+            return _usd_or_none(entry, currency)
 
-        # Generation rows price under "generation", edit rows (type=inpaint) under "inpaint".
-        flat = usd(raw.get("generation"))
+        flat = price(raw.get("generation"))
         if flat is None:
-            flat = usd(raw.get("inpaint"))
-        inputs = _map(raw.get("inputImages"))
-        by_scale = {
-            str(k).lower(): v
-            for k, v in ((k, usd(e)) for k, e in _map(raw.get("upscale")).items())
-            if v is not None
-        }
+            flat = price(raw.get("inpaint"))
         by_res = {
-            _upper(k): v
-            for k, v in ((k, usd(e)) for k, e in _map(raw.get("resolutions")).items())
+            str(k).strip(): v
+            for k, v in ((k, price(e)) for k, e in _map(raw.get("resolutions")).items())
             if v is not None
         }
         by_quality: dict[str, dict[str, float]] = {}
         for tier, table in _map(raw.get("quality")).items():
             if isinstance(table, Mapping):
-                prices = {str(q).lower(): usd(e) for q, e in table.items()}
-                by_quality[_upper(tier)] = {q: p for q, p in prices.items() if p is not None}
+                prices = {str(q).lower(): price(e) for q, e in table.items()}
+                kept = {q: prices[q] for q in QUALITY_ORDER if prices.get(q) is not None}
+                kept.update({q: p for q, p in prices.items() if p is not None and q not in kept})
+                by_quality[str(tier).strip()] = kept
+        inputs = _map(raw.get("inputImages"))
+        by_scale = {
+            str(k).lower(): v
+            for k, v in ((k, price(e)) for k, e in _map(raw.get("upscale")).items())
+            if v is not None
+        }
         return cls(
             flat=flat,
             by_resolution=by_res,
             by_quality=by_quality,
+            currency=currency,
             inputs_included=_int_or(inputs.get("included"), None),
-            per_extra_input=usd(inputs.get("additional")),
+            per_extra_input=price(inputs.get("additional")),
             by_scale=by_scale,
         )
 
+    @staticmethod
+    def _tier(table: Mapping[str, Any], resolution: str | None) -> str | None:
+        if not resolution:
+            return None
+        wanted = _upper(resolution)
+        return next((t for t in table if _upper(t) == wanted), None)
+
     def per_image(self, resolution: str | None = None, quality: str | None = None) -> float | None:
         """The price of one image, or None when the catalogue does not say."""
-        tier = _upper(resolution) if resolution else None
-        if quality and tier and tier in self.by_quality:
+        tier = self._tier(self.by_quality, resolution)
+        if quality and tier is not None:
             price = self.by_quality[tier].get(quality.lower())
             if price is not None:
                 return price
-        if tier and tier in self.by_resolution:
+        tier = self._tier(self.by_resolution, resolution)
+        if tier is not None:
             return self.by_resolution[tier]
         if self.flat is not None:
             return self.flat
@@ -119,31 +177,31 @@ class Pricing:
         return None
 
     def extra_inputs(self, images: int) -> float:
-        """USD added by a multi-edit's input images beyond the ones the edit price includes."""
+        """What a multi-edit's input images beyond the ones the edit price includes add."""
         if not self.per_extra_input:
             return 0.0
         included = 1 if self.inputs_included is None else self.inputs_included
         return max(0, images - included) * self.per_extra_input
 
+    @property
+    def unit(self) -> str:
+        return "$" if self.currency == "usd" else self.currency.upper()
+
     def describe(self) -> str:
-        if self.by_scale:  # the upscaler
-            return ", ".join(f"{k} ${v:.2f}" for k, v in self.by_scale.items())
+        """Prices as a person reads them: '1K $0.02/$0.07/$0.26 (low/medium/high), ...'."""
+        unit = self.unit
+        if self.by_scale and self.flat is None and not self.by_resolution:  # the upscaler
+            return ", ".join(f"{k} {_money(v, unit)}" for k, v in self.by_scale.items())
         if self.by_quality:
-            parts = []
+            parts, names = [], ()
             for tier, table in self.by_quality.items():
-                cells = "/".join(
-                    f"${table[q]:.2f}" for q in ("low", "medium", "high") if q in table
-                )
-                parts.append(f"{tier} {cells}")
-            return ", ".join(parts) + " (low/med/high)"
+                names = tuple(table)
+                parts.append(f"{tier} " + "/".join(_money(p, unit) for p in table.values()))
+            return ", ".join(parts) + f" ({'/'.join(names)})"
         if self.by_resolution:
-            return ", ".join(f"{t} ${p:.2f}" for t, p in self.by_resolution.items())
+            return ", ".join(f"{t} {_money(p, unit)}" for t, p in self.by_resolution.items())
         if self.flat is not None:
-            return (
-                f"${self.flat:.3f}".rstrip("0").rstrip(".")
-                if self.flat < 0.01
-                else f"${self.flat:.2f}"
-            )
+            return _money(self.flat, unit)
         return "n/a"
 
 
@@ -151,19 +209,35 @@ class Pricing:
 class Deprecation:
     date: str | None = None
     replacement: str | None = None
+    auto_remap: bool = False
+    removes_at: str | None = None
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What one image model accepts and costs."""
+    """What one model accepts and costs, and what the live service does with each field.
+
+    ``operation`` says which endpoint the row belongs to: ``generate`` (``/image/generate``),
+    ``edit`` (type ``inpaint``), ``upscale`` or ``background-removal`` (``bria-bg-remover`` is
+    listed under ``type=image`` but is not a generation model). The ``uses_steps``,
+    ``ignores_seed``, ``honours_negative_prompt``, ``rejects_width_height`` and
+    ``supports_web_search`` facts come from the live behaviour (venice-api.md §0), since most rows
+    carry placeholder constraints for fields the model ignores.
+    """
 
     id: str
     name: str
+    type: str = "image"
+    operation: str = "generate"
     prompt_limit: int = 1500
     width_height_divisor: int = 1
     max_size: int = 1280
     steps_default: int | None = None
     steps_max: int | None = None
+    uses_steps: bool = False
+    ignores_seed: bool = False
+    honours_negative_prompt: bool = True
+    rejects_width_height: bool = False
     aspect_ratios: tuple[str, ...] = ()
     default_aspect_ratio: str | None = None
     resolutions: tuple[str, ...] = ()
@@ -173,52 +247,85 @@ class ModelSpec:
     supports_web_search: bool = False
     traits: tuple[str, ...] = ()
     offline: bool = False
+    beta: bool = False
     deprecation: Deprecation | None = None
     pricing: Pricing = field(default_factory=Pricing)
+    pricing_diem: Pricing = field(default_factory=lambda: Pricing(currency="diem"))
     supports_style_references: bool = False
     max_style_references: int | None = None
+    supports_style_reference_strength: bool = False
     supports_optimize_prompt_thinking: bool = False
-    # "image", "inpaint" (edit models) or "upscale": which endpoint the row belongs to.
-    type: str = "image"
     max_input_images: int | None = None
     combine_images: bool | None = None
 
     @classmethod
     def from_json(cls, row: Mapping[str, Any]) -> ModelSpec:
-        """One row of ``GET /models?type=image``; odd or missing fields fall back to defaults."""
+        """One row of ``GET /models?type=image|inpaint|upscale``; odd fields fall back to defaults."""
+        model_id = str(row["id"])
         spec = _map(row.get("model_spec"))
         cons = _map(spec.get("constraints"))
         steps = _map(cons.get("steps"))
         dep = spec.get("deprecation")
+        row_type = _text(row.get("type")) or "image"
+        operation = OPERATION_OF_TYPE.get(row_type, row_type)
+        if in_family(model_id, BACKGROUND_REMOVAL_MODELS):
+            operation = "background-removal"
+        steps_default = _int_or(steps.get("default"), None)
+        steps_max = _int_or(steps.get("max"), None)
+        aspect_ratios = _strings(cons.get("aspectRatios"))
+        max_refs = _int_or(cons.get("maxStyleReferences"), None)
+        web = spec.get("supportsWebSearch")
+        refs = spec.get("supportsStyleReferences")
         return cls(
-            id=str(row["id"]),
-            name=_text(spec.get("name")) or str(row["id"]),
+            id=model_id,
+            name=_text(spec.get("name")) or model_id,
+            type=row_type,
+            operation=operation,
             prompt_limit=_int_or(cons.get("promptCharacterLimit"), 1500) or 1500,
             width_height_divisor=max(1, _int_or(cons.get("widthHeightDivisor"), 1) or 1),
-            steps_default=_int_or(steps.get("default"), None),
-            steps_max=_int_or(steps.get("max"), None),
-            aspect_ratios=_strings(cons.get("aspectRatios")),
+            steps_default=steps_default,
+            steps_max=steps_max,
+            uses_steps=operation == "generate"
+            and steps_max is not None
+            and (
+                in_family(model_id, STEP_MODELS)
+                or (  # an unknown pixel model with real (non-placeholder) step bounds
+                    not aspect_ratios
+                    and (steps_default, steps_max) != PLACEHOLDER_STEPS
+                    and steps_default != steps_max
+                )
+            ),
+            ignores_seed=in_family(model_id, SEED_IGNORING_MODELS),
+            honours_negative_prompt=in_family(model_id, NEGATIVE_PROMPT_MODELS),
+            rejects_width_height=in_family(model_id, WIDTH_HEIGHT_REJECTED),
+            aspect_ratios=aspect_ratios,
             default_aspect_ratio=_text(cons.get("defaultAspectRatio")),
             resolutions=_strings(cons.get("resolutions")),
             default_resolution=_text(cons.get("defaultResolution")),
             qualities=tuple(q.lower() for q in _strings(cons.get("qualities"))),
             default_quality=(_text(cons.get("defaultQuality")) or "").lower() or None,
-            supports_web_search=spec.get("supportsWebSearch") is True,
+            supports_web_search=(
+                web if isinstance(web, bool) else in_family(model_id, WEB_SEARCH_MODELS)
+            ),
             traits=_strings(spec.get("traits")),
             offline=spec.get("offline") is True,
+            beta=spec.get("beta") is True or spec.get("betaModel") is True,
             deprecation=(
                 Deprecation(
                     _text(dep.get("date")) or _text(dep.get("removesAt")),
                     _text(dep.get("replacementModelId")),
+                    dep.get("autoRemap") is True,
+                    _text(dep.get("removesAt")),
                 )
                 if isinstance(dep, Mapping)
                 else None
             ),
             pricing=Pricing.from_json(spec.get("pricing")),
-            supports_style_references=spec.get("supportsStyleReferences") is True,
-            max_style_references=_int_or(cons.get("maxStyleReferences"), None),
+            pricing_diem=Pricing.from_json(spec.get("pricing"), "diem"),
+            supports_style_references=refs is True or (refs is None and bool(max_refs)),
+            max_style_references=max_refs,
+            supports_style_reference_strength=cons.get("supportsStyleReferenceStrength") is True,
             supports_optimize_prompt_thinking=spec.get("supportsOptimizePromptThinking") is True,
-            type=_text(row.get("type")) or "image",
             max_input_images=_int_or(cons.get("maxInputImages"), None),
             combine_images=(
                 cons["combineImages"] if isinstance(cons.get("combineImages"), bool) else None
@@ -236,9 +343,8 @@ class ModelSpec:
         return "pixels"
 
     @property
-    def uses_steps(self) -> bool:
-        """Only a few models honour ``steps``; the rest accept and ignore it."""
-        return self.steps_max is not None and self.steps_default != self.steps_max
+    def is_generation_model(self) -> bool:
+        return self.operation == "generate"
 
     def has_resolution(self, value: str) -> bool:
         return self.canonical_resolution(value) is not None
@@ -260,18 +366,44 @@ class ModelSpec:
     def is_deprecated(self) -> bool:
         return self.deprecation is not None
 
-    def price(self, resolution: str | None = None, quality: str | None = None) -> float | None:
-        return self.pricing.per_image(
+    def price(
+        self, resolution: str | None = None, quality: str | None = None, currency: str = "usd"
+    ) -> float | None:
+        """One image's price in ``currency`` ("usd" or "diem"), None when unpriced."""
+        table = self.pricing_diem if currency == "diem" else self.pricing
+        return table.per_image(
             resolution or self.default_resolution, quality or self.default_quality
         )
 
     def cost(
-        self, images: int, resolution: str | None = None, quality: str | None = None
+        self,
+        images: int,
+        resolution: str | None = None,
+        quality: str | None = None,
+        *,
+        currency: str = "usd",
+        enhanced: bool = False,
     ) -> float | None:
-        """USD for ``images`` images at this size and quality (one formula for the estimate
-        before a request and the cost of its result), None when the catalogue has no price."""
-        price = self.price(resolution, quality)
-        return None if price is None else round(price * images, 6)
+        """The cost of ``images`` images at this size and quality (one formula for the estimate
+        before a request and the cost of its result), None when the catalogue has no price.
+        ``enhanced``: an enhance_prompt rewrite was applied (or may be), $0.04 once."""
+        price = self.price(resolution, quality, currency)
+        if price is None:
+            return None
+        return round(price * images + (ENHANCE_PROMPT_PRICE if enhanced else 0.0), 6)
+
+    def ignored_fields(self) -> list[str]:
+        """The request options this model takes but does nothing with, for ``%venice models``."""
+        out = []
+        if not self.uses_steps:
+            out.append("steps")
+        if self.ignores_seed:
+            out.append("seed")
+        if not self.honours_negative_prompt:
+            out.append("negative prompt")
+        if not self.supports_web_search:
+            out.append("web search")
+        return out
 
     def sizes_label(self) -> str:
         """What sizes the model takes, for ``%venice models`` and hints."""
@@ -317,10 +449,17 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
 
 
 class Catalogue(Mapping[str, ModelSpec]):
-    """The image models a server offers, by id, in the server's order."""
+    """The models a server lists, by id, in the server's order: every parsed row.
 
-    def __init__(self, specs: Iterable[ModelSpec]) -> None:
+    ``generation_models()`` are the ones ``/image/generate`` takes (what the panel and
+    ``%venice models`` offer, what ``require`` accepts); ``for_operation`` gives the edit,
+    upscale and background-removal rows. ``fetched_at`` (``time.monotonic()``) lets the client
+    refresh the catalogue after a while rather than keep it for the kernel's life.
+    """
+
+    def __init__(self, specs: Iterable[ModelSpec], fetched_at: float | None = None) -> None:
         self._specs = {s.id: s for s in specs}
+        self.fetched_at = time.monotonic() if fetched_at is None else fetched_at
 
     @classmethod
     def from_json(cls, body: Any) -> Catalogue:
@@ -329,10 +468,9 @@ class Catalogue(Mapping[str, ModelSpec]):
             raise ValueError("models response has no 'data' list")
         specs = []
         for row in rows:
-            # bria-bg-remover and friends are listed as image models but take no constraints.
             if not isinstance(row, Mapping) or not isinstance(row.get("id"), str):
                 continue
-            # The upscaler row has no constraints but is a real endpoint's model.
+            # A row without constraints cannot be checked; the upscaler's needs none.
             if not _map(row.get("model_spec")).get("constraints") and row.get("type") != "upscale":
                 continue
             try:
@@ -340,6 +478,17 @@ class Catalogue(Mapping[str, ModelSpec]):
             except (ValueError, TypeError, KeyError, AttributeError):
                 continue  # one odd row must not hide the rest of the catalogue
         return cls(specs)
+
+    def age_s(self) -> float:
+        return time.monotonic() - self.fetched_at
+
+    def generation_models(self) -> dict[str, ModelSpec]:
+        """The rows ``/image/generate`` takes, in the server's order."""
+        return {k: s for k, s in self._specs.items() if s.is_generation_model}
+
+    def for_operation(self, operation: str) -> list[ModelSpec]:
+        """The rows that belong to ``operation`` ("edit", "upscale", "background-removal")."""
+        return [s for s in self._specs.values() if s.operation == operation]
 
     def __getitem__(self, model_id: str) -> ModelSpec:
         return self._specs[model_id]
@@ -351,24 +500,43 @@ class Catalogue(Mapping[str, ModelSpec]):
         return len(self._specs)
 
     def require(self, model_id: str) -> ModelSpec:
-        """The spec, or a ValidationError that suggests the closest ids."""
-        try:
-            return self._specs[model_id]
-        except KeyError:
-            hint = did_you_mean(model_id, self._specs)
-            known = ", ".join(self._specs)
+        """The generation spec, or a ValidationError that explains or suggests the closest ids."""
+        spec = self._specs.get(model_id)
+        if spec is not None and spec.is_generation_model:
+            return spec
+        if spec is not None:
             raise ValidationError(
-                f"model {model_id!r} not found; " + (hint or f"available: {known}"),
+                f"{model_id!r} is not an image generation model: it is Venice's "
+                f"{spec.operation.replace('-', ' ')} model",
                 field="model",
-                hint="" if hint else "List them with %venice models.",
-            ) from None
+                hint=OTHER_OPERATION_HINT.get(spec.operation, "List them with %venice models."),
+            )
+        generation = self.generation_models()
+        hint = did_you_mean(model_id, generation)
+        known = ", ".join(generation)
+        raise ValidationError(
+            f"model {model_id!r} not found; " + (hint or f"available: {known}"),
+            field="model",
+            hint="" if hint else "List them with %venice models.",
+        )
 
     @property
     def default_id(self) -> str | None:
-        for spec in self._specs.values():
+        generation = self.generation_models()
+        for spec in generation.values():
             if "default" in spec.traits:
                 return spec.id
-        return next(iter(self._specs), None)
+        return next(iter(generation), None)
 
     def __repr__(self) -> str:
-        return f"<Catalogue of {len(self)} image models: {', '.join(self._specs)}>"
+        ids = self.generation_models()
+        return f"<Catalogue of {len(ids)} image models: {', '.join(ids)}>"
+
+
+OTHER_OPERATION_HINT = {
+    "background-removal": "Use it through background removal (%venice remove-background IMAGE); "
+    "pick a generation model from %venice models.",
+    "edit": "Use it to edit an image (%%venice edit -i IMAGE); pick a generation model from "
+    "%venice models.",
+    "upscale": "Use it through %venice upscale IMAGE; pick a generation model from %venice models.",
+}

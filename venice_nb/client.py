@@ -18,21 +18,24 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import requests
 
 from . import __version__
 from .apikey import KEY_ENV, Bearer, Secret, checked, current_key, mask, masked, wrap
-from .catalogue import Catalogue, ModelSpec
+from .catalogue import Catalogue, ModelSpec, did_you_mean
 from .errors import (
     APIConnectionError,
     APITimeoutError,
     CancelledError,
     ConfigurationError,
     ContentPolicyError,
+    ErrorBudgetError,
     InvalidResponseError,
+    ModelOfflineError,
+    NotFoundError,
     VeniceError,
     redact_url,
 )
@@ -42,7 +45,7 @@ from .network import CircuitBreaker, is_loopback, proxy_for
 from .operations.background import BackgroundRemoveRequest
 from .operations.common import Body, ToolboxRequest, explain_refusal
 from .operations.edit import EditRequest
-from .operations.generate import GenerateRequest, request_from
+from .operations.generate import GenerateRequest, Review, request_from
 from .operations.multi_edit import MultiEditRequest
 from .operations.openai import OpenAIImageRequest
 from .operations.upscale import UpscaleRequest
@@ -74,6 +77,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BASE_URL_ENV = "VENICE_BASE_URL"
+CATALOGUE_TTL_S = 600.0  # the live catalogue moves: minutes, not the kernel's life
 MAX_RESPONSE_BYTES = 200 * 1024 * 1024  # four 4K PNGs as base64 fit; a runaway body does not
 
 
@@ -94,6 +98,7 @@ class _Reply:
     headers: Mapping[str, str]
     body: bytearray
     retries: int = 0
+    waited_s: float = 0.0  # spent waiting before retries: its own segment of the timing bar
 
 
 class VeniceClient:
@@ -145,6 +150,8 @@ class VeniceClient:
         self._session.headers["User-Agent"] = f"venice-nb/{__version__}"
         self._catalogue: Catalogue | None = None
         self._catalogues: dict[str, Catalogue] = {}  # the toolbox's: type=inpaint, type=upscale
+        self.catalogue_ttl_s = CATALOGUE_TTL_S
+        self._refetched: set[str] = set()  # ids fetched again once because the list lacked them
         self._styles: list[str] | None = None
         self._lock = threading.Lock()
 
@@ -195,11 +202,23 @@ class VeniceClient:
     # ---- endpoints ---------------------------------------------------------------------------
 
     def models(self, refresh: bool = False) -> Catalogue:
-        """The image models (``GET /models?type=image``), cached on the client."""
+        """The image models (``GET /models?type=image``), cached for ``catalogue_ttl_s``.
+
+        The live catalogue moves (models are added within days, retired at their removal
+        date), so it is fetched again once the cached copy is older than the TTL, not kept for
+        the kernel's life. If that refresh fails, the copy in hand is used and the next call
+        tries again.
+        """
         with self._lock:
-            if self._catalogue is not None and not refresh:
-                return self._catalogue
-        reply = self._send("GET", "/models", params={"type": "image"}, auth=False)
+            cached = self._catalogue
+        if cached is not None and not refresh and cached.age_s() < self.catalogue_ttl_s:
+            return cached
+        try:
+            reply = self._send("GET", "/models", params={"type": "image"}, auth=False)
+        except VeniceError:
+            if cached is not None and not refresh:
+                return cached
+            raise
         try:
             catalogue = Catalogue.from_json(json.loads(reply.body))
         except (ValueError, KeyError, TypeError) as exc:
@@ -209,6 +228,16 @@ class VeniceClient:
                 self._catalogue = catalogue
             return catalogue
         raise InvalidResponseError(f"the models list could not be read ({problem})")
+
+    def spec(self, model_id: str) -> ModelSpec | None:
+        """The catalogue row of ``model_id``, fetching the catalogue again once when the cached
+        one does not know it (a model released after it was fetched); None if still unknown."""
+        catalogue = self.models()
+        spec = catalogue.get(model_id)
+        if spec is None and model_id not in self._refetched:
+            self._refetched.add(model_id)
+            spec = self.models(refresh=True).get(model_id)
+        return spec
 
     def styles(self, refresh: bool = False) -> list[str]:
         """Style names for ``style_preset``. Accepts ``{object, data}`` and a bare list."""
@@ -234,13 +263,36 @@ class VeniceClient:
     def validate(self, request: GenerateRequest | str) -> GenerateRequest:
         """Check a request against the live catalogue and styles before it costs anything.
 
-        Returns the request to send (resolution spelled as the model spells it). A plain prompt
+        Returns the request to send (fields the model ignores dropped, resolution spelled as
+        the model spells it); ``review`` also says what was dropped and why. A plain prompt
         string becomes a request for the catalogue's default model.
         """
         request = request_from(request, "VeniceClient.validate", self.default_model)
-        spec = self.models().require(request.model)
+        return self.review(request).request
+
+    def review(self, request: GenerateRequest | str) -> Review:
+        """``request.review`` against the model's catalogue row (and the styles when a style
+        is asked for): the request to send plus one warning line per ignored field.
+
+        An id the catalogue does not know, even after fetching it again, is not refused: the
+        service may know it (a retired id it remaps, a model newer than the list). It is sent
+        as asked, after the checks every model shares, with one warning line.
+        """
+        request = request_from(request, "VeniceClient.review", self.default_model)
+        spec = self.spec(request.model)
+        if spec is None:
+            request.check()
+            catalogue = self.models()
+            hint = did_you_mean(request.model, catalogue.generation_models())
+            warning = (
+                f"{request.model!r} is not in the model list"
+                + (f" ({hint})" if hint else "")
+                + "; sending it as asked (the service may know it, e.g. a retired id it remaps) "
+                "without the model's own checks"
+            )
+            return Review(request, (warning,), {})
         styles = self.styles() if request.style_preset is not None else None
-        return request.check_against(spec, styles)
+        return request.review(spec, styles)
 
     def generate(
         self,
@@ -256,25 +308,34 @@ class VeniceClient:
         string is a request for the catalogue's default model.
         """
         request = request_from(request, "VeniceClient.generate", self.default_model)
+        warnings: tuple[str, ...] = ()
+        spec = self._catalogue.get(request.model) if self._catalogue is not None else None
         if request.validated != "generate":  # validate() already did all of this
             request.check()
-            spec = self._catalogue.get(request.model) if self._catalogue is not None else None
-            if spec is not None:
-                request = request.canonical_for(spec)
+            if spec is not None:  # what the model ignores is not sent (and not paid for)
+                review = request.review(spec)
+                request, warnings = review.request, review.warnings
         started = time.perf_counter()
-        reply = self._send(
-            "POST", "/image/generate", json_body=request.to_json(), on_retry=on_retry,
-            cancel=cancel, model=request.model,
-        )  # fmt: skip
+        try:
+            reply = self._send(
+                "POST", "/image/generate", json_body=request.to_json(), on_retry=on_retry,
+                cancel=cancel, model=request.model,
+            )  # fmt: skip
+        except NotFoundError as exc:  # an unlisted id the service did not know either
+            self._suggest(exc, request.model)
+            raise
         wall_ms = (time.perf_counter() - started) * 1000
         flags = moderation_flags(reply.headers)
         meta: dict[str, Any] = {}
+        seeded = spec is None or not spec.ignores_seed  # never claim a seed that does nothing
         if request.return_binary or sniff_format(reply.body) is not None:
-            seed = request.seed
+            seed = request.seed if seeded else None
             images = [GeneratedImage.from_bytes(reply.body, index=0, seed=seed, **flags)]
         else:
             meta, raw_images = parse_images_json(reply.body)
             seed = echoed_seed(meta) if request.seed is None else request.seed
+            seed = seed if seeded else None
+            # Only the first variant uses the seed; the others are random (venice-api.md §0.4).
             images = [
                 GeneratedImage.from_bytes(data, index=i, seed=seed if i == 0 else None, **flags)
                 for i, data in enumerate(raw_images)
@@ -282,6 +343,7 @@ class VeniceClient:
         del reply.body[:]
         result = self._result(request, images, reply, meta, wall_ms)
         result.seed = seed
+        result.warnings = warnings
         return result
 
     def generate_openai(
@@ -407,6 +469,14 @@ class VeniceClient:
 
     # ---- plumbing ----------------------------------------------------------------------------
 
+    def _suggest(self, error: NotFoundError, model_id: str) -> None:
+        """Add a did-you-mean from the cached catalogue to a 404 for an unknown model."""
+        if self._catalogue is None or getattr(error, "replacement", None):
+            return
+        hint = did_you_mean(model_id, self._catalogue.generation_models())
+        if hint and hint.lower() not in error.message.lower():
+            error.message += f"; {hint}"
+
     def _result(
         self,
         request: GenerateRequest | OpenAIImageRequest,
@@ -418,10 +488,13 @@ class VeniceClient:
         spec = None
         if self._catalogue is not None:
             spec = self._catalogue.get(getattr(request, "model", None) or "")
-        return build_result(
+        result = build_result(
             request, images, reply.headers, meta, wall_ms,
             base_url=self.base_url, retries=reply.retries, spec=spec,
         )  # fmt: skip
+        if reply.waited_s:
+            result.timing = replace(result.timing, retry_wait_ms=reply.waited_s * 1000)
+        return result
 
     def _send(
         self,
@@ -448,6 +521,12 @@ class VeniceClient:
         waited = 0.0
         retries = 0
         while True:
+            locked = self.gate.lock_reason()
+            if locked is not None and self.gate.wait_s() > policy.max_total_wait_s - waited:
+                left = self.gate.wait_s()
+                raise ErrorBudgetError(
+                    f"not sent: {locked}", resets_at=time.time() + left, retry_after=left
+                )
             # The gate paces every worker from the rate-limit headers (and a 429's pause).
             while (slot := self.gate.take(model or path))[0] is None:
                 self._pause(slot[1], cancel)
@@ -462,6 +541,7 @@ class VeniceClient:
             self.gate.finish(slot[0], *((reply.headers, reply.status) if reply else (None,)))
             if reply is not None and 200 <= reply.status < 300:
                 reply.retries = retries
+                reply.waited_s = waited
                 return reply
             if reply is not None and reply.status < 400:  # redirects are not followed (POST, key)
                 where = reply.headers.get("Location") or "elsewhere"
@@ -472,13 +552,15 @@ class VeniceClient:
             status: int | None = None
             if reply is not None:
                 status = reply.status
-                failure = api_error(status, reply.headers, reply.body, model=model)
+                failure = api_error(status, reply.headers, reply.body, model=model, path=path)
                 if status == 404 and model is None:  # no such path: the base URL is wrong
                     failure.hint = (
                         f"{self._shown_url} has no {path}: the base URL should be the API root, "
                         f"e.g. {DEFAULT_BASE_URL} (see %venice config)."
                     )
                 retryable = should_retry(status, reply.headers, policy=policy)
+                if isinstance(failure, ModelOfflineError):  # switched off, not busy
+                    retryable = False
             assert failure is not None
             if status is None or status in (407, 502, 504):
                 failure = self._through_proxy(failure)
@@ -489,6 +571,8 @@ class VeniceClient:
             headers = reply.headers if reply is not None else None
             delay = retry_delay(retries + 1, headers, status=status, policy=policy)
             if waited + delay > policy.max_total_wait_s:
+                if isinstance(failure, ErrorBudgetError):  # every worker stops sending too
+                    self.gate.lock_out(delay, _short(failure.message))
                 if hasattr(failure, "retry_after") and failure.retry_after is None:
                     failure.retry_after = delay
                 failure.message += (

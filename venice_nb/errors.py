@@ -136,6 +136,16 @@ class AuthenticationError(APIError):
     hint = "Check your key: set VENICE_API_KEY or run %venice login (never paste it into a cell)."
 
 
+class ModelAccessError(APIError):
+    """401 "This model is only available to Pro users" (or a beta model): the key is fine."""
+
+    status = 401
+    hint = (
+        "Your key works, but this model needs a Venice Pro account (or beta access); "
+        "pick another model from %venice models."
+    )
+
+
 class InsufficientBalanceError(APIError):
     status = 402
     hint = "Top up your Venice balance (venice.ai > API settings) or raise the key's spend limit."
@@ -155,6 +165,19 @@ class NotFoundError(APIError):
         self.model = model
 
 
+class ModelRetiredError(NotFoundError):
+    """410 (or a 404 naming a replacement): the model was retired. ``replacement`` when named."""
+
+    status = 410
+    hint = "This model was retired; pick another one (%venice models --refresh)."
+
+    def __init__(self, message: str, *, replacement: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.replacement = replacement
+        if replacement:
+            self.hint = f"Use -m {replacement}, the model Venice names as its replacement."
+
+
 class PayloadTooLargeError(APIError):
     status = 413
     hint = "Send a smaller request (images under 25 MB)."
@@ -168,6 +191,14 @@ class UnsupportedMediaTypeError(APIError):
 class ContentPolicyError(APIError):
     status = 422
     hint = "Rephrase the prompt."
+
+
+class StyleReferenceTooLargeError(ContentPolicyError):
+    """422 on ``/image/generate``: not the content policy (a block there is a 200) but a style
+    reference image over 7680x4320 pixels. A ContentPolicyError subclass only as "the 422"."""
+
+    status = 422
+    hint = "Downscale the style reference image (at most 7680x4320 pixels) and run again."
 
 
 class RateLimitError(APIError):
@@ -197,6 +228,33 @@ class CapacityError(ServerError):
     hint = "The model is at capacity; try again in a minute or pick another model."
 
 
+class ModelOfflineError(CapacityError):
+    """503 ``MODEL_OFFLINE``: the model is switched off (not busy); retrying will not help."""
+
+    hint = "The model is offline for now; pick another model from %venice models."
+
+
+class ErrorBudgetError(RateLimitError):
+    """429 "Too many failed attempts": the key's error budget for this model is spent.
+
+    Every request is refused until ``x-ratelimit-resets`` (Unix ms); retrying before then only
+    extends the lock-out. ``resets_at`` is that moment as Unix seconds.
+    """
+
+    def __init__(self, message: str, *, resets_at: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.resets_at = resets_at
+        when = ""
+        if resets_at is not None:
+            import time as _time
+
+            when = " after " + _time.strftime("%H:%M:%S UTC", _time.gmtime(resets_at))
+        self.hint = (
+            f"Too many failed requests for this key and model; retry{when}, and fix what made "
+            "them fail (sending more now extends the lock-out)."
+        )
+
+
 class APITimeoutError(VeniceError):
     hint = "The server took too long; try again, or raise VeniceMagics.read_timeout for 4K models."
 
@@ -218,6 +276,7 @@ STATUS_ERRORS: dict[int, type[APIError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     413: PayloadTooLargeError,
+    410: ModelRetiredError,
     415: UnsupportedMediaTypeError,
     422: ContentPolicyError,
     429: RateLimitError,
@@ -229,11 +288,17 @@ STATUS_ERRORS: dict[int, type[APIError]] = {
 
 
 def from_response(
-    status: int, headers: Mapping[str, str], body: bytes | bytearray, *, model: str | None = None
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes | bytearray,
+    *,
+    model: str | None = None,
+    path: str | None = None,
 ) -> APIError:
-    """The error for an HTTP error answer, from its status and body (JSON, a string or an HTML
-    page from a proxy). ``model`` is the model the request named, for a 404."""
-    from .ratelimit import server_delay
+    """The error for an HTTP error answer, from its status, headers and body (JSON, a string or
+    an HTML page from a proxy), explained by what it means on the live service (venice-api.md
+    §0.7-0.8). ``model`` is the model the request named; ``path`` the route it went to."""
+    from .ratelimit import error_budget_reset, server_delay
 
     cls = STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
     request_id = headers.get("CF-RAY")
@@ -248,24 +313,75 @@ def from_response(
     if not isinstance(message, str) or not message.strip():
         message = f"HTTP {status} from the server, with {_describe_body(text, parsed)}"
     message = _one_line(message, 300)
+    code = parsed.get("code") if isinstance(parsed, dict) else None
+    code = code if isinstance(code, str) else ""
+    lowered = message.lower()
     kw: dict[str, Any] = {"status": status, "body": parsed, "request_id": request_id}
     if status == 402 and isinstance(parsed, dict) and "x402Version" in parsed:
         return AuthenticationError("the server asked for payment (x402): no API key was sent", **kw)
+    if status == 401 and (code == "PRO_ONLY_MODEL" or "pro users" in lowered or "beta" in lowered):
+        return ModelAccessError(message, **kw)
     if cls is BadRequestError:
         fields = field_errors(parsed)
         detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
         if detail and detail not in message:
             message = _one_line(f"{message}: {detail}", 400)
         return BadRequestError(message, field_errors=fields, **kw)
+    if status == 422 and (path or "").endswith("/image/generate"):
+        return StyleReferenceTooLargeError(
+            f"{message} (on /image/generate a 422 means a style reference image is larger than "
+            "7680x4320)",
+            **kw,
+        )
     if cls is RateLimitError:
+        resets_at = error_budget_reset(status, headers)
+        if resets_at is not None:
+            return ErrorBudgetError(
+                message,
+                resets_at=resets_at,
+                retry_after=server_delay(status, headers),
+                **kw,
+            )
         return RateLimitError(message, retry_after=server_delay(status, headers), **kw)
-    if cls is NotFoundError:
+    if status == 503 and (code == "MODEL_OFFLINE" or "offline" in lowered):
+        return ModelOfflineError(message, **kw)
+    if cls in (NotFoundError, ModelRetiredError):
         named = parsed.get("model") if isinstance(parsed, dict) else None
         named = named if isinstance(named, str) else model
+        replacement = _replacement(parsed, message, headers, named)
         if named and named not in message:
             message = f"{message} (model {named!r})"
+        if status == 410 or replacement:
+            if replacement and replacement not in message:
+                message += f"; Venice names {replacement!r} as its replacement"
+            return ModelRetiredError(message, model=named, replacement=replacement, **kw)
         return NotFoundError(message, model=named, **kw)
     return cls(message, **kw)
+
+
+_REPLACEMENT_KEYS = ("replacementModelId", "replacement", "replacementModel", "suggestion")
+_REPLACEMENT_TEXT = re.compile(
+    r"(?:replaced by|replacement(?: model)?(?: is)?:?|use|try)\s+['\"`]?([A-Za-z0-9][\w.\-]*)",
+    re.I,
+)
+
+
+def _replacement(
+    parsed: Any, message: str, headers: Mapping[str, str], named: str | None
+) -> str | None:
+    """The model a 404/410 names as the retired one's replacement, if it names one."""
+    if isinstance(parsed, dict):
+        for key in _REPLACEMENT_KEYS:
+            value = parsed.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    header = headers.get("x-venice-deprecated-replacement")
+    if header and header.strip():
+        return header.strip()
+    match = _REPLACEMENT_TEXT.search(message)
+    if match and match.group(1) != named and "-" in match.group(1):
+        return match.group(1).rstrip(".")
+    return None
 
 
 def _describe_body(text: str, parsed: Any) -> str:

@@ -587,8 +587,12 @@ class VeniceMagics(Magics):
             prompt = " ".join(tokens.positional)
             plan = self._plan(args, tokens.all, prompt, args.negative, need_prompt=False)
             return self._open_panel(plan, args.output)
+        if command == "models" and rest.strip() in ("--refresh", "-r"):
+            self._cmd_models(refresh=True)
+            return None
         if rest.strip():
-            raise UsageError(f"%venice {command} takes no arguments, got {rest.strip()!r}")
+            extra = " (but --refresh)" if command == "models" else ""
+            raise UsageError(f"%venice {command} takes no arguments{extra}, got {rest.strip()!r}")
         getattr(self, f"_cmd_{command}")()
         return None
 
@@ -598,13 +602,15 @@ class VeniceMagics(Magics):
         styles = self._call(lambda: self.session.client().styles())
         show(styles_html(styles), f"{len(styles)} styles: " + ", ".join(styles))
 
-    def _cmd_models(self) -> None:
+    def _cmd_models(self, refresh: bool = False) -> None:
+        """The generation models; ``--refresh`` fetches the list now instead of using the copy
+        cached for a few minutes."""
         from .display.html import models_table_html
 
-        catalogue = self._call(lambda: self.session.client().models())
+        catalogue = self._call(lambda: self.session.client().models(refresh=refresh))
         lines = [
             f"{s.id}: {s.name}; {s.sizes_label()}; {s.pricing.describe()}"
-            for s in catalogue.values()
+            for s in catalogue.generation_models().values()
         ]
         show(models_table_html(catalogue), "\n".join(lines))
 
@@ -682,7 +688,7 @@ def _is_number(token: str) -> bool:
 HELP_TEXT = """\
 %%venice [options]      generate from the prompt in the cell body (%%venice? lists the options)
 %venice styles          the style presets for --style
-%venice models          the image models: sizes, prices, traits
+%venice models          the image models: sizes, prices, traits (--refresh: fetch now)
 %venice config          the effective configuration (key masked) and backend
 %venice login           set the API key for this kernel (hidden input, memory only)
 %venice logout          forget the key set by %venice login

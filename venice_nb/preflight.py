@@ -99,15 +99,34 @@ def preflight(
     ``jobs`` may be a callable so that building them (which reads the catalogue) happens after
     the settings check. ``confirmed=False`` applies the cost guard (``cost_limit_usd``).
     """
+    from .operations.generate import flag
     from .sweep import as_jobs
 
     session.check_refusals()
     if save_dir is not None:
         check_save_target(save_dir)
     built = as_jobs(jobs() if callable(jobs) else jobs)
-    # Validated once, here: what is sent is the validated request (the model's spelling).
-    built = [replace(job, request=session.validate(job.request, route)) for job in built]
-    checked = Checked(built)
+    # Validated once, here: what is sent is the validated request (the model's spelling, and
+    # without the fields the model ignores: each named once in a note, never swept).
+    swept = {
+        name
+        for name in {key for job in built for key in job.params}
+        if len({repr(job.params.get(name)) for job in built}) > 1
+    }
+    warnings: dict[str, None] = {}
+    reviewed = []
+    for job in built:
+        review = session.review(job.request, route)
+        for name in sorted(swept & review.ignored.keys()):
+            raise ValidationError(
+                f"cannot sweep {flag(name)}: {review.ignored[name]}, so every cell would be the "
+                "same kind of image paid for again; drop the list or pick a model that uses it",
+                field=name,
+            )
+        warnings.update(dict.fromkeys(review.warnings))
+        reviewed.append(replace(job, request=review.request))
+    built = reviewed
+    checked = Checked(built, notes=list(warnings))
     checked.cached = [use_cache and session.is_cached(job.request, route) for job in built]
     sent = [job for job, hit in zip(built, checked.cached, strict=True) if not hit]
     checked.cost_usd = sum(session.estimated_cost(job.request) or 0.0 for job in sent)

@@ -26,6 +26,9 @@ RESET_HEADER = "x-ratelimit-reset-requests"
 REMAINING_HEADER = "x-ratelimit-remaining-requests"
 LIMIT_HEADER = "x-ratelimit-limit-requests"
 REORDER_S = 0.25  # requests sent closer together than this may reach the server in any order
+# The error budget (failed 4xx per key and model): its 429 carries this reset (Unix ms), no
+# Retry-After. Retrying before it only burns the budget further (venice-api.md §0.8).
+BUDGET_RESET_HEADER = "x-ratelimit-resets"
 
 
 @dataclass(frozen=True)
@@ -119,10 +122,29 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, seconds)
 
 
+def error_budget_reset(
+    status: int, headers: Mapping[str, str], now: float | None = None
+) -> float | None:
+    """When an error-budget 429 ends, as Unix seconds; None for any other answer.
+
+    The error budget's 429 ("Too many failed attempts") carries ``x-ratelimit-resets`` and no
+    ``Retry-After``; the overloaded 429 carries ``Retry-After: 30`` and is not this.
+    """
+    if status != 429 or parse_retry_after(headers.get("Retry-After")) is not None:
+        return None
+    left = seconds_until_reset(headers.get(BUDGET_RESET_HEADER), now)
+    if left is None:
+        return None
+    return (time.time() if now is None else now) + left
+
+
 def server_delay(status: int, headers: Mapping[str, str]) -> float | None:
     """How long the server asked us to wait: ``Retry-After`` on any status, else (429 only) the
-    rate-limit reset header. None when it did not say."""
+    error budget's reset (``x-ratelimit-resets``), else the request limit's reset header. None
+    when it did not say."""
     seconds = parse_retry_after(headers.get("Retry-After"))
+    if seconds is None and status == 429:
+        seconds = seconds_until_reset(headers.get(BUDGET_RESET_HEADER))
     if seconds is None and status == 429:
         seconds = seconds_until_reset(headers.get(RESET_HEADER))
     return seconds
@@ -210,6 +232,7 @@ class RateGate:
         self._lock = threading.Lock()
         self._resume_at = 0.0
         self._budgets: dict[str, _Budget] = {}
+        self._lock_reason: str | None = None
         self.limit: int | None = None  # the last answer's headers, for display
         self.remaining: int | None = None
 
@@ -217,6 +240,20 @@ class RateGate:
         """Hold every request, of every model, ``seconds`` from now (a 429 asked for it)."""
         with self._lock:
             self._resume_at = max(self._resume_at, time.monotonic() + max(0.0, seconds))
+
+    def lock_out(self, seconds: float, reason: str) -> None:
+        """Hold every worker for ``seconds`` (the error budget's reset) and remember why, so a
+        call that cannot wait that long stops without sending instead of burning the budget."""
+        with self._lock:
+            self._resume_at = max(self._resume_at, time.monotonic() + max(0.0, seconds))
+            self._lock_reason = reason
+
+    def lock_reason(self) -> str | None:
+        """Why the gate is locked out, while it is; None otherwise."""
+        with self._lock:
+            if self._resume_at <= time.monotonic():
+                self._lock_reason = None
+            return self._lock_reason
 
     def wait_s(self) -> float:
         with self._lock:

@@ -65,10 +65,14 @@ def build_result(
     )
     if result.content_violation:
         result.cost_usd = 0.0  # blocked generations are not charged
+        result.cost_diem = 0.0
     elif spec is not None:
-        result.cost_usd = spec.cost(
-            len(images), getattr(request, "resolution", None), getattr(request, "quality", None)
-        )
+        tier = getattr(request, "resolution", None), getattr(request, "quality", None)
+        # A rewrite by enhance_prompt costs once per request, only when one was applied (the
+        # x-venice-enhanced-prompt header is present only then).
+        for currency in ("usd", "diem"):
+            cost = spec.cost(len(images), *tier, currency=currency, enhanced=bool(enhanced))
+            setattr(result, f"cost_{currency}", cost)
     return result
 
 
@@ -106,8 +110,13 @@ def moderation_flags(headers: Mapping[str, str]) -> dict[str, bool]:
     """``blurred`` / ``content_violation`` for ``GeneratedImage``, from the moderation headers."""
     return {
         "blurred": headers.get("x-venice-is-blurred", "").strip().lower() == "true",
-        "content_violation": (
-            headers.get("x-venice-is-content-violation", "").strip().lower() == "true"
+        # An adult-model violation is a block like any other: not shown, cached or charged.
+        "content_violation": any(
+            headers.get(name, "").strip().lower() == "true"
+            for name in (
+                "x-venice-is-content-violation",
+                "x-venice-is-adult-model-content-violation",
+            )
         ),
     }
 

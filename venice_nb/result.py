@@ -67,21 +67,31 @@ def image_problem(data: bytes | bytearray | memoryview, fmt: str) -> str | None:
 
 @dataclass(frozen=True)
 class Timing:
-    """Milliseconds. The API's part (queue, preprocessing, inference) and the client's wall time."""
+    """Milliseconds: the API's ``timing`` (queue, preprocessing, inference, total), the client's
+    wall time and the part of it spent waiting before retries.
+
+    The live service reports timing *cumulatively* (``total = queue + preprocessing`` and
+    preprocessing contains inference); the docs' example is *additive* (the parts add up to
+    ``total``). ``shape`` tells which one a response is in, and ``segments()`` never shows more
+    server time than ``total`` nor more than the wall time.
+    """
 
     queue_ms: float | None = None
     preprocessing_ms: float | None = None
     inference_ms: float | None = None
     total_ms: float | None = None
     wall_ms: float = 0.0
+    retry_wait_ms: float = 0.0
 
     @classmethod
-    def from_api(cls, raw: Any, wall_ms: float) -> Timing:
+    def from_api(cls, raw: Any, wall_ms: float, retry_wait_ms: float = 0.0) -> Timing:
         raw = raw if isinstance(raw, Mapping) else {}
 
         def ms(key: str) -> float | None:
             value = raw.get(key)
-            return float(value) if isinstance(value, (int, float)) else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                return None
+            return float(value)
 
         return cls(
             ms("inferenceQueueTime"),
@@ -89,25 +99,65 @@ class Timing:
             ms("inferenceDuration"),
             ms("total"),
             wall_ms,
+            retry_wait_ms,
         )
 
     @property
+    def shape(self) -> str | None:
+        """ "cumulative" (live: preprocessing contains inference), "additive" (the parts add up
+        to total), or None when there is nothing to tell apart."""
+        pre, inf = self.preprocessing_ms, self.inference_ms
+        if pre is None or inf is None:
+            return None
+        queue = self.queue_ms or 0.0
+        if self.total_ms is not None:
+            nested = abs(self.total_ms - (queue + pre))
+            summed = abs(self.total_ms - (queue + pre + inf))
+            return "cumulative" if nested <= summed else "additive"
+        return "cumulative" if pre >= inf else "additive"
+
+    def _server_parts(self) -> list[tuple[str, float]]:
+        """Queue, preprocessing on its own, inference: each counted once, capped by ``total``
+        and by the wall time left after retry waits."""
+        inference = self.inference_ms or 0.0
+        pre = self.preprocessing_ms or 0.0
+        if self.shape == "cumulative":
+            pre = max(0.0, pre - inference)
+        parts = [("queue", self.queue_ms or 0.0), ("preprocessing", pre), ("inference", inference)]
+        summed = sum(ms for _, ms in parts)
+        caps = [self.total_ms] if self.total_ms is not None else []
+        if self.wall_ms > 0:
+            caps.append(max(0.0, self.wall_ms - self.retry_wait_ms))
+        cap = min(caps) if caps else summed
+        if summed > cap:
+            scale = cap / summed if summed else 0.0
+            parts = [(name, ms * scale) for name, ms in parts]
+        return parts
+
+    @property
+    def reported_server_ms(self) -> float:
+        """Server time as the API reported it (``total``, else the parts counted once), whatever
+        the wall time of this call was (a cached result's wall time is the cache's)."""
+        if self.total_ms is not None:
+            return self.total_ms
+        return Timing(self.queue_ms, self.preprocessing_ms, self.inference_ms).server_ms
+
+    @property
     def server_ms(self) -> float:
-        return sum(v for v in (self.queue_ms, self.preprocessing_ms, self.inference_ms) if v)
+        """Server time as shown: never above ``total`` nor above the wall time."""
+        return sum(ms for _, ms in self._server_parts())
 
     @property
     def rest_ms(self) -> float:
-        """Wall time not spent on the server: network, transfer, decoding."""
-        return max(0.0, self.wall_ms - self.server_ms)
+        """Wall time not spent on the server or waiting to retry: network, transfer, decoding."""
+        return max(0.0, self.wall_ms - self.server_ms - self.retry_wait_ms)
 
     def segments(self) -> list[tuple[str, float]]:
-        """(label, ms) for the timing bar, in order."""
-        return [
-            ("queue", self.queue_ms or 0.0),
-            ("preprocessing", self.preprocessing_ms or 0.0),
-            ("inference", self.inference_ms or 0.0),
-            ("rest", self.rest_ms),
-        ]
+        """(label, ms) for the timing bar, in order; they add up to the wall time (or less)."""
+        parts = self._server_parts()
+        if self.retry_wait_ms > 0:
+            parts.append(("retry", self.retry_wait_ms))
+        return [*parts, ("rest", self.rest_ms)]
 
 
 @dataclass(frozen=True)
@@ -218,12 +268,14 @@ class GenerationResult:
     deprecation: str | None = None
     enhanced_prompt: str | None = None
     cost_usd: float | None = None
+    cost_diem: float | None = None
     backend: str = "venice"
     base_url: str = ""
     route: str = "generate"
     request_id: str | None = None
     retries: int = 0
     cached: bool = False
+    warnings: tuple[str, ...] = ()  # fields the model ignores, left out of the request
 
     # ---- conveniences ----------------------------------------------------------------------
 
@@ -268,6 +320,24 @@ class GenerationResult:
     def is_local_preview(self) -> bool:
         return self.backend == LOCAL_PREVIEW
 
+    @property
+    def pays_in_diem(self) -> bool:
+        """The account is billed in DIEM: it has DIEM and no USD balance."""
+        return bool(self.balance_diem) and not self.balance_usd
+
+    def balance_after(self) -> tuple[float, str, bool] | None:
+        """(amount, "USD"|"DIEM", is_after): the balance headers are the balance *before* this
+        request, so the cost is taken off when it is known (is_after True)."""
+        diem = self.pays_in_diem
+        before = self.balance_diem if diem else self.balance_usd
+        if before is None:
+            return None
+        cost = self.cost_diem if diem else self.cost_usd
+        unit = "DIEM" if diem else "USD"
+        if cost is None or self.cached:
+            return before, unit, False
+        return max(0.0, round(before - cost, 6)), unit, True
+
     def __iter__(self) -> Iterator[GeneratedImage]:
         return iter(self.images)
 
@@ -284,7 +354,7 @@ class GenerationResult:
             # Toolbox requests describe their input images instead of carrying their bytes.
             "request": getattr(self.request, "provenance_json", self.request.to_json)(),
             "id": self.id,
-            "seed": self.seed,
+            "seed": self.seed,  # None when the model ignores seeds: no claim of reproducibility
             "backend": self.backend,
             "base_url": redact_url(self.base_url),
             "timing_ms": {k: v for k, v in vars(self.timing).items() if v is not None},

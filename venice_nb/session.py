@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import settings as settings_module
 from .apikey import Secret, current_key, masked, wrap
 from .errors import ConfigurationError, redact_url
-from .operations.generate import GenerateRequest, request_from
-from .operations.openai import OpenAIImageRequest
+from .operations.generate import GenerateRequest, Review, request_from
 from .settings import Settings, default_cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -252,20 +251,28 @@ class VeniceSession:
             return self.build_request(prompt=value)
         return request_from(value, where)
 
-    def validate(self, request: GenerateRequest, route: str = "generate") -> GenerateRequest:
+    def validate(self, request: GenerateRequest | str, route: str = "generate") -> GenerateRequest:
         """Every check that can be made without generating: raises ValidationError.
 
-        Returns the request to send, marked validated for ``route``: a surface validates once and
-        hands this value on, and ``generate`` sends it without checking it again."""
+        Returns the request to send (fields the model ignores left out), marked validated for
+        ``route``: a surface validates once and hands this value on, and ``generate`` sends it
+        without checking it again."""
         if hasattr(request, "operation"):  # a toolbox request: checked against its own catalogue
             return self.client().validate_operation(request)  # type: ignore[arg-type,return-value]
         request = self.request_from(request, "VeniceSession.validate")
+        return self.review(request, route).request
+
+    def review(self, request: GenerateRequest | str, route: str = "generate") -> Review:
+        """``validate`` plus the one-line warnings a surface shows once (see ``Review``)."""
+        request = self.request_from(request, "VeniceSession.review")
         client = self.client()
         if route == "openai":
-            OpenAIImageRequest.from_generate(request)
-            client.models().require(request.model)
-            return request.mark_validated("openai")
-        return client.validate(request)
+            from .operations.openai import review_openai
+
+            review = review_openai(request, client.models())
+            review.request.mark_validated("openai")
+            return review
+        return client.review(request)
 
     def is_cached(self, request: GenerateRequest, route: str = "generate") -> bool:
         """Whether ``generate`` would serve ``request`` from the cache (free, nothing sent)."""
@@ -287,10 +294,14 @@ class VeniceSession:
         return cache, cache.key(route, self._cache_origin(self.client()), request.to_json())
 
     def estimated_cost(self, request: GenerateRequest) -> float | None:
+        """USD from the catalogue's prices; None for an unpriced or unlisted model."""
         if hasattr(request, "operation"):  # a toolbox request: priced from its own catalogue
             return operation_cost(self.client(), request)  # type: ignore[arg-type]
         request = self.request_from(request, "VeniceSession.estimated_cost")
-        return request.estimated_cost(self.spec_for(request.model))
+        spec = self.client().models().get(request.model)
+        if spec is None or not spec.is_generation_model:
+            return None
+        return request.estimated_cost(spec)
 
     def _cache_origin(self, client: VeniceClient) -> str:
         """Where results come from, for the cache key. The local preview server gets a new port

@@ -175,10 +175,10 @@ def _sweep_footer(sweep: SweepResult) -> str:
         parts.append(badge(LOCAL_NOT_BILLED, title="procedural pictures from the built-in server"))
     else:
         parts.append(f"cost {format_usd(sweep.cost_usd)}")
-    balances = [r.balance_usd for r in results if r.balance_usd is not None]
+    balances = [b for r in results if (b := r.balance_after()) is not None]
     return footer_html(
         parts,
-        balance_usd=min(balances) if balances else None,
+        balance=min(balances) if balances else None,
         simulated=all(r.is_local_preview for r in results),
         retries=sum(r.retries for r in results),
         warnings=_ordered(r.deprecation for r in results if r.deprecation),

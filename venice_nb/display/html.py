@@ -37,10 +37,11 @@ SEGMENT_COLOURS = {
     "queue": "#9e9e9e",
     "preprocessing": "#f9a825",
     "inference": "#1e88e5",
+    "retry": "#e53935",
     "rest": "#8e24aa",
     "wall": "#78909c",
 }
-SEGMENT_LABELS = {"rest": "network & decoding", "wall": "wall time"}
+SEGMENT_LABELS = {"rest": "network & decoding", "wall": "wall time", "retry": "waiting to retry"}
 BADGE_COLOURS = {
     "blurred": "#b26a00",
     "blocked": "#c62828",
@@ -271,11 +272,14 @@ def timing_html(
             "queue": timing.queue_ms is not None,
             "preprocessing": timing.preprocessing_ms is not None,
             "inference": timing.inference_ms is not None,
+            "retry": True,
             "rest": True,
         }
     else:
-        segments = [("wall", timing.wall_ms)]
-        reported = {"wall": True}
+        retry = min(timing.retry_wait_ms, timing.wall_ms)
+        segments = [("retry", retry), ("wall", timing.wall_ms - retry)] if retry > 0 else []
+        segments = segments or [("wall", timing.wall_ms)]
+        reported = {"wall": True, "retry": True}
         explain = f" ({reason or 'the server reported no timing'})"
     total = sum(ms for _, ms in segments)
     bar = ""
@@ -295,7 +299,7 @@ def timing_html(
         f'<span style="color:{SEGMENT_COLOURS[name]}">\u25a0</span>\u00a0'
         f"{esc(SEGMENT_LABELS.get(name, name))}\u00a0{format_ms(ms)}"
         for name, ms in segments
-        if reported[name] and name != "wall" and (ms > 0 or name == "inference")
+        if reported.get(name) and name != "wall" and (ms > 0 or name == "inference")
     )
     head = f"<b>{format_ms(timing.wall_ms if wall_ms is None else wall_ms)}</b> wall"
     head += esc(explain)
@@ -312,20 +316,31 @@ def timing_html(
 # ---- results -----------------------------------------------------------------------------------
 
 
+def format_diem(amount: float) -> str:
+    return f"{amount:,.4f}".rstrip("0").rstrip(".") + " DIEM"
+
+
+def balance_text(amount: float, unit: str, after: bool) -> str:
+    """The balance line: the headers give it before the request, so say which one is shown."""
+    money = format_diem(amount) if unit == "DIEM" else format_usd(amount)
+    return f"balance {money} {'after' if after else 'before'} this request"
+
+
 def footer_html(
     parts: list[str],
     *,
-    balance_usd: float | None = None,
+    balance: tuple[float, str, bool] | None = None,
     simulated: bool = False,
     retries: int = 0,
     after: Sequence[str] = (),
     warnings: Iterable[str] = (),
 ) -> str:
-    """The line under a result or a sweep: ``parts`` (model, cost), then the balance, the
-    retries, ``after`` (HTML), joined by middle dots; each warning on its own line below."""
+    """The line under a result or a sweep: ``parts`` (model, cost), then the balance
+    (``(amount, unit, after)`` from ``GenerationResult.balance_after``), the retries, ``after``
+    (HTML), joined by middle dots; each warning on its own line below."""
     parts = list(parts)
-    if balance_usd is not None:
-        parts.append(f"balance {format_usd(balance_usd)}{' (simulated)' if simulated else ''}")
+    if balance is not None:
+        parts.append(balance_text(*balance) + (" (simulated)" if simulated else ""))
     if retries:
         parts.append(plural(retries, "retry", "retries"))
     line = " \u00b7 ".join([*parts, *after])
@@ -345,12 +360,14 @@ def _footer(result: GenerationResult) -> str:
             parts.append(badge("cached", BADGE_COLOURS["cached"], cached_tip))
     elif result.cached:
         parts.append(badge("cached: $0", BADGE_COLOURS["cached"], cached_tip))
+    elif result.pays_in_diem and result.cost_diem is not None:
+        parts.append(format_diem(result.cost_diem))
     elif result.cost_usd is not None:
         parts.append(format_usd(result.cost_usd))
     enhanced = result.enhanced_prompt
     return footer_html(
         parts,
-        balance_usd=result.balance_usd,
+        balance=result.balance_after(),
         simulated=result.is_local_preview,
         retries=result.retries,
         after=[f'<span title="{esc(enhanced)}">prompt enhanced</span>'] if enhanced else [],
@@ -366,7 +383,7 @@ def _prompt_title(result: GenerationResult) -> str:
 def result_timing_html(result: GenerationResult) -> str:
     """The timing bar for a result: cached results and routes without API timing say so."""
     if result.cached:
-        server = result.timing.server_ms
+        server = result.timing.reported_server_ms
         original = f"; generated in {format_ms(server)} of server time" if server else ""
         cached = f"served from the cache, no request made{original}"
         return timing_html(Timing(wall_ms=result.timing.wall_ms), reason=cached)
@@ -458,8 +475,10 @@ def models_table_html(catalogue: Catalogue) -> str:
     from ..catalogue import SIZING_LABELS
 
     rows = []
-    for spec in catalogue.values():
+    for spec in catalogue.generation_models().values():
         traits = list(spec.traits) + (["offline"] if spec.offline else [])
+        traits += ["beta"] if spec.beta else []
+        ignores = spec.ignored_fields()
         if spec.deprecation is not None:
             dep = "deprecated"
             if spec.deprecation.date:
@@ -477,10 +496,11 @@ def models_table_html(catalogue: Catalogue) -> str:
                 f"{esc(spec.sizes_label())}</div>",
                 esc(spec.pricing.describe()),
                 esc(", ".join(traits)),
+                f'<span style="{MUTED}">{esc(", ".join(ignores))}</span>',
                 deprecation,
             )
         )
-    header = ("id", "name", "sizes", "price / image", "traits", "deprecation")
+    header = ("id", "name", "sizes", "price / image", "traits", "ignores", "deprecation")
     return _table(header, rows, "venice-nb-models")
 
 

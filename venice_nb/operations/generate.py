@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from ..catalogue import ModelSpec, did_you_mean
@@ -83,6 +83,12 @@ def nearest_ratio(text: str, offered: Sequence[str]) -> str | None:
         return None
     scored = [(abs(v - wanted), r) for r in offered if (v := _ratio_value(r)) is not None]
     return min(scored)[1] if scored else None
+
+
+def prompt_units(text: str) -> int:
+    """The length the service counts: UTF-16 code units (its validator is JavaScript), so an
+    emoji or any character outside the Basic Multilingual Plane counts twice."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 @dataclass(frozen=True)
@@ -273,84 +279,120 @@ class GenerateRequest:
     def check_against(
         self, spec: ModelSpec, styles: Sequence[str] | None = None
     ) -> GenerateRequest:
-        """What the chosen model and the styles list allow.
+        """The request to send to ``spec``'s model (see ``review``); raises for a refusal."""
+        return self.review(spec, styles).request
 
-        Returns the request to send: ``self``, or a copy whose resolution is spelled as the model
-        spells it ("2k" -> "2K"), marked ``validated`` (when the style, if any, was checked too)
-        so the session and the client send it without checking it again.
+    def review(self, spec: ModelSpec, styles: Sequence[str] | None = None) -> Review:
+        """What the chosen model and the styles list make of this request, before it is sent.
+
+        Refuses (ValidationError) only what the live service refuses. A field the model ignores
+        (steps, negative prompt, seed where seeds do nothing, width/height on a ratio model,
+        resolution/quality/aspect ratio where the model has none, web search) is dropped from
+        the request and named in one warning line each, so it is never paid for and never swept.
+        Reviewing the returned request again drops nothing more (idempotent). The request is
+        marked ``validated`` (when the style, if any, was checked too) so the session and the
+        client send it without checking it again.
         """
         self.check()
+        if not spec.is_generation_model:
+            raise ValidationError(
+                f"{spec.id!r} is not an image generation model (it belongs to "
+                f"{spec.operation.replace('-', ' ')}); pick one from %venice models",
+                field="model",
+            )
+        ignored: dict[str, str] = {}
+
+        def ignore(name: str, why: str) -> None:
+            ignored[name] = why
+
         for name in ("prompt", "negative_prompt"):
             text = getattr(self, name)
-            if text is not None and len(text) > spec.prompt_limit:
+            units = prompt_units(text) if text is not None else 0
+            if units > spec.prompt_limit:
+                counted = (
+                    " (emoji and other astral characters count twice)" if units > len(text) else ""
+                )
                 raise ValidationError(
-                    f"the {name.replace('_', ' ')} has {len(text):,} characters; {spec.id} takes at "
-                    f"most {spec.prompt_limit:,}. Shorten it or pick a model with a higher limit",
+                    f"the {name.replace('_', ' ')} has {units:,} characters{counted}; {spec.id} "
+                    f"takes at most {spec.prompt_limit:,}. Shorten it or pick a model with a "
+                    "higher limit",
                     field=name,
                 )
         if spec.sizing == "pixels":
             for name in ("aspect_ratio", "resolution", "quality"):
                 if getattr(self, name) is not None:
+                    ignore(
+                        name,
+                        f"{spec.id} is sized in pixels and ignores {flag(name)}; use -W/-H "
+                        f"(multiples of {spec.width_height_divisor}, up to {spec.max_size})",
+                    )
+        else:
+            for name in ("width", "height"):
+                if getattr(self, name) is None:
+                    continue
+                if spec.rejects_width_height:  # the three qwen-image models answer 400
                     raise ValidationError(
-                        f"{spec.id} is sized in pixels and takes no {flag(name)}; "
-                        f"use -W/-H (multiples of {spec.width_height_divisor}, up to {spec.max_size})",
+                        f"{spec.id} refuses {flag(name)}: it is sized by aspect ratio; use "
+                        f"--aspect-ratio ({', '.join(spec.aspect_ratios)})",
                         field=name,
                     )
+                ignore(
+                    name,
+                    f"{spec.id} is sized by aspect ratio and ignores {flag(name)}; use "
+                    f"--aspect-ratio ({', '.join(spec.aspect_ratios)})",
+                )
+            if self.aspect_ratio is not None and self.aspect_ratio not in spec.aspect_ratios:
+                near = nearest_ratio(self.aspect_ratio, spec.aspect_ratios)
+                hint = f"; the nearest is {near!r}" if near else ""
+                ignore(
+                    "aspect_ratio",
+                    f"{spec.id} does not offer aspect ratio {self.aspect_ratio!r} (offered: "
+                    f"{', '.join(spec.aspect_ratios)}{hint}) and would use its default "
+                    f"{spec.default_aspect_ratio or spec.aspect_ratios[0]}",
+                )
+            if self.resolution is not None and not spec.has_resolution(self.resolution):
+                if spec.resolutions:  # a listed model answers 400
+                    raise ValidationError(
+                        f"{spec.id} does not offer resolution {self.resolution!r} "
+                        f"(offered: {', '.join(spec.resolutions)})",
+                        field="resolution",
+                    )
+                ignore("resolution", f"{spec.id} has no resolution tiers and ignores --resolution")
+            if self.quality is not None and self.quality not in spec.qualities:
+                if spec.qualities:
+                    raise ValidationError(
+                        f"{spec.id} does not take --quality {self.quality!r} "
+                        f"(offered: {', '.join(spec.qualities)})",
+                        field="quality",
+                    )
+                ignore("quality", f"{spec.id} has no quality levels and ignores --quality")
+        if spec.sizing == "pixels":
+            # Not checked by the service, but an off-grid size is a paid surprise: refused here.
             divisor = spec.width_height_divisor
             for name in ("width", "height"):
                 value = getattr(self, name)
                 if value is not None and divisor > 1 and value % divisor:
                     lower = max(divisor, value - value % divisor)
+                    upper = min(lower + divisor, MAX_PIXELS - MAX_PIXELS % divisor)
                     raise ValidationError(
                         f"{flag(name)} {value} is not a multiple of {divisor} for {spec.id}; "
-                        f"try {lower} or {min(lower + divisor, MAX_PIXELS - MAX_PIXELS % divisor)}",
+                        f"try {lower} or {upper}",
                         field=name,
                     )
-        else:
-            for name in ("width", "height"):
-                if getattr(self, name) is not None:
-                    raise ValidationError(
-                        f"{spec.id} is sized by aspect ratio and takes no {flag(name)}; "
-                        f"use --aspect-ratio ({', '.join(spec.aspect_ratios)})",
-                        field=name,
-                    )
-            if self.aspect_ratio is not None and self.aspect_ratio not in spec.aspect_ratios:
-                near = nearest_ratio(self.aspect_ratio, spec.aspect_ratios)
-                hint = f"the nearest is {near!r}; " if near else ""
+        if self.steps is not None:
+            if not spec.uses_steps:
+                ignore("steps", f"{spec.id} ignores --steps (its step count is fixed)")
+            elif spec.steps_max is not None and self.steps > spec.steps_max:
                 raise ValidationError(
-                    f"aspect ratio {self.aspect_ratio!r} is not offered by {spec.id}; {hint}"
-                    f"pick one of {', '.join(spec.aspect_ratios)}",
-                    field="aspect_ratio",
+                    f"--steps {self.steps} is above {spec.id}'s maximum of {spec.steps_max}",
+                    field="steps",
                 )
-            if self.resolution is not None and not spec.has_resolution(self.resolution):
-                offered = ", ".join(spec.resolutions) if spec.resolutions else "none"
-                raise ValidationError(
-                    f"{spec.id} does not offer resolution {self.resolution!r} (offered: {offered})"
-                    + ("; drop --resolution" if not spec.resolutions else ""),
-                    field="resolution",
-                )
-            if self.quality is not None and self.quality not in spec.qualities:
-                offered = ", ".join(spec.qualities) if spec.qualities else "none"
-                raise ValidationError(
-                    f"{spec.id} does not take --quality {self.quality!r} (offered: {offered})"
-                    + ("; drop --quality" if not spec.qualities else ""),
-                    field="quality",
-                )
-        if (
-            self.steps is not None
-            and spec.uses_steps
-            and spec.steps_max is not None
-            and self.steps > spec.steps_max
-        ):
-            raise ValidationError(
-                f"--steps {self.steps} is above {spec.id}'s maximum of {spec.steps_max}",
-                field="steps",
-            )
+        if self.negative_prompt is not None and not spec.honours_negative_prompt:
+            ignore("negative_prompt", f"{spec.id} ignores the negative prompt")
+        if self.seed is not None and spec.ignores_seed:
+            ignore("seed", f"{spec.id} ignores --seed: every run is a new image")
         if self.enable_web_search and not spec.supports_web_search:
-            raise ValidationError(
-                f"{spec.id} does not support --web-search; try nano-banana-2 or nano-banana-pro",
-                field="enable_web_search",
-            )
+            ignore("enable_web_search", f"{spec.id} does not search the web; --web-search ignored")
         if self.style_references and not spec.supports_style_references:
             raise ValidationError(
                 f"{spec.id} does not take {flag('style_references')}; pick a model that supports "
@@ -371,12 +413,12 @@ class GenerateRequest:
                 + (hint or "list the styles with %venice styles"),
                 field="style_preset",
             )
-        canonical = self.canonical_for(spec)
-        return (
-            canonical
-            if self.style_preset is not None and styles is None
-            else canonical.mark_validated()
-        )
+        cleaned = replace(self, **dict.fromkeys(ignored)) if ignored else self
+        warnings = tuple(f"{why}: not sent" for why in ignored.values())
+        canonical = cleaned.canonical_for(spec)
+        if self.style_preset is None or styles is not None:
+            canonical.mark_validated()
+        return Review(canonical, warnings, dict(ignored))
 
     @property
     def validated(self) -> str | None:
@@ -406,8 +448,11 @@ class GenerateRequest:
         return " ".join(p for p in (self.aspect_ratio, self.resolution, self.quality) if p)
 
     def estimated_cost(self, spec: ModelSpec) -> float | None:
-        """USD for this request from the catalogue's prices, None when unpriced."""
-        return spec.cost(self.image_count, self.resolution, self.quality)
+        """USD for this request from the catalogue's prices, None when unpriced; with
+        ``enhance_prompt`` the $0.04 of a rewrite is counted (charged only when one is applied)."""
+        return spec.cost(
+            self.image_count, self.resolution, self.quality, enhanced=bool(self.enhance_prompt)
+        )
 
 
 EXAMPLE = "GenerateRequest(model='z-image-turbo', prompt='a lighthouse at dusk')"
@@ -431,3 +476,16 @@ def request_from(
     if isinstance(value, dict):
         how = "build one from a dict with GenerateRequest(**fields)"
     raise TypeError(f"{where} expects {wanted}, got {type(value).__name__}; {how}")
+
+
+@dataclass(frozen=True)
+class Review:
+    """A request checked against its model: what to send, and what was left out and why.
+
+    ``warnings`` are one line each, for the magic and the panel to show once; ``ignored`` maps
+    each dropped field to its reason (a sweep over one of them is refused).
+    """
+
+    request: GenerateRequest
+    warnings: tuple[str, ...] = ()
+    ignored: dict[str, str] = field(default_factory=dict)

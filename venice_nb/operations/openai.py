@@ -7,10 +7,13 @@ what this route cannot carry; ``to_json()`` drops unset keys like the native bod
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
-from .generate import FORMATS, GenerateRequest, flag, size_distance
+from .generate import FORMATS, GenerateRequest, Review, flag, prompt_units, size_distance
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..catalogue import Catalogue
 
 OPENAI_SIZES = (
     "256x256",
@@ -66,9 +69,9 @@ class OpenAIImageRequest:
                 "--openai makes one image per request; drop --variants or sweep --seed instead",
                 field="variants",
             )
-        if len(req.prompt) > OPENAI_PROMPT_LIMIT:
+        if prompt_units(req.prompt) > OPENAI_PROMPT_LIMIT:
             raise ValidationError(
-                f"the prompt has {len(req.prompt):,} characters; --openai takes at most "
+                f"the prompt has {prompt_units(req.prompt):,} characters; --openai takes at most "
                 f"{OPENAI_PROMPT_LIMIT:,}. Shorten it or drop --openai",
                 field="prompt",
             )
@@ -95,9 +98,9 @@ class OpenAIImageRequest:
         """What the OpenAI-compatible route accepts (its schema is strict). Returns self."""
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise ValidationError("the prompt is empty", field="prompt")
-        if len(self.prompt) > OPENAI_PROMPT_LIMIT:
+        if prompt_units(self.prompt) > OPENAI_PROMPT_LIMIT:
             raise ValidationError(
-                f"the prompt has {len(self.prompt):,} characters; --openai takes at most "
+                f"the prompt has {prompt_units(self.prompt):,} characters; --openai takes at most "
                 f"{OPENAI_PROMPT_LIMIT:,}",
                 field="prompt",
             )
@@ -125,3 +128,30 @@ class OpenAIImageRequest:
         # without one (venice-api.md section 3); "default" is the spec's own value for it.
         body.setdefault("model", "default")
         return body
+
+
+def review_openai(request: GenerateRequest, catalogue: Catalogue) -> Review:
+    """A native request checked for the OpenAI-compatible route against the catalogue.
+
+    An id Venice does not list (``dall-e-3``) is sent with a note: the route falls back to the
+    default image model for it rather than refusing. A size on a ratio-sized model is dropped
+    with a warning: the service ignores it there.
+    """
+    warnings: list[str] = []
+    ignored: dict[str, str] = {}
+    spec = catalogue.get(request.model)
+    if spec is not None:
+        catalogue.require(request.model)  # an edit/background-removal row: explained refusal
+    if spec is None:
+        fallback = catalogue.default_id or "its default image model"
+        warnings.append(
+            f"{request.model!r} is not in Venice's catalogue; the OpenAI-compatible route "
+            f"answers it with {fallback} (Venice's fallback), so that is what you get"
+        )
+    elif spec.sizing != "pixels" and (request.width is not None or request.height is not None):
+        why = f"{spec.id} is sized by aspect ratio and ignores the OpenAI size (-W/-H)"
+        ignored["width"] = ignored["height"] = why
+        warnings.append(f"{why}: not sent")
+        request = replace(request, width=None, height=None)
+    OpenAIImageRequest.from_generate(request)  # refuses what the route cannot carry
+    return Review(request, tuple(warnings), ignored)

@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DEFAULT_PROMPT = "A gondola in a narrow Venice canal at golden hour, cinematic light"
 DEFAULT_SIZE = 1024
-DEFAULT_CFG = 5.0
 DEBOUNCE_S = 0.4
 HISTORY_LIMIT = 12
 # Fields the panel has no control for: kept from the starting values and sent as given.
@@ -118,7 +118,6 @@ class Panel:
         defaults: dict[str, Any] = {
             "format": request.format or "webp",
             "variants": request.variants or 1,
-            "cfg_scale": request.cfg_scale if request.cfg_scale is not None else DEFAULT_CFG,
             "seed": request.seed
             if request.seed is not None and request.seed >= 0
             else _random_seed(),
@@ -140,7 +139,10 @@ class Panel:
                     spec.qualities, spec.default_quality
                 )
         request = request.with_(**defaults)
-        return self.session.validate(request)
+        self.session.validate(request)  # refuses what the service refuses (raises)
+        # The controls keep what was asked (a negative prompt the model ignores stays in its
+        # box, noted under the cost); the ignored fields are left out when a request is sent.
+        return request.canonical_for(spec)
 
     # ---- widgets ---------------------------------------------------------------------------
 
@@ -331,6 +333,7 @@ class Panel:
             spec = self.catalogue.require(request.model)
             price = spec.price(request.resolution, request.quality)
             cost = request.estimated_cost(spec)
+            notes = request.review(spec).warnings
         except VeniceError as exc:
             self.cost.value = f"<span style='{pw.SOFT}'>cost: {exc.one_line()}</span>"
             return
@@ -345,6 +348,9 @@ class Panel:
             )
         self.cost.value = (
             f"<span class='venice-cost' style='font-size:12px;{pw.SOFT}'>{text}</span>"
+        ) + "".join(
+            f"<div class='venice-note' style='font-size:12px;color:#b26a00'>\u26a0 {escape(n)}</div>"
+            for n in notes
         )
 
     # ---- worker callbacks (worker thread) --------------------------------------------------

@@ -217,7 +217,7 @@ class Controls:
             placeholder="What to avoid (optional)", **text,
         )  # fmt: skip
         self.model = w.Dropdown(
-            options=[(_model_label(s), s.id) for s in catalogue.values()], value=req.model,
+            options=[(_model_label(s), s.id) for s in catalogue.generation_models().values()], value=req.model,
             description="Model", **choice,
         )  # fmt: skip
         size = dict(min=8, max=MAX_PIXELS, step=8, **slider)
@@ -237,6 +237,10 @@ class Controls:
             value=req.cfg_scale or 5.0, min=0.5, max=20.0, step=0.5, readout_format=".1f",
             description="cfg_scale", **slider,
         )  # fmt: skip
+        # cfg is sent only once the user moved the slider: until then each model uses its own
+        # default (z-image-turbo is an 8-step distilled model; 5.0 is not its cfg).
+        self.cfg_chosen = req.cfg_scale is not None
+        self.cfg_scale.observe(lambda _c: self.choose_cfg(True), names="value")
         # A number field, not a billion-wide slider (40 million seeds per pixel); -1/+1 step
         # through neighbouring seeds. Seeds shown are never negative.
         self.seed = w.BoundedIntText(
@@ -334,6 +338,7 @@ class Controls:
         self.format.value = req.format or self.format.value or FORMATS[0]
         if req.cfg_scale is not None:
             self.cfg_scale.value = req.cfg_scale
+        self.choose_cfg(req.cfg_scale is not None)
         if req.seed is not None and req.seed >= 0:
             self.seed.value = req.seed
         self.variants.value = req.variants or 1
@@ -349,7 +354,7 @@ class Controls:
             "format": self.format.value,
             "variants": self.variants.value,
             "seed": self.seed.value,
-            "cfg_scale": float(self.cfg_scale.value),
+            "cfg_scale": float(self.cfg_scale.value) if self.cfg_chosen else None,
             "style_preset": self.style_preset.value or None,
             "safe_mode": self.safe_mode.value,
         }
@@ -362,6 +367,17 @@ class Controls:
             if spec.qualities:
                 fields["quality"] = self.quality.value
         return fields
+
+    def choose_cfg(self, chosen: bool) -> None:
+        """Mark cfg as chosen (sent) or left to the model's default (not sent, no readout)."""
+        self.cfg_chosen = chosen
+        self.cfg_scale.readout = chosen
+        self.cfg_scale.description = "cfg_scale" if chosen else "cfg: model default"
+        self.cfg_scale.tooltip = (
+            "Sent with each request"
+            if chosen
+            else "Not sent: the model uses its own default cfg_scale; move the slider to choose one"
+        )
 
     def show_lock(self) -> None:
         locked = self.seed_lock.value
