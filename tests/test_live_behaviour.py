@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 from fault_server import FaultServer, Reply
+from magics_harness import texts
 
 from venice_nb import errors as E
 from venice_nb.client import VeniceClient
@@ -318,3 +319,59 @@ def test_python_api_drops_ignored_fields_and_says_so(local_server) -> None:
     assert body == {"model": "nano-banana-pro", "prompt": "a gondola"}
     assert len(result.warnings) == 3 and result.seed is None
     assert result.provenance()["seed"] is None
+
+
+# ---- the local server in its live mode, through the magic -----------------------------------------
+
+
+@pytest.fixture
+def live_cell(ip, server):
+    from magics_harness import restored_traits, run, warm
+
+    server.latency = 0.0
+    with restored_traits(ip):
+        warm(ip, server)
+        yield lambda source: run(ip, source)
+    server.clear_faults()
+
+
+@pytest.mark.parametrize(
+    ("model", "error", "words"),
+    [
+        ("local-pro-model", "ModelAccessError", "Your key works"),
+        ("local-offline-model", "ModelOfflineError", "offline"),
+        ("hidream", "ModelRetiredError", "-m qwen-image-2"),
+        ("fluently-xl", "ModelRetiredError", "retired"),
+    ],
+)
+def test_live_errors_reach_the_cell_explained(live_cell, server, model, error, words) -> None:
+    from venice_nb.run import VeniceRunError
+
+    before = server.generate_count
+    outcome, _ = live_cell(f"%%venice -m {model}\na fox")
+    assert isinstance(outcome.error_in_exec, VeniceRunError)
+    line = str(outcome.error_in_exec)
+    assert words in line and "%venice login" not in line
+    assert server.generate_count - before == 1  # explained, not retried
+    c = VeniceClient("sk-local", base_url=server.base_url, read_timeout=30)
+    with pytest.raises(getattr(E, error)):  # the class behind the line
+        c.generate(REQ.with_(model=model))
+
+
+def test_a_remapped_retired_id_is_sent_and_answered(live_cell, server) -> None:
+    outcome, cap = live_cell("%%venice -m flux-dev -o remapped\na fox")
+    assert any("not in the model list" in t for t in texts(cap))  # sent with a note
+    assert outcome.error_in_exec is None
+    assert server.received[-1].body["model"] == "flux-dev"
+
+
+@pytest.mark.parametrize("shape", ["cumulative", "additive"])
+def test_both_timing_shapes_from_the_local_server(shape: str) -> None:
+    from venice_nb.server import LocalServer
+
+    with LocalServer(timing=shape) as srv:
+        c = VeniceClient("sk-local", base_url=srv.base_url, read_timeout=30)
+        t = c.generate(REQ).timing
+    assert t.shape == shape and t.total_ms is not None
+    assert t.server_ms <= t.total_ms + 1e-6 and t.server_ms <= t.wall_ms + 1e-6
+    assert sum(ms for _, ms in t.segments()) <= t.wall_ms + 1e-6
