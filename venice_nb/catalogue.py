@@ -502,7 +502,9 @@ class Catalogue(Mapping[str, ModelSpec]):
     def require(self, model_id: str) -> ModelSpec:
         """The generation spec, or a ValidationError that explains or suggests the closest ids."""
         spec = self._specs.get(model_id)
-        if spec is not None and spec.is_generation_model:
+        generation = self.generation_models()
+        # A toolbox catalogue (type=inpaint or upscale) holds no generation rows: any row is fine.
+        if spec is not None and (spec.is_generation_model or not generation):
             return spec
         if spec is not None:
             raise ValidationError(
@@ -511,9 +513,9 @@ class Catalogue(Mapping[str, ModelSpec]):
                 field="model",
                 hint=OTHER_OPERATION_HINT.get(spec.operation, "List them with %venice models."),
             )
-        generation = self.generation_models()
-        hint = did_you_mean(model_id, generation)
-        known = ", ".join(generation)
+        offered = generation or self._specs
+        hint = did_you_mean(model_id, offered)
+        known = ", ".join(offered)
         raise ValidationError(
             f"model {model_id!r} not found; " + (hint or f"available: {known}"),
             field="model",

@@ -264,6 +264,9 @@ class VeniceSession:
 
     def review(self, request: GenerateRequest | str, route: str = "generate") -> Review:
         """``validate`` plus the one-line warnings a surface shows once (see ``Review``)."""
+        if hasattr(request, "operation"):  # a toolbox request: checked against its own catalogue
+            checked = self.client().validate_operation(request)  # type: ignore[arg-type]
+            return Review(checked)  # type: ignore[arg-type]
         request = self.request_from(request, "VeniceSession.review")
         client = self.client()
         if route == "openai":
