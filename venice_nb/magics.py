@@ -413,7 +413,7 @@ class VeniceMagics(Magics):
 
     def _parse(self, func: Any, line: str) -> tuple[Any, _Tokens]:
         """argparse through magic_arguments, with a did-you-mean for unknown options."""
-        from .parse import parse_once
+        from .parse import is_number, parse_once
 
         tokens = self._split(line)
         parser = func.parser
@@ -421,7 +421,7 @@ class VeniceMagics(Magics):
             args, extra = parse_once(parser, tokens)
         except ValidationError as exc:
             raise UsageError(exc.one_line()) from None
-        unknown = [t for t in extra if t.startswith("-") and not _is_number(t)]
+        unknown = [t for t in extra if t.startswith("-") and not is_number(t)]
         if unknown:
             known = [s for a in parser._actions for s in a.option_strings]
             name = unknown[0].split("=", 1)[0]
@@ -675,14 +675,6 @@ class _Tokens:
     def __init__(self, all: list[str], positional: list[str]) -> None:
         self.all = all
         self.positional = positional
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 HELP_TEXT = """\

@@ -307,6 +307,15 @@ class _Recording(argparse.Namespace):
         super().__setattr__(name, value)
 
 
+def is_number(token: str) -> bool:
+    """Whether a token is a number (``-1``, ``-0.5``): a negative value, not an unknown option."""
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_once(parser: argparse.ArgumentParser, tokens: list[str]) -> tuple[Any, list[str]]:
     """``parser.parse_known_args(tokens)``, refusing a single-valued option given two different
     values (``--seed 1 --seed 2``, ``-m a --model b``), which argparse would settle silently by

@@ -85,6 +85,13 @@ def seconds_until_reset(value: str | None, now: float | None = None) -> float | 
     Sources disagree (venice-api.md §5): epoch milliseconds, epoch seconds, or a duration.
     Values above 1e12 are epoch ms, above 1e9 epoch s, anything smaller is seconds from now.
     """
+    seconds = _reset_seconds(value, now)
+    return None if seconds is None else max(0.0, seconds)
+
+
+def _reset_seconds(value: str | None, now: float | None = None) -> float | None:
+    """The reset header in seconds from ``now`` in any unit: negative when an epoch moment has
+    passed, a duration never below 0; None when absent or unreadable."""
     if value is None:
         return None
     try:
@@ -93,12 +100,10 @@ def seconds_until_reset(value: str | None, now: float | None = None) -> float | 
         return None
     now = time.time() if now is None else now
     if number > 1e12:
-        seconds = number / 1000.0 - now
-    elif number > 1e9:
-        seconds = number - now
-    else:
-        seconds = number
-    return max(0.0, seconds)
+        return number / 1000.0 - now
+    if number > 1e9:
+        return number - now
+    return max(0.0, number)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -399,19 +404,8 @@ class RateGate:
 
 def _reset_at(value: str | None, max_pause_s: float) -> float | None:
     """The reset header as a ``time.monotonic`` moment, possibly past (epoch units), or None."""
-    if value is None:
-        return None
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        return None
-    if number > 1e12:
-        seconds = number / 1000.0 - time.time()
-    elif number > 1e9:
-        seconds = number - time.time()
-    else:
-        seconds = max(0.0, number)
-    return time.monotonic() + min(seconds, max_pause_s)
+    seconds = _reset_seconds(value)
+    return None if seconds is None else time.monotonic() + min(seconds, max_pause_s)
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

@@ -22,7 +22,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 from .catalogue import did_you_mean
 from .errors import ValidationError, VeniceError
-from .parse import MAX_SWEEP_VALUES, SEPARATOR, combinations, interpolate
+from .parse import MAX_SWEEP_VALUES, SEPARATOR, combinations, interpolate, is_number
 from .run import GenerationCancelled, VeniceRunError
 
 OPERATIONS = {
@@ -94,7 +94,7 @@ def parse_options(operation: str, tokens: Sequence[str]) -> tuple[Any, list[str]
     """argparse for one operation, with a did-you-mean for unknown options; (args, positionals)."""
     parser = _parser(operation)
     args, extra = parser.parse_known_args(list(tokens))
-    unknown = [t for t in extra if t.startswith("-") and not _is_number(t)]
+    unknown = [t for t in extra if t.startswith("-") and not is_number(t)]
     if unknown:
         known = [s for a in parser._actions for s in a.option_strings]  # argparse's own list
         name = unknown[0].split("=", 1)[0]
@@ -103,14 +103,6 @@ def parse_options(operation: str, tokens: Sequence[str]) -> tuple[Any, list[str]
             f"unknown option {name!r} for {operation}; " + (hint or f"options: {' '.join(known)}")
         )
     return args, [t for t in extra if t not in unknown]
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 # ---- images from the notebook ----------------------------------------------------------------
