@@ -133,9 +133,11 @@ class Pricing:
         by_quality: dict[str, dict[str, float]] = {}
         for tier, table in _map(raw.get("quality")).items():
             if isinstance(table, Mapping):
-                prices = {str(q).lower(): price(e) for q, e in table.items()}
-                kept = {q: prices[q] for q in QUALITY_ORDER if prices.get(q) is not None}
-                kept.update({q: p for q, p in prices.items() if p is not None and q not in kept})
+                prices = {
+                    str(q).lower(): p for q, e in table.items() if (p := price(e)) is not None
+                }
+                kept = {q: prices[q] for q in QUALITY_ORDER if q in prices}
+                kept.update({q: p for q, p in prices.items() if q not in kept})
                 by_quality[str(tier).strip()] = kept
         inputs = _map(raw.get("inputImages"))
         by_scale = {
@@ -193,7 +195,8 @@ class Pricing:
         if self.by_scale and self.flat is None and not self.by_resolution:  # the upscaler
             return ", ".join(f"{k} {_money(v, unit)}" for k, v in self.by_scale.items())
         if self.by_quality:
-            parts, names = [], ()
+            parts: list[str] = []
+            names: tuple[str, ...] = ()
             for tier, table in self.by_quality.items():
                 names = tuple(table)
                 parts.append(f"{tier} " + "/".join(_money(p, unit) for p in table.values()))

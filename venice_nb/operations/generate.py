@@ -413,7 +413,8 @@ class GenerateRequest:
                 + (hint or "list the styles with %venice styles"),
                 field="style_preset",
             )
-        cleaned = replace(self, **dict.fromkeys(ignored)) if ignored else self
+        unset: dict[str, Any] = dict.fromkeys(ignored)
+        cleaned = replace(self, **unset) if ignored else self
         warnings = tuple(f"{why}: not sent" for why in ignored.values())
         canonical = cleaned.canonical_for(spec)
         if self.style_preset is None or styles is not None:
