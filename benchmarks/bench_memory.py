@@ -85,16 +85,20 @@ print(json.dumps({
 }))
 """
 
-LINE = "-m nano-banana-2 --resolution {res} --aspect-ratio 1:1 -f png -n {n} --no-cache -o _mem"
+LINE = (
+    "-m nano-banana-2 --resolution {res} --aspect-ratio {aspect} -f png -n {n} --no-cache -o _mem"
+)
 WARMUP = "-m nano-banana-2 --resolution 1K --aspect-ratio 1:1 -f png -n 1 --no-cache -o _mem"
 
 
-def measure(base_url: str, n: int = 4, resolution: str = "2K", **settings: object) -> dict:
+def measure(
+    base_url: str, n: int = 4, resolution: str = "2K", aspect: str = "1:1", **settings: object
+) -> dict:
     """Run the child against ``base_url`` (extra ``VeniceMagics`` settings allowed); its report."""
     config = {"backend": "venice", "base_url": base_url, **settings}
     code = (
-        f"CONFIG = {config!r}\nLINE = {LINE.format(n=n, res=resolution)!r}\nWARMUP = {WARMUP!r}\n"
-        + CHILD
+        f"CONFIG = {config!r}\nLINE = {LINE.format(n=n, res=resolution, aspect=aspect)!r}\n"
+        f"WARMUP = {WARMUP!r}\n" + CHILD
     )
     out = run_python(code, env=clean_env(VENICE_API_KEY=BENCH_KEY), timeout=180)
     report = json.loads(out.strip().splitlines()[-1])

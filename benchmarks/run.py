@@ -23,11 +23,13 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py`` works too
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import (
+    bench_bigimage,
     bench_cache,
     bench_deadserver,
     bench_load,
     bench_memory,
     bench_overhead,
+    bench_panel,
     bench_ratelimit,
     bench_sweep,
     bench_weight,
@@ -43,6 +45,8 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "memory": bench_memory.run,
     "ratelimit": bench_ratelimit.run,
     "deadserver": bench_deadserver.run,
+    "bigimage": bench_bigimage.run,
+    "panel": bench_panel.run,
 }
 HEADER = ["benchmark", "measured", "baseline", "ratio", "target", "result"]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

@@ -11,11 +11,13 @@ import math
 import pytest
 
 from benchmarks import (
+    bench_bigimage,
     bench_cache,
     bench_deadserver,
     bench_load,
     bench_memory,
     bench_overhead,
+    bench_panel,
     bench_ratelimit,
     bench_sweep,
     bench_weight,
@@ -85,6 +87,18 @@ def test_ratelimit_runs() -> None:
     paced = rows[0].extra["paced"][0]
     assert paced["images"] == 8 and paced["429s"] == 0  # paced from the headers: no 429
     assert rows[1].informational
+
+
+def test_bigimage_runs() -> None:
+    rows = bench_bigimage.run(reps=1, size=(1280, 720), resolution="1K")
+    check(rows, 2)
+    assert rows[1].extra["sizes"] == [[1280, 720]]
+
+
+def test_panel_runs() -> None:
+    rows = bench_panel.run(reps=1, latency=0.02, size=256)
+    check(rows, 2)
+    assert len(rows[0].extra["to_wire_ms"]) == len(rows[1].extra["to_widget_ms"]) == 1
 
 
 def test_table_and_markdown() -> None:

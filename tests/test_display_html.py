@@ -86,6 +86,38 @@ def test_jpeg_preview_keeps_jpeg_and_portrait_orientation():
         assert (shown.format, shown.size) == ("JPEG", (200, 300))
 
 
+def test_big_png_previews_as_jpeg_made_once_and_transparent_ones_as_webp():
+    """A photo's PNG preview took seconds to encode as PNG; it is a JPEG now, made once per image
+    and size (a second display reuses it), and a PNG with transparency keeps it as a WebP."""
+    from venice_nb.display.preview import image_preview
+
+    photo = image("png", (1200, 800))
+    first = Parsed(html_of(make_result([photo]), preview_size=300))
+    mime, payload = decode_src(first.imgs[0]["src"])
+    assert mime == "image/jpeg" and "preview (jpeg)" in first.imgs[0]["title"]
+    with Image.open(io.BytesIO(payload)) as shown:
+        assert (shown.format, shown.size) == ("JPEG", (300, 200))
+    made = image_preview(photo, 300)
+    second = Parsed(html_of(make_result([photo]), preview_size=300))
+    assert image_preview(photo, 300) is made and decode_src(second.imgs[0]["src"])[1] == payload
+    assert photo.data == encode_image_bytes_unchanged(photo)  # the result keeps its PNG
+    clear = Image.new("RGBA", (900, 600), (0, 0, 0, 0))
+    clear.paste((200, 30, 30, 255), (100, 100, 800, 500))
+    cutout = GeneratedImage.from_bytes(encode_image(clear, "png"), seed=2)
+    mime, payload = decode_src(
+        Parsed(html_of(make_result([cutout]), preview_size=300)).imgs[0]["src"]
+    )
+    assert mime == "image/webp"
+    with Image.open(io.BytesIO(payload)) as shown:
+        assert shown.mode == "RGBA" and shown.getpixel((0, 0))[3] == 0
+
+
+def encode_image_bytes_unchanged(img: GeneratedImage) -> bytes:
+    with Image.open(io.BytesIO(img.data)) as im:
+        assert im.format == "PNG"
+    return img.data
+
+
 def test_preview_that_would_be_heavier_keeps_the_original_bytes_scaled_by_the_browser():
     flat = Image.new("RGB", (800, 800), (20, 120, 200))
     for x in range(0, 800, 50):  # hard edges: resampling adds colours and PNG grows

@@ -116,33 +116,36 @@ def _preview_size(preview_size: int | None) -> int:
 # ---- images ------------------------------------------------------------------------------------
 
 
-def _embedded(image: GeneratedImage, limit: int) -> tuple[bytes, tuple[int, int] | None, str, str]:
-    """(bytes to embed, display size or None, size label, tooltip) for one image.
+def _embedded(
+    image: GeneratedImage, limit: int
+) -> tuple[bytes, str, tuple[int, int] | None, str, str]:
+    """(bytes to embed, their MIME type, display size or None, size label, tooltip) for one image.
 
     A picture whose pixels Pillow cannot read (truncated, odd encoding) is still shown as received,
     labelled "size unknown": the browser may render what Pillow refused, and the cell never fails.
     """
-    from .preview import downscale, preview_dimensions
+    from .preview import image_preview, preview_dimensions
 
     try:
         full = image.size
     except (OSError, ValueError, SyntaxError):
-        return image.data, None, "size unknown", f"{image.format}, size unreadable"
+        return image.data, image.mime, None, "size unknown", f"{image.format}, size unreadable"
     label = f"{full[0]}x{full[1]}"
     shown = preview_dimensions(full, limit)
     if shown == full:
-        return image.data, full, label, ""
+        return image.data, image.mime, full, label, ""
     try:
-        data, encoded = downscale(image.data, image.format, limit)
+        preview = image_preview(image, limit)
     except (OSError, ValueError, SyntaxError):
-        data, encoded = image.data, full
-    if encoded == full:  # no lighter preview possible: the browser scales the original down
-        return data, shown, label, f"{label} {image.format}, shown at {shown[0]}x{shown[1]}"
+        preview = None
+    if preview is None or preview.data is image.data:  # the browser scales the original down
+        tip = f"{label} {image.format}, shown at {shown[0]}x{shown[1]}"
+        return image.data, image.mime, shown, label, tip
     tip = (
-        f"notebook preview of a {label} {image.format}; "
+        f"notebook preview ({preview.format}) of a {label} {image.format}; "
         "the result object and saved files keep the full size"
     )
-    return data, encoded, label, tip
+    return preview.data, preview.mime, preview.size, label, tip
 
 
 def seed_label(image: GeneratedImage, result: GenerationResult | None = None) -> str:
@@ -194,9 +197,9 @@ def image_html(
     size, and a download of the bytes as received with a readable name."""
     from .tiles import data_uri, download_link, file_name, zoomable
 
-    data, shown, label, title = _embedded(image, _preview_size(preview_size))
+    data, mime, shown, label, title = _embedded(image, _preview_size(preview_size))
     name = seed_label(image, result)
-    src = data_uri(data, image.mime)
+    src = data_uri(data, mime)
     thumb = thumb_dimensions(shown, thumb_size)
     img = zoomable(src, shown, thumb, name, title, layer, backdrop(image))
     if not caption:

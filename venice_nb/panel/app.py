@@ -402,16 +402,20 @@ class Panel:
         seed = getattr(result.request, "seed", None)
         preview = self.session.settings.preview_size
         fixed = not _ignores_seed(self.catalogue, result.model)
-        self.grid.children = [
-            pw.image_cell(
-                im, seed if fixed else None, preview, self._on_enlarge, self._on_save_image,
-                self._on_reuse_seed,
-            )
-            for im in result.images
-        ]  # fmt: skip
+        if len(old) == len(result.images):  # same shape: new values into the same widgets
+            for cell, im in zip(old, result.images, strict=True):
+                pw.refill_cell(cell, im, seed if fixed else None, preview)
+        else:
+            self.grid.children = [
+                pw.image_cell(
+                    im, seed if fixed else None, preview, self._on_enlarge, self._on_save_image,
+                    self._on_reuse_seed,
+                )
+                for im in result.images
+            ]  # fmt: skip
+            for cell in old:
+                cell.close()
         self._mark_previous(False)
-        for cell in old:
-            cell.close()
         self._close_viewer()
         note = "cached" if result.cached else ""
         self.timing.value = pw.timing_html(result.timing, note)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..display import html as display
-from ..display.preview import downscale
+from ..display.preview import image_preview
 from ..operations.generate import FORMATS, MAX_PIXELS, MAX_VARIANTS, SEED_LIMIT, GenerateRequest
 from ..text import plural
 
@@ -117,11 +117,20 @@ def badges_html(image: GeneratedImage) -> str:
 def image_widget(image: GeneratedImage, px: int = CELL_PX, preview: int | None = None) -> w.Image:
     """An Image widget; above ``preview`` pixels the browser gets a downscaled copy (4K PNGs are
     megabytes per comm message), the result object keeps the full image."""
-    data = image.data
-    if preview:
-        data, _size = downscale(image.data, image.format, preview)
+    data, fmt = _shown(image, preview)
     width = f"{px}px" if px else "100%"
-    return w.Image(value=data, format=image.format, layout=w.Layout(width=width, height="auto"))
+    return w.Image(value=data, format=fmt, layout=w.Layout(width=width, height="auto"))
+
+
+def _shown(image: GeneratedImage, preview: int | None) -> tuple[bytes, str]:
+    """The bytes the browser gets and their format: the image's cached preview when it is big."""
+    if not preview:
+        return image.data, image.format
+    try:
+        shown = image_preview(image, preview)
+    except (OSError, ValueError, SyntaxError):
+        return image.data, image.format
+    return shown.data, shown.format
 
 
 def image_cell(
@@ -132,11 +141,11 @@ def image_cell(
     on_save: Callable[[GeneratedImage], None],
     on_reuse: Callable[[int], None] | None = None,
 ) -> w.VBox:
-    """One grid cell: the image, its caption and badges, Enlarge, Save and Reuse seed buttons."""
-    caption = w.HTML(
-        f'<div class="venice-caption" style="font-size:12px">'
-        f"{html.escape(caption_text(image, request_seed))}{badges_html(image)}</div>"
-    )
+    """One grid cell: the image, its caption and badges, Enlarge, Save and Reuse seed buttons.
+
+    The buttons act on whatever image the cell shows now, so ``refill_cell`` can put the next
+    result into the same widgets (creating a dozen widgets per image cost ~100 ms a click)."""
+    shown: dict[str, Any] = {}
     enlarge = w.Button(
         description="Enlarge", icon="search-plus", tooltip="Show this image at full size",
         layout=w.Layout(width="auto"),
@@ -145,27 +154,50 @@ def image_cell(
         description="Save", icon="download", tooltip="Save this image and a JSON sidecar",
         layout=w.Layout(width="auto"),
     )  # fmt: skip
-    enlarge.on_click(lambda _b: on_enlarge(image))
-    save.on_click(lambda _b: on_save(image))
-    seed = tile_seed(image, request_seed)
-    reuse = w.Button(
-        description="Reuse seed", icon="recycle", layout=w.Layout(width="auto"),
-        disabled=seed is None or on_reuse is None,
-        tooltip=f"Lock seed {seed} for the next Generate" if seed is not None
-        else "This picture's seed is not known: it cannot be reproduced",
-    )  # fmt: skip
-    if seed is not None and on_reuse is not None:
-        reuse.on_click(lambda _b: on_reuse(seed))
+    enlarge.on_click(lambda _b: on_enlarge(shown["image"]))
+    save.on_click(lambda _b: on_save(shown["image"]))
+    reuse = w.Button(description="Reuse seed", icon="recycle", layout=w.Layout(width="auto"))
+    reuse.on_click(lambda _b: on_reuse(shown["seed"]) if shown["reusable"] else None)
     cell = w.VBox(
         [
             image_widget(image, preview=preview),
-            caption,
+            w.HTML(),
             w.HBox([enlarge, save, reuse], layout=w.Layout(flex_flow="row wrap")),
         ],
         layout=w.Layout(margin="0 8px 8px 0", width=f"{CELL_PX + 4}px"),
     )
     cell.add_class("venice-cell")
+    cell.venice_shown = shown
+    cell.venice_reuse_enabled = on_reuse is not None
+    refill_cell(cell, image, request_seed, preview, image_set=True)
     return cell
+
+
+def refill_cell(
+    cell: w.VBox,
+    image: GeneratedImage,
+    request_seed: int | None,
+    preview: int,
+    image_set: bool = False,
+) -> None:
+    """Show ``image`` in a cell made by ``image_cell``: new values, the same widgets."""
+    picture, caption, buttons = cell.children
+    if not image_set:
+        picture.value, picture.format = _shown(image, preview)
+    caption.value = (
+        f'<div class="venice-caption" style="font-size:12px">'
+        f"{html.escape(caption_text(image, request_seed))}{badges_html(image)}</div>"
+    )
+    seed = tile_seed(image, request_seed)
+    reusable = seed is not None and cell.venice_reuse_enabled
+    cell.venice_shown.update(image=image, seed=seed, reusable=reusable)
+    reuse = buttons.children[2]
+    reuse.disabled = not reusable
+    reuse.tooltip = (
+        f"Lock seed {seed} for the next Generate"
+        if seed is not None
+        else "This picture's seed is not known: it cannot be reproduced"
+    )
 
 
 def history_item(
