@@ -157,7 +157,8 @@ def image_cell(
     enlarge.on_click(lambda _b: on_enlarge(shown["image"]))
     save.on_click(lambda _b: on_save(shown["image"]))
     reuse = w.Button(description="Reuse seed", icon="recycle", layout=w.Layout(width="auto"))
-    reuse.on_click(lambda _b: on_reuse(shown["seed"]) if shown["reusable"] else None)
+    if on_reuse is not None:
+        reuse.on_click(lambda _b: on_reuse(shown["seed"]) if shown["reusable"] else None)
     cell = w.VBox(
         [
             image_widget(image, preview=preview),
