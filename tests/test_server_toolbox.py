@@ -270,7 +270,7 @@ def test_edit_refusals(srv: LocalServer, extra: dict, path: list, code: str) -> 
 
 def test_edit_models_retired_unknown_and_prompt_limits(srv: LocalServer) -> None:
     r = post(srv, "/image/edit", {"image": B64, "prompt": "p", "model": "qwen-edit"})
-    assert r.status_code == 410 and "qwen-image-2-edit" in r.json()["error"]
+    assert r.status_code == 404 and "use qwen-image-2-edit instead" in r.json()["error"]
     r = post(srv, "/image/edit", {"image": B64, "prompt": "p", "model": "firered-edit"})
     assert r.status_code == 404
     assert r.json()["error"].startswith("Specified model not found: firered-edit")
@@ -404,7 +404,9 @@ def test_content_type_json_errors_and_auth(srv: LocalServer, path: str) -> None:
         url, data=b"x", headers={**AUTH, "Content-Type": "multipart/form-data"}, timeout=10
     )
     assert r.status_code == 400 and "boundary" in r.json()["error"]
-    assert post(srv, path, _with_image(path, B64), headers={}).status_code == 401
+    r = post(srv, path, _with_image(path, B64), headers={})
+    assert r.status_code == 402 and "x402Version" in r.json()  # no key at all: x402 discovery
+    assert r.json()["resource"]["url"].endswith(path)
     assert requests.get(url, timeout=10).status_code == 405
 
 
@@ -533,7 +535,7 @@ def test_error_bodies_are_spec_valid(local_server: LocalServer, spec_validator) 
     cases = [
         (400, "/image/edit", {"image": B64, "prompt": "p", "x": 1}, AUTH),
         (400, "/image/upscale", {"image": "bad"}, AUTH),
-        (401, "/image/multi-edit", {"images": [B64], "prompt": "p"}, {}),
+        (402, "/image/multi-edit", {"images": [B64], "prompt": "p"}, {}),
         (404, "/image/edit", {"image": B64, "prompt": "p", "model": "nope"}, AUTH),
         (422, "/image/edit", {"image": B64, "prompt": "violation-test"}, AUTH),
     ]
@@ -543,7 +545,8 @@ def test_error_bodies_are_spec_valid(local_server: LocalServer, spec_validator) 
         responses = spec_validator.spec["paths"][path]["post"]["responses"]
         if str(status) in responses:
             spec_validator(r.json(), spec_validator.response(path, status))
-        spec_validator(r.json(), "DetailedError" if status == 400 else "StandardError")
+        if status != 402:  # the keyless 402 is the x402 form of the spec's oneOf
+            spec_validator(r.json(), "DetailedError" if status == 400 else "StandardError")
     local_server.inject("429")
     r = post(local_server, "/image/background-remove", {"image": B64})
     spec_validator(r.json(), spec_validator.response("/image/background-remove", 429))
@@ -572,3 +575,35 @@ def test_toolbox_calls_share_the_image_rate_limit() -> None:
         r = post(server, "/image/edit", {"image": B64, "prompt": "p"})
         assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
         assert r.json() == {"error": "Rate limit exceeded"}
+
+
+def test_failed_toolbox_calls_use_up_the_error_budget_per_model() -> None:
+    with LocalServer(error_budget=3) as server:
+        bad = {"image": B64, "prompt": "p", "resolution": "8K"}
+        for _ in range(4):  # more than 3 failures lock the key and model out
+            assert post(server, "/image/edit", bad).status_code == 400
+        r = post(server, "/image/edit", {"image": B64, "prompt": "p"})
+        assert r.status_code == 429 and "Too many failed attempts" in r.json()["error"]
+        assert "Retry-After" not in r.headers
+        other = {"image": B64, "prompt": "p", "model": "qwen-image-2-edit"}
+        assert post(server, "/image/edit", other).status_code == 200  # another model's budget
+        wrong = {**AUTH, "Content-Type": "text/plain"}
+        for _ in range(4):  # a wrong Content-Type does not count
+            r = requests.post(
+                f"{server.base_url}/image/upscale", data=b"x", headers=wrong, timeout=10
+            )
+            assert r.status_code == 400
+        assert post(server, "/image/upscale", {"image": B64}).status_code == 200
+
+
+def test_every_listed_edit_model_edits_and_the_upscaler_is_listed(srv: LocalServer) -> None:
+    rows = requests.get(f"{srv.base_url}/models?type=inpaint", timeout=10).json()["data"]
+    assert len(rows) == 21
+    square = base64.b64encode(picture((256, 256))).decode()
+    for row in rows:  # auto: the square input's shape, snapped to 1:1 where auto is not listed
+        body = {"image": square, "prompt": "p", "model": row["id"], "aspect_ratio": "auto"}
+        r = post(srv, "/image/edit", body)
+        assert r.status_code == 200 and r.headers["x-venice-model-id"] == row["id"], r.text
+        assert Image.open(io.BytesIO(r.content)).size == (1024, 1024)
+    upscale = requests.get(f"{srv.base_url}/models?type=upscale", timeout=10).json()["data"]
+    assert [r["id"] for r in upscale] == ["upscaler"]

@@ -264,7 +264,12 @@ class Handler(BaseHTTPRequestHandler):
                 assert sub is not None
                 resp = self._generate(GENERATE_ROUTES[sub], raw)
             elif tool is not None:
-                resp = toolbox.handle(tool, self.state, self.headers.get("Authorization"))
+                resp = toolbox.handle(
+                    tool,
+                    self.state,
+                    self.headers.get("Authorization"),
+                    self.headers.get("Content-Type"),
+                )
             elif sub in GENERATE_ROUTES or sub in GET_ROUTES or sub in toolbox.ROUTES:
                 allowed = "GET, HEAD" if sub in GET_ROUTES else "POST"
                 if method in ("GET", "HEAD") and sub in GET_ROUTES:

@@ -122,8 +122,13 @@ def admit(
         )
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype not in content_types:
-        raise ApiError(400, CONTENT_TYPE_MESSAGE, rate.headers)
+        raise ApiError(400, content_type_message(content_types), rate.headers)
     return Admission(admission.key, admission.model, rate.headers)
+
+
+def content_type_message(content_types: tuple[str, ...]) -> str:
+    """The 400 for a wrong Content-Type, naming what the route takes (the toolbox takes two)."""
+    return "'Content-Type' must be " + " or ".join(f"'{c}'" for c in content_types)
 
 
 def charge_failure(state: ServerState, admission: Admission | None, err: ApiError) -> None:
@@ -131,6 +136,7 @@ def charge_failure(state: ServerState, admission: Admission | None, err: ApiErro
     and 413 do not count) and put the budget headers on the answer."""
     if admission is None or not 400 <= err.status < 500 or err.status in (413, 429):
         return
-    if err.body.get("error") in UNCOUNTED_ERRORS:
+    message = err.body.get("error")
+    if message in UNCOUNTED_ERRORS or str(message).startswith("'Content-Type' must be"):
         return
     err.headers.update(state.budget.fail(admission.key, admission.model))

@@ -16,31 +16,27 @@ Where this local preview differs from the live service, on purpose:
   fits (for 2 as well as 4) and says so in two local headers, ``x-venice-upscale-scale-requested``
   and ``x-venice-upscale-scale-applied`` (the factor actually used, e.g. ``3.2``); the price stays
   that of the requested tier.
-* ``qwen-edit`` (retired) is a 410 naming ``qwen-image-2-edit``; the content-policy trigger is the
+* ``qwen-edit`` (retired) is a 404 naming ``qwen-image-2-edit``; the content-policy trigger is the
   word "violation-test", as on ``/image/generate``.
-* The edit and upscale rows come from ``data/toolbox_models.json`` (a copy of the real 2026-08-20
-  ``?type=inpaint`` and ``?type=upscale`` rows).
+* Toolbox calls share the key's rate limit and error budget with generation (``gate``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import urllib.parse
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from PIL import Image
 
-from . import faults, render_toolbox
+from . import catalogue, faults, gate, render_toolbox
 from .catalogue import RESOLUTION_LONG_SIDE, suggest
 from .multipart import Upload
 from .render import encode
 from .responses import ApiError, Response
-from .state import RateDecision, ServerState
-from .toolbox_inputs import Incoming, load_image
+from .state import ServerState
+from .toolbox_inputs import CONTENT_TYPES, Incoming, load_image
 from .toolbox_inputs import read as read_body
 from .validation import (
     NSFW_RE,
@@ -55,6 +51,7 @@ ROUTES = ("/image/edit", "/image/multi-edit", "/image/upscale", "/image/backgrou
 MAX_EDIT_PIXELS = 33_177_600
 MAX_UPSCALE_PIXELS = 16_777_216
 DEFAULT_EDIT_MODEL = "firered-image-edit"
+BACKGROUND_REMOVER = "bria-bg-remover"  # listed under type=image; it serves only this route
 DEFAULT_MAX_INPUT_IMAGES = 3
 ENHANCE_USD = 0.04
 ASPECT_RATIOS = ("auto", "1:1", "3:2", "16:9", "21:9", "9:16", "2:3", "3:4", "4:5")
@@ -98,32 +95,37 @@ SCHEMAS: dict[str, dict[str, Field]] = {
 # --- the catalogue rows ---------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _data() -> dict[str, Any]:
-    text = (resources.files(__package__) / "data" / "toolbox_models.json").read_text("utf-8")
-    return json.loads(text)
-
-
 def edit_rows() -> list[dict[str, Any]]:
     """The ``?type=inpaint`` rows (the edit models), as the live catalogue serves them."""
-    return [r for r in _data()["data"] if r["type"] == "inpaint"]
+    return [m.row for m in catalogue.models("inpaint")]
 
 
-def upscale_rows() -> list[dict[str, Any]]:
-    return [r for r in _data()["data"] if r["type"] == "upscale"]
+def upscale_row() -> dict[str, Any]:
+    return catalogue.models("upscale")[0].row
 
 
 def edit_model(model_id: str) -> dict[str, Any]:
-    """The edit model's row, a 410 naming the replacement of a retired id, or a 404."""
-    for row in edit_rows():
-        if row["id"] == model_id:
-            return row
-    replacement = _data()["retired"].get(model_id)
-    if replacement:
+    """The edit model's row; a retired id is remapped, a 404 naming its replacement or a 410, as
+    its entry says; an unknown id is a 404 with the closest edit model."""
+    model = catalogue.get_model(model_id, "inpaint")
+    if model is not None:
+        return model.row
+    gone = catalogue.retired(model_id)
+    replacement = (
+        catalogue.get_model(gone.replacement, "inpaint") if gone and gone.replacement else None
+    )
+    if gone is not None and gone.answer == "remap" and replacement is not None:
+        return replacement.row
+    if gone is not None:
+        day = gone.removed_at[:10]
+        if gone.answer == "410" or replacement is None:
+            raise ApiError(
+                410, f"The model {model_id} was retired on {day} and is no longer available."
+            )
         raise ApiError(
-            410,
-            f"The model {model_id} has been retired. Please migrate to {replacement}.",
-            {"x-venice-deprecated-replacement": replacement},
+            404,
+            f"Specified model not found: {model_id}. This model was retired on {day}; "
+            f"use {replacement.id} instead.",
         )
     ids = [r["id"] for r in edit_rows()]
     hint = suggest(model_id, ids)
@@ -148,33 +150,54 @@ class Job:
     picture: Any = None  # () -> (PIL image, format)
 
 
-def handle(incoming: Incoming, state: ServerState, authorization: str | None) -> Response:
-    """Answer one toolbox request: rate, faults, auth, validation, price, picture.
-
-    The rate limit counts the request on arrival, as on ``/image/generate``."""
-    rate = state.rate.hit() if state.key_ok(authorization) else None
-    if rate is not None and not rate.allowed:
-        raise ApiError(
-            429, "Rate limit exceeded", {**rate.headers, "Retry-After": str(rate.retry_after)}
+def handle(
+    incoming: Incoming, state: ServerState, authorization: str | None, content_type: str | None
+) -> Response:
+    """Answer one toolbox request: the gate (key, error budget, rate, Content-Type), faults,
+    validation, price, picture. Failed 4xx answers count against the key's error budget."""
+    admission = None
+    if incoming.error is not None and incoming.error.status == 415:
+        content_type = "application/json"  # an empty body is a 415 whatever its Content-Type says
+    try:
+        admission = gate.admit(
+            state,
+            authorization=authorization,
+            content_type=content_type,
+            body={"model": _budget_model(incoming)},
+            resource_url=f"https://api.venice.ai/api/v1{incoming.route}",
+            content_types=CONTENT_TYPES,
         )
-    fault = state.faults.pop()
-    state.sleep(state.latency)
-    if fault is not None and fault.phase == "delay":
-        state.sleep(faults.delay_seconds(fault))
-    if fault is not None and fault.phase == "pre":
-        limit = state.rate.rpm or 1000
-        return faults.pre_response(
-            fault, binary=True, limit=limit, reset_unit=state.rate.reset_unit
-        )
-    if rate is None:
-        raise ApiError(401, "Authentication failed")
-    resp = _answer(incoming, state, rate)
+        fault = state.faults.pop()
+        state.sleep(state.latency)
+        if fault is not None and fault.phase == "delay":
+            state.sleep(faults.delay_seconds(fault))
+        if fault is not None and fault.phase == "pre":
+            limit = state.rate.rpm or 1000
+            return faults.pre_response(
+                fault, binary=True, limit=limit, reset_unit=state.rate.reset_unit
+            )
+        resp = _answer(incoming, state, admission.rate_headers)
+    except ApiError as err:
+        gate.charge_failure(state, admission, err)
+        raise
     if fault is not None and resp.status == 200:
         resp = faults.post_response(fault, resp, None, resp.body, False)  # type: ignore[arg-type]
     return resp
 
 
-def _answer(incoming: Incoming, state: ServerState, rate: RateDecision) -> Response:
+def _budget_model(incoming: Incoming) -> str:
+    """The model a failure is counted against (the budget is per key and model)."""
+    body = incoming.body if isinstance(incoming.body, dict) else {}
+    if incoming.route == "/image/upscale":
+        return "upscaler"
+    if incoming.route == "/image/background-remove":
+        return BACKGROUND_REMOVER
+    model = body.get("modelId") if incoming.route == "/image/multi-edit" else None
+    model = model or body.get("model") or body.get("modelId") or DEFAULT_EDIT_MODEL
+    return model if isinstance(model, str) else DEFAULT_EDIT_MODEL
+
+
+def _answer(incoming: Incoming, state: ServerState, rate_headers: dict[str, str]) -> Response:
     route = incoming.route
     if incoming.error is not None:
         raise incoming.error
@@ -200,7 +223,7 @@ def _answer(incoming: Incoming, state: ServerState, rate: RateDecision) -> Respo
         raise
     headers = {
         **job.headers,
-        **rate.headers,
+        **rate_headers,
         "x-venice-balance-usd": balance_usd,
         "x-venice-balance-diem": balance_diem,
     }
@@ -460,7 +483,7 @@ def _upscale(body: dict[str, Any]) -> Job:
     creativity = body.get("creativity")
     creativity = 0.01 if creativity is None else min(max(float(creativity), 0.0), 0.02)
     out_w, out_h, factor = upscale_plan(*image.size, scale)
-    row = upscale_rows()[0]
+    row = upscale_row()
     tier = "4x" if scale == 4 else "2x"
     headers = {
         "x-venice-model-id": row["id"],
@@ -489,7 +512,8 @@ def _background_remove(body: dict[str, Any]) -> Job:
         image = load_image(body["image"], "image", allow_url=False, max_pixels=None)
     else:
         raise invalid([_custom(["image"], "Expected an image: a base64 string or a file upload")])
-    remover = _data()["background_remover"]
-    headers = {"x-venice-model-id": remover["id"], "x-venice-model-name": remover["name"]}
-    price = float(remover["pricing"]["generation"]["usd"])
+    remover = catalogue.get_model(BACKGROUND_REMOVER)
+    assert remover is not None
+    headers = {"x-venice-model-id": remover.id, "x-venice-model-name": remover.spec["name"]}
+    price = float(remover.spec["pricing"]["generation"]["usd"])
     return Job(price, headers, lambda: (render_toolbox.remove_background(image), "png"))

@@ -20,6 +20,7 @@ from typing import Any
 
 from PIL import Image
 
+from .gate import content_type_message
 from .multipart import Form, Upload, parse_form
 from .responses import ApiError
 from .validation import Field, parse_json
@@ -27,7 +28,7 @@ from .validation import Field, parse_json
 MAX_FILE = 25 * 1024 * 1024
 MIN_PIXELS = 65_536
 FETCH_TIMEOUT = 10.0
-CONTENT_TYPE_ERROR = "'Content-Type' must be 'application/json' or 'multipart/form-data'"
+CONTENT_TYPES = ("application/json", "multipart/form-data")
 
 
 @dataclass
@@ -68,7 +69,7 @@ def read(route: str, raw: bytes, content_type: str | None, schema: dict[str, Fie
         if ctype == "multipart/form-data":
             form = parse_form(raw, content_type or "")
             return Incoming(route, _normalise(_form_body(route, form, schema)), multipart=True)
-        raise ApiError(400, CONTENT_TYPE_ERROR)
+        raise ApiError(400, content_type_message(CONTENT_TYPES))
     except ApiError as err:
         return Incoming(route, error=err)
 
