@@ -7,6 +7,7 @@ import base64
 import http.server
 import io
 import threading
+import zlib
 from collections.abc import Iterator
 
 import pytest
@@ -607,3 +608,24 @@ def test_every_listed_edit_model_edits_and_the_upscaler_is_listed(srv: LocalServ
         assert Image.open(io.BytesIO(r.content)).size == (1024, 1024)
     upscale = requests.get(f"{srv.base_url}/models?type=upscale", timeout=10).json()["data"]
     assert [r["id"] for r in upscale] == ["upscaler"]
+
+
+def padded_png(size_mb: int) -> bytes:
+    """A valid PNG made ``size_mb`` MB large by a private ancillary chunk that readers skip."""
+    chunk_type, data = b"prVt", bytes(size_mb * 1024 * 1024)
+    chunk = (
+        len(data).to_bytes(4, "big")
+        + chunk_type
+        + data
+        + zlib.crc32(chunk_type + data).to_bytes(4, "big")
+    )
+    end_of_ihdr = 8 + 25
+    return PNG[:end_of_ihdr] + chunk + PNG[end_of_ihdr:]
+
+
+def test_a_form_may_carry_more_than_35_mb_in_files_under_25_mb_each(srv: LocalServer) -> None:
+    big = padded_png(20)
+    assert Image.open(io.BytesIO(big)).size == (320, 240)
+    files = [("images", ("a.png", big, "image/png")), ("images", ("b.png", big, "image/png"))]
+    r = form(srv, "/image/multi-edit", files, {"prompt": "merge"})
+    assert image_of(r).size == (1024, 768)

@@ -25,6 +25,9 @@ from .state import ReceivedRequest, ServerState
 PREFIX = "/api/v1"
 VERSION = "20260821.193530"
 MAX_BODY = 35 * 1024 * 1024
+# A form's limit is per file (25 MB each, checked by the toolbox); the whole form may carry as many
+# files as a multi-edit takes, so it is bounded by that, not by the 35 MB JSON cap.
+MAX_FORM_BODY = 7 * 25 * 1024 * 1024
 ENHANCE_PROMPT_USD = 0.04  # added once per request when a rewrite was applied
 MODEL_TYPES = (
     "asr",
@@ -129,10 +132,14 @@ class Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             raise ApiError(400, "Invalid Content-Length header") from None
-        if length > MAX_BODY:
+        if length > self._max_body():
             self.close_connection = True
             raise ApiError(413, {"code": "PAYLOAD_TOO_LARGE", "error": "Request body too large"})
         return self.rfile.read(length) if length > 0 else b""
+
+    def _max_body(self) -> int:
+        form = (self.headers.get("Content-Type") or "").lower().startswith("multipart/form-data")
+        return MAX_FORM_BODY if form else MAX_BODY
 
     def _read_chunked(self) -> bytes:
         data = bytearray()
@@ -144,7 +151,7 @@ class Handler(BaseHTTPRequestHandler):
                 return bytes(data)
             data += self.rfile.read(size)
             self.rfile.readline(16)
-            if len(data) > MAX_BODY:
+            if len(data) > self._max_body():
                 self.close_connection = True
                 raise ApiError(
                     413, {"code": "PAYLOAD_TOO_LARGE", "error": "Request body too large"}
