@@ -375,3 +375,37 @@ def test_both_timing_shapes_from_the_local_server(shape: str) -> None:
     assert t.shape == shape and t.total_ms is not None
     assert t.server_ms <= t.total_ms + 1e-6 and t.server_ms <= t.wall_ms + 1e-6
     assert sum(ms for _, ms in t.segments()) <= t.wall_ms + 1e-6
+
+
+def test_python_api_sweep_over_an_ignored_field_is_refused_before_sending(local_server) -> None:
+    from venice_nb.session import VeniceSession
+    from venice_nb.settings import Settings
+    from venice_nb.sweep import Job, run_sweep
+
+    session = VeniceSession(Settings(backend="venice", base_url=local_server.base_url))
+    session.login("sk-local")
+    base = GenerateRequest(model="nano-banana-pro", prompt="a fox")
+    jobs = [Job(base.with_(seed=s), {"seed": s}) for s in (1, 2, 3)]
+    with pytest.raises(E.ValidationError, match="cannot sweep --seed: nano-banana-pro ignores"):
+        run_sweep(session, jobs, cols="seed")
+    assert local_server.generate_count == 0
+    steps = [Job(base.with_(model="venice-sd35", steps=s), {"steps": s}) for s in (10, 20)]
+    sweep = run_sweep(session, steps, cols="steps")
+    sent = [r.body["steps"] for r in local_server.received if r.path.endswith("/image/generate")]
+    assert sorted(sent) == [10, 20] and len(sweep.results) == 2
+
+
+def test_models_refresh_fetches_the_list_now(live_cell, server) -> None:
+    def fetches() -> int:
+        return sum(1 for r in server.received if r.path.endswith("/models"))
+
+    before = fetches()
+    live_cell("%venice models")
+    assert fetches() == before  # the cached copy is fresh
+    outcome, _ = live_cell("%venice models --refresh")
+    assert outcome.error_in_exec is None and fetches() == before + 1
+    outcome, _ = live_cell("%venice models --type edit --refresh")
+    assert outcome.error_in_exec is None
+    assert server.received[-1].query.get("type") == "inpaint"
+    outcome, _ = live_cell("%venice models --all")
+    assert "--type edit|upscale|image" in str(outcome.error_in_exec)

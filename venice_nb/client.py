@@ -387,7 +387,7 @@ class VeniceClient:
             return self.models(refresh)
         with self._lock:
             cached = self._catalogues.get(kind)
-            if cached is not None and not refresh:
+            if cached is not None and not refresh and cached.age_s() < self.catalogue_ttl_s:
                 return cached
         reply = self._send("GET", "/models", params={"type": kind}, auth=False)
         try:

@@ -569,10 +569,15 @@ class VeniceMagics(Magics):
             return
         if command in TOOLBOX_OPERATIONS:
             return self._toolbox(command, [rest], "")
-        if command == "models" and rest.strip():
+        if command == "models":  # [--type edit|upscale|image] [--refresh]
+            words = rest.split()
+            refresh = any(w in ("--refresh", "-r") for w in words)
+            rest = " ".join(w for w in words if w not in ("--refresh", "-r"))
+            if not rest:
+                return self._cmd_models(refresh=refresh)
             from .toolbox_magic import models_type
 
-            return self._models_of_type(models_type(rest))
+            return self._models_of_type(models_type(rest), refresh=refresh)
         if command not in SUBCOMMANDS:
             hint = did_you_mean(command, SUBCOMMANDS)
             if hint:
@@ -587,12 +592,8 @@ class VeniceMagics(Magics):
             prompt = " ".join(tokens.positional)
             plan = self._plan(args, tokens.all, prompt, args.negative, need_prompt=False)
             return self._open_panel(plan, args.output)
-        if command == "models" and rest.strip() in ("--refresh", "-r"):
-            self._cmd_models(refresh=True)
-            return None
         if rest.strip():
-            extra = " (but --refresh)" if command == "models" else ""
-            raise UsageError(f"%venice {command} takes no arguments{extra}, got {rest.strip()!r}")
+            raise UsageError(f"%venice {command} takes no arguments, got {rest.strip()!r}")
         getattr(self, f"_cmd_{command}")()
         return None
 
@@ -614,14 +615,14 @@ class VeniceMagics(Magics):
         ]
         show(models_table_html(catalogue), "\n".join(lines))
 
-    def _models_of_type(self, kind: str) -> None:
+    def _models_of_type(self, kind: str, refresh: bool = False) -> None:
         if kind == "image":
-            return self._cmd_models()
+            return self._cmd_models(refresh=refresh)
         from html import escape
 
         from .toolbox_magic import models_text
 
-        catalogue = self._call(lambda: self.session.client().models_of(kind))
+        catalogue = self._call(lambda: self.session.client().models_of(kind, refresh))
         text = models_text(catalogue, kind)
         show(f'<pre style="font-size:12px">{escape(text)}</pre>', text)
         return None
