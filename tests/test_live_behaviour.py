@@ -409,3 +409,15 @@ def test_models_refresh_fetches_the_list_now(live_cell, server) -> None:
     assert server.received[-1].query.get("type") == "inpaint"
     outcome, _ = live_cell("%venice models --all")
     assert "--type edit|upscale|image" in str(outcome.error_in_exec)
+
+
+def test_a_diem_account_on_the_local_server_is_shown_in_diem() -> None:
+    from venice_nb.display.html import result_html
+    from venice_nb.server import LocalServer
+
+    with LocalServer(balance_usd=0.0, balance_diem=10.0) as srv:
+        c = VeniceClient("sk-local", base_url=srv.base_url, read_timeout=30)
+        c.models()
+        result = c.generate(REQ)
+    assert result.pays_in_diem and result.balance_diem == pytest.approx(10.0)
+    assert "balance 9.99 DIEM after this request" in result_html(result)
