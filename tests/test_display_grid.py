@@ -110,3 +110,19 @@ def test_sweep_metadata_keeps_request_fields_that_params_do_not_explain():
     assert prov["request"] == {"prompt": "p"}
     for entry, cell in zip(prov["cells"], cells, strict=True):
         assert dict(prov["request"], **entry["request_changes"]) == cell.result.request.to_json()
+
+
+def test_a_sweeps_retry_waits_are_their_own_segment_not_network():
+    req = GenerateRequest(model="z-image-turbo", prompt="a fox")
+    live = {"queue_ms": 100.0, "preprocessing_ms": 620.0, "inference_ms": 600.0, "total_ms": 720.0}
+    cells = [
+        SweepCell({"seed": s}, GenerationResult(
+            req.with_(seed=s), [image(seed=s)],
+            timing=Timing(**live, wall_ms=2000.0, retry_wait_ms=1000.0 * (s - 1)),
+        ))
+        for s in (1, 2)
+    ]  # fmt: skip
+    html = sweep_bundle(SweepResult(cells, cols="seed", wall_ms=3000.0))[0]["text/html"]
+    widths = segment_widths(html)
+    assert widths["retry"] == pytest.approx(1000 / 4000 * 100, abs=0.01)
+    assert widths["rest"] == pytest.approx((4000 - 1000 - 1440) / 4000 * 100, abs=0.01)

@@ -150,6 +150,7 @@ def _sweep_timing(sweep: SweepResult) -> str:
         total("inference_ms"),
         total("total_ms"),
         wall_ms=sum(r.timing.wall_ms for r in fresh),
+        retry_wait_ms=sum(r.timing.retry_wait_ms for r in fresh),  # its own segment, not network
     )
     if sweep.wall_ms > 0 and summed.wall_ms > 0:
         note += (
