@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import catalogue, faults, gate, toolbox, validation
+from . import catalogue, faults, gate, style_refs, toolbox, validation
 from .render import RenderSpec, render
 from .responses import ApiError, Response, json_response
 from .state import ReceivedRequest, ServerState
@@ -370,6 +370,8 @@ class Handler(BaseHTTPRequestHandler):
             if route == "openai"
             else validation.validate_generate(body, pro=st.pro)
         )
+        if route != "openai":
+            style_refs.check(body.get("style_references") or [])
         mod = validation.moderation(p)
         enhanced = validation.enhanced_prompt(p)
         usd, diem = p.model.price(p.resolution, p.quality)
