@@ -48,6 +48,7 @@ def sent_bodies(server: LocalServer, suffix: str) -> list[dict]:
     return [r.body for r in server.received if r.method == "POST" and r.path.endswith(suffix)]
 
 
+@pytest.mark.slow  # every option on every model of the catalogue: the longest non-browser test
 def test_every_option_on_every_model_conforms(local_server: LocalServer, spec_validator) -> None:
     client = VeniceClient("sk-conformance-key", base_url=local_server.base_url, read_timeout=30)
     client.models()

@@ -100,6 +100,7 @@ def outputs_text(cells) -> str:
 # ---- the run itself did what it should ----------------------------------------------------------
 
 
+@pytest.mark.slow  # executes the whole canary notebook (the run fixture)
 def test_the_notebook_used_the_canary_key_on_every_surface(run):
     nb = run["executed"].nb
     text = outputs_text(nb.cells)
@@ -119,6 +120,7 @@ def test_the_notebook_used_the_canary_key_on_every_surface(run):
 # ---- the search --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # executes the whole canary notebook (the run fixture)
 def test_the_canary_key_appears_nowhere(run):
     scan, files = search(run, needles_for(KEY, HEX))
     print(
@@ -129,6 +131,7 @@ def test_the_canary_key_appears_nowhere(run):
     assert scan.hits == []
 
 
+@pytest.mark.slow  # executes the whole canary notebook (the run fixture)
 def test_the_search_finds_the_control_string_in_every_kind_of_place(run):
     """The same search, for a string that IS there: proves it reads the right bytes."""
     scan, _ = search(run, [MARK.encode()])
@@ -188,6 +191,7 @@ def assert_masked(text: str) -> None:
     assert scan.hits == [], text
 
 
+@pytest.mark.slow  # executes the whole canary notebook (the run fixture)
 def test_notebook_reprs_and_config_show_the_key_masked(run):
     nb = run["executed"].nb
     repr_cells = [c for c in nb.cells if c.source.startswith("from venice_nb import get_session")]
