@@ -239,6 +239,18 @@ def test_validate_against_the_live_catalogue(
     assert local_server.generate_count == 0
 
 
+def test_generate_sends_the_validated_request_as_is(
+    client: VeniceClient, local_server: LocalServer
+) -> None:
+    """client.generate(client.validate(req)) is the Python API's validate-once path."""
+    checked = client.validate(req(model="nano-banana-pro", resolution="2k"))
+    assert checked.validated == "generate" and checked.resolution == "2K"
+    result = client.generate(checked)
+    assert result.request is checked and local_server.received[-1].body["resolution"] == "2K"
+    unchecked = client.generate(req(model="nano-banana-pro", resolution="2k"))  # still checked
+    assert unchecked.request.resolution == "2K" and unchecked.request is not checked
+
+
 # ---- key handling -----------------------------------------------------------------------------------
 
 
