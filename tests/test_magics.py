@@ -416,3 +416,14 @@ def test_content_violation_is_shown_blocked_and_not_charged(ip, server):
 def test_keys_never_appear_in_reprs(ip):
     assert_no_key(repr(magics(ip)), repr(get_session()), repr(get_session().client()))
     assert "****60" in repr(get_session())
+
+
+def test_thumb_sets_this_outputs_thumbnail_size_only(ip, server):
+    result, _ = cell(ip, "-W 256 -H 256 -s 3 --thumb 96", "a small fox")
+    html = ip.display_formatter.format(result)[0]["text/html"]
+    assert re.search(r'<img [^>]*width="96" height="96"', html)
+    other, _ = cell(ip, "-W 256 -H 256 -s 4", "a small fox")
+    html = ip.display_formatter.format(other)[0]["text/html"]
+    assert not re.search(r'<img [^>]*width="96"', html)
+    with pytest.raises(UsageError, match=r"--thumb 5 is not a thumbnail size"):
+        cell(ip, "--thumb 5", "a fox")

@@ -305,6 +305,10 @@ class VeniceMagics(Magics):
     )
     @argument("--openai", action="store_true", help="use the OpenAI-compatible route")
     @argument("--no-cache", action="store_true", help="do not reuse a cached result")
+    @argument(
+        "--thumb", type=_whole, metavar="PX",
+        help="thumbnail size of this output (0: full preview; default VeniceMagics.thumb_size)",
+    )  # fmt: skip
     @argument("--panel", action="store_true", help="open the interactive panel instead")
     @argument("--yes", action="store_true", help="confirm a cell above the cost limit")
     @cell_magic("venice")  # type: ignore[arg-type]  # IPython types it as an uncallable union
@@ -352,6 +356,14 @@ class VeniceMagics(Magics):
                 raise UsageError("--panel opens the panel; drop --openai/--save, it has its own")
             return self._open_panel(plan, args.output)
         self._check_output_name(args.output)
+        thumb = None
+        if args.thumb is not None:
+            try:
+                thumb = Settings.check("thumb_size", args.thumb)
+            except ConfigurationError as exc:
+                raise UsageError(
+                    f"--thumb {args.thumb} is not a thumbnail size: 0, or 64 to 4096 pixels"
+                ) from exc
         save_dir = None if args.save is None else args.save or self.session.settings.save_dir
         checked = self._preflight(plan, save_dir, use_cache=not args.no_cache, confirmed=args.yes)
         from .display.html import notice_html
@@ -363,6 +375,8 @@ class VeniceMagics(Magics):
             show(notice_html(note), note)
         jobs = checked.jobs
         result = execute(self.session, jobs, plan.axes, plan.route, use_cache=not args.no_cache)
+        if thumb is not None:
+            result.thumb_size = thumb  # this output's gallery size; the setting stays as it is
         if args.output:
             self.user_ns[args.output] = result
         if save_dir:

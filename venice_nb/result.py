@@ -276,6 +276,7 @@ class GenerationResult:
     retries: int = 0
     cached: bool = False
     warnings: tuple[str, ...] = ()  # fields the model ignores, left out of the request
+    thumb_size: int | None = field(default=None, repr=False, compare=False)  # --thumb; display only
 
     # ---- conveniences ----------------------------------------------------------------------
 
@@ -386,7 +387,7 @@ class GenerationResult:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
         from .display.html import result_bundle
 
-        return result_bundle(self)
+        return result_bundle(self, thumb_size=self.thumb_size)
 
     def __repr__(self) -> str:
         parts = [plural(len(self.images), "image")]
@@ -426,6 +427,7 @@ class SweepResult:
     wall_ms: float = 0.0
     pages: str | None = None  # a third swept field: one titled sub-grid per value
     route: str = "generate"
+    thumb_size: int | None = field(default=None, repr=False, compare=False)  # --thumb
 
     @property
     def results(self) -> list[GenerationResult]:
@@ -473,7 +475,7 @@ class SweepResult:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
         from .display.grid import sweep_bundle
 
-        return sweep_bundle(self)
+        return sweep_bundle(self, thumb_size=self.thumb_size)
 
     def __repr__(self) -> str:
         failed = len(self.errors)
