@@ -470,7 +470,7 @@ def test_models_table():
     second = Parsed(rows[2]).all_text
     assert "1:1, 16:9 @ 1K/2K/4K" in second and "1K $0.18, 4K $0.35" in second
     third = Parsed(rows[3]).all_text
-    assert "deprecated 2026-01-01; use lustify-sdxl" in third and "n/a" in third
+    assert "deprecated 1 Jan 2026; use lustify-sdxl" in third and "n/a" in third
 
 
 def test_styles_and_config():

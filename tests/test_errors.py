@@ -142,7 +142,9 @@ def test_error_line_is_one_line_for_every_error() -> None:
     from venice_nb.errors import error_line
 
     assert error_line(None) == "the request did not run"
-    assert error_line(E.ValidationError("bad seed", hint="Use 0-999.")) == "bad seed Use 0-999."
+    assert (
+        error_line(E.ValidationError("bad seed", hint="Use 0-999.")) == "bad seed. Use 0-999."
+    )  # two sentences, not a run-on line
     assert error_line(RuntimeError("two\n  lines")) == "two lines"
     assert error_line(KeyError()) == "KeyError"
 

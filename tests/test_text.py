@@ -10,3 +10,19 @@ def test_plural() -> None:
     assert (
         plural(1, "retry", "retries") == "1 retry" and plural(3, "retry", "retries") == "3 retries"
     )
+
+
+def test_readable_dates():
+    from venice_nb.text import readable_date
+
+    assert readable_date("2026-12-15T00:00:00.000Z") == "15 Dec 2026"
+    assert readable_date("2026-12-15T14:05:00+01:00") == "15 Dec 2026 13:05 UTC"
+    assert readable_date("2026-03-01") == "1 Mar 2026"
+    assert readable_date("soon") == "soon"
+
+
+def test_timing_repr_rounds_to_a_tenth_of_a_millisecond():
+    from venice_nb.result import Timing
+
+    timing = Timing(inference_ms=812.3456, wall_ms=47.005321000028744)
+    assert repr(timing) == "Timing(inference_ms=812.3, wall_ms=47.0)"

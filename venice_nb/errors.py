@@ -67,7 +67,9 @@ class VeniceError(Exception):
     def one_line(self) -> str:
         """The message and the hint on one line, for a status bar or a UsageError."""
         hint = _one_line(self.hint) if self.hint else ""
-        message = _one_line(self.message, ONE_LINE_MAX - len(hint) - 1 if hint else ONE_LINE_MAX)
+        message = _one_line(self.message, ONE_LINE_MAX - len(hint) - 2 if hint else ONE_LINE_MAX)
+        if hint and message and message[-1] not in ".!?:;\u2026":
+            message += "."  # two sentences, not one run-on line
         return f"{message} {hint}".strip()
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from urllib.parse import unquote
 from .errors import InvalidResponseError
 from .ratelimit import seconds_until_reset
 from .result import LOCAL_PREVIEW, GeneratedImage, GenerationResult, RateLimit, Timing
+from .text import readable_date
 from .wire import decode_b64
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -129,7 +130,7 @@ def _deprecation(h: Mapping[str, str]) -> str | None:
         return None
     date = h.get("x-venice-model-deprecation-date")
     if date and date not in text:
-        text += f" (removal date {date})"
+        text += f" (removal date {readable_date(date)})"
     replacement = h.get("x-venice-deprecated-replacement")
     if replacement and replacement not in text:
         text += f" (use {replacement})"

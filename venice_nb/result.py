@@ -65,7 +65,7 @@ def image_problem(data: bytes | bytearray | memoryview, fmt: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Timing:
     """Milliseconds: the API's ``timing`` (queue, preprocessing, inference, total), the client's
     wall time and the part of it spent waiting before retries.
@@ -82,6 +82,13 @@ class Timing:
     total_ms: float | None = None
     wall_ms: float = 0.0
     retry_wait_ms: float = 0.0
+
+    def __repr__(self) -> str:
+        """Milliseconds to one decimal (wall_ms=47.0, not 47.005321000028744)."""
+        parts = [
+            f"{name}={round(value, 1)!r}" for name, value in vars(self).items() if value is not None
+        ]
+        return f"Timing({', '.join(parts)})"
 
     @classmethod
     def from_api(cls, raw: Any, wall_ms: float, retry_wait_ms: float = 0.0) -> Timing:

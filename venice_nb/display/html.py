@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import error_line
 from ..result import GeneratedImage, GenerationResult, Timing
-from ..text import esc, plural
+from ..text import esc, plural, readable_date
 from .lineage import backdrop, lineage_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -485,7 +485,7 @@ def models_table_html(catalogue: Catalogue) -> str:
         if spec.deprecation is not None:
             dep = "deprecated"
             if spec.deprecation.date:
-                dep += f" {spec.deprecation.date}"
+                dep += f" {readable_date(spec.deprecation.date)}"
             if spec.deprecation.replacement:
                 dep += f"; use {spec.deprecation.replacement}"
             deprecation = f'<span style="color:#b26a00">{esc(dep)}</span>'
