@@ -629,3 +629,11 @@ def test_a_form_may_carry_more_than_35_mb_in_files_under_25_mb_each(srv: LocalSe
     files = [("images", ("a.png", big, "image/png")), ("images", ("b.png", big, "image/png"))]
     r = form(srv, "/image/multi-edit", files, {"prompt": "merge"})
     assert image_of(r).size == (1024, 768)
+
+
+def test_a_diem_account_pays_toolbox_calls_in_diem() -> None:
+    with LocalServer(balance_usd=1.0, balance_diem=1.0) as server:
+        r = post(server, "/image/edit", {"image": B64, "prompt": "p", "enhance_prompt": True})
+        assert image_of(r) and r.headers["x-venice-balance-diem"] == "1.00"
+        assert server.balance_diem == pytest.approx(1.0 - 0.04 - 0.04)  # firered + enhance
+        assert server.balance_usd == 1.0

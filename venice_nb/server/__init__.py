@@ -6,6 +6,12 @@ notebooks work without a key (Binder, CI) and clients can be tested against real
     with LocalServer() as srv:
         requests.post(srv.base_url + "/image/generate", json={...},
                       headers={"Authorization": "Bearer anything"})
+
+Routes: ``/image/generate``, ``/images/generations``, ``/image/styles``, ``/models`` (and traits),
+and the toolbox ``/image/edit``, ``/image/multi-edit``, ``/image/upscale``,
+``/image/background-remove`` (JSON or multipart; see ``toolbox`` for where the preview differs:
+image URLs are fetched from loopback only). Every paid call, toolbox included, counts in
+``generate_count``, is kept in ``received`` (uploaded files as base64) and takes injected faults.
 """
 
 from __future__ import annotations
@@ -196,7 +202,7 @@ class LocalServer:
         self._state.log_requests = bool(value)
 
     def inject(self, kind: str, count: int = 1, **params: Any) -> None:
-        """Queue ``kind`` for the next ``count`` generate requests (see ``faults`` for kinds)."""
+        """Queue ``kind`` for the next ``count`` paid calls, toolbox included (see ``faults``)."""
         self._state.faults.inject(kind, count, **params)
 
     def clear_faults(self) -> None:
@@ -214,6 +220,7 @@ class LocalServer:
 
     @property
     def generate_count(self) -> int:
+        """Paid image requests received: generations and toolbox calls."""
         return self._state.generate_count
 
     @property

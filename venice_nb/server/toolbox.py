@@ -145,7 +145,7 @@ def read(route: str, raw: bytes, content_type: str | None) -> Incoming:
 class Job:
     """A checked request: what it costs, what it answers with, and how to draw the picture."""
 
-    price_usd: float
+    price: dict[str, float]  # {"usd": ..., "diem": ...}: a DIEM-paying account pays in DIEM
     headers: dict[str, str] = field(default_factory=dict)
     picture: Any = None  # () -> (PIL image, format)
 
@@ -213,13 +213,14 @@ def _answer(incoming: Incoming, state: ServerState, rate_headers: dict[str, str]
     }[route]
     job = check(body)
     balance_usd, balance_diem = state.ledger.snapshot()
-    if not state.ledger.reserve(job.price_usd):
+    amount = job.price[state.ledger.currency]
+    if not state.ledger.reserve(amount):
         raise ApiError(402, "Insufficient USD or Diem balance to complete request")
     try:
         img, fmt = job.picture()
         data = encode(img if fmt == "png" else img.convert("RGB"), fmt)
     except Exception:
-        state.ledger.refund(job.price_usd)
+        state.ledger.refund(amount)
         raise
     headers = {
         **job.headers,
@@ -314,17 +315,25 @@ def _ratio(text: str) -> float:
     return float(a) / float(b)
 
 
-def _edit_price(row: dict[str, Any], resolution: str, quality: str | None, images: int) -> float:
+def _edit_price(
+    row: dict[str, Any], resolution: str, quality: str | None, images: int
+) -> dict[str, float]:
+    """The quality, tier or flat price, plus each input image beyond those included."""
     pricing = row["model_spec"]["pricing"]
     entry = None
     if quality:
         entry = pricing.get("quality", {}).get(resolution, {}).get(quality)
     entry = entry or pricing.get("resolutions", {}).get(resolution) or pricing["inpaint"]
-    usd = float(entry["usd"])
     extra = pricing.get("inputImages")
-    if extra:
-        usd += max(0, images - int(extra.get("included", 0))) * float(extra["additional"]["usd"])
-    return usd
+    beyond = max(0, images - int(extra.get("included", 0))) if extra else 0
+    return {
+        unit: float(entry[unit]) + (beyond * float(extra["additional"][unit]) if extra else 0.0)
+        for unit in ("usd", "diem")
+    }
+
+
+def _unit_prices(entry: dict[str, Any]) -> dict[str, float]:
+    return {"usd": float(entry["usd"]), "diem": float(entry["diem"])}
 
 
 def _model_headers(row: dict[str, Any]) -> dict[str, str]:
@@ -364,7 +373,7 @@ def _edit_job(
         "x-venice-is-blurred": str(blurred).lower(),
     }
     if body.get("enhance_prompt"):
-        price += ENHANCE_USD
+        price = {unit: value + ENHANCE_USD for unit, value in price.items()}
         enhanced = f"{prompt}, keeping the composition, clean detail (local preview)"
         headers["x-venice-enhanced-prompt"] = urllib.parse.quote(enhanced)
     note = f"{row['id']} · {resolution}"
@@ -491,7 +500,7 @@ def _upscale(body: dict[str, Any]) -> Job:
         "x-venice-upscale-scale-requested": str(int(scale)),
         "x-venice-upscale-scale-applied": f"{factor:.4g}",
     }
-    price = float(row["model_spec"]["pricing"]["upscale"][tier]["usd"])
+    price = _unit_prices(row["model_spec"]["pricing"]["upscale"][tier])
     return Job(
         price, headers, lambda: (render_toolbox.upscale(image, out_w, out_h, creativity), "png")
     )
@@ -515,5 +524,5 @@ def _background_remove(body: dict[str, Any]) -> Job:
     remover = catalogue.get_model(BACKGROUND_REMOVER)
     assert remover is not None
     headers = {"x-venice-model-id": remover.id, "x-venice-model-name": remover.spec["name"]}
-    price = float(remover.spec["pricing"]["generation"]["usd"])
+    price = _unit_prices(remover.spec["pricing"]["generation"])
     return Job(price, headers, lambda: (render_toolbox.remove_background(image), "png"))
