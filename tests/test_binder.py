@@ -82,7 +82,7 @@ def test_binder_environment_builds_and_runs_the_quickstart(tmp_path: Path) -> No
     where = _run([str(python), "-c", probe], tmp_path, env, 60)
     assert str(venv) in where.splitlines()[0]
     site_pkg = Path(where.splitlines()[0]).parent
-    assert (site_pkg / "server" / "data" / "models.json").is_file()
+    assert (site_pkg / "server" / "data" / "venice-models-2026-08-20.json").is_file()
 
     prefix = venv
     overrides = json.loads((prefix / "share/jupyter/lab/settings/overrides.json").read_text())

@@ -11,8 +11,8 @@ import pytest
 from venice_nb.catalogue import Catalogue, ModelSpec, Pricing, closest, did_you_mean
 from venice_nb.errors import ValidationError
 
-DATA = Path(__file__).resolve().parents[1] / "venice_nb" / "server" / "data"
-ROWS = json.loads((DATA / "models.json").read_text())["models"]
+DATA = Path(__file__).resolve().parent / "data"
+ROWS = json.loads((DATA / "docs-example-models.json").read_text())["models"]
 
 
 def envelope(rows: list) -> dict:

@@ -79,11 +79,11 @@ def test_format_comes_from_the_bytes(client: VeniceClient, fmt: str) -> None:
 
 def test_timing_seed_and_headers(client: VeniceClient, local_server: LocalServer) -> None:
     local_server.latency = 0.05
-    local_server.timing = "additive"  # the cumulative (live) reading lands with issue 11's client
     result = client.generate(req(width=128, height=128))
     t = result.timing
     assert t.inference_ms is not None and t.queue_ms is not None and t.total_ms is not None
     assert t.wall_ms >= 50 and t.wall_ms >= t.server_ms
+    assert t.shape == "cumulative" and t.server_ms == t.total_ms  # the live shape, read as such
     echoed = local_server.received[-1].body
     assert "seed" not in echoed  # we did not send one...
     assert isinstance(result.seed, int) and result.image.seed == result.seed  # ...but learnt it

@@ -16,7 +16,8 @@ DATA = Path(__file__).resolve().parents[1] / "venice_nb" / "server" / "data"
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    rows = json.loads((DATA / "models.json").read_text())["models"]
+    example = Path(__file__).resolve().parent / "data" / "docs-example-models.json"
+    rows = json.loads(example.read_text())["models"]
     return Catalogue.from_json({"object": "list", "data": rows})
 
 

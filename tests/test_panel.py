@@ -100,7 +100,6 @@ def visible_text(markup: str) -> str:
 
 def test_timing_bar_shows_this_results_numbers(panel, local_server):
     local_server.latency = 0.2
-    local_server.timing = "additive"  # the cumulative (live) reading lands with issue 11's client
     local_server.inject("stall", seconds=0.05)  # a wait before the work: the queue segment
     run(panel)
     timing = panel.result.timing
