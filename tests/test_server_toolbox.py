@@ -637,3 +637,18 @@ def test_a_diem_account_pays_toolbox_calls_in_diem() -> None:
         assert image_of(r) and r.headers["x-venice-balance-diem"] == "1.00"
         assert server.balance_diem == pytest.approx(1.0 - 0.04 - 0.04)  # firered + enhance
         assert server.balance_usd == 1.0
+
+
+def test_upscale_of_an_image_already_at_the_output_cap_is_422(srv: LocalServer) -> None:
+    buf = io.BytesIO()
+    Image.new("L", (4096, 4097)).save(buf, "PNG")
+    r = post(srv, "/image/upscale", {"image": base64.b64encode(buf.getvalue()).decode()})
+    assert r.status_code == 422 and r.json()["code"] == "IMAGE_TOO_LARGE"
+    assert "16,777,216" in r.json()["error"]
+
+
+def test_a_base64_image_over_25_mb_in_a_json_body_under_35_mb_is_413(srv: LocalServer) -> None:
+    body = {"image": base64.b64encode(padded_png(26)).decode()}
+    r = post(srv, "/image/background-remove", body)
+    assert r.status_code == 413 and r.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert "26.0 MB" in r.json()["error"]
