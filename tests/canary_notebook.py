@@ -113,6 +113,12 @@ def build(mark: str, main_url: str, url401: str, url402: str, work: Path) -> Any
         (f"%%venice -s 5 --save saved/webp\n{mark} saved as webp", False),
         (f"%%venice -s 6,7 --save saved/sweep\n{mark} a saved sweep", False),
         (f"%%venice --openai -o oa\n{mark} through the openai route", False),
+        # The toolbox: inputs, lineage, sidecars, cache entries and the before/after view
+        (f"%%venice edit -i first -o edited --save saved/edit\n{mark} make it night", False),
+        ("%venice upscale first --scale 2 -o big --save saved/upscale", False),
+        ("%venice upscale first --scale 2", False),
+        ("%venice remove-background first --compare --save saved/cut", False),
+        ("print(repr(edited), edited.provenance(), big.lineage); edited.compare()", False),
         ("print(repr(first)); print(first.provenance()); print(repr(grid)); first", False),
         (PANEL.format(mark=mark), False),
         (KERNEL_STREAMS.format(mark=mark), False),

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.slow  # a server, a browser or whole notebooks: not the
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
 EXPECTED = [
+    "image-toolbox.ipynb",
     "interactive-panel.ipynb",
     "openai-compatible.ipynb",
     "quickstart.ipynb",
@@ -40,6 +41,8 @@ HTML_IMAGES = {
     "sweeps.ipynb": 25,  # 4 seeds + 2x3 grid + 3 models + 4 styles + 8 confirmed with --yes
     "openai-compatible.ipynb": 3,  # --openai + 2 native variants
     "interactive-panel.ipynb": 2,  # the open panel's static copy: its latest two variants
+    # shot, edit, compare (before + after), upscale, cut-out, multi-edit, styled
+    "image-toolbox.ipynb": 8,
 }
 MARKER_KEY = "vnc-marker-key-must-never-leak-7f3a"
 DEAD_PROXY = "http://127.0.0.1:9"  # discard port: nothing listens, a proxied request fails fast
@@ -151,7 +154,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Any:
 # ---- the committed files ---------------------------------------------------------------------
 
 
-def test_the_four_teaching_notebooks_are_there() -> None:
+def test_the_teaching_notebooks_are_there() -> None:
     assert sorted(p.name for p in NB_DIR.glob("*.ipynb")) == EXPECTED
 
 
@@ -275,6 +278,25 @@ def test_sweeps_notebook_grids_and_cost_guard(executed: Any) -> None:
     refused = run.text(run.cell("%config VeniceMagics.cost_limit_usd = 0.05"))
     assert "above the limit of $0.05" in refused and "--yes" in refused
     assert len(html_images(run.cell("%%venice -W 256 -H 256 --seed 1:8 --yes").outputs)) == 8
+
+
+def test_toolbox_notebook_shows_each_step_with_its_lineage(executed: Any) -> None:
+    run = executed("image-toolbox.ipynb")
+    edit = run.cell("%%venice edit -i shot")
+    html = "".join(o.data.get("text/html", "") for o in edit.outputs if "data" in o)
+    assert "Edit of shot" in html and "qwen-image-2-edit" in html
+    assert len(html_images(run.cell("night.compare()").outputs)) == 2  # before and after
+    sizes = run.text(run.cell("print(big.image.size"))
+    assert "(2048, 2048) from (1024, 1024)" in sizes and "Upscale 2x of night" in sizes
+    assert "png RGBA" in run.text(run.cell("print(cutout.image.format"))
+    cut = run.cell("%venice remove-background shot")
+    assert "repeating-conic-gradient" in "".join(
+        o.data.get("text/html", "") for o in cut.outputs if "data" in o
+    )
+    assert "Multi-edit (flux-2-max-edit)" in run.text(run.cell("import venice_nb"))
+    assert "flux-2-max-edit" in run.text(run.cell("%venice models --type edit"))
+    sidecar = run.text(run.cell("import json"))
+    assert '"operation": "upscale"' in sidecar and '"label": "night"' in sidecar
 
 
 def test_openai_notebook_uses_the_sdk_against_the_local_server(executed: Any) -> None:

@@ -132,7 +132,10 @@ def test_compare_shows_source_and_result_side_by_side(fs, session) -> None:
     fs.push(Reply(200, rows("upscale")), image_reply(png((640, 512))))
     result = shot().upscale(2, session=session)
     html = compare_html(result)
-    assert "before: the result · 320x256" in html and "after: upscale · 640x512" in html
+    assert (
+        "before: the z-image-turbo seed 9 result · 320x256" in html
+        and "after: upscale · 640x512" in html
+    )
     assert html.count("<img") == 2 and "\u2192" in html
     _, meta = result.compare()._repr_mimebundle_()
     assert meta["venice_nb"]["lineage"]["operation"] == "upscale"
@@ -148,3 +151,15 @@ def test_a_refused_call_sends_nothing(fs, session) -> None:
     with pytest.raises(ValidationError, match="needs at least 65,536"):
         venice_nb.upscale(Image.new("RGB", (64, 64)), session=session)
     assert posts(fs) == []
+
+
+def test_lineage_html_uses_only_styles_an_untrusted_notebook_keeps(fs, session) -> None:
+    from display_support import Parsed
+    from test_display_html import SANITIZER_KEEPS
+
+    fs.push(Reply(200, rows("image")), image_reply(png(mode="RGBA")))
+    result = venice_nb.remove_background(shot(), session=session)
+    for html in (result._repr_mimebundle_()[0]["text/html"], compare_html(result)):
+        for _tag, attrs in Parsed(html).tags:
+            for decl in filter(None, (d.strip() for d in attrs.get("style", "").split(";"))):
+                assert decl.partition(":")[0] in SANITIZER_KEEPS, decl

@@ -124,7 +124,7 @@ def to_input(value: Any, label: str | None = None) -> InputImage:
     if isinstance(value, InputImage):
         return value
     if isinstance(value, GenerationResult):
-        name = label or "the result"
+        name = label or _result_label(value)
         if len(value.images) != 1:
             last = len(value.images) - 1
             raise ValidationError(
@@ -134,7 +134,7 @@ def to_input(value: Any, label: str | None = None) -> InputImage:
             )
         return from_generated(value.images[0], name, _result_info(value, value.images[0]))
     if isinstance(value, GeneratedImage):
-        return from_generated(value, label or f"image {value.index + 1}")
+        return from_generated(value, label or _image_label(value))
     if isinstance(value, (bytes, bytearray, memoryview)):
         return from_bytes(bytes(value), label or "bytes")
     if isinstance(value, os.PathLike):
@@ -173,6 +173,22 @@ def from_generated(
         origin=image,
         origin_info={k: v for k, v in info.items() if v is not None},
     )
+
+
+def _result_label(result: GenerationResult) -> str:
+    """A name for a result passed from Python without one: its model and seed, or its lineage."""
+    lineage = result.lineage
+    if lineage is not None:
+        return f"the {lineage.title.lower()} of {', '.join(lineage.source_labels())}"
+    number = result.seed if result.seed is not None else result.images[0].seed
+    seed = f" seed {number}" if number is not None else ""
+    return f"the {result.model or 'generated'}{seed} result"
+
+
+def _image_label(image: GeneratedImage) -> str:
+    if image.lineage is not None:
+        return f"the {image.lineage.title.lower()} of {', '.join(image.lineage.source_labels())}"
+    return f"image {image.index + 1}" + (f" (seed {image.seed})" if image.seed is not None else "")
 
 
 def _result_info(result: GenerationResult, image: GeneratedImage) -> dict[str, Any]:

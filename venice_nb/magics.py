@@ -700,6 +700,14 @@ HELP_TEXT = """\
 %venice login           set the API key for this kernel (hidden input, memory only)
 %venice logout          forget the key set by %venice login
 %venice panel [opts]    open the interactive panel, seeded with %%venice options
+%%venice edit -i IMG [-i IMG2 ...] [-m MODEL]   edit IMG by the instruction in the cell body
+                        (several -i combine images; --- between instructions sweeps them)
+%venice upscale IMG [--scale 2|4] [--creativity 0.01]   a bigger copy of IMG
+%venice remove-background IMG   IMG with its background transparent (PNG)
+  IMG: a result (shot), one of its images (shot[1]), a file path or a URL; --compare shows the
+  source beside the result; -o, --save, --no-cache, --yes as for %%venice
+%%venice ... --style-ref IMG [--style-ref-strength 0.6]   borrow IMG's style (models that take it)
+%venice models --type edit|upscale   the edit models or the upscaler, with their prices
 Configure with %config VeniceMagics.<setting> = value (%config VeniceMagics lists them)."""
 
 
