@@ -89,6 +89,8 @@ class Panel:
         self._viewing: GeneratedImage | None = None
         self._mirror: Any = None  # the display handle of the static copy beside the widget
         self._mirror_note = ""
+        self.style_refs: list[Any] = []  # InputImages chosen with a tile's "Style ref"
+        self.edit_model = "firered-image-edit"  # the model a tile's "Edit…" uses
         client = self.session.client()
         self.catalogue = client.models()
         self.styles = client.styles()
@@ -202,7 +204,66 @@ class Panel:
 
     def request(self) -> GenerateRequest:
         """The request the controls describe now (not yet validated)."""
-        return self.session.build_request(**self.controls.fields(), **self._extra)
+        extra = dict(self._extra)
+        if self.style_refs:  # chosen with a tile's "Style ref"
+            from ..images_in import style_reference_value
+
+            extra["style_references"] = tuple(
+                {"image": style_reference_value(im)} for im in self.style_refs
+            )
+        return self.session.build_request(**self.controls.fields(), **extra)
+
+    # ---- the toolbox on a tile -------------------------------------------------------------
+
+    def tool(self, image: GeneratedImage, action: str) -> Job | None:
+        """Run a tile's action: ``edit`` (the Prompt box is the instruction), ``upscale-2``,
+        ``upscale-4``, ``remove-background``; ``style-ref`` keeps the image (up to 3) as a style
+        reference for the next Generate. The result joins the grid and the history, with its
+        source in its lineage."""
+        from ..images_in import style_reference, to_input
+        from ..operations.background import BackgroundRemoveRequest
+        from ..operations.upscale import UpscaleRequest
+        from ..toolbox import build_edit
+
+        with self._lock:
+            label = f"#{self.shown_number} image {image.index + 1}"
+            try:
+                if action == "style-ref":
+                    if len(self.style_refs) >= 3:
+                        self.style_refs.pop(0)
+                    self.style_refs.append(style_reference(image, label))
+                    self._set_status(
+                        f"{label} is a style reference ({len(self.style_refs)} kept) for the "
+                        "next Generate, with a model that takes them (krea-v2-*, luma-uni-1*)",
+                        "idle",
+                    )
+                    return None
+                source = to_input(image, label)
+                if action == "edit":
+                    request: Any = build_edit(source, self.prompt.value, self.edit_model)
+                elif action.startswith("upscale-"):
+                    request = UpscaleRequest(source, scale=int(action.rsplit("-", 1)[1]))
+                elif action == "remove-background":
+                    request = BackgroundRemoveRequest(source)
+                else:
+                    raise VeniceError(f"unknown tile action {action!r}")
+                checked = preflight(self.session, [request])
+            except VeniceError as exc:
+                self._set_status(exc.one_line(), "error")
+                return None
+            request = checked.jobs[0].request
+            job = self.worker.submit(request, 0.0)
+            self._set_busy(True)
+            notes = "; ".join(request.notes())
+            text = f"#{job.number} queued: {pw.describe(request)}" + (
+                f" ({notes})" if notes else ""
+            )
+            self._set_status(text, "running")
+            return job
+
+    @_guarded
+    def _on_tool(self, image: GeneratedImage, action: str) -> None:
+        self.tool(image, action)
 
     def generate(self, delay_s: float = 0.0) -> Job | None:
         """Validate the controls' request and hand it to the worker; a refusal goes to the status."""
@@ -257,6 +318,8 @@ class Panel:
         on_retry: Callable[[RetryEvent], None],
         cancel: threading.Event,
     ) -> GenerationResult:
+        if hasattr(request, "operation"):  # a tile's toolbox action
+            return self.session.run_operation(request, on_retry=on_retry, cancel=cancel)  # type: ignore[arg-type]
         return self.session.generate(request, on_retry=on_retry, cancel=cancel)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
@@ -409,7 +472,7 @@ class Panel:
             self.grid.children = [
                 pw.image_cell(
                     im, seed if fixed else None, preview, self._on_enlarge, self._on_save_image,
-                    self._on_reuse_seed,
+                    self._on_reuse_seed, self._on_tool,
                 )
                 for im in result.images
             ]  # fmt: skip
@@ -487,9 +550,10 @@ class Panel:
                 entry = found[0]
             self.worker.invalidate()  # whatever is in flight would overwrite what was chosen
             self._set_busy(False)
-            with self._quietly():
-                self.controls.show(entry.request)
-                self.seed_lock.value = True
+            if not hasattr(entry.request, "operation"):  # a derived image has no form to restore
+                with self._quietly():
+                    self.controls.show(entry.request)
+                    self.seed_lock.value = True
             self._show(entry.number, entry.result)
             self._update_cost()
             self._set_status(f"Restored #{entry.number} from history (no new request).", "ok")

@@ -57,6 +57,10 @@ def timing_html(timing: Timing | None, note: str = "") -> str:
 
 
 def describe(req: GenerateRequest, count: bool = True) -> str:
+    if hasattr(req, "operation"):  # a toolbox request from a tile's action
+        sources = ", ".join(im.label for im in req.inputs)  # type: ignore[attr-defined]
+        model = f" with {req.model}" if req.operation in ("edit", "multi-edit") else ""
+        return f"{req.operation} of {sources}{model}"  # type: ignore[attr-defined]
     size = req.size_label()
     cfg = f"cfg {req.cfg_scale:g}" if req.cfg_scale is not None else "default cfg"
     text = f"{req.model}, {size}, {cfg}, seed {req.seed}"
@@ -140,8 +144,10 @@ def image_cell(
     on_enlarge: Callable[[GeneratedImage], None],
     on_save: Callable[[GeneratedImage], None],
     on_reuse: Callable[[int], None] | None = None,
+    on_tool: Callable[[GeneratedImage, str], None] | None = None,
 ) -> w.VBox:
-    """One grid cell: the image, its caption and badges, Enlarge, Save and Reuse seed buttons.
+    """One grid cell: the image, its caption and badges, Enlarge, Save and Reuse seed buttons,
+    and with ``on_tool`` the toolbox (Edit, Upscale 2x/4x, Remove background, Style ref).
 
     The buttons act on whatever image the cell shows now, so ``refill_cell`` can put the next
     result into the same widgets (creating a dozen widgets per image cost ~100 ms a click)."""
@@ -164,6 +170,7 @@ def image_cell(
             image_widget(image, preview=preview),
             w.HTML(),
             w.HBox([enlarge, save, reuse], layout=w.Layout(flex_flow="row wrap")),
+            *([tool_row(lambda: shown["image"], on_tool)] if on_tool is not None else []),
         ],
         layout=w.Layout(margin="0 8px 8px 0", width=f"{CELL_PX + 4}px"),
     )
@@ -182,7 +189,7 @@ def refill_cell(
     image_set: bool = False,
 ) -> None:
     """Show ``image`` in a cell made by ``image_cell``: new values, the same widgets."""
-    picture, caption, buttons = cell.children
+    picture, caption, buttons, *_tools = cell.children
     if not image_set:
         picture.value, picture.format = _shown(image, preview)
     caption.value = (
@@ -199,6 +206,29 @@ def refill_cell(
         if seed is not None
         else "This picture's seed is not known: it cannot be reproduced"
     )
+
+
+TOOLS = (  # (action, label, tooltip)
+    ("edit", "Edit…", "Edit this image by the text in the Prompt box (firered-image-edit)"),
+    ("upscale-2", "Upscale 2x", "A copy twice as big"),
+    ("upscale-4", "Upscale 4x", "A copy four times as big (reduced on large images)"),
+    ("remove-background", "Remove bg", "This image with a transparent background"),
+    ("style-ref", "Style ref", "Use this image as a style reference for the next Generate"),
+)
+
+
+def tool_row(
+    current: Callable[[], GeneratedImage], on_tool: Callable[[GeneratedImage, str], None]
+) -> w.HBox:
+    """The toolbox buttons under a tile; each calls ``on_tool(the image shown now, action)``."""
+    buttons = []
+    for action, label, tip in TOOLS:
+        button = w.Button(description=label, tooltip=tip, layout=w.Layout(width="auto"))
+        button.on_click(lambda _b, a=action: on_tool(current(), a))
+        buttons.append(button)
+    row = w.HBox(buttons, layout=w.Layout(flex_flow="row wrap"))
+    row.add_class("venice-tools")
+    return row
 
 
 def history_item(

@@ -1,0 +1,82 @@
+"""The panel's per-tile toolbox: Edit…, Upscale 2x/4x, Remove background and Style ref, against a
+LocalServer; derived images join the grid and the history with their source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_panel import make_session
+
+from venice_nb.panel.app import Panel
+from venice_nb.server import LocalServer
+
+
+@pytest.fixture
+def panel(local_server: LocalServer, tmp_path: Path) -> Iterator[Panel]:
+    p = Panel(
+        session=make_session(local_server, tmp_path / "saved"), seed=42, width=512, height=512
+    )
+    try:
+        p.generate_button.click()
+        assert p.wait_idle(20)
+        yield p
+    finally:
+        p.close()
+
+
+def posts(server: LocalServer) -> list[str]:
+    return [r.path.rsplit("/api/v1", 1)[-1] for r in server.received if r.method == "POST"]
+
+
+def buttons(panel: Panel) -> dict[str, object]:
+    tools = [c for c in panel.grid.children[0].children if "venice-tools" in c._dom_classes]
+    return {b.description: b for b in tools[0].children}
+
+
+def test_every_tile_has_the_toolbox(panel) -> None:
+    assert list(buttons(panel)) == ["Edit…", "Upscale 2x", "Upscale 4x", "Remove bg", "Style ref"]
+
+
+def test_upscale_and_background_removal_join_grid_and_history(panel, local_server) -> None:
+    source = panel.result.image
+    buttons(panel)["Upscale 2x"].click()
+    assert panel.wait_idle(30)
+    assert posts(local_server)[-1] == "/image/upscale"
+    assert panel.result.image.size == (1024, 1024)
+    assert panel.result.lineage.sources[0].origin is source
+    assert panel.result.lineage.source_labels() == ["#1 image 1"]
+    buttons(panel)["Remove bg"].click()
+    assert panel.wait_idle(30)
+    assert posts(local_server)[-1] == "/image/background-remove"
+    assert panel.result.image.to_pil().mode == "RGBA"
+    # the cell was refilled with the upscale: its buttons act on the image shown now
+    assert panel.result.lineage.source_labels() == ["#2 image 1"]
+    assert panel.result.lineage.sources[0].size == (1024, 1024)
+    assert [e.result.lineage.operation if e.result.lineage else "generate" for e in panel.entries] == [
+        "generate", "upscale", "remove-background",
+    ]  # fmt: skip
+    panel.restore(1)  # back to the generation: its controls and images
+    assert panel.result.lineage is None
+
+
+def test_edit_uses_the_prompt_box_as_the_instruction(panel, local_server) -> None:
+    panel.prompt.value = "make it night"
+    buttons(panel)["Edit…"].click()
+    assert panel.wait_idle(30)
+    body = local_server.received[-1].body
+    assert posts(local_server)[-1] == "/image/edit"
+    assert body["prompt"] == "make it night" and body["model"] == "firered-image-edit"
+    assert panel.result.lineage.operation == "edit"
+
+
+def test_style_ref_is_used_by_the_next_generation(panel, local_server) -> None:
+    buttons(panel)["Style ref"].click()
+    assert "style reference" in panel.status.value and len(panel.style_refs) == 1
+    panel.model.value = "krea-v2-medium"
+    panel.generate_button.click()
+    assert panel.wait_idle(30)
+    body = local_server.received[-1].body
+    assert posts(local_server)[-1] == "/image/generate"
+    assert body["style_references"][0]["image"].startswith("data:image/")
