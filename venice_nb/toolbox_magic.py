@@ -340,6 +340,9 @@ def models_text(catalogue: Any, kind: str) -> str:
                 f"{' @ ' + '/'.join(spec.resolutions) if spec.resolutions else ''}; {extra}; "
                 f"prompt <= {spec.prompt_limit:,}; {spec.pricing.describe()}"
             )
+        elif spec.pricing.by_scale:  # the upscaler: a price per scale factor
+            prices = ", ".join(f"{k} ${v:.2f}" for k, v in spec.pricing.by_scale.items())
+            lines.append(f"{spec.id}: {spec.name}; {prices}")
         else:
             lines.append(f"{spec.id}: {spec.name}; {spec.pricing.describe()}")
     return "\n".join(lines) or f"the server lists no {kind} models"
