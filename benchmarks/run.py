@@ -26,12 +26,14 @@ from benchmarks import (
     bench_bigimage,
     bench_cache,
     bench_deadserver,
+    bench_firsttile,
     bench_load,
     bench_memory,
     bench_overhead,
     bench_panel,
     bench_ratelimit,
     bench_sweep,
+    bench_toolbox,
     bench_weight,
 )
 from benchmarks.common import Row
@@ -47,6 +49,8 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "deadserver": bench_deadserver.run,
     "bigimage": bench_bigimage.run,
     "panel": bench_panel.run,
+    "firsttile": bench_firsttile.run,
+    "toolbox": bench_toolbox.run,
 }
 HEADER = ["benchmark", "measured", "baseline", "ratio", "target", "result"]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

@@ -14,12 +14,14 @@ from benchmarks import (
     bench_bigimage,
     bench_cache,
     bench_deadserver,
+    bench_firsttile,
     bench_load,
     bench_memory,
     bench_overhead,
     bench_panel,
     bench_ratelimit,
     bench_sweep,
+    bench_toolbox,
     bench_weight,
 )
 from benchmarks.common import Row
@@ -99,6 +101,22 @@ def test_panel_runs() -> None:
     rows = bench_panel.run(reps=1, latency=0.02, size=256)
     check(rows, 2)
     assert len(rows[0].extra["to_wire_ms"]) == len(rows[1].extra["to_widget_ms"]) == 1
+
+
+def test_firsttile_runs() -> None:
+    rows = bench_firsttile.run(reps=1, latency=0.05, seeds=2)
+    check(rows, 1)
+    assert rows[0].extra["first_s"][0] > 0
+
+
+def test_toolbox_runs() -> None:
+    rows = bench_toolbox.run(reps=1, latency=0.0)
+    check(rows, 3)
+    assert [r.benchmark.split(":")[1].split(" via")[0].strip() for r in rows] == [
+        "upscale",
+        "edit",
+        "background removal",
+    ]
 
 
 def test_table_and_markdown() -> None:

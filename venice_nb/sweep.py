@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -149,18 +149,23 @@ class SweepRunner:
             return None
         return event.describe()
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` s; True once every job is finished.
+    def wait(self, timeout: float | None = None, *, until_one: bool = False) -> bool:
+        """Wait up to ``timeout`` s (with ``until_one``, also until one more job finishes); True
+        once every job is finished.
 
         A bug in a worker (anything but a VeniceError) stops the sweep and is raised here.
         """
-        done, pending = wait(self._futures, timeout=timeout, return_when=FIRST_EXCEPTION)
-        for future in done:
-            exc = future.exception()
+        if until_one:
+            running = [f for f in self._futures if not f.done()]
+            wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+        else:
+            wait(self._futures, timeout=timeout, return_when=FIRST_EXCEPTION)
+        for future in self._futures:
+            exc = future.exception() if future.done() else None
             if exc is not None:
                 self.close(cancel=True)
                 raise exc
-        if pending:
+        if any(not f.done() for f in self._futures):
             return False
         self.wall_ms = (time.perf_counter() - self._started) * 1000
         self.close(cancel=False)
@@ -182,7 +187,8 @@ class SweepRunner:
         """
         self.start()
         try:
-            while not self.wait(interval):
+            # Until the first result the wait ends with it, so the first tile shows at once.
+            while not self.wait(interval, until_one=self.done == 0):
                 if tick is not None:
                     tick(self)
         except BaseException:
