@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 from .errors import ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .jobs import Job
     from .operations.generate import GenerateRequest
     from .session import VeniceSession
-    from .sweep import Job
 
 
 class CostLimitError(ValidationError):
@@ -99,8 +99,8 @@ def preflight(
     ``jobs`` may be a callable so that building them (which reads the catalogue) happens after
     the settings check. ``confirmed=False`` applies the cost guard (``cost_limit_usd``).
     """
+    from .jobs import as_jobs
     from .operations.generate import flag
-    from .sweep import as_jobs
 
     session.check_refusals()
     if save_dir is not None:

@@ -60,7 +60,7 @@ def describe(req: GenerateRequest, count: bool = True) -> str:
     if hasattr(req, "operation"):  # a toolbox request from a tile's action
         sources = ", ".join(im.label for im in req.inputs)  # type: ignore[attr-defined]
         model = f" with {req.model}" if req.operation in ("edit", "multi-edit") else ""
-        return f"{req.operation} of {sources}{model}"  # type: ignore[attr-defined]
+        return f"{req.operation} of {sources}{model}"
     size = req.size_label()
     cfg = f"cfg {req.cfg_scale:g}" if req.cfg_scale is not None else "default cfg"
     text = f"{req.model}, {size}, {cfg}, seed {req.seed}"
