@@ -267,3 +267,22 @@ def test_a_diem_account_is_billed_in_diem_and_the_headers_say_before() -> None:
         srv.balance_diem = 0
         assert gen(srv, model="z-image-turbo", width=64, height=64).status_code == 200
         assert srv.balance_usd == pytest.approx(4.99)
+
+
+def test_prompt_limits_count_utf16_units_like_the_services_validator(srv: LocalServer) -> None:
+    """venice-sd35 takes 1,500: 750 emoji are 1,500 UTF-16 units (fine), 751 are 1,502 (400),
+    although both are far fewer than 1,500 code points."""
+    small = {"model": "venice-sd35", "width": 64, "height": 64}
+    assert gen(srv, prompt="\U0001f6f6" * 750, **small).status_code == 200
+    issue = first_issue(gen(srv, prompt="\U0001f6f6" * 751, **small))
+    assert issue["path"] == ["prompt"] and issue["code"] == "too_big"
+    openai = gen(srv, path="/images/generations", model="z-image-turbo", prompt="\U0001f6f6" * 751)
+    assert first_issue(openai)["path"] == ["prompt"]  # the route's own 1,500 cap, in units too
+    odd = "\ud800 lone surrogate"  # valid in a JSON request: never a 500
+    lone = gen(
+        srv, prompt=odd, negative_prompt=odd, enhance_prompt=True, embed_exif_metadata=True, **small
+    )
+    assert lone.status_code == 200 and lone.json()["request"]["data"]["prompt"] == odd
+    assert (
+        gen(srv, path="/images/generations", model="z-image-turbo", prompt=odd).status_code == 200
+    )

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import catalogue, faults, gate, style_refs, toolbox, validation
-from .render import RenderSpec, render
+from .render import RenderSpec, render, renderable
 from .responses import ApiError, Response, json_response
 from .state import ReceivedRequest, ServerState
 
@@ -400,7 +400,7 @@ class Handler(BaseHTTPRequestHandler):
             **_deprecation_headers(p.model, p.remapped_from),
         }
         if enhanced is not None:
-            headers["x-venice-enhanced-prompt"] = urllib.parse.quote(enhanced)
+            headers["x-venice-enhanced-prompt"] = urllib.parse.quote(renderable(enhanced))
         fmt = "png" if mod.blocked and p.return_binary else p.format
         if p.return_binary:
             return Response(200, images[0], f"image/{fmt}", headers), None, images[0]
@@ -426,14 +426,14 @@ class Handler(BaseHTTPRequestHandler):
         p: validation.GenerateParams, i: int, mod: validation.Moderation, enhanced: str | None
     ) -> RenderSpec:
         return RenderSpec(
-            prompt=enhanced or p.prompt,
+            prompt=renderable(enhanced or p.prompt),
             seed=p.render_seed(i),
             width=p.width,
             height=p.height,
             format="png" if mod.blocked and p.return_binary else p.format,
             model=p.model.id,
             cfg_scale=p.cfg_scale,
-            negative_prompt=p.negative_prompt,
+            negative_prompt=renderable(p.negative_prompt) if p.negative_prompt else None,
             style_preset=p.style_preset,
             blurred=mod.blurred,
             violation=mod.blocked,

@@ -117,6 +117,11 @@ class RenderSpec:
     seed_ignored: bool = False  # the model ignores seeds: the caption must not claim one
 
 
+def renderable(text: str) -> str:
+    """``text`` with lone surrogates (valid in a JSON request) replaced by U+FFFD, for drawing."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def _digest(*parts: object) -> bytes:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
 

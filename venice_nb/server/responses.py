@@ -29,8 +29,13 @@ class Response:
 
 
 def dumps(payload: Any) -> bytes:
-    """Compact JSON, as the real API sends it."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Compact JSON, as the real API sends it. A lone surrogate (valid in a JSON request) is
+    escaped as ``\\udXXX``, as JavaScript's JSON.stringify does, instead of failing to encode."""
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(payload, separators=(",", ":")).encode("ascii")
 
 
 def json_response(

@@ -44,6 +44,7 @@ from .validation import (
     Field,
     check_object,
     invalid,
+    js_length,
     zod_issue,
 )
 
@@ -248,7 +249,7 @@ def _custom(path: list[Any], message: str) -> dict[str, Any]:
 
 def _prompt_issues(row: dict[str, Any], prompt: str) -> list[dict[str, Any]]:
     limit = int(row["model_spec"]["constraints"].get("promptCharacterLimit", 32768))
-    if len(prompt) <= limit:
+    if js_length(prompt) <= limit:
         return []
     message = f"prompt exceeds the {limit} character limit of model '{row['id']}'"
     return [

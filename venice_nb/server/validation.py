@@ -38,6 +38,12 @@ def _received(value: Any) -> str:
     return "object"
 
 
+def js_length(text: str) -> int:
+    """A string's length as the service's JavaScript validator counts it: UTF-16 code units, so
+    an emoji outside the BMP counts twice."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def zod_issue(code: str, path: list[Any], message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, **extra, "path": path, "message": message}
 
@@ -92,10 +98,10 @@ class Field:
     def _check_string(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
         if not isinstance(value, str):
             return [_type_issue("string", value, path)]
-        if self.min is not None and len(value) < self.min:
+        if self.min is not None and js_length(value) < self.min:
             message = f"String must contain at least {int(self.min)} character(s)"
             return [_bound_issue("min", "string", path, message, int(self.min))]
-        if self.max is not None and len(value) > self.max:
+        if self.max is not None and js_length(value) > self.max:
             message = f"String must contain at most {int(self.max)} character(s)"
             return [_bound_issue("max", "string", path, message, int(self.max))]
         return []
@@ -321,7 +327,8 @@ class GenerateParams:
         """The seed the picture is drawn from: on seed-ignoring models it is not the sent seed
         (the picture depends on the rest of the request only, as the service's would not on it)."""
         if i == 0 and self.model.ignores_seed:
-            digest = hashlib.sha256(f"{self.model.id}\x1f{self.prompt}".encode()).digest()
+            key = f"{self.model.id}\x1f{self.prompt}".encode("utf-8", "surrogatepass")
+            digest = hashlib.sha256(key).digest()
             return int.from_bytes(digest[:4], "big") % SEED_MAX
         return self.variant_seed(i)
 
@@ -419,7 +426,7 @@ def _model_issues(model: Model, body: dict[str, Any]) -> list[dict[str, Any]]:
         )
     names = ("prompt", "negative_prompt") if model.honours_negative else ("prompt",)
     for name in names:
-        if len(body.get(name) or "") > model.prompt_limit:
+        if js_length(body.get(name) or "") > model.prompt_limit:
             issues.append(_too_long(name, model.prompt_limit, model))
     if body.get("variants", 1) > 1 and body.get("return_binary"):
         issues.append(
@@ -571,7 +578,7 @@ def validate_openai(body: Any, *, pro: bool = False) -> GenerateParams:
         raise invalid(issues)
     model, remapped_from = _openai_model(body["model"])
     check_access(model, pro)
-    if len(body["prompt"]) > model.prompt_limit:
+    if js_length(body["prompt"]) > model.prompt_limit:
         raise invalid([_too_long("prompt", model.prompt_limit, model)])
     size = body.get("size") or "auto"
     width, height = (1024, 1024) if size == "auto" else (int(x) for x in size.split("x"))
