@@ -118,9 +118,9 @@ def test_panel_generates_and_follows_the_sliders_in_jupyterlab(tmp_path: Path) -
             panel.locator(".widget-button", has_text="Generate").click()
             expect(status).to_contain_text("#1: 1 image", timeout=WAIT_MS)
             expect(images).to_have_count(1)
-            expect(status).to_contain_text("cfg 5,")
+            expect(status).to_contain_text("default cfg")  # cfg is sent once the slider moves
 
-            cfg, variants = _slider(panel, "cfg_scale"), _slider(panel, "Variants")
+            cfg, variants = _slider(panel, "cfg"), _slider(panel, "Variants")
             _press(cfg, "ArrowRight", 3)  # 5.0 -> 6.5 in 0.5 steps
             expect(cfg.locator(".widget-readout")).to_have_text("6.5")
             _press(variants, "ArrowRight", 2)  # 1 -> 3

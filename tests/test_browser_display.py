@@ -101,7 +101,7 @@ def test_sweep_grids_zoom_and_tiles_that_fill_in(tmp_path: Path) -> None:
     cells = [
         "%load_ext venice_nb\n%config VeniceMagics.thumb_size = 160",
         "%%venice -W 256 -H 256 -s 1,2 -c 4,8\na lighthouse on a cliff",
-        "%%venice -W 256 -H 192 -s 1,2 -c 4,8 --steps 4,8\na lighthouse on a cliff",
+        '%%venice -W 256 -H 192 -s 1,2 -c 4,8 --style "Anime,Pixel Art"\na lighthouse on a cliff',
         "from venice_nb.server import shared_server\nshared_server().latency = 1.2\n"
         "get_ipython().run_line_magic('config', 'VeniceMagics.concurrency = 1')",
         "%%venice -W 256 -H 256 -s 11:13 --no-cache\na slow lighthouse",
@@ -130,8 +130,8 @@ def test_sweep_grids_zoom_and_tiles_that_fill_in(tmp_path: Path) -> None:
                     assert set(grid["labelLines"]) == {1}, grid["labelLines"]
                     assert set(grid["textAlign"]) == {"center"}
             titles = three.locator(".venice-nb-page-title").all_inner_texts()
-            assert titles == ["steps=4", "steps=8"]
-            expect(three.locator(".venice-nb-legend")).to_contain_text("sub-grids: steps")
+            assert titles == ["style_preset=Anime", "style_preset=Pixel Art"]
+            expect(three.locator(".venice-nb-legend")).to_contain_text("sub-grids: style_preset")
             _shot(two.locator(".jp-OutputArea"), "grid-2-axes.png")
             _shot(three.locator(".jp-OutputArea"), "grid-3-axes.png")
 

@@ -97,12 +97,14 @@ def _cell_html(
     if cell.result is None:
         if cell.error is None:  # not finished yet: an image-sized placeholder
             inner = f'<span style="{MUTED}">\u2026 waiting</span>'
-            body = _tile_box(*box, inner, f"border:1px dashed rgba(128,128,128,0.5);{PLACEHOLDER}")
+            body = _tile_box(
+                *box, inner, f"border:1px dashed rgba(128,128,128,0.5);margin:0 4px;{PLACEHOLDER}"
+            )
             return f'<div class="venice-nb-pending" style="{CELL}">{head}{body}</div>'
         message, hint = _error_line(cell.error)
         text = f"\u2717 {message}." + (f" {hint}" if hint else "")
         inner = f'<div style="padding:8px;text-align:center;white-space:normal">{esc(text)}</div>'
-        body = _tile_box(*box, inner, f"border:1px dashed {ERROR_COLOUR}")
+        body = _tile_box(*box, inner, f"border:1px dashed {ERROR_COLOUR};margin:0 4px")
         return f'<div class="venice-nb-failed" style="{CELL}">{head}{body}</div>'
     result = cell.result
     tail = badge("cached") if result.cached else ""
@@ -110,8 +112,8 @@ def _cell_html(
         image_html(im, preview_size, thumb_size=thumb_size, result=result, layer=layer)
         for im in result.images
     )
-    width = box[0] * len(result.images) + 8 * (len(result.images) - 1)
-    body = _tile_box(width, box[1], images, "flex-wrap:wrap;column-gap:8px")
+    width = (box[0] + 8) * len(result.images)  # each figure has 4 px on either side
+    body = _tile_box(width, box[1], images, "flex-wrap:wrap")
     return f'<div class="venice-nb-cell" style="{CELL}">{head}{body}{tail}</div>'
 
 
