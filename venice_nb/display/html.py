@@ -154,8 +154,8 @@ def seed_label(image: GeneratedImage, result: GenerationResult | None = None) ->
     The API returns the seed for the first image only: variants 2-4 get seeds of the server's
     choosing, so they are "not reproducible" on their own (the request's line reproduces all four).
     """
-    if image.lineage is not None:  # a derived image: its operation, not a seed
-        return image.lineage.summary()
+    if image.lineage is not None:  # derived: its operation; the line below names the source
+        return image.lineage.title
     seed = image.seed
     if seed is not None and seed >= 0:
         return f"seed {seed}"
