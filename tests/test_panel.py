@@ -135,6 +135,17 @@ def test_status_ticks_while_running(panel, local_server):
     assert float(ticks[-1].rsplit("·", 1)[1].strip().removesuffix(" s")) >= 0.5
 
 
+def test_a_second_run_shows_a_progress_bar_and_an_estimate_from_the_first(panel, local_server):
+    local_server.latency = 1.0
+    run(panel)
+    seen: list[tuple[str, str]] = []
+    panel.status.observe(lambda c: seen.append((panel.status_text, c["new"])), names="value")
+    run(panel)
+    ticks = [(t, h) for t, h in seen if t.startswith("#2 generating")]
+    assert any(re.search(r"s, (about \d+ s left|any moment now)$", t) for t, _ in ticks), ticks
+    assert any("venice-nb-progress" in h for _, h in ticks)
+
+
 # ---- stale answers and repeated clicks ---------------------------------------------------------
 
 

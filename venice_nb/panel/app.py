@@ -430,7 +430,15 @@ class Panel:
             if self.worker.is_current(job):
                 state = "retrying" if job.note else "running"
                 text = f"#{job.number} generating: {pw.describe(job.request)}{job.note}"
-                self._set_status(f"{text} · {job.elapsed():.1f} s", state)
+                elapsed = job.elapsed()
+                text += f" · {elapsed:.1f} s"
+                progress = None
+                expected = self._expected_s()
+                if expected:  # the last fresh answer's wall time is the estimate for this one
+                    progress = min(0.95, elapsed / expected)
+                    left = expected - elapsed
+                    text += f", about {left:.0f} s left" if left >= 1 else ", any moment now"
+                self._set_status(text, state, progress)
 
     def job_retry(self, job: Job, event: RetryEvent) -> None:
         job.note = f" · {event.describe()}"
@@ -616,8 +624,15 @@ class Panel:
 
     # ---- status, errors, display, closing ----------------------------------------------------
 
-    def _set_status(self, text: str, state: str) -> None:
-        self.status.value = pw.status_html(text, state)
+    def _expected_s(self) -> float | None:
+        """How long a generation took last time it was really sent (not from the cache)."""
+        for entry in reversed(self.entries):
+            if not entry.result.cached and entry.result.timing.wall_ms > 0:
+                return entry.result.timing.wall_ms / 1000
+        return None
+
+    def _set_status(self, text: str, state: str, progress: float | None = None) -> None:
+        self.status.value = pw.status_html(text, state, progress)
         self.status_text = text
         self.status_state = state
 

@@ -44,9 +44,9 @@ STATES = {
 }
 
 
-def status_html(text: str, state: str = "idle") -> str:
-    """The status line: the magic's look, the panel's states."""
-    return display.status_html(text, STATES.get(state, "info"))
+def status_html(text: str, state: str = "idle", progress: float | None = None) -> str:
+    """The status line: the magic's look, the panel's states (and a progress bar while working)."""
+    return display.status_html(text, STATES.get(state, "info"), progress)
 
 
 def timing_html(timing: Timing | None, note: str = "") -> str:
