@@ -145,3 +145,16 @@ def test_upscale_outcome_says_when_4x_is_reduced() -> None:
     effective, size = upscale_outcome(to_input(png_bytes((1500, 1000))), 4)
     assert effective < 4 and size[0] * size[1] <= 16_777_216
     assert upscale_outcome(to_input("https://e.com/x.png"), 2) == (2.0, None)
+
+
+def test_downscale_with_consent_fits_the_operation() -> None:
+    from venice_nb.images_in import downscaled, fit_for
+
+    big = to_input(png_bytes((2400, 2000)), "big")
+    (fitted,) = fit_for("upscale", [big])
+    assert fitted.pixels <= 4_194_304 and fitted.label.startswith("big (downscaled from 2400x2000")
+    assert Image.open(io.BytesIO(fitted.data)).size == fitted.size
+    small = to_input(png_bytes((512, 512)), "small")
+    assert fit_for("edit", [small]) == [small]  # fits already: untouched
+    url = to_input("https://e.com/x.png")
+    assert downscaled(url, 100) is url

@@ -278,3 +278,13 @@ def test_every_body_the_magic_sent_conforms_to_the_spec(ip, server, shot, spec_v
     assert [p for p, _ in bodies] == list(SCHEMAS)  # edit, multi-edit, upscale, bg, generate
     for path, body in bodies:
         spec_validator(body, SCHEMAS[path])
+
+
+def test_downscale_makes_a_too_large_input_fit_instead_of_refusing(ip, server) -> None:
+    ip.user_ns["huge"] = Image.new("RGB", (2400, 2000), "olive")
+    with pytest.raises(UsageError, match="even 2x would pass"):
+        line(ip, "upscale huge")
+    result, _ = line(ip, "upscale huge --downscale")
+    assert posts(server) == ["/image/upscale"]
+    assert result.lineage.sources[0].pixels <= 4_194_304
+    assert "downscaled from 2400x2000" in result.lineage.source_labels()[0]

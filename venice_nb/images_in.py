@@ -379,3 +379,46 @@ def style_reference(value: Any, label: str | None = None) -> InputImage:
 def style_reference_value(image: InputImage) -> str:
     """How a style reference travels in the generate JSON: its URL or a data URI."""
     return image.url if image.url is not None else f"data:{image.mime};base64,{image.base64()}"
+
+
+def downscaled(image: InputImage, max_pixels: int, max_bytes: int = FILE_MAX_BYTES) -> InputImage:
+    """``image`` made to fit (the user asked for it: ``--downscale``): resized to at most
+    ``max_pixels`` and re-encoded (PNG, or JPEG when PNG stays over ``max_bytes``). An image that
+    already fits, or a URL, is returned as it is; the label says what was done."""
+    from io import BytesIO
+
+    import PIL.Image
+
+    if image.data is None or image.size is None:
+        return image
+    pixels = image.pixels or 0
+    if pixels <= max_pixels and image.nbytes < max_bytes:
+        return image
+    scale = min(1.0, math.sqrt(max_pixels / pixels)) if pixels else 1.0
+    w, h = (max(1, int(side * scale)) for side in image.size)
+    with PIL.Image.open(BytesIO(image.data)) as im:
+        im.load()
+        small = im.resize((w, h), PIL.Image.Resampling.LANCZOS) if scale < 1 else im.copy()
+    buf = BytesIO()
+    small.save(buf, format="PNG")
+    fmt = "png"
+    if buf.tell() >= max_bytes:
+        buf = BytesIO()
+        small.convert("RGB").save(buf, format="JPEG", quality=90)
+        fmt = "jpeg"
+    return InputImage(
+        label=f"{image.label} (downscaled from {image.size_label()} to {w}x{h})",
+        data=buf.getvalue(),
+        format=fmt,
+        size=(w, h),
+        origin=image.origin,
+        origin_info=image.origin_info,
+        converted_from=image.converted_from,
+    )
+
+
+def fit_for(operation: str, images: list[InputImage]) -> list[InputImage]:
+    """Each image shrunk to what ``operation`` takes (``--downscale`` / ``downscale=True``): an
+    upscale's input to what 2x can grow (4,194,304 pixels), any other to 33,177,600; under 25 MB."""
+    limit = UPSCALE_MAX_OUTPUT_PIXELS // 4 if operation == "upscale" else EDIT_MAX_PIXELS
+    return [downscaled(im, limit) for im in images]

@@ -705,7 +705,8 @@ HELP_TEXT = """\
 %venice upscale IMG [--scale 2|4] [--creativity 0.01]   a bigger copy of IMG
 %venice remove-background IMG   IMG with its background transparent (PNG)
   IMG: a result (shot), one of its images (shot[1]), a file path or a URL; --compare shows the
-  source beside the result; -o, --save, --no-cache, --yes as for %%venice
+  source beside the result; --downscale shrinks an input too large for the endpoint instead of
+  refusing it; -o, --save, --no-cache, --yes as for %%venice
 %%venice ... --style-ref IMG [--style-ref-strength 0.6]   borrow IMG's style (models that take it)
 %venice models --type edit|upscale   the edit models or the upscaler, with their prices
 Configure with %config VeniceMagics.<setting> = value (%config VeniceMagics lists them)."""

@@ -30,13 +30,19 @@ EDIT_FIELDS = (
 )  # fmt: skip
 
 
-def _inputs(images: Any, labels: Sequence[str] | None = None) -> list[Any]:
-    from .images_in import to_input
+def _inputs(
+    images: Any, labels: Sequence[str] | None = None, downscale_for: str | None = None
+) -> list[Any]:
+    """Checked inputs; with ``downscale_for`` (an operation) shrunk to what it takes."""
+    from .images_in import fit_for, to_input
 
     if not isinstance(images, (list, tuple)):
         images = [images]
     names = list(labels or [])
-    return [to_input(value, names[i] if i < len(names) else None) for i, value in enumerate(images)]
+    inputs = [
+        to_input(value, names[i] if i < len(names) else None) for i, value in enumerate(images)
+    ]
+    return fit_for(downscale_for, inputs) if downscale_for else inputs
 
 
 def build_edit(
@@ -44,6 +50,7 @@ def build_edit(
     prompt: str,
     model: str | None = None,
     labels: Sequence[str] | None = None,
+    downscale: bool = False,
     **fields: Any,
 ) -> EditRequest | MultiEditRequest:
     """The edit request for ``images``: ``/image/edit`` for one image without a quality,
@@ -59,7 +66,7 @@ def build_edit(
             f"edit() takes no argument {unknown[0]!r}" + (f"; {hint}" if hint else ""),
             field=unknown[0],
         )
-    inputs = _inputs(images, labels)
+    inputs = _inputs(images, labels, downscale_for="edit" if downscale else None)
     chosen = {k: v for k, v in fields.items() if v is not None}
     model = model or DEFAULT_EDIT_MODEL
     if len(inputs) == 1 and chosen.get("quality") is None:
@@ -88,6 +95,7 @@ def edit(
     *,
     model: str | None = None,
     session: VeniceSession | None = None,
+    downscale: bool = False,
     **fields: Any,
 ) -> GenerationResult:
     """Edit one image, or combine several (the first is the base) under one instruction.
@@ -96,7 +104,7 @@ def edit(
     the room", model="flux-2-max-edit")``. Keyword arguments: aspect_ratio, resolution, quality,
     output_format, enhance_prompt, disable_prompt_optimization_thinking, safe_mode, transport.
     """
-    return run(build_edit(images, prompt, model, **fields), session)
+    return run(build_edit(images, prompt, model, downscale=downscale, **fields), session)
 
 
 def upscale(
@@ -107,11 +115,12 @@ def upscale(
     transport: str = "auto",
     session: VeniceSession | None = None,
     use_cache: bool = True,
+    downscale: bool = False,
 ) -> GenerationResult:
-    """The image 2x or 4x bigger (4x is reduced by the service on large inputs; said first)."""
-    request = UpscaleRequest(
-        _inputs(image)[0], scale=scale, creativity=creativity, transport=transport
-    )
+    """The image 2x or 4x bigger (4x is reduced by the service on large inputs; said first).
+    ``downscale=True`` shrinks an input too large even for 2x instead of refusing it."""
+    source = _inputs(image, downscale_for="upscale" if downscale else None)[0]
+    request = UpscaleRequest(source, scale=scale, creativity=creativity, transport=transport)
     return run(request, session, use_cache)
 
 
@@ -121,6 +130,9 @@ def remove_background(
     transport: str = "auto",
     session: VeniceSession | None = None,
     use_cache: bool = True,
+    downscale: bool = False,
 ) -> GenerationResult:
-    """A PNG of the image with its background transparent."""
-    return run(BackgroundRemoveRequest(_inputs(image)[0], transport=transport), session, use_cache)
+    """A PNG of the image with its background transparent (``downscale=True``: shrink an input
+    over 33,177,600 pixels or 25 MB instead of refusing it)."""
+    source = _inputs(image, downscale_for="remove-background" if downscale else None)[0]
+    return run(BackgroundRemoveRequest(source, transport=transport), session, use_cache)

@@ -82,6 +82,8 @@ def _parser(operation: str) -> MagicArgumentParser:
         parser.add_argument("--scale", default="2", help="2 or 4; 2,4 sweeps")
         parser.add_argument("--creativity", type=float, help="0 to 0.02 (default 0.01)")
     parser.add_argument("--multipart", action="store_true", help="send the image(s) as files")
+    parser.add_argument("--downscale", action="store_true",
+                        help="shrink inputs that are too large for the endpoint instead of refusing")  # fmt: skip
     parser.add_argument("-o", "--output", metavar="NAME")
     parser.add_argument("--save", nargs="?", const="", metavar="DIR")
     parser.add_argument("--no-cache", action="store_true")
@@ -237,6 +239,10 @@ def plan(
     if operation != "edit" and len(images) > 1:
         raise UsageError(f"{operation} takes one image, got {len(images)}: {' '.join(images)}")
     inputs = input_images(images, namespace)
+    if args.downscale:
+        from .images_in import fit_for
+
+        inputs = fit_for(operation, inputs)
     transport = "multipart" if args.multipart else "auto"
     axes_src: dict[str, list[Any]] = {}
     fixed: dict[str, Any] = {}
