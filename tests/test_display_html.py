@@ -387,17 +387,16 @@ def test_weight_of_four_webp_images_is_close_to_base64():
     assert all(40_000 < len(im.data) < 320_000 for im in images), [len(im.data) for im in images]
     result = make_result(images, cost_usd=0.04, balance_usd=10.0)
     data, meta = display.result_bundle(result, preview_size=512)
-    # Two copies of each image: the picture and its download link (static HTML cannot point one
-    # data: URI at both); each copy is base64 (4/3) and the markup stays small.
+    # One copy of each image: the download link borrows the picture's data: URI when clicked.
     html_ratio = len(data["text/html"]) / raw
-    assert html_ratio <= 2.75, html_ratio
+    assert html_ratio <= 1.40, html_ratio
     # what the .ipynb gains: the output as nbformat writes it (indent=1, sorted, UTF-8)
     output = {"output_type": "display_data", "data": data, "metadata": meta}
     written = len(json.dumps(output, indent=1, sort_keys=True, ensure_ascii=False).encode())
-    assert written / raw <= 2.75, written / raw
+    assert written / raw <= 1.40, written / raw
     # and the markup around the images is small: under 1 KB per image
     b64 = sum(len(base64.b64encode(im.data)) for im in images)
-    assert (len(data["text/html"]) - 2 * b64) / len(images) < 1536
+    assert (len(data["text/html"]) - b64) / len(images) < 1536
 
 
 # ---- the other surfaces ------------------------------------------------------------------------
@@ -555,3 +554,21 @@ def test_real_flags_from_the_server(local_server):
     assert payload == binary.images[0].data
     assert segment_widths(html) == {"wall": 100.0}
     assert "binary responses carry no server timing" in Parsed(html).all_text
+
+
+def test_download_link_names_the_file_and_holds_no_second_copy():
+    im = image("webp", (300, 200), seed=42)
+    html = display.result_bundle(make_result([im]), preview_size=1024)[0]["text/html"]
+    b64 = base64.b64encode(im.data).decode()
+    assert html.count(b64) == 1  # the picture only; the link borrows its src at click time
+    link = re.search(r'<a class="venice-nb-download"[^>]*>[^<]*</a>', html).group(0)
+    assert 'download="z-image-turbo-seed-42.webp"' in link and ">download<" in link
+    assert "querySelector('img').src" in link and "data:" not in link
+
+
+def test_download_of_a_downscaled_image_is_its_preview_and_says_so():
+    im = image("png", (600, 300), seed=7)
+    html = display.result_bundle(make_result([im]), preview_size=128)[0]["text/html"]
+    link = re.search(r'<a class="venice-nb-download"[^>]*>[^<]*</a>', html).group(0)
+    assert ">download preview<" in link and "-preview." in link
+    assert base64.b64encode(im.data).decode() not in html

@@ -209,8 +209,12 @@ def image_html(
         flags += badge("blurred", title="the server blurred this image (safe mode)")
     if image.content_violation:
         flags += badge("blocked", title="the server flagged a content policy violation")
-    received = src if data is image.data else data_uri(image.data, image.mime)
-    link = download_link(received, file_name(result, image))
+    as_received = data is image.data
+    name_for_file = file_name(result, image)
+    if not as_received:  # the preview's own format, e.g. a JPEG preview of a 4K PNG
+        extension = {"image/jpeg": "jpg"}.get(mime, mime.rsplit("/", 1)[-1])
+        name_for_file = f"{name_for_file.rsplit('.', 1)[0]}-preview.{extension}"
+    link = download_link(name_for_file, as_received=as_received)
     # parts never break inside, the caption wraps between them at the thumbnail's width
     parts = " \u00b7 ".join(
         f'<span style="white-space:nowrap">{part}</span>' for part in (esc(name), label, link)

@@ -7,9 +7,12 @@ notebook and in nbconvert HTML; no script anywhere:
   wide as the embedded picture; the image has ``min-width:100%`` of its summary, so it grows to that
   width in place, over its neighbours (``z-index``), and shrinks back on the next click. The bytes
   are embedded once. (``position:fixed`` overlays are stripped in untrusted notebooks; this is not.)
-- The download is ``<a download="readable-name.webp" href="data:...">``, the bytes as received.
-  Lab's sanitizer drops ``download`` and ``data:`` links in an *untrusted* notebook; there the
-  picture itself still saves with the browser's "Save image as".
+- The download is ``<a download="readable-name.webp">`` that borrows the picture's own ``data:`` URI
+  when clicked (one inline ``onclick``), so the bytes are stored once and a saved notebook does not
+  double in weight. A picture embedded as received downloads as received; a downscaled one (above
+  ``preview_size``) downloads its preview, labelled so (``result.save()`` writes full size). Lab's
+  sanitizer drops the handler, ``download`` and ``data:`` links in an *untrusted* notebook; there
+  the picture itself still saves with the browser's "Save image as".
 - The reproduce line is the ``%%venice`` cell that sends the same request body, in a ``<pre>`` (copy
   it as text) inside a ``<details>`` so it costs one line of screen until opened.
 """
@@ -145,10 +148,16 @@ def zoomable(
     )
 
 
-def download_link(src: str, name: str) -> str:
+# At click time the link takes the data: URI of the picture in its own tile: no second copy.
+BORROW_SRC = "this.href=this.closest('figure').querySelector('img').src"
+
+
+def download_link(name: str, as_received: bool) -> str:
+    """A download of the tile's picture under a readable ``name`` (see the module docstring)."""
+    label, what = ("download", "as received") if as_received else ("download preview", "preview")
     return (
-        f'<a class="venice-nb-download" href="{src}" download="{esc(name)}" '
-        f'title="download {esc(name)} as received">download</a>'
+        f'<a class="venice-nb-download" href="#" download="{esc(name)}" onclick="{BORROW_SRC}" '
+        f'title="download {esc(name)} ({what})">{label}</a>'
     )
 
 
