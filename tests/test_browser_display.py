@@ -280,3 +280,29 @@ def test_panel_persists_wraps_and_reads_in_the_dark_theme(tmp_path: Path) -> Non
             _shot(page, "panel-dark.png")
         finally:
             browser.close()
+
+
+def test_download_link_saves_the_picture_as_received_under_its_readable_name(tmp_path: Path):
+    """The link holds no copy of the image: Chromium must still download the exact bytes."""
+    _require_browser()
+    from factories import image, make_result
+    from playwright.sync_api import sync_playwright
+
+    from venice_nb.display import html as display
+
+    im = image("webp", (300, 200), seed=42)
+    bundle = display.result_bundle(make_result(im), preview_size=1024)[0]["text/html"]
+    page_file = tmp_path / "result.html"
+    page_file.write_text(f"<!doctype html><html><body>{bundle}</body></html>")
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(accept_downloads=True)
+            page.goto(page_file.as_uri())
+            with page.expect_download(timeout=WAIT_MS) as info:
+                page.click("a.venice-nb-download")
+            download = info.value
+            assert download.suggested_filename.lower() == "z-image-turbo-seed-42.webp"
+            assert Path(download.path()).read_bytes() == im.data
+        finally:
+            browser.close()
