@@ -60,8 +60,11 @@ def test_429_without_retry_after_uses_the_reset_header(
     result, elapsed = timed(lambda: make(local_server).generate(REQ, on_retry=events.append))
     assert result.images and local_server.generate_count == 2  # type: ignore[attr-defined]
     assert "Retry-After" not in str(events)
-    assert events[0].delay_s >= 0.99 and elapsed >= 0.99
-    assert events[0].delay_s < 3  # read in the right unit: not 1000x, not an epoch
+    # The reset is a moment 1 s after the server answered: the whole call waits until then. The
+    # announced delay is that moment minus the client's clock when it read the answer, so on a
+    # busy machine it can be a little under 1 s for the epoch units.
+    assert elapsed >= 0.99
+    assert 0.5 <= events[0].delay_s < 3  # read in the right unit: not 1000x, not an epoch
 
 
 @pytest.mark.parametrize("kind", ["500", "502", "503", "504", "html502", "drop"])
