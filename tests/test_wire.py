@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import time
 from collections.abc import Iterator
 
@@ -78,6 +79,26 @@ def test_bad_image_json_is_one_clear_error(body: bytes, text: str) -> None:
 def test_decode_b64_accepts_str_bytes_and_memoryview() -> None:
     for value in (B64[0], B64[0].encode(), memoryview(B64[0].encode())):
         assert decode_b64(value, "x") == IMG[0]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="binascii's strict_mode is 3.11+")
+def test_decoding_a_view_into_the_body_makes_no_copy_of_the_base64() -> None:
+    """A 4K PNG arrives as ~20 MB of base64: decoding must not hold a second copy of it."""
+    import base64
+    import tracemalloc
+
+    raw = bytes(range(256)) * 12_288  # 3 MiB
+    body = bytearray(b'{"images": ["' + base64.b64encode(raw) + b'"]}')
+    view = memoryview(body)[13:-3]
+    tracemalloc.start()
+    try:
+        assert decode_b64(view, "image 1") == raw
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < len(raw) + len(view) // 2, (peak, len(raw), len(view))
+    with pytest.raises(InvalidResponseError, match="not valid base64"):
+        decode_b64(memoryview(bytearray(b"abc!")), "image 1")
 
 
 # ---- read_body over real HTTP -------------------------------------------------------------------
