@@ -38,6 +38,7 @@ def timed(call: Callable[[], object]) -> tuple[object, float]:
     return out, time.monotonic() - started
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_429_with_retry_after_waits_at_least_that(local_server: LocalServer) -> None:
     events: list[RetryEvent] = []
     local_server.inject("429", retry_after=1)
@@ -51,6 +52,7 @@ def test_429_with_retry_after_waits_at_least_that(local_server: LocalServer) -> 
     assert "retrying in 1." in event.describe() and "(1/3)" in event.describe()
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 @pytest.mark.parametrize("unit", ["epoch_s", "epoch_ms", "seconds"])
 def test_429_without_retry_after_uses_the_reset_header(
     local_server: LocalServer, unit: str
@@ -79,6 +81,7 @@ def test_transient_failures_are_retried(local_server: LocalServer, kind: str) ->
     assert {e.status for e in events} == {expected_status}
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_503_honours_retry_after(local_server: LocalServer) -> None:
     local_server.inject("503", retry_after=1)
     _, elapsed = timed(lambda: make(local_server).generate(REQ))
@@ -113,6 +116,7 @@ def test_gives_up_after_the_bound_with_the_right_error(
         assert info.value.retry_after == pytest.approx(0.05)
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_the_total_wait_bound_is_honoured(local_server: LocalServer) -> None:
     policy = RetryPolicy(max_retries=5, max_total_wait_s=1.5, jitter_s=0.0)
     local_server.inject("429", count=5, retry_after=1)
@@ -215,6 +219,7 @@ def test_connection_refused_is_retried_then_reported() -> None:
     assert f"127.0.0.1:{port}" in info.value.one_line()
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_gate_makes_concurrent_callers_pause_together() -> None:
     """One 429 (Retry-After 1) seen by one thread pauses every thread sharing the client."""
     with LocalServer(latency=0.1) as server:

@@ -58,6 +58,7 @@ def fs() -> Iterator[FaultServer]:
 # ---- time is bounded ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_stall_past_the_read_timeout_is_a_prompt_timeout(local_server: LocalServer) -> None:
     local_server.inject("stall", seconds=5)
     started = time.monotonic()
@@ -74,6 +75,7 @@ def test_a_slow_body_within_the_deadline_arrives_whole(local_server: LocalServer
     assert result.image.format == "png" and result.image.size == (64, 64)
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_a_body_trickling_past_the_deadline_is_a_timeout(local_server: LocalServer) -> None:
     local_server.inject("slow_body", seconds=4)  # 20 pieces, 0.2 s apart: no single read times out
     started = time.monotonic()
@@ -83,6 +85,7 @@ def test_a_body_trickling_past_the_deadline_is_a_timeout(local_server: LocalServ
     assert local_server.generate_count == 1
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_a_byte_by_byte_drip_is_a_timeout(fs: FaultServer) -> None:
     fs.push(Reply(body=b'{"images": ["' + b"A" * 400 + b'"]}', drip_s=0.05, piece=4))
     started = time.monotonic()
@@ -223,6 +226,7 @@ def test_a_huge_streamed_body_is_cut_at_the_bound(fs: FaultServer) -> None:
     assert peak < 3 * LIMIT  # bounded by the limit, not by what the server would send
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_a_gzip_bomb_is_cut_at_the_bound(fs: FaultServer) -> None:
     fs.push(Reply(gzip_bomb=200 * 1024 * 1024))
     client = make(fs, max_response_bytes=LIMIT, read_timeout=5)
@@ -309,6 +313,7 @@ def _chain(exc: BaseException | None) -> Iterator[BaseException]:
         exc = exc.__cause__ or exc.__context__
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_a_canary_key_appears_nowhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd
 ) -> None:

@@ -125,6 +125,7 @@ def budget_429(in_s: float) -> Reply:
     )
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_error_budget_429_waits_for_its_reset_then_tries_once(fs: FaultServer) -> None:
     fs.push(budget_429(1.5), ok())
     started = time.monotonic()
@@ -146,6 +147,7 @@ def test_error_budget_far_away_stops_at_once_saying_when(fs: FaultServer) -> Non
     assert f"retry after {when}" in line and "concurrency" not in line
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_overloaded_429_waits_its_retry_after(fs: FaultServer) -> None:
     fs.push(
         Reply(429, {"error": "The model is currently overloaded"}, headers={"Retry-After": "1"}),
@@ -191,6 +193,7 @@ def test_server_time_never_exceeds_the_wall_time() -> None:
     assert odd.server_ms == pytest.approx(900)
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_the_bar_shows_a_retry_wait_as_its_own_segment(fs: FaultServer) -> None:
     from venice_nb.display.html import result_html
 

@@ -170,6 +170,7 @@ def test_status_line_is_one_display_updated_in_place(ip, server):
     assert "venice-nb-done" in updates[-1].data["text/html"]
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_retries_show_in_the_status_line(ip, server):
     config(ip, max_retries=1)
     warm(ip, server)

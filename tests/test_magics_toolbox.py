@@ -141,6 +141,7 @@ def test_upscale_4x_note_comes_before_the_request(ip, server) -> None:
     assert posts(server) == []
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_upscale_sweep_over_scale(ip, server, shot) -> None:
     sweep, _ = line(ip, "upscale shot[0] --scale 2,4 --yes")
     assert isinstance(sweep, SweepResult) and [c.params for c in sweep] == [
@@ -264,6 +265,7 @@ SCHEMAS = {
 }
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_every_body_the_magic_sent_conforms_to_the_spec(ip, server, shot, spec_validator) -> None:
     ip.user_ns["logo"] = shot.image
     cell(ip, "edit -i shot -m nano-banana-pro-edit -r 2K --aspect-ratio auto -f png --enhance-prompt"
@@ -280,6 +282,7 @@ def test_every_body_the_magic_sent_conforms_to_the_spec(ip, server, shot, spec_v
         spec_validator(body, SCHEMAS[path])
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_downscale_makes_a_too_large_input_fit_instead_of_refusing(ip, server) -> None:
     ip.user_ns["huge"] = Image.new("RGB", (2400, 2000), "olive")
     with pytest.raises(UsageError, match="even 2x would pass"):

@@ -116,6 +116,7 @@ def test_timing_bar_shows_this_results_numbers(panel, local_server):
     assert bar != first and f"{format_ms(panel.result.timing.wall_ms)} wall" in bar
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_generation_runs_off_the_main_thread(panel, local_server):
     local_server.latency = 1.0
     panel.generate_button.click()
@@ -125,6 +126,7 @@ def test_generation_runs_off_the_main_thread(panel, local_server):
     assert panel.result is not None
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_status_ticks_while_running(panel, local_server):
     local_server.latency = 1.3
     seen: list[str] = []
@@ -135,6 +137,7 @@ def test_status_ticks_while_running(panel, local_server):
     assert float(ticks[-1].rsplit("·", 1)[1].strip().removesuffix(" s")) >= 0.5
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_a_second_run_shows_a_progress_bar_and_an_estimate_from_the_first(panel, local_server):
     local_server.latency = 1.0
     run(panel)
@@ -149,6 +152,7 @@ def test_a_second_run_shows_a_progress_bar_and_an_estimate_from_the_first(panel,
 # ---- stale answers and repeated clicks ---------------------------------------------------------
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_a_stale_answer_is_dropped_and_never_shown(panel, local_server, session):
     local_server.latency = 0.8
     first = panel.generate()

@@ -188,6 +188,7 @@ def test_gate_without_pacing_keeps_the_earlier_behaviour() -> None:
     assert 0.2 < gate.wait_s() <= 0.3
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_a_sweep_larger_than_the_budget_runs_at_the_limit_with_no_429() -> None:
     """12 requests from 4 threads against 4 per second: three windows, zero 429s, and no window
     of 1 s on the server ever saw more than 4 (the gate paced itself from the headers)."""

@@ -526,6 +526,7 @@ def test_shared_server_is_one_instance() -> None:
     assert r.status_code == 200
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_official_openai_sdk_works_with_only_base_url_changed(local_server: LocalServer) -> None:
     openai_sdk = pytest.importorskip("openai")
     client = openai_sdk.OpenAI(base_url=local_server.base_url, api_key="any-key", max_retries=0)

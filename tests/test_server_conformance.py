@@ -37,6 +37,7 @@ def test_generate_200_variants_and_modes(local_server, spec_validator) -> None:
         spec_validator(r.json(), schema)
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_every_real_image_row_generates_with_the_minimal_body(local_server, spec_validator) -> None:
     """{model, prompt} is a valid request for every generation row of the real catalogue: no row
     crashes the server (flux-2-max's "auto" ratio did), and every answer is spec-valid."""

@@ -143,6 +143,7 @@ def test_stall_is_bounded_and_stop_interrupts_it() -> None:
     assert not t.is_alive()
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_slow_body_trickles(local_server: LocalServer) -> None:
     local_server.inject("slow_body", seconds=1.0)
     t0 = time.monotonic()

@@ -99,6 +99,7 @@ def test_upscale_json_and_multipart_are_bigger_and_sharper(srv: LocalServer) -> 
     assert base64.b64decode(srv.received[-1].body["image"]) == PNG
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_upscale_4x_is_reduced_to_stay_within_16_megapixels(srv: LocalServer) -> None:
     big = picture((2560, 1440), fmt="JPEG")
     r = post(srv, "/image/upscale", {"image": base64.b64encode(big).decode(), "scale": 4})
@@ -411,6 +412,7 @@ def test_content_type_json_errors_and_auth(srv: LocalServer, path: str) -> None:
     assert requests.get(url, timeout=10).status_code == 405
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_files_over_25_mb_are_413(srv: LocalServer) -> None:
     blob = b"\x89PNG\r\n\x1a\n" + bytes(25 * 1024 * 1024)
     r = form(srv, "/image/upscale", {"image": ("big.png", blob, "image/png")})
@@ -597,6 +599,7 @@ def test_failed_toolbox_calls_use_up_the_error_budget_per_model() -> None:
         assert post(server, "/image/upscale", {"image": B64}).status_code == 200
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_every_listed_edit_model_edits_and_the_upscaler_is_listed(srv: LocalServer) -> None:
     rows = requests.get(f"{srv.base_url}/models?type=inpaint", timeout=10).json()["data"]
     assert len(rows) == 21
@@ -623,6 +626,7 @@ def padded_png(size_mb: int) -> bytes:
     return PNG[:end_of_ihdr] + chunk + PNG[end_of_ihdr:]
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_a_form_may_carry_more_than_35_mb_in_files_under_25_mb_each(srv: LocalServer) -> None:
     big = padded_png(20)
     assert Image.open(io.BytesIO(big)).size == (320, 240)

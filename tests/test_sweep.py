@@ -99,6 +99,7 @@ def test_progress_is_reported_once_per_request(server):
     assert sorted(s for _, _, s in seen_progress) == [1, 2, 3]
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_cancel_drops_queued_requests_and_silences_callbacks(server):
     session = make_session(server, concurrency=1)
     session.client().models()
@@ -309,6 +310,7 @@ def test_sweep_save_writes_every_image(shell, tmp_path):
     assert len(list(tmp_path.glob("*.webp"))) == 2 and len(list(tmp_path.glob("*.json"))) == 2
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_ctrl_c_cancels_at_once_and_nothing_updates_afterwards(shell, server):
     config(shell, concurrency=1)
     warm(shell, server)
@@ -365,6 +367,7 @@ def test_the_copied_venice_cell_sends_the_same_request_body(shell, server):
     assert again.request.to_json() == first.request.to_json()
 
 
+@pytest.mark.slow  # a second or more: outside the fast loop, still in CI
 def test_tiles_fill_in_while_the_sweep_runs(shell, server):
     config(shell, concurrency=1)
     warm(shell, server)
