@@ -47,7 +47,7 @@ def _plain_call(session: requests.Session, url: str, body: dict) -> bytes:
     return resp.content
 
 
-def run(reps: int = 7, latency: float = 0.2) -> list[Row]:
+def run(reps: int = 11, latency: float = 0.2) -> list[Row]:
     from venice_nb.server import LocalServer
 
     rows = []

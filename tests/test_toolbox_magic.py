@@ -71,6 +71,14 @@ def test_options_are_checked_per_operation() -> None:
         tm.parse_options("remove-background", ["shot", "--scale", "4"])
 
 
+def test_a_parser_built_once_keeps_nothing_from_the_last_cell() -> None:
+    first, _ = tm.parse_options("edit", ["-i", "shot", "-i", "grid[1]", "-m", "qwen-image-2-edit"])
+    second, _ = tm.parse_options("edit", ["-i", "other"])
+    assert first.image == ["shot", "grid[1]"] and first.model == "qwen-image-2-edit"
+    assert second.image == ["other"] and second.model is None
+    assert tm.parse_options("upscale", ["shot"])[0].scale == "2"
+
+
 def test_model_types() -> None:
     assert tm.models_type("--type edit") == "inpaint"
     assert tm.models_type("--type=upscale") == "upscale"

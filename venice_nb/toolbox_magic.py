@@ -12,6 +12,7 @@ runs them, and any refusal is one ``UsageError`` line with nothing sent.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +54,9 @@ class ToolboxPlan:
 # ---- parsers ---------------------------------------------------------------------------------
 
 
+@functools.cache
 def _parser(operation: str) -> MagicArgumentParser:
+    """The argparse parser of one operation, built once: a parse leaves it unchanged."""
     parser = MagicArgumentParser(prog=f"%venice {operation}", add_help=False)
     if operation == "edit":
         parser.add_argument(
