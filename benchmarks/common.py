@@ -178,3 +178,30 @@ def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 12
     if proc.returncode != 0:
         raise RuntimeError(f"subprocess failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return proc.stdout
+
+
+@contextlib.contextmanager
+def served(*args: str, timeout: float = 60) -> Iterator[str]:
+    """``python -m benchmarks.serve *args`` in its own process; its base URL. Stopped on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.serve", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=clean_env(),
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"benchmarks.serve did not start (said {url!r})")
+        yield url
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

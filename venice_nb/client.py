@@ -40,6 +40,7 @@ from .errors import (
     redact_url,
 )
 from .errors import from_response as api_error
+from .images_stream import ImagesStream
 from .lineage import derived_result
 from .network import CircuitBreaker, is_loopback, proxy_for
 from .operations.background import BackgroundRemoveRequest
@@ -99,6 +100,8 @@ class _Reply:
     body: bytearray
     retries: int = 0
     waited_s: float = 0.0  # spent waiting before retries: its own segment of the timing bar
+    # A 200 JSON answer's images, decoded while it arrived; ``body`` then holds the rest of it.
+    images_json: tuple[dict[str, Any], list[bytes]] | None = None
 
 
 class VeniceClient:
@@ -332,7 +335,7 @@ class VeniceClient:
             seed = request.seed if seeded else None
             images = [GeneratedImage.from_bytes(reply.body, index=0, seed=seed, **flags)]
         else:
-            meta, raw_images = parse_images_json(reply.body)
+            meta, raw_images = reply.images_json or parse_images_json(reply.body)
             seed = echoed_seed(meta) if request.seed is None else request.seed
             seed = seed if seeded else None
             # Only the first variant uses the seed; the others are random (venice-api.md §0.4).
@@ -612,8 +615,18 @@ class VeniceClient:
                 timeout=(self.connect_timeout, self.read_timeout),
             )  # fmt: skip
             self.breaker.succeeded()  # any answer: the server is up
-            body = read_body(resp, self.max_response_bytes, deadline_s=self.read_timeout)
-            return _Reply(resp.status_code, resp.headers, body), None, False
+            stream = ImagesStream() if _json_success(resp) else None
+            body = read_body(
+                resp, self.max_response_bytes, deadline_s=self.read_timeout, watcher=stream
+            )
+            if stream is None:
+                return _Reply(resp.status_code, resp.headers, body), None, False
+            body, images_json = stream.finish(body)
+            return (
+                _Reply(resp.status_code, resp.headers, body, images_json=images_json),
+                None,
+                False,
+            )
         except BodyTimeout as exc:
             failure = APITimeoutError(exc.message)
         except InvalidResponseError as exc:
@@ -687,6 +700,12 @@ def _expect(request: Any, kind: type) -> Any:
     if not isinstance(request, kind):
         raise TypeError(f"expected a {kind.__name__}, got {type(request).__name__}")
     return request
+
+
+def _json_success(resp: requests.Response) -> bool:
+    """A 200 in JSON: its ``images`` strings are worth decoding while they arrive."""
+    kind = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return resp.status_code == 200 and kind == "application/json"
 
 
 def _short(text: str) -> str:

@@ -14,7 +14,7 @@ import json
 import re
 import sys
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -24,14 +24,25 @@ CHUNK = 1 << 20
 IMAGES_KEY = re.compile(rb'"images"\s*:\s*\[')
 
 
+class Watcher(Protocol):
+    """Looks at the body as it fills (``ImagesStream`` decodes images in it on the way)."""
+
+    def advance(self, buf: bytearray, filled: int) -> None: ...
+
+
 def read_body(
-    resp: requests.Response, max_bytes: int, deadline_s: float | None = None
+    resp: requests.Response,
+    max_bytes: int,
+    deadline_s: float | None = None,
+    *,
+    watcher: Watcher | None = None,
 ) -> bytearray:
     """The whole body, refused as soon as it is known to pass ``max_bytes``.
 
     A read timeout bounds each wait for data, not the whole transfer: a server dripping one byte a
     second would never trip it. ``deadline_s`` bounds the whole transfer; the body is read with
-    ``read1`` (one socket read per call) so the deadline is checked as bytes arrive.
+    ``read1`` (one socket read per call) so the deadline is checked as bytes arrive. A ``watcher``
+    is shown ``buf[:filled]`` after each read.
     """
     declared = resp.headers.get("Content-Length", "").strip()
     encoded = resp.headers.get("Content-Encoding", "identity").strip().lower() not in (
@@ -68,6 +79,8 @@ def read_body(
             del buf[filled:]
             buf += chunk
         filled = end
+        if watcher is not None:
+            watcher.advance(buf, filled)
         if deadline_s is not None and time.monotonic() - started > deadline_s:
             resp.close()
             raise BodyTimeout(
