@@ -14,6 +14,7 @@ import base64
 import io
 import json
 import threading
+import time
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,9 +46,13 @@ def grainy_png(png: bytes, size: tuple[int, int] | None = None) -> bytes:
 class PhotoProxy:
     """``with PhotoProxy(upstream_base_url) as proxy: proxy.base_url`` -> same API, heavier PNGs."""
 
-    def __init__(self, upstream: str, size: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, upstream: str, size: tuple[int, int] | None = None, bandwidth: float = 0.0
+    ) -> None:
+        """``bandwidth``: bytes per second the answers are sent at (0: as fast as loopback)."""
         self.upstream = upstream.rstrip("/")
         self.size = size
+        self.bandwidth = bandwidth
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.raw_bytes_served = 0
@@ -92,7 +97,7 @@ class PhotoProxy:
                         self.send_header(k, v)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                proxy._send(self.wfile, payload)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
@@ -106,6 +111,19 @@ class PhotoProxy:
             self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def _send(self, out: Any, payload: bytes) -> None:
+        """All of ``payload``, paced at ``bandwidth`` when set (a link, not loopback)."""
+        if not self.bandwidth:
+            out.write(payload)
+            return
+        piece = 1 << 18
+        started = time.perf_counter()
+        for at in range(0, len(payload), piece):  # bounded: one pass over the payload
+            out.write(payload[at : at + piece])
+            ahead = (at + piece) / self.bandwidth - (time.perf_counter() - started)
+            if ahead > 0:
+                time.sleep(ahead)
 
     def _heavier(self, payload: bytes) -> bytes:
         try:
