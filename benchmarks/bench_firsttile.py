@@ -54,8 +54,10 @@ def run(reps: int = 3, latency: float = 1.0, seeds: int = 4) -> list[Row]:
             recorder = _recording_publisher(sh)
             saved, sh.display_pub = sh.display_pub, recorder
             try:
-                first = 100 + rep * seeds
-                cell = f"%%venice {SWEEP.format(s=first, e=first + seeds - 1)}\n{PROMPT}\n"
+                start_seed = 100 + rep * seeds
+                cell = (
+                    f"%%venice {SWEEP.format(s=start_seed, e=start_seed + seeds - 1)}\n{PROMPT}\n"
+                )
                 with capture_output(display=False):  # the publisher above takes the displays
                     started = time.monotonic()
                     outcome = sh.run_cell(cell, store_history=False)

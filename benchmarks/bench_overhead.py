@@ -12,6 +12,7 @@ bypassed with ``--no-cache`` so every run is a real call.
 from __future__ import annotations
 
 import base64
+import functools
 
 import requests
 
@@ -55,7 +56,7 @@ def run(reps: int = 11, latency: float = 0.2) -> list[Row]:
                         result = sh.user_ns["_bench_one"]
                         http_s.append(result.timing.wall_ms / 1000)
                     else:
-                        seconds, images = timed(lambda b=body: _plain_call(plain, url, b))
+                        seconds, images = timed(functools.partial(_plain_call, plain, url, body))
                         plain_s.append(seconds)
                 sent = [r for r in server.received if r.path.endswith("/image/generate")]
                 if sent[-1].body != body or sent[-2].body != body:

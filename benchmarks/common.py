@@ -90,7 +90,7 @@ def shell() -> Any:
     """The process's InteractiveShell with ``venice_nb`` loaded (as a user would have it)."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    sh = InteractiveShell.instance()
+    sh: Any = InteractiveShell.instance()
     if "venice_nb" not in sh.extension_manager.loaded:
         sh.run_line_magic("load_ext", "venice_nb")
     return sh

@@ -12,5 +12,5 @@ bash scripts/install-browser.sh
 
 "$VENV/bin/ruff" check venice_nb tests benchmarks scripts
 "$VENV/bin/ruff" format --check venice_nb tests benchmarks scripts
-"$VENV/bin/mypy" venice_nb  # settings in pyproject: non-strict, strict for operations/ and settings
+"$VENV/bin/mypy" venice_nb benchmarks  # settings in pyproject: non-strict, strict for operations/ and settings
 exec "$VENV/bin/python" -m pytest "$@"
