@@ -147,7 +147,8 @@ class LocalServer:
 
     @property
     def latency(self) -> float:
-        """Seconds added before answering every generate request."""
+        """Seconds a generate request takes at least, its own render included (the toolbox routes
+        wait this long before working)."""
         return self._state.latency
 
     @latency.setter
