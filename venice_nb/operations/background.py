@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalogue import ModelSpec
-from ..images_in import EDIT_MAX_PIXELS, InputImage, check_pixels, to_input
-from .common import Body, ToolboxRequest, json_size
+from ..images_in import EDIT_MAX_PIXELS, InputImage, check_pixels
+from .common import Body, SingleImageRequest, json_size
 
 BACKGROUND_MODEL = "bria-bg-remover"
 DEFAULT_PRICE = 0.03
 
 
 @dataclass(frozen=True)
-class BackgroundRemoveRequest(ToolboxRequest):
+class BackgroundRemoveRequest(SingleImageRequest):
     """A request for ``POST /image/background-remove``."""
 
     image: InputImage
@@ -30,14 +30,6 @@ class BackgroundRemoveRequest(ToolboxRequest):
     path = "/image/background-remove"
     model = BACKGROUND_MODEL
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.image, InputImage):
-            object.__setattr__(self, "image", to_input(self.image))
-
-    @property
-    def inputs(self) -> tuple[InputImage, ...]:
-        return (self.image,)
-
     def fields_json(self) -> dict[str, Any]:
         return {}
 
@@ -47,7 +39,7 @@ class BackgroundRemoveRequest(ToolboxRequest):
         return self
 
     def check_against(self, spec: ModelSpec | None = None) -> BackgroundRemoveRequest:
-        return self.check()
+        return self.check()  # no model to choose: the schema is all there is to check
 
     def estimated_cost(self, spec: ModelSpec | None = None) -> float | None:
         if spec is not None and spec.pricing.flat is not None:
@@ -62,6 +54,6 @@ class BackgroundRemoveRequest(ToolboxRequest):
             return Body("json", json=value, size=json_size({}, self.inputs))
         return Body(
             "multipart",
-            files=(("image", image.filename, image.data or b"", image.mime),),
+            files=(self.image_part(),),
             size=image.nbytes + 512,
         )

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from ..catalogue import ModelSpec, did_you_mean
 from ..errors import ValidationError
-from ..images_in import FILE_MAX_BYTES, MB, InputImage
+from ..images_in import FILE_MAX_BYTES, MB, InputImage, to_input
 
 JSON_MAX_BYTES = 35 * MB
 TRANSPORTS = ("auto", "json", "multipart")
@@ -313,3 +313,23 @@ class ToolboxRequest:
             operation=self.operation,
             inputs=[im.url or im.sha256 for im in self.inputs],
         )
+
+
+class SingleImageRequest(ToolboxRequest):
+    """What the one-image requests (edit, upscale, background removal) share. Each is a frozen
+    dataclass whose ``image`` field takes anything ``to_input`` takes (a result, a path, bytes...).
+    """
+
+    image: InputImage
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.image, InputImage):
+            object.__setattr__(self, "image", to_input(self.image))
+
+    @property
+    def inputs(self) -> tuple[InputImage, ...]:
+        return (self.image,)
+
+    def image_part(self) -> tuple[str, str, bytes, str]:
+        """The image as the multipart file part ``image``."""
+        return ("image", self.image.filename, self.image.data or b"", self.image.mime)

@@ -13,11 +13,11 @@ from typing import Any
 
 from ..catalogue import ModelSpec
 from ..errors import ValidationError
-from ..images_in import EDIT_MAX_PIXELS, InputImage, check_pixels, to_input
+from ..images_in import EDIT_MAX_PIXELS, InputImage, check_pixels
 from .common import (
     DEFAULT_EDIT_MODEL,
     Body,
-    ToolboxRequest,
+    SingleImageRequest,
     check_edit_against,
     check_edit_fields,
     check_prompt,
@@ -29,7 +29,7 @@ from .common import (
 
 
 @dataclass(frozen=True)
-class EditRequest(ToolboxRequest):
+class EditRequest(SingleImageRequest):
     """A request for ``POST /image/edit``. Unset (None) fields are not sent."""
 
     image: InputImage
@@ -47,15 +47,10 @@ class EditRequest(ToolboxRequest):
     path = "/image/edit"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.image, InputImage):
-            object.__setattr__(self, "image", to_input(self.image))
+        super().__post_init__()
         object.__setattr__(self, "output_format", normalise_format(self.output_format))
         if isinstance(self.resolution, str):  # tiers are upper-case in the catalogue ("2k" -> "2K")
             object.__setattr__(self, "resolution", self.resolution.strip().upper())
-
-    @property
-    def inputs(self) -> tuple[InputImage, ...]:
-        return (self.image,)
 
     def fields_json(self) -> dict[str, Any]:
         names = (
@@ -112,6 +107,6 @@ class EditRequest(ToolboxRequest):
         return Body(
             "multipart",
             fields={k: form_value(v) for k, v in fields_.items()},
-            files=(("image", image.filename, image.data, image.mime),),
+            files=(self.image_part(),),
             size=image.nbytes + 1024,
         )

@@ -17,10 +17,9 @@ from ..images_in import (
     UPSCALE_MAX_OUTPUT_PIXELS,
     InputImage,
     check_pixels,
-    to_input,
     upscale_outcome,
 )
-from .common import Body, ToolboxRequest, form_value, json_size
+from .common import Body, SingleImageRequest, form_value, json_size
 
 SCALES = (2, 4)
 CREATIVITY_MAX = 0.02
@@ -33,7 +32,7 @@ def _is_number(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class UpscaleRequest(ToolboxRequest):
+class UpscaleRequest(SingleImageRequest):
     """A request for ``POST /image/upscale``."""
 
     image: InputImage
@@ -47,14 +46,9 @@ class UpscaleRequest(ToolboxRequest):
     model = UPSCALER_MODEL
 
     def __post_init__(self) -> None:
-        if not isinstance(self.image, InputImage):
-            object.__setattr__(self, "image", to_input(self.image))
+        super().__post_init__()
         if isinstance(self.scale, float) and float(self.scale).is_integer():
             object.__setattr__(self, "scale", int(self.scale))
-
-    @property
-    def inputs(self) -> tuple[InputImage, ...]:
-        return (self.image,)
 
     def fields_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"scale": self.scale}
@@ -88,9 +82,6 @@ class UpscaleRequest(ToolboxRequest):
         self.kind()
         return self
 
-    def check_against(self, spec: ModelSpec | None = None) -> UpscaleRequest:
-        return self.check()
-
     def notes(self) -> list[str]:
         """What the service will do differently from what was asked (said before sending)."""
         out = []
@@ -112,6 +103,9 @@ class UpscaleRequest(ToolboxRequest):
     def output_size(self) -> tuple[int, int] | None:
         return upscale_outcome(self.image, self.scale)[1]
 
+    def check_against(self, spec: ModelSpec | None = None) -> UpscaleRequest:
+        return self.check()  # no model to choose: the schema is all there is to check
+
     def estimated_cost(self, spec: ModelSpec | None = None) -> float | None:
         key = f"{self.scale}x"
         if spec is not None and key in spec.pricing.by_scale:
@@ -127,6 +121,6 @@ class UpscaleRequest(ToolboxRequest):
         return Body(
             "multipart",
             fields={k: form_value(v) for k, v in fields_.items()},
-            files=(("image", self.image.filename, self.image.data or b"", self.image.mime),),
+            files=(self.image_part(),),
             size=self.image.nbytes + 512,
         )
