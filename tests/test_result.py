@@ -11,6 +11,7 @@ from venice_nb.result import (
     SweepCell,
     SweepResult,
     Timing,
+    header_size,
     image_problem,
     sniff_format,
 )
@@ -48,6 +49,50 @@ def test_generated_image_reads_size_lazily_and_knows_its_mime() -> None:
 def test_from_bytes_refuses_what_is_no_whole_image(data: bytes, text: str) -> None:
     with pytest.raises(InvalidResponseError, match=text):
         GeneratedImage.from_bytes(data)
+
+
+HEADER_CASES = [
+    ("PNG", "RGB", {}),
+    ("PNG", "RGBA", {}),
+    ("PNG", "L", {}),
+    ("PNG", "P", {}),
+    ("JPEG", "RGB", {}),
+    ("JPEG", "RGB", {"progressive": True}),
+    ("JPEG", "L", {"exif": "orientation 6"}),  # an APP1 segment before the frame
+    ("WEBP", "RGB", {"quality": 80}),  # lossy: VP8
+    ("WEBP", "RGB", {"lossless": True}),  # VP8L
+    ("WEBP", "RGBA", {"quality": 80}),  # alpha: VP8X
+    ("WEBP", "RGBA", {"lossless": True}),
+]
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 7), (1024, 1024), (1365, 768), (3840, 2160)])
+@pytest.mark.parametrize(("fmt", "mode", "options"), HEADER_CASES)
+def test_header_size_agrees_with_pillow(fmt: str, mode: str, options: dict, size) -> None:
+    import io
+
+    from PIL import Image
+
+    if "exif" in options:
+        exif = Image.Exif()
+        exif[0x0112] = 6  # rotated: the stored size is still the frame's
+        options = {**options, "exif": exif.tobytes()}
+    buf = io.BytesIO()
+    Image.new(mode, size).save(buf, fmt, **options)
+    data = buf.getvalue()
+    with Image.open(io.BytesIO(data)) as im:
+        expected = im.size
+    assert expected == size
+    assert header_size(data, sniff_format(data) or "") == size
+
+
+def test_header_size_says_none_for_headers_it_cannot_read() -> None:
+    webp = encode("webp", (64, 32))
+    assert header_size(webp[:12] + b"JUNK" + webp[16:], "webp") is None
+    assert header_size(b"\x89PNG\r\n\x1a\n" + b"\0" * 30, "png") is None
+    assert header_size(b"\xff\xd8\xff\xe0\x00", "jpeg") is None  # cut before any frame
+    assert header_size(b"\xff\xd8" + b"\x00" * 40, "jpeg") is None  # not a marker
+    assert GeneratedImage.from_bytes(webp).size == (64, 32)
 
 
 def test_image_problem_accepts_whole_images() -> None:

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ValidationError
-from .result import MIME, GeneratedImage, GenerationResult, image_problem, sniff_format
+from .result import (
+    MIME,
+    GeneratedImage,
+    GenerationResult,
+    header_size,
+    image_problem,
+    sniff_format,
+)
 
 MB = 1_000_000  # the service says "MB"; decimal megabytes are the safe reading
 MIN_PIXELS = 65_536  # 256x256
@@ -275,6 +282,10 @@ def _known_size(image: GeneratedImage) -> tuple[int, int] | None:
 
 
 def _pil_size(data: bytes, label: str) -> tuple[int, int]:
+    fmt = sniff_format(data)
+    known = header_size(data, fmt) if fmt is not None else None
+    if known is not None:
+        return known
     from io import BytesIO
 
     import PIL.Image

@@ -43,6 +43,54 @@ def sniff_format(data: bytes | bytearray | memoryview) -> str | None:
     return None
 
 
+def header_size(data: bytes | bytearray | memoryview, fmt: str) -> tuple[int, int] | None:
+    """(width, height) read from the header bytes, or None when they are not the usual shape
+    (the caller then asks Pillow). Opening a WebP with Pillow decodes its first frame (~7 ms for
+    1024x1024), so the display and the panel ask here first."""
+    head = bytes(data[:32])
+    if fmt == "png" and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if fmt == "webp" and len(head) >= 30:
+        chunk = head[12:16]
+        if chunk == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":
+            w, h = int.from_bytes(head[26:28], "little"), int.from_bytes(head[28:30], "little")
+            return w & 0x3FFF, h & 0x3FFF
+        if chunk == b"VP8L" and head[20] == 0x2F:
+            bits = int.from_bytes(head[21:25], "little")
+            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+        if chunk == b"VP8X":
+            w, h = int.from_bytes(head[24:27], "little"), int.from_bytes(head[27:30], "little")
+            return w + 1, h + 1
+        return None
+    if fmt == "jpeg":
+        return _jpeg_size(data)
+    return None
+
+
+def _jpeg_size(data: bytes | bytearray | memoryview) -> tuple[int, int] | None:
+    """The frame size from the first SOF marker, walking the segments before it."""
+    pos, n = 2, len(data)
+    while pos + 9 < n:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # no length
+            pos += 2
+            continue
+        length = int.from_bytes(bytes(data[pos + 2 : pos + 4]), "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h = int.from_bytes(bytes(data[pos + 5 : pos + 7]), "big")
+            w = int.from_bytes(bytes(data[pos + 7 : pos + 9]), "big")
+            return (w, h) if w and h else None
+        if length < 2:
+            return None
+        pos += 2 + length
+    return None
+
+
 def image_problem(data: bytes | bytearray | memoryview, fmt: str) -> str | None:
     """Why ``data`` (already sniffed as ``fmt``) is not a whole image, or None when it looks whole.
 
@@ -231,6 +279,9 @@ class GeneratedImage:
     @cached_property
     def size(self) -> tuple[int, int]:
         """(width, height), read from the header only."""
+        known = header_size(self.data, self.format)
+        if known is not None:
+            return known
         from io import BytesIO
 
         from PIL import Image

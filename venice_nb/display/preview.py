@@ -15,6 +15,8 @@ from __future__ import annotations
 from io import BytesIO
 from typing import TYPE_CHECKING
 
+from ..result import header_size
+
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
@@ -69,6 +71,9 @@ def image_preview(image: object, max_side: int) -> Preview:
 
 def make_preview(data: bytes, fmt: str, max_side: int) -> Preview:
     """A preview of ``data`` with the long side at ``max_side``, decoded once, encoded fast."""
+    known = header_size(data, fmt)
+    if known is not None and preview_dimensions(known, max_side) == known:
+        return Preview(data, known, fmt)  # small enough: not even opened
     from PIL import Image
 
     with Image.open(BytesIO(data)) as im:
