@@ -5,17 +5,19 @@ The input is a 512x512 WebP made by a first cell (``shot``). For each operation 
 to end through a real shell (parse, input checks against the catalogue, the call, decoding and the
 displayed before/after); the baseline posts the body the magic sent (read back from the server) to
 the same route with one keep-alive ``requests.Session`` and keeps the answer's image bytes.
-The local server adds 200 ms to each call. Alternating pairs, ``--no-cache``; target: each ratio
+The local server, in a process of its own (``benchmarks.serve``: its image work no longer shares
+the measured interpreter's GIL), waits 200 ms before each call. Alternating pairs, ``--no-cache``; target: each ratio
 <= 1.05.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 
 import requests
 
-from .common import BENCH_KEY, Row, configured, median, run_cell, timed
+from .common import BENCH_KEY, Row, configured, median, run_cell, served, timed
 
 TARGET = 1.05
 SHOT = "-m z-image-turbo --width 512 --height 512 --seed 3 -f webp --no-cache -o shot"
@@ -48,33 +50,29 @@ def _plain_call(session: requests.Session, url: str, body: dict) -> bytes:
 
 
 def run(reps: int = 11, latency: float = 0.2) -> list[Row]:
-    from venice_nb.server import LocalServer
-
     rows = []
-    with LocalServer(latency=latency) as server, configured(server.base_url) as sh:
+    with served("--latency", str(latency)) as base_url, configured(base_url) as sh:
         run_cell(sh, SHOT)
-        root = server.base_url.rsplit("/api/v1", 1)[0]
         with requests.Session() as plain:
             for name, (line, body) in OPERATIONS.items():
                 _magic(sh, line, body)  # warm-up: catalogue of the operation's models, imports
-                sent = server.received[-1]
-                if not isinstance(sent.body, dict):
-                    raise RuntimeError(f"{name}: the magic sent a {sent.content_type} body")
-                url = root + sent.path
-                _plain_call(plain, url, sent.body)
+                request = sh.user_ns["_tool"].request
+                sent = request.to_json()  # the body the magic sent (JSON at this size)
+                url = base_url + request.path
+                _plain_call(plain, url, sent)
                 magic_s: list[float] = []
                 plain_s: list[float] = []
                 for i in range(reps):
                     for which in ("magic", "plain") if i % 2 == 0 else ("plain", "magic"):
                         if which == "magic":
                             magic_s.append(_magic(sh, line, body))
-                            if server.received[-1].body != sent.body:
+                            if sh.user_ns["_tool"].request.to_json() != sent:
                                 raise RuntimeError(f"{name}: the magic's body changed")
                         else:
-                            call = lambda u=url, b=sent.body: _plain_call(plain, u, b)  # noqa: E731
+                            call = functools.partial(_plain_call, plain, url, sent)
                             plain_s.append(timed(call)[0])
                 got = sh.user_ns.pop("_tool").images[0].data
-                if got != _plain_call(plain, url, sent.body):
+                if got != _plain_call(plain, url, sent):
                     raise RuntimeError(
                         f"{name}: the magic and the plain script got different bytes"
                     )
@@ -88,7 +86,7 @@ def run(reps: int = 11, latency: float = 0.2) -> list[Row]:
                         f"ratio <= {TARGET}",
                         ratio <= TARGET,
                         note=(
-                            f"{sent.path.rsplit('/api/v1', 1)[-1]} on a 512x512 webp, "
+                            f"{request.path} on a 512x512 webp, "
                             f"{latency * 1000:.0f} ms latency, {reps} alternating pairs "
                             "(ratio = median of pair ratios)"
                         ),
