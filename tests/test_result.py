@@ -11,6 +11,7 @@ from venice_nb.result import (
     SweepCell,
     SweepResult,
     Timing,
+    header_alpha,
     header_size,
     image_problem,
     sniff_format,
@@ -86,6 +87,45 @@ def test_header_size_agrees_with_pillow(fmt: str, mode: str, options: dict, size
     assert header_size(data, sniff_format(data) or "") == size
 
 
+def _alpha_cases():
+    from PIL import Image
+
+    opaque = Image.new("RGB", (40, 30), (10, 200, 30))
+    clear = Image.new("RGBA", (40, 30), (10, 200, 30, 0))
+    palette = opaque.convert("P")
+    return [
+        ("PNG", opaque, {}),
+        ("PNG", clear, {}),
+        ("PNG", clear.convert("LA"), {}),
+        ("PNG", opaque.convert("L"), {}),
+        ("PNG", opaque.convert("L"), {"transparency": 0}),  # tRNS on a grey image
+        ("PNG", palette, {}),
+        ("PNG", palette, {"transparency": 0}),  # tRNS on a palette
+        ("PNG", opaque, {"transparency": (10, 200, 30)}),  # tRNS on RGB
+        ("WEBP", opaque, {"quality": 80}),
+        ("WEBP", opaque, {"lossless": True}),
+        ("WEBP", clear, {"quality": 80}),
+        ("WEBP", clear, {"lossless": True}),
+        ("WEBP", opaque.convert("RGBA"), {"lossless": True}),
+        ("JPEG", opaque, {}),
+    ]
+
+
+@pytest.mark.parametrize("case", range(14))
+def test_header_alpha_agrees_with_pillow(case: int) -> None:
+    import io
+
+    from PIL import Image
+
+    fmt, image, options = _alpha_cases()[case]
+    buf = io.BytesIO()
+    image.save(buf, fmt, **options)
+    data = buf.getvalue()
+    with Image.open(io.BytesIO(data)) as im:
+        pillow = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+    assert header_alpha(data, fmt.lower()) is pillow, (fmt, image.mode, options)
+
+
 def test_header_size_says_none_for_headers_it_cannot_read() -> None:
     webp = encode("webp", (64, 32))
     assert header_size(webp[:12] + b"JUNK" + webp[16:], "webp") is None
@@ -93,6 +133,7 @@ def test_header_size_says_none_for_headers_it_cannot_read() -> None:
     assert header_size(b"\xff\xd8\xff\xe0\x00", "jpeg") is None  # cut before any frame
     assert header_size(b"\xff\xd8" + b"\x00" * 40, "jpeg") is None  # not a marker
     assert GeneratedImage.from_bytes(webp).size == (64, 32)
+    assert header_alpha(webp[:12] + b"JUNK" + webp[16:], "webp") is None
 
 
 def test_image_problem_accepts_whole_images() -> None:

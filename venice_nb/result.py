@@ -67,6 +67,37 @@ def header_size(data: bytes | bytearray | memoryview, fmt: str) -> tuple[int, in
     return None
 
 
+def header_alpha(data: bytes | bytearray | memoryview, fmt: str) -> bool | None:
+    """Whether the picture carries transparency, from its header: a PNG's colour type or a tRNS
+    chunk before the pixels, a WebP's alpha flag (VP8X) or hint (VP8L). None when the header is
+    not the usual shape (the caller asks Pillow, which decodes a WebP's first frame to say)."""
+    if fmt == "jpeg":
+        return False
+    head = bytes(data[:32])
+    if fmt == "webp" and len(head) >= 25:
+        chunk = head[12:16]
+        if chunk == b"VP8 ":
+            return False
+        if chunk == b"VP8L" and head[20] == 0x2F:
+            return bool(int.from_bytes(head[21:25], "little") >> 28 & 1)
+        if chunk == b"VP8X":
+            return bool(head[20] & 0x10)
+        return None
+    if fmt == "png" and head[12:16] == b"IHDR" and len(head) >= 26:
+        if head[25] in (4, 6):  # grey + alpha, RGBA
+            return True
+        pos, n = 8, len(data)
+        while pos + 8 <= n:  # chunks until the first IDAT: a tRNS makes a colour transparent
+            kind = bytes(data[pos + 4 : pos + 8])
+            if kind == b"tRNS":
+                return True
+            if kind in (b"IDAT", b"IEND"):
+                return False
+            pos += 12 + int.from_bytes(bytes(data[pos : pos + 4]), "big")
+        return None
+    return None
+
+
 def _jpeg_size(data: bytes | bytearray | memoryview) -> tuple[int, int] | None:
     """The frame size from the first SOF marker, walking the segments before it."""
     pos, n = 2, len(data)

@@ -11,6 +11,8 @@ import base64
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from ..result import header_alpha
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..images_in import InputImage
     from ..result import GeneratedImage, GenerationResult
@@ -31,6 +33,9 @@ def has_alpha(data: bytes, fmt: str) -> bool:
     """Whether a PNG or WebP carries transparency (read from its header; JPEG never does)."""
     if fmt not in ("png", "webp"):
         return False
+    known = header_alpha(data, fmt)
+    if known is not None:
+        return known
     from io import BytesIO
 
     from PIL import Image
