@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import statistics
 import subprocess
 import sys
@@ -193,7 +194,8 @@ def served(*args: str, timeout: float = 60) -> Iterator[str]:
     )
     try:
         assert proc.stdout is not None and proc.stdin is not None
-        url = proc.stdout.readline().strip()
+        ready, _, _ = select.select([proc.stdout], [], [], timeout)  # a hung child ends the wait
+        url = proc.stdout.readline().strip() if ready else ""
         if not url.startswith("http://127.0.0.1:"):
             raise RuntimeError(f"benchmarks.serve did not start (said {url!r})")
         yield url

@@ -6,7 +6,9 @@ it here, so a change to what a result holds is made once.
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import random
 from typing import Any
 
@@ -114,3 +116,39 @@ def sample_sweep(fail_at=(2, 7.5)) -> SweepResult:
                 SweepCell(params, result=GenerationResult(req, [img], timing=timing, cost_usd=0.01))
             )
     return SweepResult(cells, rows="seed", cols="cfg_scale", wall_ms=450.0)
+
+
+# ---- generate answers as JSON bytes (tests of wire.py and images_stream.py) ---------------------
+
+IMG = [b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3, b"\xff\xd8\xff" + b"jpeg-ish" * 50, b"x"]
+B64 = [base64.b64encode(x).decode() for x in IMG]
+
+
+def image_json_reference(body: bytes) -> tuple[dict, list[bytes]]:
+    """What plain json.loads + base64 gives: the fast path must agree with it exactly."""
+    obj = json.loads(body)
+    images = obj.pop("images")
+    return obj, [base64.b64decode(s) for s in images]
+
+
+META = {
+    "id": "generate-image-1",
+    "timing": {"inferenceDuration": 10, "total": 12},
+    "request": {"success": True, "data": {"seed": -5, "prompt": 'say "images": [] please'}},
+}
+BODIES = {
+    "compact": json.dumps({**META, "images": B64}, separators=(",", ":")).encode(),
+    "spaced": json.dumps({"images": B64, **META}, indent=2).encode(),
+    "images-last": json.dumps({**META, "images": B64[:1]}).encode(),
+    "escaped-slashes": json.dumps({**META, "images": B64}).replace("/", "\\/").encode(),
+    "nested-images-first": json.dumps(
+        {"request": {"data": {"images": ["QUFB"]}}, "id": "x", "images": B64}
+    ).encode(),
+    "unicode-meta": json.dumps(
+        {"id": "é", "images": B64, "request": {"data": {"prompt": "カナル"}}},
+        ensure_ascii=False,
+    ).encode(),
+    "images-key-in-a-string": json.dumps(
+        {"note": '"images": ["QUFB"]', "images": B64[1:]}
+    ).encode(),
+}

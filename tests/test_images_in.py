@@ -50,15 +50,18 @@ def test_a_single_image_result_is_its_image_with_where_it_came_from() -> None:
     assert "data" not in image.describe() and image.describe()["bytes"] == image.nbytes
 
 
-def test_a_result_lends_its_known_size_and_unreadable_bytes_are_still_one_line() -> None:
+def test_a_result_gives_its_header_size_and_unreadable_bytes_are_still_one_line() -> None:
     image = GeneratedImage.from_bytes(png_bytes((64, 48)))
-    assert image.size == (64, 48)  # read once here, then kept on the image
     assert to_input(image, "shot").size == (64, 48)
     truncated = png_bytes((64, 48))
     broken = GeneratedImage(data=truncated[:33] + b"\0" * (len(truncated) - 33), format="png")
     with pytest.raises(ValidationError, match="shot") as caught:
         to_input(broken, "shot")
     assert "\n" not in str(caught.value)
+    webp = png_bytes((64, 48), fmt="WEBP")
+    garbled = webp[:12] + b"JUNK" + webp[16:]  # whole by its RIFF size, no header anyone reads
+    with pytest.raises(ValidationError, match=r"^garbled cannot be read as an image"):
+        to_input(garbled, "garbled")
 
 
 def test_a_result_with_several_images_asks_which_one() -> None:

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from factories import BODIES
+from factories import image_json_reference as reference
 from fault_server import FaultServer, Reply
-from test_wire import BODIES, reference
 
 from venice_nb.errors import InvalidResponseError
 from venice_nb.images_stream import ImagesStream

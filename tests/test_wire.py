@@ -3,50 +3,18 @@
 from __future__ import annotations
 
 import base64
-import json
 import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 import requests
+from factories import B64, BODIES, IMG
+from factories import image_json_reference as reference
 from fault_server import FaultServer, Reply
 
 from venice_nb.errors import InvalidResponseError
 from venice_nb.wire import BodyTimeout, decode_b64, parse_images_json, read_body
-
-IMG = [b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3, b"\xff\xd8\xff" + b"jpeg-ish" * 50, b"x"]
-B64 = [base64.b64encode(x).decode() for x in IMG]
-
-
-def reference(body: bytes) -> tuple[dict, list[bytes]]:
-    """What plain json.loads + base64 gives: the fast path must agree with it exactly."""
-    obj = json.loads(body)
-    images = obj.pop("images")
-    return obj, [base64.b64decode(s) for s in images]
-
-
-META = {
-    "id": "generate-image-1",
-    "timing": {"inferenceDuration": 10, "total": 12},
-    "request": {"success": True, "data": {"seed": -5, "prompt": 'say "images": [] please'}},
-}
-BODIES = {
-    "compact": json.dumps({**META, "images": B64}, separators=(",", ":")).encode(),
-    "spaced": json.dumps({"images": B64, **META}, indent=2).encode(),
-    "images-last": json.dumps({**META, "images": B64[:1]}).encode(),
-    "escaped-slashes": json.dumps({**META, "images": B64}).replace("/", "\\/").encode(),
-    "nested-images-first": json.dumps(
-        {"request": {"data": {"images": ["QUFB"]}}, "id": "x", "images": B64}
-    ).encode(),
-    "unicode-meta": json.dumps(
-        {"id": "é", "images": B64, "request": {"data": {"prompt": "カナル"}}},
-        ensure_ascii=False,
-    ).encode(),
-    "images-key-in-a-string": json.dumps(
-        {"note": '"images": ["QUFB"]', "images": B64[1:]}
-    ).encode(),
-}
 
 
 @pytest.mark.parametrize("name", sorted(BODIES))
@@ -84,7 +52,6 @@ def test_decode_b64_accepts_str_bytes_and_memoryview() -> None:
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="binascii's strict_mode is 3.11+")
 def test_decoding_a_view_into_the_body_makes_no_copy_of_the_base64() -> None:
     """A 4K PNG arrives as ~20 MB of base64: decoding must not hold a second copy of it."""
-    import base64
     import tracemalloc
 
     raw = bytes(range(256)) * 12_288  # 3 MiB

@@ -166,7 +166,7 @@ def to_input(value: Any, label: str | None = None) -> InputImage:
 def from_generated(
     image: GeneratedImage, label: str, info: dict[str, Any] | None = None
 ) -> InputImage:
-    checked = from_bytes(image.data, label, size=_known_size(image))
+    checked = from_bytes(image.data, label)
     lineage = getattr(image, "lineage", None)
     if info is None:
         info = {"index": image.index, "seed": image.seed}
@@ -245,14 +245,9 @@ def from_pil(image: Any, label: str = "PIL image") -> InputImage:
     return InputImage(label=label, data=buf.getvalue(), format="png", size=tuple(image.size))
 
 
-def from_bytes(
-    data: bytes, label: str = "bytes", *, size: tuple[int, int] | None = None
-) -> InputImage:
+def from_bytes(data: bytes, label: str = "bytes") -> InputImage:
     """Bytes checked to be a whole image; PNG, JPEG and WebP go as they are, other formats that
-    Pillow reads (GIF, BMP, TIFF) are re-encoded to PNG. SVG and unreadable bytes are refused.
-
-    ``size``: when the caller already knows it (a result reads it once), Pillow is not asked again.
-    """
+    Pillow reads (GIF, BMP, TIFF) are re-encoded to PNG. SVG and unreadable bytes are refused."""
     if not data:
         raise ValidationError(f"{label} is empty (0 bytes), not an image", field="image")
     if is_svg(data):
@@ -267,23 +262,14 @@ def from_bytes(
         if problem:
             raise ValidationError(f"{label} is not a whole image: {problem}", field="image")
         return InputImage(
-            label=label, data=bytes(data), format=fmt, size=size or _pil_size(data, label)
+            label=label, data=bytes(data), format=fmt, size=_image_size(data, fmt, label)
         )
     return _reencoded(data, label)
 
 
-def _known_size(image: GeneratedImage) -> tuple[int, int] | None:
-    """A result's size, read once and kept on it; None when Pillow cannot read it (from_bytes
-    then says so in one line)."""
-    try:
-        return image.size
-    except Exception:
-        return None
-
-
-def _pil_size(data: bytes, label: str) -> tuple[int, int]:
-    fmt = sniff_format(data)
-    known = header_size(data, fmt) if fmt is not None else None
+def _image_size(data: bytes, fmt: str, label: str) -> tuple[int, int]:
+    """From the header bytes, else from Pillow (a one-line ValidationError when it cannot)."""
+    known = header_size(data, fmt)
     if known is not None:
         return known
     from io import BytesIO

@@ -18,11 +18,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any
 
-from .wire import IMAGES_KEY
+IMAGES_KEY = re.compile(rb'"images"\s*:\s*\[')
 
 _BEFORE, _ARRAY, _STRING, _AFTER, _BROKEN = range(5)
 _SEPARATORS = b" \t\r\n,"

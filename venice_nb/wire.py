@@ -2,8 +2,9 @@
 
 A JSON response with four 2048x2048 PNGs is ~100 MB of base64. ``json.loads`` on it would hold the
 body, a decoded copy of it and the parsed strings at once (about 4x the images). Instead the
-``images`` array is cut out of the raw bytes and each entry is base64-decoded straight from a
-memoryview; the small rest is parsed with ``json``. Anything unusual falls back to ``json.loads``.
+``images`` strings are base64-decoded in place in the body (``images_stream.ImagesStream``, which
+the client runs while the body arrives) and only the small rest is parsed with ``json``. Anything
+unusual falls back to ``json.loads`` on the body as it arrived.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import sys
 import time
 from typing import Any, Protocol
@@ -19,9 +19,9 @@ from typing import Any, Protocol
 import requests
 
 from .errors import InvalidResponseError
+from .images_stream import ImagesStream
 
 CHUNK = 1 << 20
-IMAGES_KEY = re.compile(rb'"images"\s*:\s*\[')
 
 
 class Watcher(Protocol):
@@ -146,10 +146,15 @@ def _loads(body: bytes | bytearray) -> Any:
 
 
 def parse_images_json(body: bytearray, key: str = "images") -> tuple[dict[str, Any], list[bytes]]:
-    """(the JSON object without its image strings, the decoded images) of a generate response."""
-    fast = _cut_images(body) if key == "images" else None
-    if fast is not None:
-        return fast
+    """(the JSON object without its image strings, the decoded images) of a generate response.
+
+    The images are decoded in place: ``body`` is consumed (the client drops it right after)."""
+    if key == "images":  # the same in-place decoder that reads a body as it arrives
+        stream = ImagesStream()
+        stream.advance(body, len(body))
+        body, fast = stream.finish(body)
+        if fast is not None:
+            return fast
     obj = _loads(body)
     if obj is _INVALID:  # raised outside the except: no JSONDecodeError (holding the body) chained
         raise InvalidResponseError(f"the server's answer is not valid JSON ({len(body):,} bytes)")
@@ -159,38 +164,3 @@ def parse_images_json(body: bytearray, key: str = "images") -> tuple[dict[str, A
     if not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw):
         raise InvalidResponseError(f"the server's answer has no '{key}' list of base64 strings")
     return obj, [decode_b64(s, f"image {i + 1}") for i, s in enumerate(raw)]
-
-
-def _cut_images(body: bytearray) -> tuple[dict[str, Any], list[bytes]] | None:
-    match = IMAGES_KEY.search(body)
-    if match is None:
-        return None
-    view = memoryview(body)
-    spans: list[tuple[int, int]] = []
-    pos = match.end()
-    n = len(body)
-    while True:
-        while pos < n and body[pos] in b" \t\r\n,":
-            pos += 1
-        if pos >= n:
-            return None
-        if body[pos] == ord("]"):
-            break
-        if body[pos] != ord('"'):
-            return None
-        end = body.find(b'"', pos + 1)
-        if end < 0 or body.find(b"\\", pos + 1, end) >= 0:
-            return None  # escapes: let json handle it
-        spans.append((pos + 1, end))
-        pos = end + 1
-    rest = bytes(body[: match.end() - 1]) + b"[]" + bytes(body[pos + 1 :])
-    try:
-        obj = json.loads(rest)
-    except ValueError:
-        return None
-    if not isinstance(obj, dict) or obj.get("images") != [] or not spans:
-        return None  # the match was not the top-level array
-    del obj["images"]
-    images = [decode_b64(view[s:e], f"image {i + 1}") for i, (s, e) in enumerate(spans)]
-    view.release()
-    return obj, images
