@@ -42,7 +42,7 @@ from .errors import (
 from .errors import from_response as api_error
 from .images_stream import ImagesStream
 from .lineage import derived_result
-from .network import CircuitBreaker, is_loopback, proxy_for
+from .network import CircuitBreaker, current_round, is_loopback, proxy_for
 from .operations.background import BackgroundRemoveRequest
 from .operations.common import Body, ToolboxRequest, explain_refusal
 from .operations.edit import EditRequest
@@ -523,6 +523,7 @@ class VeniceClient:
         policy = self.retry
         waited = 0.0
         retries = 0
+        round_token = current_round()  # a sweep's, or this call's own: the breaker's unit
         while True:
             locked = self.gate.lock_reason()
             if locked is not None and self.gate.wait_s() > policy.max_total_wait_s - waited:
@@ -534,13 +535,15 @@ class VeniceClient:
             while (slot := self.gate.take(model or path))[0] is None:
                 self._pause(slot[1], cancel)
             self._pause(0, cancel)
-            blocked = self.breaker.blocked()
+            blocked = self.breaker.blocked(round_token)
             if blocked is not None:
                 raise self._through_proxy(
                     APIConnectionError(f"not sent to {self._shown_url}: {blocked}")
                 )
             payload = body.requests_kwargs() if body is not None else {"json": json_body}
-            reply, failure, retryable = self._attempt(method, url, payload, params, bearer)
+            reply, failure, retryable = self._attempt(
+                method, url, payload, params, bearer, round_token
+            )
             self.gate.finish(slot[0], *((reply.headers, reply.status) if reply else (None,)))
             if reply is not None and 200 <= reply.status < 300:
                 reply.retries = retries
@@ -602,6 +605,7 @@ class VeniceClient:
         payload: Mapping[str, Any],
         params: Mapping[str, str] | None,
         bearer: Bearer | None,
+        round_token: object = None,
     ) -> tuple[_Reply | None, VeniceError | None, bool]:
         """One HTTP exchange: (reply, None, _) or (None, error, retryable). Never raises ours
         from inside an ``except`` block, so no ``requests`` exception is chained to it."""
@@ -636,7 +640,7 @@ class VeniceClient:
                 f"could not connect to {self._shown_url} within {self.connect_timeout:g} s"
             )
             retryable = True
-            self.breaker.failed(f"no connection within {self.connect_timeout:g} s")
+            self.breaker.failed(f"no connection within {self.connect_timeout:g} s", round_token)
         except requests.exceptions.ReadTimeout:
             failure = APITimeoutError(
                 f"no answer from {self._shown_url} within {self.read_timeout:g} s"
@@ -655,7 +659,7 @@ class VeniceClient:
                 )
                 retryable = True
                 if _never_connected(e):
-                    self.breaker.failed(_connection_reason(e))
+                    self.breaker.failed(_connection_reason(e), round_token)
         except requests.exceptions.RequestException as exc:
             failure = APIConnectionError(
                 f"the request to {self._shown_url} failed ({type(exc).__name__})"
