@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import redact_url
+from .redact import redact_value
 from .result import GeneratedImage, GenerationResult, Timing, sniff_format
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -328,7 +329,7 @@ class ResultCache:
             },
             "images": records,
         }
-        text = json.dumps(meta, indent=1).encode("utf-8")
+        text = json.dumps(redact_value(meta), indent=1).encode("utf-8")
         (tmp / META).write_bytes(text)
         return len(text) + sum(r["bytes"] for r in records)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ValidationError
+from .redact import redact_text
 from .result import (
     MIME,
     GeneratedImage,
@@ -58,6 +59,11 @@ class InputImage:
     origin: GeneratedImage | None = field(default=None, repr=False, compare=False)
     origin_info: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     converted_from: str | None = None
+
+    def __post_init__(self) -> None:
+        # The label reaches captions, lineage, sidecars and errors; the URL sent keeps its
+        # credentials, the name a person sees never shows them.
+        object.__setattr__(self, "label", redact_text(self.label))
 
     @property
     def is_url(self) -> bool:
@@ -101,7 +107,7 @@ class InputImage:
         """What lineage records about this input: never its bytes."""
         info: dict[str, Any] = {"label": self.label}
         if self.url is not None:
-            info["url"] = self.url
+            info["url"] = redact_text(self.url)
         else:
             info.update(
                 format=self.format,
@@ -149,7 +155,7 @@ def to_input(value: Any, label: str | None = None) -> InputImage:
     if isinstance(value, str):
         text = value.strip()
         if text.lower().startswith(("http://", "https://")):
-            return InputImage(label=label or text, url=text)
+            return InputImage(label=redact_text(label or text), url=text)
         if text.lower().startswith("data:"):
             return from_bytes(_data_uri(text), label or "data URI")
         return from_path(Path(text).expanduser(), label)

@@ -39,8 +39,11 @@ class GenerationCancelled(KeyboardInterrupt):
 
 
 def bundle(html: str, text: str) -> dict[str, str]:
-    """HTML for notebooks, the same words as plain text for terminals and logs."""
-    return {"text/html": html, "text/plain": text}
+    """HTML for notebooks, the same words as plain text for terminals and logs (no URL
+    credentials in either, whatever they were built from)."""
+    from .redact import redact_text
+
+    return {"text/html": redact_text(html), "text/plain": redact_text(text)}
 
 
 def show(html: str, text: str) -> None:

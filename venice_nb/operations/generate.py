@@ -61,7 +61,11 @@ def _ratio_value(text: str) -> float | None:
 
 
 def _describe_reference(ref: dict[str, Any]) -> dict[str, Any]:
+    from ..redact import redact_text
+
     image = ref.get("image")
+    if isinstance(image, str) and image.lower().startswith(("http://", "https://")):
+        image = redact_text(image)
     if isinstance(image, str) and not image.lower().startswith(("http://", "https://")):
         import hashlib
 

@@ -530,7 +530,9 @@ class Panel:
             if result
             else ("Venice image panel: no result yet")
         )
-        return {"text/html": html, "text/plain": text}
+        from ..redact import redact_text
+
+        return {"text/html": redact_text(html), "text/plain": text}
 
     def _update_mirror(self) -> None:
         if self._mirror is not None and not self._closed:
