@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ValidationError
+from .images_convert import array_image, eight_bit, is_array, stream_bytes, stream_label
 from .redact import redact_text
 from .result import (
     MIME,
@@ -40,7 +41,10 @@ FILE_MAX_BYTES = 25 * MB
 STYLE_REF_MAX_BYTES = 8 * MB
 READ_MAX_BYTES = 200 * MB  # a file bigger than this is refused before it is read
 
-ACCEPTED = "a result (shot or shot[i]), a GeneratedImage, a file path, an http(s) URL, a PIL image or bytes"
+ACCEPTED = (
+    "a result (shot or shot[i]), a GeneratedImage, a file path, an http(s) URL, a PIL image, "
+    "a numpy array (HxW, HxWx3, HxWx4), bytes or a binary stream (BytesIO)"
+)
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,12 @@ def to_input(value: Any, label: str | None = None) -> InputImage:
         return from_path(Path(text).expanduser(), label)
     if _is_pil(value):
         return from_pil(value, label or "PIL image")
+    if is_array(value):
+        name = label or "array"
+        return from_pil(array_image(value, name), name)
+    if callable(getattr(value, "read", None)):  # BytesIO, open(path, "rb"), an upload widget's
+        name = label or stream_label(value)
+        return from_bytes(stream_bytes(value, name, READ_MAX_BYTES), name)
     raise ValidationError(
         f"cannot use {type(value).__name__} {label or ''} as an image; pass {ACCEPTED}".replace(
             "  ", " "
@@ -240,15 +250,20 @@ def from_path(path: Path, label: str | None = None) -> InputImage:
 
 
 def from_pil(image: Any, label: str = "PIL image") -> InputImage:
-    """A PIL image, encoded losslessly as PNG (alpha kept)."""
+    """A PIL image, encoded losslessly as PNG (alpha kept); modes PNG cannot hold at 8 bits
+    (16-bit or float greyscale, CMYK...) are scaled into it first, never clipped."""
     from io import BytesIO
 
-    im = image
-    if im.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-        im = im.convert("RGBA" if "A" in im.mode else "RGB")
+    im, done = eight_bit(image, label)
     buf = BytesIO()
     im.save(buf, format="PNG")
-    return InputImage(label=label, data=buf.getvalue(), format="png", size=tuple(image.size))
+    return InputImage(
+        label=label,
+        data=buf.getvalue(),
+        format="png",
+        size=tuple(image.size),
+        converted_from=f"{image.mode} ({done})" if done else None,
+    )
 
 
 def from_bytes(data: bytes, label: str = "bytes") -> InputImage:
@@ -263,6 +278,8 @@ def from_bytes(data: bytes, label: str = "bytes") -> InputImage:
             field="image",
         )
     fmt = sniff_format(data)
+    if fmt == "png" and len(data) > 24 and data[24] == 16:  # IHDR bit depth: 16-bit PNG
+        return _reencoded(data, label)
     if fmt is not None:
         problem = image_problem(data, fmt)
         if problem:
@@ -311,9 +328,8 @@ def _reencoded(data: bytes, label: str) -> InputImage:
             field="image",
         ) from None
     png = from_pil(pil, label)
-    return InputImage(
-        label=label, data=png.data, format="png", size=png.size, converted_from=original
-    )
+    how = f"{original}, {png.converted_from}" if png.converted_from else original
+    return InputImage(label=label, data=png.data, format="png", size=png.size, converted_from=how)
 
 
 def is_svg(data: bytes) -> bool:
