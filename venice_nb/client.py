@@ -61,7 +61,7 @@ from .ratelimit import delay as retry_delay
 from .responses import build_result, echoed_seed, json_or_none, moderation_flags, openai_images
 from .result import GeneratedImage, GenerationResult, sniff_format
 from .text import plural
-from .urls import DEFAULT_BASE_URL, check_base_url
+from .urls import DEFAULT_BASE_URL, check_base_url, web_page_answer
 from .wire import BodyTimeout, parse_images_json, read_body
 
 # KEY_ENV and mask live in apikey.py and stay importable from here for existing callers.
@@ -546,6 +546,11 @@ class VeniceClient:
             )
             self.gate.finish(slot[0], *((reply.headers, reply.status) if reply else (None,)))
             if reply is not None and 200 <= reply.status < 300:
+                page = web_page_answer(
+                    reply.headers.get("Content-Type"), reply.body, self._shown_url
+                )
+                if page is not None:
+                    raise page
                 reply.retries = retries
                 reply.waited_s = waited
                 return reply

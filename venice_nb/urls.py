@@ -8,9 +8,14 @@ Messages show the URL without credentials (``redact_url``).
 
 from __future__ import annotations
 
-from .errors import ConfigurationError, redact_url
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError, InvalidResponseError, redact_url
 
 DEFAULT_BASE_URL = "https://api.venice.ai/api/v1"
+API_ROOT = "/api/v1"
+VENICE_API_HOST = "api.venice.ai"
+VENICE_WEBSITES = ("venice.ai", "www.venice.ai", "docs.venice.ai")
 
 # Endpoint paths below the API root, longest first so /image/multi-edit wins over /image/edit.
 ENDPOINTS = tuple(
@@ -65,4 +70,31 @@ def check_base_url(url: str, where: str = "base URL") -> str:
                 f"{where} {shown!r} is the full {endpoint} endpoint, not the API's base URL; "
                 f"paste the part before {endpoint}: {root!r}"
             )
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if host in VENICE_WEBSITES or (host == VENICE_API_HOST and not path.endswith(API_ROOT)):
+        what = "Venice's website, not its API" if host in VENICE_WEBSITES else "not the API root"
+        raise ConfigurationError(
+            f"{where} {shown!r} is {what}; paste {DEFAULT_BASE_URL!r} (the base URL is the API "
+            f"root, ending in {API_ROOT})"
+        )
     return url
+
+
+def web_page_answer(
+    content_type: str | None, body: bytes | bytearray, shown_url: str
+) -> InvalidResponseError | None:
+    """The error for a 2xx answer that is a web page (a base URL pointing at a website, a login
+    portal, a proxy's page): said as a base-URL problem, not as an unreadable model list."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    head = bytes(body[:256]).lstrip().lower()
+    if kind not in ("text/html", "application/xhtml+xml") and not head.startswith(
+        (b"<!doctype html", b"<html")
+    ):
+        return None
+    return InvalidResponseError(
+        f"{shown_url} answered with a web page (HTML), not the Venice API",
+        hint=(
+            f"The base URL must be the API root, ending in {API_ROOT}: for Venice "
+            f"{DEFAULT_BASE_URL} (%config VeniceMagics.base_url, or VeniceClient(base_url=))."
+        ),
+    )

@@ -28,7 +28,7 @@ from ..display.html import format_usd
 from ..errors import VeniceError
 from ..operations.generate import SEED_LIMIT, GenerateRequest
 from ..preflight import preflight
-from ..saving import safe_stem
+from ..saving import result_stem
 from ..text import plural
 from . import widgets as pw
 from .worker import Job, Worker
@@ -603,8 +603,7 @@ class Panel:
         result = self.result
         if result is None or image not in result.images:
             raise VeniceError("that image is no longer shown; save from the current grid")
-        base = result.id or f"{result.model}-{result.seed}"
-        stem = safe_stem(f"{base}-{image.index + 1}") if len(result.images) > 1 else None
+        stem = f"{result_stem(result)}-{image.index + 1}" if len(result.images) > 1 else None
         return self._saved(
             replace(result, images=[image]).save(self.session.settings.save_dir, stem=stem)
         )
