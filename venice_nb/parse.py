@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -307,6 +307,37 @@ class _Recording(argparse.Namespace):
         super().__setattr__(name, value)
 
 
+# Options that may be given several times by design: each use adds a value (or counts).
+_REPEATABLE = (argparse._AppendAction, argparse._AppendConstAction, argparse._CountAction)
+
+
+def unknown_option(name: str, known: Sequence[str], where: str = "") -> str:
+    """The one line for an option no parser knows, the same for generation and toolbox cells:
+    a did-you-mean when one is close, else where the options are listed."""
+    from .catalogue import did_you_mean
+
+    hint = did_you_mean(name, known)
+    place = f" for {where}" if where else ""
+    fix = hint or (f"options: {' '.join(known)}" if where else "see %%venice? for the options")
+    return f"unknown option {name!r}{place}; {fix}"
+
+
+def unknown_word(word: str, subcommands: Sequence[str], operations: Sequence[str]) -> str:
+    """The one line for a word that is neither a ``%venice`` subcommand nor a toolbox operation
+    (``%venice upscael shot``, ``%%venice edti -i shot``): the nearest of *both* lists, and both
+    lists, so a mistyped operation is never answered from the subcommands alone."""
+    from .catalogue import did_you_mean
+
+    hint = did_you_mean(word, [*operations, *subcommands])
+    nearest = next((w for w in (*operations, *subcommands) if repr(w) in hint), None)
+    what = "operation" if nearest in operations else "subcommand"
+    return (
+        f"unknown {what} {word!r}; "
+        + (f"{hint} " if hint else "")
+        + f"valid: {', '.join(subcommands)}; operations: {', '.join(operations)}"
+    )
+
+
 def is_number(token: str) -> bool:
     """Whether a token is a number (``-1``, ``-0.5``): a negative value, not an unknown option."""
     try:
@@ -325,6 +356,8 @@ def parse_once(parser: argparse.ArgumentParser, tokens: list[str]) -> tuple[Any,
     args, extra = parser.parse_known_args(tokens, namespace)
     for action in parser._actions:
         if not action.option_strings or action.dest == argparse.SUPPRESS:
+            continue
+        if isinstance(action, _REPEATABLE):  # -i a -i b, --style-ref x --style-ref y: by design
             continue
         given = namespace.assigned.get(action.dest, [])[1:]  # the first is the default
         distinct = [v for i, v in enumerate(given) if v not in given[:i]]

@@ -265,8 +265,14 @@ class VeniceSession:
     def review(self, request: GenerateRequest | str, route: str = "generate") -> Review:
         """``validate`` plus the one-line warnings a surface shows once (see ``Review``)."""
         if hasattr(request, "operation"):  # a toolbox request: checked against its own catalogue
-            checked = self.client().validate_operation(request)  # type: ignore[arg-type]
-            return Review(checked)  # type: ignore[arg-type]
+            from .operations.unused import without_unused
+
+            client = self.client()
+            request.check()  # what can be refused without the catalogue is refused first
+            spec = client.operation_spec(request, fetch=True)  # type: ignore[arg-type]
+            request, warnings, ignored = without_unused(request, spec)
+            checked = client.validate_operation(request)  # type: ignore[arg-type]
+            return Review(checked, warnings, ignored)  # type: ignore[arg-type]
         request = self.request_from(request, "VeniceSession.review")
         client = self.client()
         if route == "openai":

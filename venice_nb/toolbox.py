@@ -18,6 +18,7 @@ from .operations.common import DEFAULT_EDIT_MODEL
 from .operations.edit import EditRequest
 from .operations.multi_edit import MultiEditRequest
 from .operations.upscale import UpscaleRequest
+from .pyargs import need_choice, need_flag, need_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from .operations.common import ToolboxRequest
@@ -104,6 +105,12 @@ def edit(
     the room", model="flux-2-max-edit")``. Keyword arguments: aspect_ratio, resolution, quality,
     output_format, enhance_prompt, disable_prompt_optimization_thinking, safe_mode, transport.
     """
+    from .pyargs import check_types, field_types, need_flag, need_text
+
+    need_text("edit()", "prompt", prompt, "make it night")
+    need_text("edit()", "model", model, DEFAULT_EDIT_MODEL, optional=True)
+    need_flag("edit()", "downscale", downscale)
+    check_types("edit()", fields, {**field_types(EditRequest), **field_types(MultiEditRequest)})
     return run(build_edit(images, prompt, model, downscale=downscale, **fields), session)
 
 
@@ -119,6 +126,9 @@ def upscale(
 ) -> GenerationResult:
     """The image 2x or 4x bigger (4x is reduced by the service on large inputs; said first).
     ``downscale=True`` shrinks an input too large even for 2x instead of refusing it."""
+    _check_common("upscale()", transport, use_cache, downscale)
+    need_choice("upscale()", "scale", scale, (2, 4))
+    need_number("upscale()", "creativity", creativity)
     source = _inputs(image, downscale_for="upscale" if downscale else None)[0]
     request = UpscaleRequest(source, scale=scale, creativity=creativity, transport=transport)
     return run(request, session, use_cache)
@@ -134,5 +144,15 @@ def remove_background(
 ) -> GenerationResult:
     """A PNG of the image with its background transparent (``downscale=True``: shrink an input
     over 33,177,600 pixels or 25 MB instead of refusing it)."""
+    _check_common("remove_background()", transport, use_cache, downscale)
     source = _inputs(image, downscale_for="remove-background" if downscale else None)[0]
     return run(BackgroundRemoveRequest(source, transport=transport), session, use_cache)
+
+
+def _check_common(where: str, transport: Any, use_cache: Any, downscale: Any) -> None:
+    """The arguments every toolbox function shares, in Python words (TypeError/ValueError)."""
+    from .operations.common import TRANSPORTS
+
+    need_choice(where, "transport", transport, TRANSPORTS)
+    need_flag(where, "use_cache", use_cache)
+    need_flag(where, "downscale", downscale)

@@ -418,7 +418,13 @@ class GenerateRequest:
                 field="style_preset",
             )
         unset: dict[str, Any] = dict.fromkeys(ignored)
-        cleaned = replace(self, **unset) if ignored else self
+        refs = self.style_references or ()
+        if any("strength" in ref for ref in refs) and not spec.supports_style_reference_strength:
+            # Only the strengths go: the references themselves are used.
+            unset["style_references"] = tuple({k: v for k, v in r.items() if k != "strength"}
+                                              for r in refs)  # fmt: skip
+            ignored["style_reference_strength"] = f"{spec.id} ignores --style-ref-strength"
+        cleaned = replace(self, **unset) if unset else self
         warnings = tuple(f"{why}: not sent" for why in ignored.values())
         canonical = cleaned.canonical_for(spec)
         if self.style_preset is None or styles is not None:

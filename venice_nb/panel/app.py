@@ -76,8 +76,16 @@ class Panel:
     """An interactive panel. ``initial`` takes ``GenerateRequest`` field values to start from."""
 
     def __init__(self, session: VeniceSession | None = None, **initial: Any) -> None:
+        from ..pyargs import check_types, field_types
         from ..session import get_session
 
+        # Python words for Python mistakes, before anything is fetched: Panel(seed="abc") is a
+        # TypeError naming seed, not a comparison error from deep inside.
+        check_types("Panel()", initial, field_types(GenerateRequest))
+        if session is not None and not callable(getattr(session, "client", None)):
+            raise TypeError(
+                f"Panel(): session must be a VeniceSession, got {type(session).__name__}"
+            )
         self.session = session or get_session()
         self.last_error: str | None = None  # traceback of the last failure shown in the status
         self.result: GenerationResult | None = None  # what the grid shows
