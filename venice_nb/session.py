@@ -268,7 +268,8 @@ class VeniceSession:
             from .operations.unused import without_unused
 
             client = self.client()
-            request.check()  # what can be refused without the catalogue is refused first
+            # What can be refused without the catalogue is refused before it is fetched.
+            request.check()  # type: ignore[union-attr]
             spec = client.operation_spec(request, fetch=True)  # type: ignore[arg-type]
             request, warnings, ignored = without_unused(request, spec)
             checked = client.validate_operation(request)  # type: ignore[arg-type]
