@@ -75,6 +75,8 @@ def test_a_server_echo_of_an_image_url_reaches_no_error(session, local_server, c
     with pytest.raises(VeniceError) as info:
         call(cred_url(), session)
     shown = all_text(info.value)
+    shown += json.dumps(getattr(info.value, "body", None), default=str)
+    shown += json.dumps(getattr(info.value, "field_errors", None), default=str)
     assert "127.0.0.1:9" in shown  # the echo is there, and useful
     assert SECRET not in shown and "alice" not in shown, shown
     assert local_server.request_count >= 1  # it was really sent, with the URL as given

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .redact import redact_text
+from .redact import redact_text, redact_value
 from .redact import redact_url as redact_url  # where the package has always found it
 
 ONE_LINE_MAX = 400
@@ -52,6 +52,8 @@ class VeniceError(Exception):
             value = redact_text(value)
             if name == "message":
                 self.args = (value, *self.args[1:])
+        elif name in ("body", "field_errors"):  # what the server said back, kept for code
+            value = redact_value(value)
         super().__setattr__(name, value)
 
     def one_line(self) -> str:

@@ -11,6 +11,7 @@ dataclasses' own type hints, so the rules live in one place.
 from __future__ import annotations
 
 import functools
+import numbers
 import types
 import typing
 from collections.abc import Mapping
@@ -42,7 +43,9 @@ def _allowed(hint: Any) -> tuple[type, ...]:
 def _fits(value: Any, allowed: tuple[type, ...]) -> bool:
     if isinstance(value, bool):  # a bool is an int to Python, never to the API
         return bool in allowed
-    if isinstance(value, int) and float in allowed:
+    if isinstance(value, numbers.Integral) and (int in allowed or float in allowed):
+        return True  # numpy integers too
+    if isinstance(value, numbers.Real) and float in allowed:
         return True
     if isinstance(value, list) and tuple in allowed:
         return True  # the requests turn lists into tuples
