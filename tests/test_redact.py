@@ -192,3 +192,111 @@ def test_redact_value_walks_records_and_stays_linear_on_big_html():
     big = '<img src="data:image/png;base64,' + "A" * 2_000_000 + f'"> {cred_url()}'
     out = redact_text(big)
     assert SECRET not in out and out.endswith("http://127.0.0.1:9/photo.png")
+
+
+# ---- a URL with a password that works: every record of the result is searched ---------------
+
+
+class _AuthImages:
+    """A loopback image server that wants HTTP basic auth (alice and the secret)."""
+
+    def __init__(self) -> None:
+        import base64 as b64
+        import io
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.new("RGB", (320, 256), (40, 90, 200)).save(buf, "PNG")
+        png = buf.getvalue()
+        wanted = "Basic " + b64.b64encode(f"alice:{SECRET}".encode()).decode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                ok = self.headers.get("Authorization") == wanted
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Type", "image/png" if ok else "text/plain")
+                body = png if ok else b"who are you?"
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def auth_images():
+    server = _AuthImages()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def everything_written(root) -> str:
+    return "\n".join(p.read_bytes().decode("latin-1") for p in root.rglob("*") if p.is_file())
+
+
+def test_a_working_url_with_a_password_leaves_no_trace_in_any_record(
+    local_server, tmp_path, auth_images
+):
+    session = VeniceSession(
+        Settings(
+            backend="venice",
+            base_url=local_server.base_url,
+            cache_enabled=True,
+            cache_dir=str(tmp_path / "cache"),
+            max_retries=0,
+        )
+    )
+    session.login("sk-redact-test-0123456789")
+    url = cred_url(auth_images.port)
+    results = [
+        venice_nb.edit(url, "make it night", session=session),
+        venice_nb.remove_background(url, session=session),  # cached: the cache is searched too
+    ]
+    shown = []
+    for result in results:
+        assert result.images
+        result.save(tmp_path / "saved")
+        bundle = result._repr_mimebundle_()
+        shown += [repr(result), json.dumps(bundle[0].get("text/html")), json.dumps(bundle[1])]
+        shown += [json.dumps(result.provenance(), default=str), repr(result.lineage)]
+        shown += [repr(result.compare()), json.dumps(result.compare()._repr_mimebundle_()[0])]
+    shown.append(everything_written(tmp_path))
+    assert any(f"127.0.0.1:{auth_images.port}/photo.png" in text for text in shown)
+    for text in shown:
+        assert SECRET not in text, text[:300]
+
+
+def test_the_magic_with_a_working_url_password_shows_and_saves_none(
+    ip, server, tmp_path, auth_images
+):
+    url = cred_url(auth_images.port)
+    with restored_traits(ip):
+        warm(ip, server)
+        shown = []
+        for source in (
+            f"%%venice edit -i {url} -o night --save {tmp_path}\nmake it night",
+            f"%%venice -m krea-v2-medium --style-ref {url} -W 256 -H 256 -s 4 -o castle "
+            f"--save {tmp_path}\na castle",
+        ):
+            outcome, cap = run(ip, source)
+            assert outcome.error_in_exec is None, seen(cap)
+            shown.append(seen(cap))
+        shown += [repr(ip.user_ns["night"]), json.dumps(ip.user_ns["castle"].provenance())]
+    shown.append(everything_written(tmp_path))
+    assert server.received[-1].body["style_references"][0]["image"] == url  # sent as given
+    for text in shown:
+        assert SECRET not in text, text[:300]
