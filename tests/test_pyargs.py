@@ -99,3 +99,9 @@ def test_right_arguments_still_work(shot, session):
     assert venice_nb.edit(shot, "make it night", aspect_ratio="16:9", session=session).images
     panel = Panel(session=session, seed=5, cfg_scale=7, width=256, height=256)
     panel.close()
+
+
+def test_an_unexpected_keyword_is_a_type_error_with_a_suggestion(shot, session, local_server):
+    with pytest.raises(TypeError, match="edit\\(\\) takes no argument 'aspect'; did you mean"):
+        shot.images[0].edit("night", aspect="16:9", session=session)
+    assert posts(local_server) == 0

@@ -76,6 +76,11 @@ class ValidationError(VeniceError, ValueError):
         self.field = field
 
 
+class UnexpectedArgumentError(ValidationError, TypeError):
+    """A keyword argument a Python call does not take: a ``TypeError`` as Python's own
+    "unexpected keyword argument" is, and a ``ValidationError`` as every refusal here is."""
+
+
 class ConfigurationError(VeniceError):
     """The client is not set up to make the call (no key, bad base URL, bad setting)."""
 

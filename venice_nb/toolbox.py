@@ -56,14 +56,14 @@ def build_edit(
 ) -> EditRequest | MultiEditRequest:
     """The edit request for ``images``: ``/image/edit`` for one image without a quality,
     ``/image/multi-edit`` otherwise. Unknown keyword arguments are refused by name."""
-    from .errors import ValidationError
+    from .errors import UnexpectedArgumentError, ValidationError
 
     unknown = sorted(set(fields) - set(EDIT_FIELDS))
     if unknown:
         from .catalogue import did_you_mean
 
         hint = did_you_mean(unknown[0], EDIT_FIELDS)
-        raise ValidationError(
+        raise UnexpectedArgumentError(
             f"edit() takes no argument {unknown[0]!r}" + (f"; {hint}" if hint else ""),
             field=unknown[0],
         )
