@@ -115,6 +115,7 @@ def test_style_reference_urls_are_recorded_without_credentials():
     )
     assert request.to_json()["style_references"][0]["image"] == cred_url()  # sent as given
     assert SECRET not in json.dumps(request.provenance_json())
+    assert SECRET not in repr(request) and "127.0.0.1:9/photo.png" in repr(request)
 
 
 def test_embedded_metadata_never_holds_url_credentials():

@@ -98,3 +98,12 @@ def redact_value(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return type(value)(redact_value(v) for v in value)
     return value
+
+
+def dataclass_repr(obj: object) -> str:
+    """The dataclass repr of ``obj`` (every field), with URL credentials cut: for requests that
+    hold URLs (a style reference given as ``http://user:pw@...``)."""
+    from dataclasses import fields
+
+    shown = ", ".join(f"{f.name}={getattr(obj, f.name)!r}" for f in fields(obj) if f.repr)  # type: ignore[arg-type]
+    return redact_text(f"{type(obj).__name__}({shown})")

@@ -148,6 +148,11 @@ class GenerateRequest:
             raise ValidationError(f"unknown request field {name!r}" + (f"; {hint}" if hint else ""))
         return replace(self, **changes)
 
+    def __repr__(self) -> str:
+        from ..redact import dataclass_repr
+
+        return dataclass_repr(self)
+
     def to_json(self) -> dict[str, Any]:
         """The body as sent: unset keys dropped, never a null."""
         return {k: v for k, v in asdict(self).items() if v is not None}
