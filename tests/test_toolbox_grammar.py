@@ -43,6 +43,9 @@ def refused(ip, source: str) -> str:
         ("%venice edti -i shot make it night", "edit"),
         ("%%venice upscael -i shot\nsharper", "upscale"),
         ("%%venice edti -i shot\nmake it night", "edit"),
+        ("%venice background-remove shot", "remove-background"),
+        ("%venice remove_background shot", "remove-background"),
+        ("%%venice multi_edit -i shot -i shot\nmerge", "multi-edit"),
     ],
 )
 def test_a_mistyped_operation_suggests_from_the_toolbox_and_lists_it(ip, server, source, meant):

@@ -333,9 +333,10 @@ class VeniceMagics(Magics):
         operation = line.split(None, 1)[0].lower() if line.strip() else ""
         if operation in TOOLBOX_OPERATIONS:  # %%venice edit / upscale / remove-background
             return self._toolbox(operation, line.split(None, 1)[1:], cell or "")
-        if not operation.startswith("-") and did_you_mean(operation, TOOLBOX_OPERATIONS):
-            from .parse import unknown_word  # %%venice upscael -i shot: a mistyped operation
+        from .parse import suggest_word, unknown_word
 
+        if not operation.startswith("-") and suggest_word(operation, TOOLBOX_OPERATIONS):
+            # %%venice upscael -i shot: a mistyped operation, named from the toolbox's words
             raise UsageError(unknown_word(operation, SUBCOMMANDS, TOOLBOX_OPERATIONS))
         args, tokens = self._parse(self.venice_cell, line)
         if tokens.positional:
@@ -610,9 +611,9 @@ class VeniceMagics(Magics):
 
             return self._models_of_type(models_type(rest), refresh=refresh)
         if command not in SUBCOMMANDS:
-            from .parse import unknown_word
+            from .parse import suggest_word, unknown_word
 
-            if did_you_mean(command, [*SUBCOMMANDS, *TOOLBOX_OPERATIONS]):
+            if suggest_word(command, [*SUBCOMMANDS, *TOOLBOX_OPERATIONS]):
                 raise UsageError(unknown_word(command, SUBCOMMANDS, TOOLBOX_OPERATIONS))
             raise UsageError(
                 f"%venice takes a subcommand ({', '.join(SUBCOMMANDS)}) or an operation "

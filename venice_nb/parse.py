@@ -322,13 +322,21 @@ def unknown_option(name: str, known: Sequence[str], where: str = "") -> str:
     return f"unknown option {name!r}{place}; {fix}"
 
 
+def suggest_word(word: str, words: Sequence[str]) -> str:
+    """ "did you mean 'x'?" for a near miss: a typo (``upscael``), another separator
+    (``remove_background``) or the words in the API's order (``background-remove``)."""
+    from .catalogue import did_you_mean
+
+    parts = sorted(word.lower().replace("_", "-").split("-"))
+    same = [w for w in words if sorted(w.split("-")) == parts and w != word]
+    return f"did you mean {same[0]!r}?" if same else did_you_mean(word, words)
+
+
 def unknown_word(word: str, subcommands: Sequence[str], operations: Sequence[str]) -> str:
     """The one line for a word that is neither a ``%venice`` subcommand nor a toolbox operation
     (``%venice upscael shot``, ``%%venice edti -i shot``): the nearest of *both* lists, and both
     lists, so a mistyped operation is never answered from the subcommands alone."""
-    from .catalogue import did_you_mean
-
-    hint = did_you_mean(word, [*operations, *subcommands])
+    hint = suggest_word(word, [*operations, *subcommands])
     nearest = next((w for w in (*operations, *subcommands) if repr(w) in hint), None)
     what = "operation" if nearest in operations else "subcommand"
     return (
