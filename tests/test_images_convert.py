@@ -78,6 +78,16 @@ def test_a_16_bit_png_file_is_scaled_too(tmp_path):
     assert "16-bit" in (image.converted_from or "")
 
 
+def test_a_cmyk_jpeg_file_is_sent_as_rgb_with_its_colours(tmp_path):
+    path = tmp_path / "print.jpg"
+    Image.new("RGB", SIZE, (200, 30, 60)).convert("CMYK").save(path, "JPEG", quality=95)
+    image = to_input(str(path))
+    out = decoded(image.data)
+    assert out.mode == "RGB" and image.converted_from and "jpeg" in image.converted_from
+    r, g, b = out.getpixel((10, 10))
+    assert r > 170 and g < 70 and b < 100  # the red it was, not inverted
+
+
 @pytest.mark.parametrize(
     "mode",
     ["1", "L", "P", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV", "LA", "PA", "RGBX",

@@ -149,6 +149,34 @@ def _as_uint8(value: Any, label: str, kind: str, size: int) -> Any:
     )
 
 
+def needs_reencoding(data: bytes, fmt: str) -> str | None:
+    """Why bytes of an accepted format are still re-encoded (they hold a picture the endpoints
+    may misread): a 16-bit PNG, a CMYK/YCCK JPEG (print files, often shown inverted). None when
+    they go as they are. Header bytes only."""
+    if fmt == "png" and len(data) > 24 and data[24] == 16:  # IHDR bit depth
+        return "16-bit PNG"
+    if fmt == "jpeg" and _jpeg_components(data) == 4:
+        return "CMYK JPEG"
+    return None
+
+
+def _jpeg_components(data: bytes) -> int | None:
+    """The component count of the first SOF segment (4: CMYK or YCCK)."""
+    pos, n = 2, len(data)
+    while pos + 10 < n and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            pos += 1 if marker == 0xFF else 2
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return data[pos + 9]
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if length < 2:
+            return None
+        pos += 2 + length
+    return None
+
+
 def stream_bytes(stream: Any, label: str, limit: int) -> bytes:
     """The whole content of a binary stream (``BytesIO``, ``open(path, 'rb')``), read without
     moving it when it can seek, so the same stream can be passed again."""

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ValidationError
-from .images_convert import array_image, eight_bit, is_array, stream_bytes, stream_label
+from .images_convert import (
+    array_image,
+    eight_bit,
+    is_array,
+    needs_reencoding,
+    stream_bytes,
+    stream_label,
+)
 from .redact import redact_text
 from .result import (
     MIME,
@@ -278,7 +285,7 @@ def from_bytes(data: bytes, label: str = "bytes") -> InputImage:
             field="image",
         )
     fmt = sniff_format(data)
-    if fmt == "png" and len(data) > 24 and data[24] == 16:  # IHDR bit depth: 16-bit PNG
+    if fmt is not None and needs_reencoding(data, fmt):  # 16-bit PNG, CMYK JPEG
         return _reencoded(data, label)
     if fmt is not None:
         problem = image_problem(data, fmt)
