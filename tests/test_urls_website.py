@@ -113,3 +113,13 @@ def test_the_panel_says_it_in_its_status_line(website):
         says_base_url(panel.status_text)
     finally:
         panel.close()
+
+
+def test_the_website_is_refused_from_python_and_the_environment(monkeypatch):
+    with pytest.raises(ConfigurationError, match="Venice's website"):
+        VeniceClient(KEY, base_url="https://venice.ai")
+    monkeypatch.setenv("VENICE_BASE_URL", "https://www.venice.ai/")
+    with pytest.raises(
+        ConfigurationError, match=r"\$VENICE_BASE_URL .*'https://api.venice.ai/api/v1'"
+    ):
+        VeniceClient(KEY)
