@@ -123,7 +123,7 @@ def execute(
     try:
         runner.run(tick=tick)
     except KeyboardInterrupt:
-        raise cancelled(runner, axes, status, grid) from None
+        raise _cancelled(runner, axes, status, grid) from None
     took = format_ms(runner.wall_ms)
     cells = runner.cells
     if not axes:
@@ -146,7 +146,7 @@ def execute(
     return runner.result(*grid_axes(axes))
 
 
-def cancelled(
+def _cancelled(
     runner: SweepRunner,
     axes: list[tuple[str, list[Any]]],
     status: StatusLine,
