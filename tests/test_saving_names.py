@@ -142,3 +142,15 @@ def test_the_save_dir_setting_refuses_a_name_no_file_system_holds():
 def test_an_ordinary_directory_passes(tmp_path: Path):
     assert path_problem(tmp_path / "new" / "dir") is None
     assert check_save_target(tmp_path / "new" / "dir") == tmp_path / "new" / "dir"
+
+
+def test_a_derived_image_downloads_under_the_same_meaningful_name(session, fox):
+    from venice_nb.display.tiles import file_name
+
+    up = venice_nb.upscale(fox, 2, session=session)
+    cut = venice_nb.remove_background(fox, session=session)
+    for result, prefix in ((up, "upscale-2x-of-"), (cut, "remove-background-of-")):
+        name = file_name(result, result.images[0])
+        assert name.startswith(prefix) and "None" not in name and "upscaler" not in name, name
+        html = result._repr_mimebundle_()[0]["text/html"]
+        assert f'download="{name}"' in html
