@@ -23,7 +23,6 @@ from typing import Any
 
 import requests
 
-from . import __version__
 from .apikey import KEY_ENV, Bearer, Secret, checked, current_key, mask, masked, wrap
 from .catalogue import Catalogue, ModelSpec, did_you_mean
 from .errors import (
@@ -59,9 +58,11 @@ from .ratelimit import (
 )
 from .ratelimit import delay as retry_delay
 from .responses import build_result, echoed_seed, json_or_none, moderation_flags, openai_images
-from .result import GeneratedImage, GenerationResult, sniff_format
+from .result import GeneratedImage, GenerationResult, SweepCell, sniff_format
 from .text import plural
 from .urls import DEFAULT_BASE_URL, check_base_url
+from .verbs import ToolboxVerbs
+from .version import __version__
 from .wire import BodyTimeout, parse_images_json, read_body
 
 # KEY_ENV and mask live in apikey.py and stay importable from here for existing callers.
@@ -104,7 +105,7 @@ class _Reply:
     images_json: tuple[dict[str, Any], list[bytes]] | None = None
 
 
-class VeniceClient:
+class VeniceClient(ToolboxVerbs):
     """A client for the Venice image API (or the local preview server: same protocol).
 
     ``api_key`` wins over ``$VENICE_API_KEY``, which is read at each call, so a key exported after
@@ -441,6 +442,29 @@ class VeniceClient:
         """``POST /image/background-remove``: a PNG with the background transparent."""
         return self.run_operation(_expect(request, BackgroundRemoveRequest), **kw)
 
+    def run_toolbox(self, request: ToolboxRequest, *, use_cache: bool = True) -> GenerationResult:
+        """The maker's toolbox (``img.upscale(2)`` on a result this client made): checked against
+        the model's catalogue, then sent (a client has no cache: ``use_cache`` is ignored)."""
+        return self.run_operation(self.validate_operation(request))
+
+    def rerun(self, cells: list[SweepCell], route: str = "generate") -> list[SweepCell]:
+        """The maker's ``retry_failed``: each cell's request sent again, one after the other."""
+        fresh = []
+        for cell in cells:
+            again = SweepCell(dict(cell.params), request=cell.request)
+            try:
+                request = cell.request
+                if isinstance(request, OpenAIImageRequest) or route == "openai":
+                    again.result = self.generate_openai(request)
+                elif isinstance(request, GenerateRequest):
+                    again.result = self.generate(request)
+                else:
+                    again.result = self.run_operation(request)
+            except VeniceError as exc:
+                again.error = exc
+            fresh.append(again)
+        return fresh
+
     def run_operation(
         self,
         request: ToolboxRequest,
@@ -468,7 +492,7 @@ class VeniceClient:
             retries=reply.retries, spec=self.operation_spec(request),
         )  # fmt: skip
         del reply.body[:]
-        return result
+        return result.made_by(self)
 
     # ---- plumbing ----------------------------------------------------------------------------
 
@@ -497,7 +521,7 @@ class VeniceClient:
         )  # fmt: skip
         if reply.waited_s:
             result.timing = replace(result.timing, retry_wait_ms=reply.waited_s * 1000)
-        return result
+        return result.made_by(self)
 
     def _send(
         self,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidResponseError, VeniceError, redact_url
+from .maker import Maker, maker_of
 from .saving import save_result
 from .text import plural
 
@@ -264,6 +265,8 @@ class GeneratedImage:
     blurred: bool = False
     content_violation: bool = False
     lineage: Lineage | None = field(default=None, repr=False)  # set on derived images
+    # The client or session that made this image: its verbs run there (see maker.py).
+    maker: Maker | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray, **kw: Any) -> GeneratedImage:
@@ -279,25 +282,23 @@ class GeneratedImage:
             raise InvalidResponseError(f"image {kw.get('index', 0) + 1}: {problem}")
         return cls(data=bytes(data), format=fmt, **kw)
 
-    # ---- the toolbox on this image (venice_nb.toolbox) -----------------------------------------
+    # ---- the toolbox on this image, run by its maker (maker.py) -------------------------------
 
     def edit(self, prompt: str, **kw: Any) -> GenerationResult:
         """This image changed by an instruction: ``img.edit("make it night", model=...)``."""
-        from .toolbox import edit
-
-        return edit(self, prompt, **kw)
+        return maker_of(kw.pop("session", None) or self.maker, "edit").edit_image(
+            self, prompt, **kw
+        )
 
     def upscale(self, scale: int = 2, **kw: Any) -> GenerationResult:
         """This image 2x or 4x bigger."""
-        from .toolbox import upscale
-
-        return upscale(self, scale, **kw)
+        maker = maker_of(kw.pop("session", None) or self.maker, "upscale")
+        return maker.upscale_image(self, scale, **kw)
 
     def remove_background(self, **kw: Any) -> GenerationResult:
         """This image with its background made transparent (a PNG)."""
-        from .toolbox import remove_background
-
-        return remove_background(self, **kw)
+        maker = maker_of(kw.pop("session", None) or self.maker, "remove the background")
+        return maker.remove_image_background(self, **kw)
 
     @property
     def mime(self) -> str:
@@ -366,6 +367,15 @@ class GenerationResult:
     cached: bool = False
     warnings: tuple[str, ...] = ()  # fields the model ignores, left out of the request
     thumb_size: int | None = field(default=None, repr=False, compare=False)  # --thumb; display only
+    # The client or session that made this result: its verbs run there (see maker.py).
+    maker: Maker | None = field(default=None, repr=False, compare=False)
+
+    def made_by(self, maker: Maker) -> GenerationResult:
+        """Remember ``maker`` on this result and its images, so their verbs run there."""
+        self.maker = maker
+        for image in self.images:
+            image.maker = maker
+        return self
 
     # ---- conveniences ----------------------------------------------------------------------
 
@@ -383,20 +393,18 @@ class GenerationResult:
         return self.images[0].lineage if self.images else None
 
     def edit(self, prompt: str, **kw: Any) -> GenerationResult:
-        """The (single) image of this result changed by an instruction."""
-        from .toolbox import edit
-
-        return edit(self, prompt, **kw)
+        """The (single) image of this result changed by an instruction, on this result's maker."""
+        return maker_of(kw.pop("session", None) or self.maker, "edit").edit_image(
+            self, prompt, **kw
+        )
 
     def upscale(self, scale: int = 2, **kw: Any) -> GenerationResult:
-        from .toolbox import upscale
-
-        return upscale(self, scale, **kw)
+        maker = maker_of(kw.pop("session", None) or self.maker, "upscale")
+        return maker.upscale_image(self, scale, **kw)
 
     def remove_background(self, **kw: Any) -> GenerationResult:
-        from .toolbox import remove_background
-
-        return remove_background(self, **kw)
+        maker = maker_of(kw.pop("session", None) or self.maker, "remove the background")
+        return maker.remove_image_background(self, **kw)
 
     def compare(self, size: int = 512) -> Any:
         """The source image(s) beside this derived one (before/after), for display."""
@@ -517,6 +525,7 @@ class SweepResult:
     pages: str | None = None  # a third swept field: one titled sub-grid per value
     route: str = "generate"
     thumb_size: int | None = field(default=None, repr=False, compare=False)  # --thumb
+    maker: Maker | None = field(default=None, repr=False, compare=False)  # where it ran
 
     @property
     def results(self) -> list[GenerationResult]:
@@ -537,21 +546,16 @@ class SweepResult:
     def save(self, directory: str | os.PathLike[str] = "venice-images") -> list[Path]:
         return [p for r in self.results for p in r.save(directory)]
 
-    def retry_failed(self, session: Any = None) -> SweepResult:
-        """Send the failed cells again (only those: the others were paid for) and return this
-        grid with their new results or errors. Shows in a notebook as the updated grid."""
-        from .sweep import Job, SweepRunner
-
+    def retry_failed(self, session: Maker | None = None) -> SweepResult:
+        """Send the failed cells again (only those: the others were paid for) on the session the
+        sweep ran with (or ``session``), and return this grid with their new results or errors.
+        Shows in a notebook as the updated grid."""
         failed = [i for i, c in enumerate(self.cells) if c.error is not None and c.request]
         if not failed:
             return self
-        if session is None:
-            from .session import get_session
-
-            session = get_session()
-        jobs = [Job(self.cells[i].request, self.cells[i].params) for i in failed]
-        runner = SweepRunner(session, jobs, route=self.route)  # type: ignore[arg-type]
-        for i, cell in zip(failed, runner.run(), strict=True):
+        maker = maker_of(session or self.maker, "retry the failed cells")
+        cells = maker.rerun([self.cells[i] for i in failed], route=self.route)
+        for i, cell in zip(failed, cells, strict=True):
             self.cells[i] = cell
         return self
 

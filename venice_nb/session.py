@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import settings as settings_module
 from .apikey import Secret, current_key, masked, wrap
 from .errors import ConfigurationError, redact_url
+from .jobs import Job
 from .operations.generate import GenerateRequest, Review, request_from
 from .settings import Settings, default_cache_dir
+from .sweep import SweepRunner
+from .verbs import ToolboxVerbs
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cache import ResultCache
@@ -23,13 +26,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .client import VeniceClient
     from .operations.common import ToolboxRequest
     from .ratelimit import RetryCallback
-    from .result import GenerationResult
+    from .result import GenerationResult, SweepCell
 
 # The client (requests, urllib3) is imported when the first call is made, not at %load_ext.
 LOCAL_KEY = "local-preview"  # the local server accepts any bearer key; never send the user's
 
 
-class VeniceSession:
+class VeniceSession(ToolboxVerbs):
     """Shared state for one kernel. Thread-safe: the panel's worker uses it too."""
 
     def __init__(
@@ -311,7 +314,7 @@ class VeniceSession:
         in every kernel but renders the same bytes for the same request (per package version), so
         its results are keyed by name, not by URL, and a re-run after a restart stays free."""
         if self._client_backend == "local":
-            from . import __version__
+            from .version import __version__
 
             return f"local-preview/{__version__}"
         return client.base_url
@@ -353,14 +356,14 @@ class VeniceSession:
         if cache is not None and key is not None:
             hit = cache.get(key, request)
             if hit is not None:
-                return hit
+                return hit.made_by(self)
         if route == "openai":
             result = client.generate_openai(request, on_retry=on_retry, cancel=cancel)
         else:
             result = client.generate(request, on_retry=on_retry, cancel=cancel)
         if cache is not None and key is not None and not result.content_violation:
             cache.put(key, result)
-        return result
+        return result.made_by(self)
 
     def run_operation(
         self,
@@ -382,11 +385,24 @@ class VeniceSession:
             if hit is not None:
                 for image in hit.images:  # the cache keeps bytes; lineage comes from the request
                     image.lineage = lineage_for(request)
-                return hit
+                return hit.made_by(self)
         result = client.run_operation(request, on_retry=on_retry, cancel=cancel)
         if cache is not None and key is not None and not result.content_violation:
             cache.put(key, result)
-        return result
+        return result.made_by(self)
+
+    # ---- the maker of what it runs (maker.py) ------------------------------------------------
+
+    def run_toolbox(self, request: ToolboxRequest, *, use_cache: bool = True) -> GenerationResult:
+        """A toolbox request from Python (``venice_nb.upscale``, ``img.upscale(2)``): refused
+        settings and the catalogue checked first (a refusal sends nothing), then run."""
+        self.check_refusals()
+        return self.run_operation(self.validate(request), use_cache=use_cache)  # type: ignore[arg-type]
+
+    def rerun(self, cells: list[SweepCell], route: str = "generate") -> list[SweepCell]:
+        """A sweep's failed cells sent again, concurrently like the sweep itself."""
+        jobs = [Job(cell.request, cell.params) for cell in cells]
+        return SweepRunner(self, jobs, route=route).run()  # type: ignore[arg-type]
 
 
 def operation_cost(client: VeniceClient, request: ToolboxRequest) -> float | None:

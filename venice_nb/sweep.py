@@ -178,8 +178,9 @@ class SweepRunner:
         self, rows: str | None = None, cols: str | None = None, pages: str | None = None
     ) -> SweepResult:
         return SweepResult(
-            self.cells, rows=rows, cols=cols, wall_ms=self.wall_ms, pages=pages, route=self.route
-        )
+            self.cells, rows=rows, cols=cols, wall_ms=self.wall_ms, pages=pages, route=self.route,
+            maker=self.session,
+        )  # fmt: skip
 
 
 def run_sweep(

@@ -301,7 +301,7 @@ def plan(
 def _build(operation: str, inputs: list[Any], values: dict[str, Any]) -> Any:
     from .operations.background import BackgroundRemoveRequest
     from .operations.upscale import UpscaleRequest
-    from .toolbox import build_edit
+    from .verbs import build_edit
 
     if operation == "edit":
         prompt = values.pop("prompt")

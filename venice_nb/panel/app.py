@@ -223,7 +223,7 @@ class Panel:
         from ..images_in import style_reference, to_input
         from ..operations.background import BackgroundRemoveRequest
         from ..operations.upscale import UpscaleRequest
-        from ..toolbox import build_edit
+        from ..verbs import build_edit
 
         with self._lock:
             label = f"#{self.shown_number} image {image.index + 1}"
