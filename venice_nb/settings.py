@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigurationError, redact_url
+from .ratelimit import RetryPolicy
 
 Backend = Literal["auto", "venice", "local"]
 BACKENDS = ("auto", "venice", "local")
@@ -145,7 +146,8 @@ class Settings:
         default=300.0, metadata=_rule(_positive, "Seconds to wait for an answer.")
     )
     max_retries: int = field(
-        default=4, metadata=_rule(_number_in(0, 10, whole=True), "Retries on 429/5xx (0-10).")
+        default=RetryPolicy.max_retries,  # the client's own default, declared once there
+        metadata=_rule(_number_in(0, 10, whole=True), "Retries on 429/5xx (0-10)."),
     )
     concurrency: int = field(
         default=4,
