@@ -274,7 +274,7 @@ class VeniceClient(ToolboxVerbs):
         request = request_from(request, "VeniceClient.validate", self.default_model)
         return self.review(request).request
 
-    def review(self, request: GenerateRequest | str) -> Review:
+    def review(self, request: GenerateRequest | str) -> Review[GenerateRequest]:
         """``request.review`` against the model's catalogue row (and the styles when a style
         is asked for): the request to send plus one warning line per ignored field.
 
@@ -417,14 +417,18 @@ class VeniceClient(ToolboxVerbs):
     def validate_operation(self, request: ToolboxRequest) -> ToolboxRequest:
         """Check a toolbox request against its model before it costs anything; returns the request
         to send. An edit model the server lists nothing about is left to the server."""
+        if request.validated:  # a surface checked this very object
+            return request
         request.check()
         kind = OPERATION_MODEL_TYPE.get(request.operation, "image")
         catalogue = self.models_of(kind)
         model = getattr(request, "model", "")
         if request.operation in ("edit", "multi-edit") and len(catalogue):
-            return request.check_against(catalogue.require(model))  # type: ignore[attr-defined]
-        spec = catalogue.get(model)
-        return request.check_against(spec) if spec is not None else request  # type: ignore[attr-defined]
+            checked = request.check_against(catalogue.require(model))
+        else:
+            spec = catalogue.get(model)
+            checked = request.check_against(spec) if spec is not None else request
+        return checked.mark_validated(request.operation)
 
     def edit(self, request: EditRequest, **kw: Any) -> GenerationResult:
         """``POST /image/edit``: one image changed by an instruction."""
@@ -472,8 +476,10 @@ class VeniceClient(ToolboxVerbs):
         on_retry: RetryCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
-        """Send one toolbox request (checked first: a refusal sends nothing) and read its image."""
-        request.check()
+        """Send one toolbox request (checked first unless a surface did: a refusal sends nothing)
+        and read its image."""
+        if not request.validated:
+            request.check()
         body = request.body()
         started = time.perf_counter()
         failure: VeniceError | None = None

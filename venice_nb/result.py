@@ -24,8 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image
 
     from .lineage import Lineage
-    from .operations.generate import GenerateRequest
-    from .operations.openai import OpenAIImageRequest
+    from .operations.request import Request
 
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 EXTENSION = {"png": "png", "jpeg": "jpg", "webp": "webp"}
@@ -345,7 +344,7 @@ class GeneratedImage:
 class GenerationResult:
     """Everything one request returned. The magic binds it with ``-o`` and returns it."""
 
-    request: GenerateRequest | OpenAIImageRequest
+    request: Request  # a generation's, or the toolbox request a derived image came from
     images: list[GeneratedImage]
     id: str | None = None
     timing: Timing = field(default_factory=Timing)
@@ -450,7 +449,7 @@ class GenerationResult:
         return {
             "route": self.route,
             # Toolbox requests describe their input images instead of carrying their bytes.
-            "request": getattr(self.request, "provenance_json", self.request.to_json)(),
+            "request": self.request.provenance_json(),
             "id": self.id,
             "seed": self.seed,  # None when the model ignores seeds: no claim of reproducibility
             "backend": self.backend,

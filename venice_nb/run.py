@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from .errors import error_line
+from .operations.common import ToolboxRequest
+from .operations.generate import GenerateRequest
 from .text import plural
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -177,19 +179,16 @@ def running_text(
     jobs: list[Job], axes: list[tuple[str, list[Any]]], route: str, runner: SweepRunner, local: bool
 ) -> str:
     """'model · what · elapsed (and what is left)' plus the retry being waited out, if any."""
-    models = sorted({j.request.model for j in jobs})
+    models = sorted({j.request.model or "" for j in jobs})
     model = models[0] if len(models) == 1 else f"{len(models)} models"
     if axes:
         names = " x ".join(name for name, _ in axes)
         what = f"sweep over {names}: {runner.done}/{runner.total} done, {runner.running} running"
-    elif hasattr(jobs[0].request, "operation"):  # toolbox: "upscale of shot[0]"
-        request = jobs[0].request
-        inputs = request.inputs  # type: ignore[attr-defined]  # hasattr does not narrow
-        what = f"{request.operation} of {', '.join(im.label for im in inputs)}"
+    elif isinstance(request := jobs[0].request, ToolboxRequest):  # "upscale of shot[0]"
+        what = f"{request.operation} of {', '.join(im.label for im in request.inputs)}"
     else:
-        images = jobs[0].request.image_count
-        what = f"generating {plural(images, 'image')}"
-        size = jobs[0].request.size_label()
+        what = f"generating {plural(request.image_count, 'image')}"
+        size = request.size_label() if isinstance(request, GenerateRequest) else None
         what += f" ({size})" if size else ""
     via = " via /images/generations" if route == "openai" else ""
     tail = " · local preview" if local else ""

@@ -85,22 +85,10 @@ class SweepRunner:
         with self._lock:
             self.running += 1
         try:
-            request = self.jobs[index].request
-            if hasattr(request, "operation"):  # a toolbox request: edit, upscale...
-                cell.result = self.session.run_operation(
-                    request,  # type: ignore[arg-type]  # Job.request is typed GenerateRequest only
-                    use_cache=self.use_cache,
-                    on_retry=self._retried,
-                    cancel=self.cancel,
-                )
-            else:
-                cell.result = self.session.generate(
-                    request,
-                    route=self.route,
-                    use_cache=self.use_cache,
-                    on_retry=self._retried,
-                    cancel=self.cancel,
-                )
+            cell.result = self.session.send(
+                self.jobs[index].request, route=self.route, use_cache=self.use_cache,
+                on_retry=self._retried, cancel=self.cancel,
+            )  # fmt: skip
         except VeniceError as exc:
             cell.error = exc
         finally:

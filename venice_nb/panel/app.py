@@ -27,6 +27,7 @@ import ipywidgets as w
 from ..display.html import format_usd
 from ..errors import VeniceError
 from ..operations.generate import SEED_LIMIT, GenerateRequest
+from ..operations.request import Request
 from ..preflight import preflight
 from ..saving import safe_stem
 from ..text import plural
@@ -67,7 +68,7 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
 @dataclass
 class HistoryEntry:
     number: int
-    request: GenerateRequest
+    request: Request
     result: GenerationResult
     superseded: bool = False  # answered after a newer request (or a cancel): kept, not shown
 
@@ -281,13 +282,13 @@ class Panel:
                 return None
             try:
                 # the panel shows its cost before a click: no cost guard here
-                request = preflight(self.session, [request]).jobs[0].request
+                checked = preflight(self.session, [request]).jobs[0].request
             except VeniceError as exc:
                 self._set_status(exc.one_line(), "error")
                 return None
-            job = self.worker.submit(request, delay_s)
+            job = self.worker.submit(checked, delay_s)
             self._set_busy(True)
-            self._set_status(f"#{job.number} queued: {pw.describe(request)}", "running")
+            self._set_status(f"#{job.number} queued: {pw.describe(checked)}", "running")
             return job
 
     def cancel(self) -> None:
@@ -314,13 +315,11 @@ class Panel:
 
     def _run(
         self,
-        request: GenerateRequest,
+        request: Request,
         on_retry: Callable[[RetryEvent], None],
         cancel: threading.Event,
     ) -> GenerationResult:
-        if hasattr(request, "operation"):  # a tile's toolbox action
-            return self.session.run_operation(request, on_retry=on_retry, cancel=cancel)  # type: ignore[arg-type]
-        return self.session.generate(request, on_retry=on_retry, cancel=cancel)
+        return self.session.send(request, on_retry=on_retry, cancel=cancel)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until no request is pending or running (tests, scripts). False on timeout."""
@@ -558,7 +557,7 @@ class Panel:
                 entry = found[0]
             self.worker.invalidate()  # whatever is in flight would overwrite what was chosen
             self._set_busy(False)
-            if not hasattr(entry.request, "operation"):  # a derived image has no form to restore
+            if isinstance(entry.request, GenerateRequest):  # a derived image has no form to restore
                 with self._quietly():
                     self.controls.show(entry.request)
                     self.seed_lock.value = True
