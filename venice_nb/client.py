@@ -61,7 +61,7 @@ from .responses import build_result, echoed_seed, json_or_none, moderation_flags
 from .result import GeneratedImage, GenerationResult, SweepCell, sniff_format
 from .text import plural
 from .urls import DEFAULT_BASE_URL, check_base_url
-from .verbs import ToolboxVerbs
+from .verbs import ToolboxVerbs, model_type
 from .version import __version__
 from .wire import BodyTimeout, parse_images_json, read_body
 
@@ -406,7 +406,7 @@ class VeniceClient(ToolboxVerbs):
 
     def operation_spec(self, request: ToolboxRequest, fetch: bool = False) -> ModelSpec | None:
         """The catalogue row that checks and prices ``request`` (None when not listed)."""
-        kind = OPERATION_MODEL_TYPE.get(request.operation, "image")
+        kind = model_type(request.operation)
         if fetch:
             catalogue: Catalogue | None = self.models_of(kind)
         else:
@@ -420,7 +420,7 @@ class VeniceClient(ToolboxVerbs):
         if request.validated:  # a surface checked this very object
             return request
         request.check()
-        kind = OPERATION_MODEL_TYPE.get(request.operation, "image")
+        kind = model_type(request.operation)
         catalogue = self.models_of(kind)
         model = getattr(request, "model", "")
         if request.operation in ("edit", "multi-edit") and len(catalogue):
@@ -716,14 +716,6 @@ class VeniceClient(ToolboxVerbs):
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-
-OPERATION_MODEL_TYPE = {
-    "edit": "inpaint",
-    "multi-edit": "inpaint",
-    "upscale": "upscale",
-    "remove-background": "image",  # bria-bg-remover is listed under type=image
-}
 
 
 def _expect(request: Any, kind: type) -> Any:

@@ -26,7 +26,7 @@ from .errors import ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .jobs import Job
-    from .operations.generate import GenerateRequest
+    from .operations.request import Request
     from .session import VeniceSession
 
 
@@ -86,7 +86,7 @@ def check_save_target(directory: str | os.PathLike[str], name: str = "--save") -
 
 def preflight(
     session: VeniceSession,
-    jobs: Sequence[Job | GenerateRequest] | Callable[[], Sequence[Job | GenerateRequest]],
+    jobs: Sequence[Job | Request] | Callable[[], Sequence[Job | Request]],
     *,
     route: str = "generate",
     use_cache: bool = True,

@@ -25,14 +25,8 @@ from .catalogue import did_you_mean
 from .errors import ValidationError, VeniceError
 from .parse import MAX_SWEEP_VALUES, SEPARATOR, combinations, interpolate, is_number
 from .run import GenerationCancelled, VeniceRunError
+from .verbs import TOOLS, WORDS
 
-OPERATIONS = {
-    "edit": "edit",
-    "multi-edit": "edit",
-    "upscale": "upscale",
-    "remove-background": "remove-background",
-    "remove-bg": "remove-background",
-}
 MODEL_TYPES = {"image": "image", "edit": "inpaint", "inpaint": "inpaint", "upscale": "upscale"}
 _REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(-?\d+)\])?$")
 
@@ -216,7 +210,7 @@ def plan(
     session: Any,
 ) -> ToolboxPlan:
     """Parse, build, check and validate one toolbox cell; every refusal is one UsageError."""
-    operation = OPERATIONS[operation]
+    operation = WORDS[operation].name
     args, positional = parse_options(operation, tokens)
     images = list(args.image)
     if operation == "edit":
@@ -299,17 +293,7 @@ def plan(
 
 
 def _build(operation: str, inputs: list[Any], values: dict[str, Any]) -> Any:
-    from .operations.background import BackgroundRemoveRequest
-    from .operations.upscale import UpscaleRequest
-    from .verbs import build_edit
-
-    if operation == "edit":
-        prompt = values.pop("prompt")
-        model = values.pop("model")
-        return build_edit(inputs, prompt, model, **values)
-    if operation == "upscale":
-        return UpscaleRequest(inputs[0], **{k: v for k, v in values.items() if v is not None})
-    return BackgroundRemoveRequest(inputs[0], transport=values["transport"])
+    return TOOLS[operation].build(inputs, **values)
 
 
 def _job(request: Any, params: dict[str, Any]) -> Any:

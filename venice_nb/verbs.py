@@ -11,7 +11,8 @@ requests in ``operations/`` only ever hold bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .catalogue import did_you_mean
@@ -47,6 +48,71 @@ def as_inputs(
     return fit_for(downscale_for, inputs) if downscale_for else inputs
 
 
+def edit_request(
+    inputs: Sequence[InputImage], prompt: str, model: str | None = None, **fields: Any
+) -> EditRequest | MultiEditRequest:
+    """``/image/edit`` for one image without a quality, ``/image/multi-edit`` otherwise.
+    Unknown keyword arguments are refused by name."""
+    unknown = sorted(set(fields) - set(EDIT_FIELDS))
+    if unknown:
+        hint = did_you_mean(unknown[0], EDIT_FIELDS)
+        raise ValidationError(
+            f"edit() takes no argument {unknown[0]!r}" + (f"; {hint}" if hint else ""),
+            field=unknown[0],
+        )
+    chosen = {k: v for k, v in fields.items() if v is not None}
+    model = model or DEFAULT_EDIT_MODEL
+    if len(inputs) == 1 and chosen.get("quality") is None:
+        return EditRequest(inputs[0], prompt, model=model, **chosen)
+    if not inputs:
+        raise ValidationError("edit() needs at least one image", field="images")
+    return MultiEditRequest(tuple(inputs), prompt, model=model, **chosen)
+
+
+def upscale_request(inputs: Sequence[InputImage], **fields: Any) -> UpscaleRequest:
+    return UpscaleRequest(inputs[0], **{k: v for k, v in fields.items() if v is not None})
+
+
+def background_request(inputs: Sequence[InputImage], **fields: Any) -> BackgroundRemoveRequest:
+    return BackgroundRemoveRequest(inputs[0], **{k: v for k, v in fields.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One toolbox operation: the words that start a ``%venice`` line, the catalogue type its
+    models are listed under, and how its request is built from checked inputs."""
+
+    name: str
+    words: tuple[str, ...]
+    model_type: str
+    build: Callable[..., ToolboxRequest]
+    operations: tuple[str, ...]  # the requests' ``operation`` values
+
+
+# The one registry: the Python API (below), the magic (toolbox_magic.py) and the panel's tiles.
+TOOLS = {
+    tool.name: tool
+    for tool in (
+        Tool("edit", ("edit", "multi-edit"), "inpaint", edit_request, ("edit", "multi-edit")),
+        Tool("upscale", ("upscale",), "upscale", upscale_request, ("upscale",)),
+        # bria-bg-remover is listed under type=image
+        Tool(
+            "remove-background", ("remove-background", "remove-bg"), "image",
+            background_request, ("remove-background",),
+        ),
+    )
+}  # fmt: skip
+WORDS = {word: tool for tool in TOOLS.values() for word in tool.words}
+
+
+def model_type(operation: str) -> str:
+    """The catalogue type (``GET /models?type=``) that lists the models of ``operation``."""
+    for tool in TOOLS.values():
+        if operation in tool.operations:
+            return tool.model_type
+    return "image"
+
+
 def build_edit(
     images: Any,
     prompt: str,
@@ -55,23 +121,9 @@ def build_edit(
     downscale: bool = False,
     **fields: Any,
 ) -> EditRequest | MultiEditRequest:
-    """The edit request for ``images``: ``/image/edit`` for one image without a quality,
-    ``/image/multi-edit`` otherwise. Unknown keyword arguments are refused by name."""
-    unknown = sorted(set(fields) - set(EDIT_FIELDS))
-    if unknown:
-        hint = did_you_mean(unknown[0], EDIT_FIELDS)
-        raise ValidationError(
-            f"edit() takes no argument {unknown[0]!r}" + (f"; {hint}" if hint else ""),
-            field=unknown[0],
-        )
+    """The edit request for ``images`` (anything ``to_input`` takes), coerced here."""
     inputs = as_inputs(images, labels, downscale_for="edit" if downscale else None)
-    chosen = {k: v for k, v in fields.items() if v is not None}
-    model = model or DEFAULT_EDIT_MODEL
-    if len(inputs) == 1 and chosen.get("quality") is None:
-        return EditRequest(inputs[0], prompt, model=model, **chosen)
-    if not inputs:
-        raise ValidationError("edit() needs at least one image", field="images")
-    return MultiEditRequest(tuple(inputs), prompt, model=model, **chosen)
+    return edit_request(inputs, prompt, model, **fields)
 
 
 class ToolboxVerbs:
@@ -106,8 +158,8 @@ class ToolboxVerbs:
         downscale: bool = False,
     ) -> GenerationResult:
         """The image 2x or 4x bigger (``downscale=True`` shrinks an input too large for 2x)."""
-        source = as_inputs(image, downscale_for="upscale" if downscale else None)[0]
-        request = UpscaleRequest(source, scale=scale, creativity=creativity, transport=transport)
+        source = as_inputs(image, downscale_for="upscale" if downscale else None)
+        request = upscale_request(source, scale=scale, creativity=creativity, transport=transport)
         return self.run_toolbox(request, use_cache=use_cache)
 
     def remove_image_background(
@@ -119,6 +171,6 @@ class ToolboxVerbs:
         downscale: bool = False,
     ) -> GenerationResult:
         """A PNG of the image with its background transparent."""
-        source = as_inputs(image, downscale_for="remove-background" if downscale else None)[0]
-        request = BackgroundRemoveRequest(source, transport=transport)
+        source = as_inputs(image, downscale_for="remove-background" if downscale else None)
+        request = background_request(source, transport=transport)
         return self.run_toolbox(request, use_cache=use_cache)

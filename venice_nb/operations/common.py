@@ -335,14 +335,15 @@ class ToolboxRequest(Validated):
 
 class SingleImageRequest(ToolboxRequest):
     """What the one-image requests (edit, upscale, background removal) share. Each is a frozen
-    dataclass whose ``image`` field takes anything ``to_input`` takes (a result, a path, bytes...).
+    dataclass whose ``image`` field takes an image already in memory (an ``InputImage``, a result,
+    bytes, a PIL image, a URL); paths are read by the surfaces (``to_input``), not here.
     """
 
     image: InputImage
 
     def __post_init__(self) -> None:
         if not isinstance(self.image, InputImage):
-            object.__setattr__(self, "image", to_input(self.image))
+            object.__setattr__(self, "image", to_input(self.image, files=False))
 
     @property
     def inputs(self) -> tuple[InputImage, ...]:

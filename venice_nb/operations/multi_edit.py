@@ -55,7 +55,7 @@ class MultiEditRequest(ToolboxRequest):
             self,
             "images",
             tuple(
-                im if isinstance(im, InputImage) else to_input(im, f"image {i + 1}")
+                im if isinstance(im, InputImage) else to_input(im, f"image {i + 1}", files=False)
                 for i, im in enumerate(images)
             ),
         )

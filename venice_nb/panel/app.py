@@ -26,11 +26,13 @@ import ipywidgets as w
 
 from ..display.html import format_usd
 from ..errors import VeniceError
+from ..images_in import style_reference, to_input
 from ..operations.generate import SEED_LIMIT, GenerateRequest
 from ..operations.request import Request
 from ..preflight import preflight
 from ..saving import safe_stem
 from ..text import plural
+from ..verbs import TOOLS
 from . import widgets as pw
 from .worker import Job, Worker
 
@@ -221,11 +223,6 @@ class Panel:
         ``upscale-4``, ``remove-background``; ``style-ref`` keeps the image (up to 3) as a style
         reference for the next Generate. The result joins the grid and the history, with its
         source in its lineage."""
-        from ..images_in import style_reference, to_input
-        from ..operations.background import BackgroundRemoveRequest
-        from ..operations.upscale import UpscaleRequest
-        from ..verbs import build_edit
-
         with self._lock:
             label = f"#{self.shown_number} image {image.index + 1}"
             try:
@@ -239,26 +236,23 @@ class Panel:
                         "idle",
                     )
                     return None
-                source = to_input(image, label)
-                if action == "edit":
-                    request: Any = build_edit(source, self.prompt.value, self.edit_model)
-                elif action.startswith("upscale-"):
-                    request = UpscaleRequest(source, scale=int(action.rsplit("-", 1)[1]))
-                elif action == "remove-background":
-                    request = BackgroundRemoveRequest(source)
-                else:
+                name, values = action, dict[str, Any]()
+                if action.startswith("upscale-"):
+                    name, values = "upscale", {"scale": int(action.rsplit("-", 1)[1])}
+                elif action == "edit":
+                    values = {"prompt": self.prompt.value, "model": self.edit_model}
+                if name not in TOOLS:
                     raise VeniceError(f"unknown tile action {action!r}")
+                request = TOOLS[name].build([to_input(image, label)], **values)
                 checked = preflight(self.session, [request])
             except VeniceError as exc:
                 self._set_status(exc.one_line(), "error")
                 return None
-            request = checked.jobs[0].request
-            job = self.worker.submit(request, 0.0)
+            queued = checked.jobs[0].request
+            job = self.worker.submit(queued, 0.0)
             self._set_busy(True)
             notes = "; ".join(request.notes())
-            text = f"#{job.number} queued: {pw.describe(request)}" + (
-                f" ({notes})" if notes else ""
-            )
+            text = f"#{job.number} queued: {pw.describe(queued)}" + (f" ({notes})" if notes else "")
             self._set_status(text, "running")
             return job
 
