@@ -14,12 +14,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "venice_nb"
 
 # Lowest first. A module may import its own layer (no circle) and those below, never above.
 LAYERS: list[set[str]] = [
-    {"text", "version", "ratelimit", "metadata", "images_stream"},
+    {"text", "version", "ratelimit", "metadata", "images_stream", "fuzzy", "image_format"},
     {"errors"},
-    {"urls", "network", "apikey", "catalogue", "wire", "saving", "maker"},
+    {"urls", "network", "apikey", "catalogue", "wire", "saving", "maker", "lineage"},
     {"result", "settings"},
     {"images_in", "responses", "cache", "display"},
-    {"lineage", "operations"},
+    {"operations"},
     {"verbs", "jobs", "parse"},
     {"client"},
     {"preflight", "sweep"},

@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import redact_url
-from .result import GeneratedImage, GenerationResult, Timing, sniff_format
+from .image_format import sniff_format
+from .result import GeneratedImage, GenerationResult, Timing
 
 if TYPE_CHECKING:  # pragma: no cover
     from .operations.request import Request

@@ -24,7 +24,7 @@ from typing import Any
 import requests
 
 from .apikey import KEY_ENV, Bearer, Secret, checked, current_key, mask, masked, wrap
-from .catalogue import Catalogue, ModelSpec, did_you_mean
+from .catalogue import Catalogue, ModelSpec
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -39,8 +39,9 @@ from .errors import (
     redact_url,
 )
 from .errors import from_response as api_error
+from .fuzzy import did_you_mean
+from .image_format import sniff_format
 from .images_stream import ImagesStream
-from .lineage import derived_result
 from .network import CircuitBreaker, is_loopback, proxy_for
 from .operations.background import BackgroundRemoveRequest
 from .operations.common import Body, ToolboxRequest, explain_refusal
@@ -57,8 +58,15 @@ from .ratelimit import (
     should_retry,
 )
 from .ratelimit import delay as retry_delay
-from .responses import build_result, echoed_seed, json_or_none, moderation_flags, openai_images
-from .result import GeneratedImage, GenerationResult, SweepCell, sniff_format
+from .responses import (
+    build_result,
+    derived_result,
+    echoed_seed,
+    json_or_none,
+    moderation_flags,
+    openai_images,
+)
+from .result import GeneratedImage, GenerationResult, SweepCell
 from .text import plural
 from .urls import DEFAULT_BASE_URL, check_base_url
 from .verbs import ToolboxVerbs, model_type

@@ -11,7 +11,6 @@ fetched: the service reads them itself, so their size is not known here.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import math
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ValidationError
+from .images_stream import strict_b64decode
 from .result import (
     MIME,
     GeneratedImage,
@@ -341,8 +341,8 @@ def _data_uri(text: str) -> bytes:
             "a data URI must be base64-encoded (data:image/png;base64,...)", field="image"
         )
     try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
+        return strict_b64decode(payload.encode("ascii", "replace"))
+    except ValueError:
         raise ValidationError("the data URI holds invalid base64", field="image") from None
 
 

@@ -68,7 +68,7 @@ def show(html: str, text: str) -> None:
 
 
 def did_you_mean(name: str, choices: Any) -> str:
-    from .catalogue import did_you_mean as suggest
+    from .fuzzy import did_you_mean as suggest
 
     return suggest(name, choices)
 

@@ -16,7 +16,7 @@ from IPython.core.error import UsageError
 from .errors import error_line
 from .operations.common import ToolboxRequest
 from .operations.generate import GenerateRequest
-from .text import plural
+from .text import format_ms, plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import GenerationResult, SweepResult
@@ -92,7 +92,6 @@ def execute(
     Raises VeniceRunError when the only request (or every request of a sweep) failed, and
     GenerationCancelled on Ctrl-C after dropping the requests not yet sent.
     """
-    from .display.html import format_ms
     from .sweep import SweepRunner
 
     landed = threading.Event()  # set by the workers' completion callback, read by this thread

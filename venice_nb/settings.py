@@ -205,7 +205,7 @@ class Settings:
         """``value`` normalised for setting ``name``; raises ConfigurationError if refused."""
         spec = {f.name: f for f in fields(cls)}.get(name)
         if spec is None:
-            from .catalogue import did_you_mean
+            from .fuzzy import did_you_mean
 
             hint = did_you_mean(name, cls.names())
             raise ConfigurationError(

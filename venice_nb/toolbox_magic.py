@@ -21,8 +21,8 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
-from .catalogue import did_you_mean
 from .errors import ValidationError, VeniceError
+from .fuzzy import did_you_mean
 from .parse import MAX_SWEEP_VALUES, SEPARATOR, combinations, interpolate, is_number
 from .run import GenerationCancelled, VeniceRunError
 from .verbs import TOOLS, WORDS

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .catalogue import did_you_mean
 from .errors import ValidationError
+from .fuzzy import did_you_mean
 from .images_in import fit_for, to_input
 from .operations.background import BackgroundRemoveRequest
 from .operations.common import DEFAULT_EDIT_MODEL

@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from ..catalogue import ModelSpec, did_you_mean
+from ..catalogue import ModelSpec
 from ..errors import ValidationError
+from ..fuzzy import did_you_mean
 from ..images_in import FILE_MAX_BYTES, MB, InputImage, to_input
 from .request import Validated
 

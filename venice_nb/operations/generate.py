@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, ClassVar, Generic, TypeVar
 
-from ..catalogue import ModelSpec, did_you_mean
+from ..catalogue import ModelSpec
 from ..errors import ValidationError
+from ..fuzzy import did_you_mean
 from .request import Validated
 
 FORMATS = ("webp", "png", "jpeg")

@@ -24,14 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ..display.html import format_usd
 from ..errors import VeniceError
 from ..images_in import style_reference, to_input
 from ..operations.generate import SEED_LIMIT, GenerateRequest
 from ..operations.request import Request
 from ..preflight import preflight
 from ..saving import safe_stem
-from ..text import plural
+from ..text import format_usd, plural
 from ..verbs import TOOLS
 from . import widgets as pw
 from .worker import Job, Worker

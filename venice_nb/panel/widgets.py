@@ -18,7 +18,7 @@ from ..display.preview import image_preview
 from ..operations.common import ToolboxRequest
 from ..operations.generate import FORMATS, MAX_PIXELS, MAX_VARIANTS, SEED_LIMIT, GenerateRequest
 from ..operations.request import Request
-from ..text import plural
+from ..text import format_ms, format_usd, plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import Catalogue, ModelSpec
@@ -73,7 +73,7 @@ def describe(req: Request, count: bool = True) -> str:
 
 def summary(number: int, result: GenerationResult) -> str:
     parts = [
-        f"#{number}: {plural(len(result.images), 'image')} in {display.format_ms(result.timing.wall_ms)}"
+        f"#{number}: {plural(len(result.images), 'image')} in {format_ms(result.timing.wall_ms)}"
     ]
     if isinstance(result.request, GenerateRequest):
         parts.append(describe(result.request, count=False))
@@ -84,7 +84,7 @@ def summary(number: int, result: GenerationResult) -> str:
     if result.is_local_preview:
         parts.append("local preview")
     elif result.cost_usd is not None:
-        parts.append(display.format_usd(result.cost_usd))
+        parts.append(format_usd(result.cost_usd))
     if result.content_violation:
         parts.append("blocked by the content policy")
     elif result.blurred:
