@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "venice_nb"
 
 # Lowest first. A module may import its own layer (no circle) and those below, never above.
 LAYERS: list[set[str]] = [
-    {"text", "version", "ratelimit", "metadata", "images_stream", "fuzzy", "image_format"},
+    {"text", "version", "retry", "ratelimit", "metadata", "images_stream", "fuzzy", "image_format"},
     {"errors"},
     {"urls", "network", "apikey", "catalogue", "wire", "saving", "maker", "lineage"},
     {"result", "settings"},

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping
@@ -50,14 +49,7 @@ from .operations.generate import GenerateRequest, Review, request_from
 from .operations.multi_edit import MultiEditRequest
 from .operations.openai import OpenAIImageRequest
 from .operations.upscale import UpscaleRequest
-from .ratelimit import (
-    RateGate,
-    RetryCallback,
-    RetryEvent,
-    RetryPolicy,
-    should_retry,
-)
-from .ratelimit import delay as retry_delay
+from .ratelimit import RateGate
 from .responses import (
     build_result,
     derived_result,
@@ -67,13 +59,16 @@ from .responses import (
     openai_images,
 )
 from .result import GeneratedImage, GenerationResult, SweepCell
+from .retry import RetryCallback, RetryEvent, RetryPolicy, should_retry
+from .retry import delay as retry_delay
 from .text import plural
-from .urls import DEFAULT_BASE_URL, check_base_url
+from .urls import BASE_URL_ENV, DEFAULT_BASE_URL, resolve_base_url
 from .verbs import ToolboxVerbs, model_type
 from .version import __version__
 from .wire import BodyTimeout, parse_images_json, read_body
 
-# KEY_ENV and mask live in apikey.py and stay importable from here for existing callers.
+# KEY_ENV and mask (apikey.py), BASE_URL_ENV and resolve_base_url (urls.py) stay importable
+# from here for existing callers.
 __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
@@ -86,18 +81,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BASE_URL_ENV = "VENICE_BASE_URL"
 CATALOGUE_TTL_S = 600.0  # the live catalogue moves: minutes, not the kernel's life
 MAX_RESPONSE_BYTES = 200 * 1024 * 1024  # four 4K PNGs as base64 fit; a runaway body does not
-
-
-def resolve_base_url(base_url: str | None = None) -> str:
-    """The URL calls go to: ``base_url``, else ``$VENICE_BASE_URL``, else the public API."""
-    if base_url:
-        return check_base_url(base_url)
-    if os.environ.get(BASE_URL_ENV, "").strip():
-        return check_base_url(os.environ[BASE_URL_ENV], f"${BASE_URL_ENV}")
-    return DEFAULT_BASE_URL
 
 
 @dataclass

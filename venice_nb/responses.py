@@ -16,8 +16,8 @@ from urllib.parse import unquote
 
 from .errors import InvalidResponseError
 from .lineage import lineage_for
-from .ratelimit import seconds_until_reset
 from .result import LOCAL_PREVIEW, GeneratedImage, GenerationResult, RateLimit, Timing
+from .retry import seconds_until_reset
 from .text import readable_date
 from .wire import decode_b64
 

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from .display.grid import sweep_html
+from .display.html import status_html
 from .errors import error_line
 from .operations.common import ToolboxRequest
 from .operations.generate import GenerateRequest
+from .sweep import SweepRunner
 from .text import format_ms, plural
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,8 +70,6 @@ class StatusLine:
             return
         from IPython.display import display
 
-        from .display.html import status_html
-
         self._last = (text, state, progress, body)
         data = bundle(status_html(text, state, progress) + body, text)
         if self._handle is None:
@@ -92,8 +93,6 @@ def execute(
     Raises VeniceRunError when the only request (or every request of a sweep) failed, and
     GenerationCancelled on Ctrl-C after dropping the requests not yet sent.
     """
-    from .sweep import SweepRunner
-
     landed = threading.Event()  # set by the workers' completion callback, read by this thread
     runner = SweepRunner(
         session,
@@ -157,8 +156,6 @@ class LiveGrid:
 
     def html(self, fresh: bool = True) -> str:
         if fresh or not self._html:
-            from .display.grid import sweep_html
-
             self._html = sweep_html(self.runner.result(*grid_axes(self.axes)))
         return self._html
 

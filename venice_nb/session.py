@@ -13,21 +13,26 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import settings as settings_module
 from .apikey import Secret, current_key, masked, wrap
+from .cache import ResultCache
 from .errors import ConfigurationError, redact_url
 from .jobs import Job
+from .lineage import lineage_for
 from .operations.common import ToolboxRequest
 from .operations.generate import GenerateRequest, Review, request_from
+from .operations.openai import review_openai
 from .operations.request import Request
+from .retry import RetryPolicy
 from .settings import Settings, default_cache_dir
 from .sweep import SweepRunner
+from .urls import resolve_base_url
 from .verbs import ToolboxVerbs
+from .version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cache import ResultCache
     from .catalogue import ModelSpec
     from .client import VeniceClient
-    from .ratelimit import RetryCallback
     from .result import GenerationResult, SweepCell
+    from .retry import RetryCallback
 
 # The client (requests, urllib3) is imported when the first call is made, not at %load_ext.
 _T = TypeVar("_T", bound=ToolboxRequest)
@@ -182,7 +187,6 @@ class VeniceSession(ToolboxVerbs):
                 return self._client
             self._drop_client()
             from .client import VeniceClient
-            from .ratelimit import RetryPolicy
 
             s = self.settings
             policy = RetryPolicy(max_retries=s.max_retries)
@@ -278,8 +282,6 @@ class VeniceSession(ToolboxVerbs):
         request = self.request_from(request, "VeniceSession.review")
         client = self.client()
         if route == "openai":
-            from .operations.openai import review_openai
-
             review = review_openai(request, client.models())
             review.request.mark_validated("openai")
             return review
@@ -319,8 +321,6 @@ class VeniceSession(ToolboxVerbs):
         in every kernel but renders the same bytes for the same request (per package version), so
         its results are keyed by name, not by URL, and a re-run after a restart stays free."""
         if self._client_backend == "local":
-            from .version import __version__
-
             return f"local-preview/{__version__}"
         return client.base_url
 
@@ -330,11 +330,6 @@ class VeniceSession(ToolboxVerbs):
             return None
         with self._lock:
             if self._cache is None:
-                try:
-                    from .cache import ResultCache
-                except ImportError:  # cache.py not there yet: behave as if disabled
-                    return None
-
                 self._cache = ResultCache(
                     self.settings.cache_dir or default_cache_dir(),
                     max_bytes=int(self.settings.cache_max_mb * 1024 * 1024),
@@ -401,8 +396,6 @@ class VeniceSession(ToolboxVerbs):
     ) -> GenerationResult:
         """Run a validated toolbox request; upscales and background removals are looked up in
         the cache by their input bytes and parameters first, and stored after."""
-        from .lineage import lineage_for
-
         client = self.client()
         found = self._cache_entry(request, request.operation) if use_cache else None
         cache, key = found if found is not None else (None, None)
@@ -444,8 +437,6 @@ def _shown(value: Any) -> str:
 
 
 def _resolved(base_url: str | None) -> str:
-    from .client import resolve_base_url
-
     try:
         return resolve_base_url(base_url)
     except ConfigurationError as exc:

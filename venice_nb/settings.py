@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigurationError, redact_url
-from .ratelimit import RetryPolicy
+from .retry import RetryPolicy
+from .urls import check_base_url
 
 Backend = Literal["auto", "venice", "local"]
 BACKENDS = ("auto", "venice", "local")
 FORMATS = ("webp", "png", "jpeg")
-BASE_URL_ENV = "VENICE_BASE_URL"
 
 
 def default_cache_dir() -> str:
@@ -69,8 +69,6 @@ def _base_url(name: str, value: Any) -> str | None:
     url = _optional_text(name, value)
     if url is None:
         return None
-    from .urls import check_base_url
-
     return check_base_url(url, f"VeniceMagics.{name}")
 
 

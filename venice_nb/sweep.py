@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Literal
 
 from .errors import VeniceError
 from .jobs import Job, as_jobs
-from .ratelimit import RetryEvent
+from .preflight import preflight
 from .result import SweepCell, SweepResult
+from .retry import RetryEvent
 
 if TYPE_CHECKING:  # pragma: no cover
     from .session import VeniceSession
@@ -187,8 +188,6 @@ def run_sweep(
 
     ``preflight`` first, as for the magic: a refused setting or an invalid request stops the whole
     sweep before anything is sent (the Python API has no cost guard: calling is confirming)."""
-    from .preflight import preflight
-
     checked = preflight(session, jobs, route=route, use_cache=use_cache)
     runner = SweepRunner(
         session,

@@ -23,6 +23,8 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 from .errors import ValidationError, VeniceError
 from .fuzzy import did_you_mean
+from .images_in import fit_for, style_reference, style_reference_value, to_input
+from .jobs import Job
 from .parse import MAX_SWEEP_VALUES, SEPARATOR, combinations, interpolate, is_number
 from .run import GenerationCancelled, VeniceRunError
 from .verbs import TOOLS, WORDS
@@ -133,8 +135,6 @@ def resolve_image(text: str, namespace: Mapping[str, Any]) -> tuple[Any, str]:
 
 
 def input_images(texts: Sequence[str], namespace: Mapping[str, Any]) -> list[Any]:
-    from .images_in import to_input
-
     out = []
     for text in texts:
         value, label = resolve_image(text, namespace)
@@ -150,8 +150,6 @@ def style_references(
 ) -> tuple[dict[str, Any], ...] | None:
     """``--style-ref`` values (repeatable) and their ``--style-ref-strength`` (one for all, or
     one each) as the ``style_references`` field of a generation; checked (8 MB, no SVG)."""
-    from .images_in import style_reference, style_reference_value
-
     if not refs:
         if strengths:
             raise UsageError("--style-ref-strength needs a --style-ref image")
@@ -237,8 +235,6 @@ def plan(
         raise UsageError(f"{operation} takes one image, got {len(images)}: {' '.join(images)}")
     inputs = input_images(images, namespace)
     if args.downscale:
-        from .images_in import fit_for
-
         inputs = fit_for(operation, inputs)
     transport = "multipart" if args.multipart else "auto"
     axes_src: dict[str, list[Any]] = {}
@@ -297,8 +293,6 @@ def _build(operation: str, inputs: list[Any], values: dict[str, Any]) -> Any:
 
 
 def _job(request: Any, params: dict[str, Any]) -> Any:
-    from .sweep import Job
-
     return Job(request, params)
 
 

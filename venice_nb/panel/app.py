@@ -24,20 +24,22 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from ..display.html import mirror_html
 from ..errors import VeniceError
-from ..images_in import style_reference, to_input
+from ..images_in import style_reference, style_reference_value, to_input
 from ..operations.generate import SEED_LIMIT, GenerateRequest
 from ..operations.request import Request
 from ..preflight import preflight
 from ..saving import safe_stem
+from ..session import get_session
 from ..text import format_usd, plural
 from ..verbs import TOOLS
 from . import widgets as pw
 from .worker import Job, Worker
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..ratelimit import RetryEvent
     from ..result import GeneratedImage, GenerationResult
+    from ..retry import RetryEvent
     from ..session import VeniceSession
 
 DEFAULT_PROMPT = "A gondola in a narrow Venice canal at golden hour, cinematic light"
@@ -78,8 +80,6 @@ class Panel:
     """An interactive panel. ``initial`` takes ``GenerateRequest`` field values to start from."""
 
     def __init__(self, session: VeniceSession | None = None, **initial: Any) -> None:
-        from ..session import get_session
-
         self.session = session or get_session()
         self.last_error: str | None = None  # traceback of the last failure shown in the status
         self.result: GenerationResult | None = None  # what the grid shows
@@ -208,8 +208,6 @@ class Panel:
         """The request the controls describe now (not yet validated)."""
         extra = dict(self._extra)
         if self.style_refs:  # chosen with a tile's "Style ref"
-            from ..images_in import style_reference_value
-
             extra["style_references"] = tuple(
                 {"image": style_reference_value(im)} for im in self.style_refs
             )
@@ -512,8 +510,6 @@ class Panel:
         self._mirror = display(self.mirror_bundle(), raw=True, display_id=True)
 
     def mirror_bundle(self) -> dict[str, str]:
-        from ..display.html import mirror_html
-
         result = self.result
         failed = self.status_state == "error" if result is not None else False
         html = mirror_html(result, self.shown_number, previous=failed, note=self.status_text)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..operations.request import Request
-from ..ratelimit import RetryEvent
+from ..retry import RetryEvent
 
 TICK_S = 0.5
 IDLE_EXIT_S = 60.0  # an idle worker thread ends; the next submit starts a new one
