@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"result", "settings"},
     {"images_in", "responses", "cache", "display"},
     {"operations"},
-    {"verbs", "jobs", "parse"},
+    {"verbs", "jobs", "parse", "transport"},
     {"client"},
     {"preflight", "sweep"},
     {"session"},

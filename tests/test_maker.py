@@ -138,3 +138,15 @@ def test_a_maker_that_cannot_run_an_operation_says_which(a) -> None:
     ):
         shot.upscale(2)
     assert a.request_count == 0
+
+
+def test_a_pickled_result_leaves_its_maker_behind(a) -> None:
+    import pickle
+
+    client = VeniceClient(api_key=KEY, base_url=a.base_url)
+    shot = client.generate(request())
+    again = pickle.loads(pickle.dumps(shot))
+    assert again.maker is None and again.images[0].maker is None and shot.maker is client
+    assert KEY.encode() not in pickle.dumps(shot)
+    with pytest.raises(MakerError, match="has no maker"):
+        again.upscale(2)

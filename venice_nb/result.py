@@ -141,8 +141,16 @@ class RateLimit:
     reset_in_s: float | None = None
 
 
+class _KeepsMaker:
+    """A maker holds connections and maybe a key: it is never pickled with what it made (an
+    unpickled result says, in one line, that it has no maker)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "maker": None}
+
+
 @dataclass
-class GeneratedImage:
+class GeneratedImage(_KeepsMaker):
     """One image as received."""
 
     data: bytes
@@ -229,7 +237,7 @@ class GeneratedImage:
 
 
 @dataclass
-class GenerationResult:
+class GenerationResult(_KeepsMaker):
     """Everything one request returned. The magic binds it with ``-o`` and returns it."""
 
     request: Request  # a generation's, or the toolbox request a derived image came from
@@ -402,7 +410,7 @@ class SweepCell:
 
 
 @dataclass
-class SweepResult:
+class SweepResult(_KeepsMaker):
     """A grid of generations. ``rows``/``cols`` name the swept fields shown on each axis."""
 
     cells: list[SweepCell]
