@@ -14,6 +14,7 @@ from typing import Any
 
 from .redact import redact_text, redact_value
 from .redact import redact_url as redact_url  # where the package has always found it
+from .retry import error_budget_reset, server_delay
 
 ONE_LINE_MAX = 400
 
@@ -297,8 +298,6 @@ def from_response(
     """The error for an HTTP error answer, from its status, headers and body (JSON, a string or
     an HTML page from a proxy), explained by what it means on the live service (venice-api.md
     §0.7-0.8). ``model`` is the model the request named; ``path`` the route it went to."""
-    from .ratelimit import error_budget_reset, server_delay
-
     cls = STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
     request_id = headers.get("CF-RAY")
     text = bytes(body[:20_000]).decode("utf-8", "replace")

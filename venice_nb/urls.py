@@ -8,11 +8,13 @@ Messages show the URL without credentials (``redact_url``).
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError, InvalidResponseError, redact_url
 
 DEFAULT_BASE_URL = "https://api.venice.ai/api/v1"
+BASE_URL_ENV = "VENICE_BASE_URL"
 API_ROOT = "/api/v1"
 VENICE_API_HOST = "api.venice.ai"
 VENICE_WEBSITES = ("venice.ai", "www.venice.ai", "docs.venice.ai")
@@ -78,6 +80,15 @@ def check_base_url(url: str, where: str = "base URL") -> str:
             f"root, ending in {API_ROOT})"
         )
     return url
+
+
+def resolve_base_url(base_url: str | None = None) -> str:
+    """The URL calls go to: ``base_url``, else ``$VENICE_BASE_URL``, else the public API."""
+    if base_url:
+        return check_base_url(base_url)
+    if os.environ.get(BASE_URL_ENV, "").strip():
+        return check_base_url(os.environ[BASE_URL_ENV], f"${BASE_URL_ENV}")
+    return DEFAULT_BASE_URL
 
 
 def web_page_answer(

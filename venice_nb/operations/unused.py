@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import ModelSpec
+    from .common import ToolboxRequest
 
 EDIT_OPERATIONS = ("edit", "multi-edit")
 
@@ -32,8 +33,8 @@ def unused_fields(request: Any, spec: ModelSpec | None) -> dict[str, str]:
 
 
 def without_unused(
-    request: Any, spec: ModelSpec | None
-) -> tuple[Any, tuple[str, ...], dict[str, str]]:
+    request: ToolboxRequest, spec: ModelSpec | None
+) -> tuple[ToolboxRequest, tuple[str, ...], dict[str, str]]:
     """(the request without the unused fields, one warning line each, field -> why)."""
     ignored = unused_fields(request, spec)
     if not ignored:
