@@ -138,3 +138,15 @@ def test_python_edit_drops_what_the_model_ignores_too(ip, server):
         shot, "make it night", model="firered-image-edit", resolution="2K", session=get_session()
     )
     assert result.images and "resolution" not in server.received[-1].body
+
+
+def test_a_client_made_image_drops_what_the_model_ignores_too(server):
+    from venice_nb.client import VeniceClient
+    from venice_nb.operations.generate import GenerateRequest
+
+    with VeniceClient("sk-grammar-client-0123456789", base_url=server.base_url) as client:
+        shot = client.generate(
+            GenerateRequest(model="z-image-turbo", prompt="a fox", seed=2, width=256, height=256)
+        )
+        edited = shot.images[0].edit("make it night", model="firered-image-edit", resolution="2K")
+    assert edited.images and "resolution" not in server.received[-1].body
