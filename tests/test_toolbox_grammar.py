@@ -81,6 +81,14 @@ def test_a_single_valued_toolbox_option_given_twice_is_refused_as_in_generation(
     assert "is given twice" in refused(ip, "%%venice -m z-image-turbo -s 1 -s 2\na fox")
 
 
+def test_the_refusal_offers_the_comma_list_where_the_toolbox_option_sweeps(ip):
+    message = refused(ip, "%venice upscale shot --scale 2 --scale 4")
+    assert message.startswith("--scale is given twice ('2' and '4'); give --scale once")
+    assert "(a comma list sweeps: --scale 2,4)" in message
+    generation = refused(ip, "%%venice -m z-image-turbo -s 1 -s 2\na fox")
+    assert "(a comma list sweeps: --seed 1,2)" in generation  # the same words
+
+
 def test_repeatable_options_are_not_refused(ip, server):
     cell(ip, "edit -i shot -i shot -m flux-2-max-edit -o both", "merge them")
     assert posts(server) == ["/image/multi-edit"] and len(server.received[-1].body["images"]) == 2

@@ -38,6 +38,7 @@ from .parse import (
 from .run import GenerationCancelled, VeniceRunError
 from .verbs import TOOLS, WORDS
 
+TOOLBOX_SWEEPS = ("model", "resolution", "scale")  # options a comma list sweeps (see plan)
 MODEL_TYPES = {"image": "image", "edit": "inpaint", "inpaint": "inpaint", "upscale": "upscale"}
 _REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(-?\d+)\])?$")
 
@@ -104,7 +105,7 @@ def parse_options(operation: str, tokens: Sequence[str]) -> tuple[Any, list[str]
     """argparse for one operation, with a did-you-mean for unknown options; (args, positionals)."""
     parser = _parser(operation)
     try:  # the generation cells' rule: a single-valued option given twice is refused
-        args, extra = parse_once(parser, list(tokens))
+        args, extra = parse_once(parser, list(tokens), sweepable=TOOLBOX_SWEEPS)
     except ValidationError as exc:
         raise UsageError(exc.one_line()) from None
     unknown = [t for t in extra if t.startswith("-") and not is_number(t)]
