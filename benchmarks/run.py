@@ -35,6 +35,7 @@ from benchmarks import (
     bench_overhead,
     bench_panel,
     bench_ratelimit,
+    bench_redact,
     bench_sweep,
     bench_toolbox,
     bench_weight,
@@ -54,6 +55,7 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "panel": bench_panel.run,
     "firsttile": bench_firsttile.run,
     "toolbox": bench_toolbox.run,
+    "redact": bench_redact.run,
 }
 HEADER = ["benchmark", "measured", "baseline", "ratio", "target", "result"]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

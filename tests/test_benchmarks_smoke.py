@@ -20,6 +20,7 @@ from benchmarks import (
     bench_overhead,
     bench_panel,
     bench_ratelimit,
+    bench_redact,
     bench_sweep,
     bench_toolbox,
     bench_weight,
@@ -133,3 +134,9 @@ def test_table_and_markdown() -> None:
 def test_deadserver_runs() -> None:
     rows = bench_deadserver.run(small=4, large=8)
     check(rows, 1)
+
+
+def test_redact_runs() -> None:
+    rows = bench_redact.run(reps=1)
+    check(rows, 1)
+    assert "MB of HTML" in rows[0].note

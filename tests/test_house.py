@@ -14,9 +14,30 @@ PACKAGE = Path(__file__).resolve().parents[1] / "venice_nb"
 
 # Lowest first. A module may import its own layer (no circle) and those below, never above.
 LAYERS: list[set[str]] = [
-    {"text", "version", "retry", "ratelimit", "metadata", "images_stream", "fuzzy", "image_format"},
+    {
+        "text",
+        "version",
+        "retry",
+        "ratelimit",
+        "metadata",
+        "images_stream",
+        "fuzzy",
+        "image_format",
+        "redact",
+        "pyargs",
+    },
     {"errors"},
-    {"urls", "network", "apikey", "catalogue", "wire", "saving", "maker", "lineage"},
+    {
+        "urls",
+        "network",
+        "apikey",
+        "catalogue",
+        "wire",
+        "saving",
+        "maker",
+        "lineage",
+        "images_convert",
+    },
     {"result", "settings"},
     {"images_in", "responses", "cache", "display"},
     {"operations"},

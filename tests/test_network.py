@@ -16,7 +16,7 @@ from fault_server import FaultServer, Reply
 
 from venice_nb import errors as E
 from venice_nb.client import VeniceClient
-from venice_nb.network import CircuitBreaker, is_loopback, proxy_for
+from venice_nb.network import CircuitBreaker, in_round, is_loopback, proxy_for
 from venice_nb.operations.generate import GenerateRequest
 from venice_nb.ratelimit import RetryPolicy
 from venice_nb.server import LocalServer
@@ -171,13 +171,19 @@ def test_the_breaker_opens_after_a_few_failures_and_lets_one_try_through_later()
 
 
 def test_a_server_that_comes_back_is_used_again(local_server):
-    """The breaker is per client and short: once the cool-down ends, one try goes through."""
+    """Within the round that found the server down (a sweep) calls fail at once until the
+    cool-down ends; a call of a new round (a new cell or Python call) tries at once."""
     with VeniceClient(KEY, base_url=local_server.base_url) as client:
         client.breaker.cooldown_s = 0.2
+        sweep = object()
         for _ in range(3):
-            client.breaker.failed("connection refused")
-        with pytest.raises(E.APIConnectionError, match="stops sending"):
+            client.breaker.failed("connection refused", sweep)
+        with in_round(sweep), pytest.raises(E.APIConnectionError, match="stops sending"):
             client.models()
         assert local_server.request_count == 0
         time.sleep(0.25)
-        assert client.models().default_id
+        with in_round(sweep):
+            assert client.models().default_id
+        for _ in range(3):
+            client.breaker.failed("connection refused", sweep)
+        assert client.models().default_id  # a lone call is a round of its own

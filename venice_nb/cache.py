@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import redact_url
 from .image_format import sniff_format
+from .redact import redact_value
 from .result import GeneratedImage, GenerationResult, Timing
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -326,7 +327,7 @@ class ResultCache:
             },
             "images": records,
         }
-        text = json.dumps(meta, indent=1).encode("utf-8")
+        text = json.dumps(redact_value(meta), indent=1).encode("utf-8")
         (tmp / META).write_bytes(text)
         return len(text) + sum(r["bytes"] for r in records)
 

@@ -392,8 +392,15 @@ class VeniceClient(Transport, ToolboxVerbs):
 
     def run_toolbox(self, request: ToolboxRequest, *, use_cache: bool = True) -> GenerationResult:
         """The maker's toolbox (``img.upscale(2)`` on a result this client made): checked against
-        the model's catalogue, then sent (a client has no cache: ``use_cache`` is ignored)."""
-        return self.run_operation(self.validate_operation(request))
+        the model's catalogue, then sent (a client has no cache: ``use_cache`` is ignored).
+        A field the model does not use is left out, as the session does."""
+        from .operations.unused import without_unused
+
+        request.check()
+        kept, _warnings, _ignored = without_unused(
+            request, self.operation_spec(request, fetch=True)
+        )
+        return self.run_operation(self.validate_operation(kept))
 
     def rerun(self, cells: list[SweepCell], route: str = "generate") -> list[SweepCell]:
         """The maker's ``retry_failed``: each cell's request sent again, one after the other."""

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .redact import redact_text, redact_value
+from .redact import redact_url as redact_url  # where the package has always found it
 from .retry import error_budget_reset, server_delay
 
 ONE_LINE_MAX = 400
@@ -23,28 +25,6 @@ def _one_line(text: str, limit: int = ONE_LINE_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
-def redact_url(url: str) -> str:
-    """A URL as it may be shown or recorded: ``https://user:secret@host/...`` loses
-    ``user:secret@`` (also without a scheme), and query values named like a secret
-    (``?key=``, ``token``, ``password``, ``sig``...) become ``***``."""
-    scheme, sep, rest = str(url).partition("://")
-    if not sep:
-        scheme, rest = "", str(url)
-    host, slash, path = rest.partition("/")
-    path, qmark, query = path.partition("?")
-    if not slash:
-        host, qmark, query = host.partition("?")
-    if query:
-        query = _SECRET_QUERY.sub(lambda m: m.group(1) + "***", query)
-    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path}{qmark}{query}"
-
-
-_SECRET_QUERY = re.compile(
-    r"((?:^|&)[^=&]*(?:key|token|secret|password|passwd|pwd|auth|sig|signature)[^=&]*=)[^&]*",
-    re.I,
-)
-
-
 def error_line(error: BaseException | None) -> str:
     """Any error as the one line a person sees: a ``VeniceError``'s message and hint, another
     exception's text (its type's name when it has none); None is a request that never ran."""
@@ -52,7 +32,7 @@ def error_line(error: BaseException | None) -> str:
         return "the request did not run"
     if isinstance(error, VeniceError):
         return error.one_line()
-    return _one_line(str(error)) or type(error).__name__
+    return _one_line(redact_text(str(error))) or type(error).__name__
 
 
 class VeniceError(Exception):
@@ -61,14 +41,25 @@ class VeniceError(Exception):
     hint: str = ""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(redact_text(message))
         self.message = message
         if hint is not None:
             self.hint = hint
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """``message`` and ``hint`` lose URL credentials (also ones a server echoed) as they are
+        set, so no later ``+=`` or handler can show them."""
+        if name in ("message", "hint") and isinstance(value, str):
+            value = redact_text(value)
+            if name == "message":
+                self.args = (value, *self.args[1:])
+        elif name in ("body", "field_errors"):  # what the server said back, kept for code
+            value = redact_value(value)
+        super().__setattr__(name, value)
+
     def one_line(self) -> str:
         """The message and the hint on one line, for a status bar or a UsageError."""
-        hint = _one_line(self.hint) if self.hint else ""
+        hint = _one_line(redact_text(self.hint)) if self.hint else ""
         message = _one_line(self.message, ONE_LINE_MAX - len(hint) - 2 if hint else ONE_LINE_MAX)
         if hint and message and message[-1] not in ".!?:;\u2026":
             message += "."  # two sentences, not one run-on line
@@ -84,6 +75,11 @@ class ValidationError(VeniceError, ValueError):
     def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.field = field
+
+
+class UnexpectedArgumentError(ValidationError, TypeError):
+    """A keyword argument a Python call does not take: a ``TypeError`` as Python's own
+    "unexpected keyword argument" is, and a ``ValidationError`` as every refusal here is."""
 
 
 class ConfigurationError(VeniceError):

@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ValidationError
+from .images_convert import (
+    array_image,
+    eight_bit,
+    is_array,
+    needs_reencoding,
+    stream_bytes,
+    stream_label,
+)
 from .images_stream import strict_b64decode
+from .redact import redact_text
 from .result import (
     MIME,
     GeneratedImage,
@@ -39,7 +48,10 @@ FILE_MAX_BYTES = 25 * MB
 STYLE_REF_MAX_BYTES = 8 * MB
 READ_MAX_BYTES = 200 * MB  # a file bigger than this is refused before it is read
 
-ACCEPTED = "a result (shot or shot[i]), a GeneratedImage, a file path, an http(s) URL, a PIL image or bytes"
+ACCEPTED = (
+    "a result (shot or shot[i]), a GeneratedImage, a file path, an http(s) URL, a PIL image, "
+    "a numpy array (HxW, HxWx3, HxWx4), bytes or a binary stream (BytesIO)"
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,11 @@ class InputImage:
     origin: GeneratedImage | None = field(default=None, repr=False, compare=False)
     origin_info: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     converted_from: str | None = None
+
+    def __post_init__(self) -> None:
+        # The label reaches captions, lineage, sidecars and errors; the URL sent keeps its
+        # credentials, the name a person sees never shows them.
+        object.__setattr__(self, "label", redact_text(self.label))
 
     @property
     def is_url(self) -> bool:
@@ -101,7 +118,7 @@ class InputImage:
         """What lineage records about this input: never its bytes."""
         info: dict[str, Any] = {"label": self.label}
         if self.url is not None:
-            info["url"] = self.url
+            info["url"] = redact_text(self.url)
         else:
             info.update(
                 format=self.format,
@@ -159,12 +176,18 @@ def to_input(value: Any, label: str | None = None, *, files: bool = True) -> Inp
     if isinstance(value, str):
         text = value.strip()
         if text.lower().startswith(("http://", "https://")):
-            return InputImage(label=label or text, url=text)
+            return InputImage(label=redact_text(label or text), url=text)
         if text.lower().startswith("data:"):
             return from_bytes(_data_uri(text), label or "data URI")
         return from_path(Path(text).expanduser(), label)
     if _is_pil(value):
         return from_pil(value, label or "PIL image")
+    if is_array(value):
+        name = label or "array"
+        return from_pil(array_image(value, name), name)
+    if callable(getattr(value, "read", None)):  # BytesIO, open(path, "rb"), an upload widget's
+        name = label or stream_label(value)
+        return from_bytes(stream_bytes(value, name, READ_MAX_BYTES), name)
     raise ValidationError(
         f"cannot use {type(value).__name__} {label or ''} as an image; pass {ACCEPTED}".replace(
             "  ", " "
@@ -253,15 +276,20 @@ def from_path(path: Path, label: str | None = None) -> InputImage:
 
 
 def from_pil(image: Any, label: str = "PIL image") -> InputImage:
-    """A PIL image, encoded losslessly as PNG (alpha kept)."""
+    """A PIL image, encoded losslessly as PNG (alpha kept); modes PNG cannot hold at 8 bits
+    (16-bit or float greyscale, CMYK...) are scaled into it first, never clipped."""
     from io import BytesIO
 
-    im = image
-    if im.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-        im = im.convert("RGBA" if "A" in im.mode else "RGB")
+    im, done = eight_bit(image, label)
     buf = BytesIO()
     im.save(buf, format="PNG")
-    return InputImage(label=label, data=buf.getvalue(), format="png", size=tuple(image.size))
+    return InputImage(
+        label=label,
+        data=buf.getvalue(),
+        format="png",
+        size=tuple(image.size),
+        converted_from=f"{image.mode} ({done})" if done else None,
+    )
 
 
 def from_bytes(data: bytes, label: str = "bytes") -> InputImage:
@@ -276,6 +304,8 @@ def from_bytes(data: bytes, label: str = "bytes") -> InputImage:
             field="image",
         )
     fmt = sniff_format(data)
+    if fmt is not None and needs_reencoding(data, fmt):  # 16-bit PNG, CMYK JPEG
+        return _reencoded(data, label)
     if fmt is not None:
         problem = image_problem(data, fmt)
         if problem:
@@ -324,9 +354,8 @@ def _reencoded(data: bytes, label: str) -> InputImage:
             field="image",
         ) from None
     png = from_pil(pil, label)
-    return InputImage(
-        label=label, data=png.data, format="png", size=png.size, converted_from=original
-    )
+    how = f"{original}, {png.converted_from}" if png.converted_from else original
+    return InputImage(label=label, data=png.data, format="png", size=png.size, converted_from=how)
 
 
 def is_svg(data: bytes) -> bool:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .redact import redact_text, redact_value
+
 if TYPE_CHECKING:  # pragma: no cover
     from .images_in import InputImage
 
@@ -39,7 +41,7 @@ class Lineage:
         return OPERATION_TITLES.get(self.operation, self.operation)
 
     def source_labels(self) -> list[str]:
-        return [im.label for im in self.sources]
+        return [redact_text(im.label) for im in self.sources]
 
     def describe(self) -> dict[str, Any]:
         """What sidecars, embedded metadata and output metadata record."""
@@ -54,7 +56,7 @@ class Lineage:
             out["model_name"] = self.model_name
         if self.notes:
             out["notes"] = list(self.notes)
-        return out
+        return redact_value(out)  # type: ignore[return-value]
 
     def summary(self) -> str:
         """One line: 'Upscale 4x of shot[0]'."""

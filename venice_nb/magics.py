@@ -15,8 +15,10 @@ requests, PIL) is imported by the magic that needs it (``tests/test_load.py`` ho
 
 from __future__ import annotations
 
+import contextlib
 import keyword
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -332,6 +334,11 @@ class VeniceMagics(Magics):
         operation = line.split(None, 1)[0].lower() if line.strip() else ""
         if operation in TOOLBOX_OPERATIONS:  # %%venice edit / upscale / remove-background
             return self._toolbox(operation, line.split(None, 1)[1:], cell or "")
+        from .parse import suggest_word, unknown_word
+
+        if not operation.startswith("-") and suggest_word(operation, TOOLBOX_OPERATIONS):
+            # %%venice upscael -i shot: a mistyped operation, named from the toolbox's words
+            raise UsageError(unknown_word(operation, SUBCOMMANDS, TOOLBOX_OPERATIONS))
         args, tokens = self._parse(self.venice_cell, line)
         if tokens.positional:
             raise UsageError(
@@ -396,7 +403,8 @@ class VeniceMagics(Magics):
         notice = self.session.take_notice()
         for note in ([notice] if notice else []) + notes + checked.notes:
             show(notice_html(note), note)
-        result = execute(self.session, checked.jobs, axes, route, use_cache=not no_cache)
+        with self._binding_on_cancel(output):
+            result = execute(self.session, checked.jobs, axes, route, use_cache=not no_cache)
         if thumb is not None:
             result.thumb_size = thumb  # this output's gallery size; the setting stays as it is
         if output:
@@ -404,6 +412,19 @@ class VeniceMagics(Magics):
         if save_dir:
             self._save(result, save_dir)
         return result
+
+    @contextlib.contextmanager
+    def _binding_on_cancel(self, output: str | None) -> Iterator[None]:
+        """Ctrl-C mid-cell: what already landed (paid for) is bound to ``-o`` before the
+        interrupt goes on, so it is not lost and nothing is paid again to get it back."""
+        from .run import GenerationCancelled
+
+        try:
+            yield
+        except GenerationCancelled as stop:
+            if output and stop.partial is not None:
+                self.user_ns[output] = stop.partial
+            raise
 
     # ---- the toolbox: edit, upscale, remove-background (grammar in toolbox_magic.py) ------------
 
@@ -438,7 +459,7 @@ class VeniceMagics(Magics):
 
     def _parse(self, func: Any, line: str) -> tuple[Any, _Tokens]:
         """argparse through magic_arguments, with a did-you-mean for unknown options."""
-        from .parse import is_number, parse_once
+        from .parse import is_number, parse_once, unknown_option
 
         tokens = self._split(line)
         parser = func.parser
@@ -449,11 +470,7 @@ class VeniceMagics(Magics):
         unknown = [t for t in extra if t.startswith("-") and not is_number(t)]
         if unknown:
             known = [s for a in parser._actions for s in a.option_strings]
-            name = unknown[0].split("=", 1)[0]
-            hint = did_you_mean(name, known)
-            raise UsageError(
-                f"unknown option {name!r}; " + (hint or "see %%venice? for the options")
-            )
+            raise UsageError(unknown_option(unknown[0].split("=", 1)[0], known))
         return args, _Tokens(tokens, [t for t in extra if t not in unknown])
 
     def _plan(
@@ -604,12 +621,13 @@ class VeniceMagics(Magics):
 
             return self._models_of_type(models_type(rest), refresh=refresh)
         if command not in SUBCOMMANDS:
-            hint = did_you_mean(command, SUBCOMMANDS)
-            if hint:
-                valid = ", ".join(SUBCOMMANDS)
-                raise UsageError(f"unknown subcommand {command!r}; {hint} valid: {valid}")
+            from .parse import suggest_word, unknown_word
+
+            if suggest_word(command, [*SUBCOMMANDS, *TOOLBOX_OPERATIONS]):
+                raise UsageError(unknown_word(command, SUBCOMMANDS, TOOLBOX_OPERATIONS))
             raise UsageError(
-                f"%venice takes a subcommand ({', '.join(SUBCOMMANDS)}), not {command!r}; to "
+                f"%venice takes a subcommand ({', '.join(SUBCOMMANDS)}) or an operation "
+                f"({', '.join(TOOLBOX_OPERATIONS)}), not {command!r}; to "
                 "generate, write %%venice (two %) on the cell's first line and the prompt below"
             )
         if command == "panel":

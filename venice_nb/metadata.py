@@ -20,6 +20,8 @@ import struct
 import zlib
 from typing import Any
 
+from .redact import redact_value
+
 KEYWORD = b"venice_nb"
 SOFTWARE = "venice_nb"
 TAG_IMAGE_DESCRIPTION = 0x010E
@@ -30,6 +32,7 @@ MAX_JPEG_SEGMENT = 65535 - 2  # the length field counts itself
 
 def embed_metadata(data: bytes, fmt: str, info: dict[str, Any]) -> bytes:
     """``data`` with ``info`` embedded where the format allows; unchanged bytes otherwise."""
+    info = redact_value(info)  # type: ignore[assignment]  # no URL credentials in a file
     try:
         if fmt == "png":
             return _embed_png(data, info)

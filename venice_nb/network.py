@@ -8,7 +8,9 @@ variable that set it, without credentials, so a failure through a proxy says so.
 
 ``CircuitBreaker``: after a few failed connections in a row to one server, stop sending for a short
 while and fail at once, so a sweep against a dead server ends in bounded time whatever its size.
-Every worker of a sweep shares the client, hence its breaker.
+Every worker of a sweep shares the client, hence its breaker. The breaker protects one *round*
+(a sweep: ``in_round``); a new round (a new cell, a panel click, a lone Python call) always tries
+once, so a server restarted on the same port is used again at once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import ipaddress
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -62,11 +66,34 @@ def proxy_for(url: str) -> Proxy | None:
     return Proxy(redact_url(chosen), variable or f"{scheme.upper()}_PROXY")
 
 
-class CircuitBreaker:
-    """Opens after ``threshold`` failed connections in a row; while open, calls fail at once.
+_ROUND = threading.local()
 
-    After ``cooldown_s`` one more try is allowed through; any answer from the server (whatever its
-    status) closes the breaker again. Thread-safe.
+
+@contextmanager
+def in_round(token: object) -> Iterator[None]:
+    """Calls made inside (on this thread) belong to the round ``token``: a sweep's workers share
+    one, so the breaker stops the rest of a sweep once the server is found down."""
+    previous = getattr(_ROUND, "token", None)
+    _ROUND.token = token
+    try:
+        yield
+    finally:
+        _ROUND.token = previous
+
+
+def current_round() -> object:
+    """The round of the calling thread; a call outside any round is a round of its own."""
+    token = getattr(_ROUND, "token", None)
+    return token if token is not None else object()
+
+
+class CircuitBreaker:
+    """Opens after ``threshold`` failed connections in a row; while open, calls of the same round
+    fail at once.
+
+    A call of another round (a new cell, click or Python call), or any call after ``cooldown_s``,
+    is let through (half-open); one more failure reopens it, any answer from the server (whatever
+    its status) closes it. Thread-safe.
     """
 
     def __init__(self, threshold: int = 3, cooldown_s: float = 5.0) -> None:
@@ -74,33 +101,38 @@ class CircuitBreaker:
         self.cooldown_s = cooldown_s
         self._failures = 0
         self._opened_at: float | None = None
+        self._opened_in: object = None
         self._reason = ""
         self._lock = threading.Lock()
 
-    def blocked(self) -> str | None:
-        """Why no call may be sent now, or None to go ahead."""
+    def blocked(self, round_token: object = None) -> str | None:
+        """Why no call of ``round_token`` may be sent now, or None to go ahead."""
         with self._lock:
             if self._opened_at is None:
                 return None
             left = self._opened_at + self.cooldown_s - time.monotonic()
-            if left <= 0:  # half-open: let one try through; one more failure reopens
+            if left <= 0 or (round_token is not None and round_token is not self._opened_in):
+                # half-open: let this round try; one more failure reopens for it
                 self._opened_at = None
+                self._opened_in = round_token
                 self._failures = self.threshold - 1
                 return None
             return (
                 f"the last {self._failures} connections failed ({self._reason}); "
                 f"venice_nb stops sending to a server that is down and tries again after "
-                f"{max(left, 1):.0f} s"
+                f"{max(left, 1):.0f} s or in a new cell"
             )
 
-    def failed(self, reason: str) -> None:
+    def failed(self, reason: str, round_token: object = None) -> None:
         with self._lock:
             self._failures += 1
             self._reason = reason
             if self._failures >= self.threshold and self._opened_at is None:
                 self._opened_at = time.monotonic()
+                self._opened_in = round_token
 
     def succeeded(self) -> None:
         with self._lock:
             self._failures = 0
             self._opened_at = None
+            self._opened_in = None

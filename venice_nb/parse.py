@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -307,6 +307,45 @@ class _Recording(argparse.Namespace):
         super().__setattr__(name, value)
 
 
+# Options that may be given several times by design: each use adds a value (or counts).
+_REPEATABLE = (argparse._AppendAction, argparse._AppendConstAction, argparse._CountAction)
+
+
+def unknown_option(name: str, known: Sequence[str], where: str = "") -> str:
+    """The one line for an option no parser knows, the same for generation and toolbox cells:
+    a did-you-mean when one is close, else where the options are listed."""
+    from .catalogue import did_you_mean
+
+    hint = did_you_mean(name, known)
+    place = f" for {where}" if where else ""
+    fix = hint or (f"options: {' '.join(known)}" if where else "see %%venice? for the options")
+    return f"unknown option {name!r}{place}; {fix}"
+
+
+def suggest_word(word: str, words: Sequence[str]) -> str:
+    """ "did you mean 'x'?" for a near miss: a typo (``upscael``), another separator
+    (``remove_background``) or the words in the API's order (``background-remove``)."""
+    from .catalogue import did_you_mean
+
+    parts = sorted(word.lower().replace("_", "-").split("-"))
+    same = [w for w in words if sorted(w.split("-")) == parts and w != word]
+    return f"did you mean {same[0]!r}?" if same else did_you_mean(word, words)
+
+
+def unknown_word(word: str, subcommands: Sequence[str], operations: Sequence[str]) -> str:
+    """The one line for a word that is neither a ``%venice`` subcommand nor a toolbox operation
+    (``%venice upscael shot``, ``%%venice edti -i shot``): the nearest of *both* lists, and both
+    lists, so a mistyped operation is never answered from the subcommands alone."""
+    hint = suggest_word(word, [*operations, *subcommands])
+    nearest = next((w for w in (*operations, *subcommands) if repr(w) in hint), None)
+    what = "operation" if nearest in operations else "subcommand"
+    return (
+        f"unknown {what} {word!r}; "
+        + (f"{hint} " if hint else "")
+        + f"valid: {', '.join(subcommands)}; operations: {', '.join(operations)}"
+    )
+
+
 def is_number(token: str) -> bool:
     """Whether a token is a number (``-1``, ``-0.5``): a negative value, not an unknown option."""
     try:
@@ -316,15 +355,20 @@ def is_number(token: str) -> bool:
     return True
 
 
-def parse_once(parser: argparse.ArgumentParser, tokens: list[str]) -> tuple[Any, list[str]]:
+def parse_once(
+    parser: argparse.ArgumentParser, tokens: list[str], sweepable: Sequence[str] = ()
+) -> tuple[Any, list[str]]:
     """``parser.parse_known_args(tokens)``, refusing a single-valued option given two different
     values (``--seed 1 --seed 2``, ``-m a --model b``), which argparse would settle silently by
     keeping the last. Works for every option of the parser, abbreviations included, because it
-    watches what argparse assigns rather than reading the tokens again."""
+    watches what argparse assigns rather than reading the tokens again. ``sweepable`` names the
+    parser's other options that take comma lists (the toolbox's ``--scale``)."""
     namespace = _Recording()
     args, extra = parser.parse_known_args(tokens, namespace)
     for action in parser._actions:
         if not action.option_strings or action.dest == argparse.SUPPRESS:
+            continue
+        if isinstance(action, _REPEATABLE):  # -i a -i b, --style-ref x --style-ref y: by design
             continue
         given = namespace.assigned.get(action.dest, [])[1:]  # the first is the default
         distinct = [v for i, v in enumerate(given) if v not in given[:i]]
@@ -333,7 +377,7 @@ def parse_once(parser: argparse.ArgumentParser, tokens: list[str]) -> tuple[Any,
             shown = " and ".join(repr(v) for v in distinct[:3])
             fix = f"give {name} once"
             field = {"style": "style_preset"}.get(action.dest, action.dest)
-            if field in SWEEPABLE:
+            if field in SWEEPABLE or field in sweepable:  # sweepable: a toolbox's own lists
                 fix += f" (a comma list sweeps: {name} {','.join(str(v) for v in distinct)})"
             times = "twice" if len(given) == 2 else f"{len(given)} times"
             raise ValidationError(f"{name} is given {times} ({shown}); {fix}")

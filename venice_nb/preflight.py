@@ -62,6 +62,11 @@ def check_save_target(directory: str | os.PathLike[str], name: str = "--save") -
     permissions are judged as the save itself would be.
     """
     shown = str(directory)
+    from .saving import path_problem
+
+    problem = path_problem(directory)
+    if problem:
+        raise ValidationError(f"{name} {shown[:80]!r} {problem}", field="save")
     target = Path(directory).expanduser()
     probe = target
     while not probe.exists() and probe.parent != probe:

@@ -341,22 +341,27 @@ class GenerationResult(_KeepsMaker):
         return [im.to_pil() for im in self.images]
 
     def provenance(self) -> dict[str, Any]:
-        """What to record next to the images: the request and what the server said, never a key."""
-        return {
-            "route": self.route,
-            # Toolbox requests describe their input images instead of carrying their bytes.
-            "request": self.request.provenance_json(),
-            "id": self.id,
-            "seed": self.seed,  # None when the model ignores seeds: no claim of reproducibility
-            "backend": self.backend,
-            "base_url": redact_url(self.base_url),
-            "timing_ms": {k: v for k, v in vars(self.timing).items() if v is not None},
-            "cost_usd": self.cost_usd,
-            "blurred": self.blurred,
-            "content_violation": self.content_violation,
-            "cached": self.cached,
-            **({"lineage": self.lineage.describe()} if self.lineage is not None else {}),
-        }
+        """What to record next to the images: the request and what the server said, never a key
+        (nor credentials of any URL in it)."""
+        from .redact import redact_value
+
+        return redact_value(
+            {
+                "route": self.route,
+                # Toolbox requests describe their input images instead of carrying their bytes.
+                "request": self.request.provenance_json(),
+                "id": self.id,
+                "seed": self.seed,  # None when the model ignores seeds: no claim of reproducibility
+                "backend": self.backend,
+                "base_url": redact_url(self.base_url),
+                "timing_ms": {k: v for k, v in vars(self.timing).items() if v is not None},
+                "cost_usd": self.cost_usd,
+                "blurred": self.blurred,
+                "content_violation": self.content_violation,
+                "cached": self.cached,
+                **({"lineage": self.lineage.describe()} if self.lineage is not None else {}),
+            }
+        )  # type: ignore[return-value]
 
     # ---- files -----------------------------------------------------------------------------
 
@@ -378,8 +383,9 @@ class GenerationResult(_KeepsMaker):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
         from .display.html import result_bundle
+        from .redact import redact_value
 
-        return result_bundle(self, thumb_size=self.thumb_size)
+        return redact_value(result_bundle(self, thumb_size=self.thumb_size))  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         parts = [plural(len(self.images), "image")]
@@ -462,8 +468,9 @@ class SweepResult(_KeepsMaker):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
         from .display.grid import sweep_bundle
+        from .redact import redact_value
 
-        return sweep_bundle(self, thumb_size=self.thumb_size)
+        return redact_value(sweep_bundle(self, thumb_size=self.thumb_size))  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         failed = len(self.errors)

@@ -37,15 +37,23 @@ class VeniceRunError(UsageError):
 
 
 class GenerationCancelled(KeyboardInterrupt):
-    """Ctrl-C while generating: stops Run All like any interrupt, shown as one line."""
+    """Ctrl-C while generating: stops Run All like any interrupt, shown as one line.
+
+    ``partial`` holds what was already paid for and landed (a result, or the grid of the cells
+    that finished), so the magic binds it to ``-o`` before the interrupt goes on."""
+
+    partial: GenerationResult | SweepResult | None = None
 
     def _render_traceback_(self) -> list[str]:
         return [f"\x1b[0;31mKeyboardInterrupt\x1b[0m: {self}"]
 
 
 def bundle(html: str, text: str) -> dict[str, str]:
-    """HTML for notebooks, the same words as plain text for terminals and logs."""
-    return {"text/html": html, "text/plain": text}
+    """HTML for notebooks, the same words as plain text for terminals and logs (no URL
+    credentials in either, whatever they were built from)."""
+    from .redact import redact_text
+
+    return {"text/html": redact_text(html), "text/plain": redact_text(text)}
 
 
 def show(html: str, text: str) -> None:
@@ -115,10 +123,7 @@ def execute(
     try:
         runner.run(tick=tick)
     except KeyboardInterrupt:
-        status.show(f"cancelled after {runner.elapsed_s():.1f} s", "error")
-        raise GenerationCancelled(
-            "generation cancelled; requests not yet sent were dropped"
-        ) from None
+        raise _cancelled(runner, axes, status, grid) from None
     took = format_ms(runner.wall_ms)
     cells = runner.cells
     if not axes:
@@ -139,6 +144,44 @@ def execute(
         text += f"; {blocked} blocked by the content policy (not charged)"
     status.show(text, "error" if failed or blocked else "done")
     return runner.result(*grid_axes(axes))
+
+
+def _cancelled(
+    runner: SweepRunner,
+    axes: list[tuple[str, list[Any]]],
+    status: StatusLine,
+    grid: LiveGrid | None,
+) -> GenerationCancelled:
+    """Ctrl-C: the requests not yet sent are dropped, but every answer already paid for stays
+    on screen (the grid keeps its landed tiles) and goes into ``partial`` to be bound."""
+    landed = [cell for cell in runner.cells if cell.result is not None]
+    took = f"cancelled after {runner.elapsed_s():.1f} s"
+    partial: GenerationResult | SweepResult | None = None
+    if landed and axes:
+        runner.wall_ms = runner.elapsed_s() * 1000
+        partial = runner.result(*grid_axes(axes))
+    elif landed:
+        partial = landed[0].result
+    if partial is None:
+        status.show(took, "error")
+    else:
+        kept = f"; {plural(len(landed), 'result')} already paid for kept"
+        body = grid.html() if grid is not None else ""
+        status.show(took + kept, "error", None, body)
+        if grid is None:
+            show(*_result_bundle(partial))
+    stop = GenerationCancelled(
+        "generation cancelled; requests not yet sent were dropped"
+        + (f", the {plural(len(landed), 'result')} that landed kept" if landed else "")
+    )
+    stop.partial = partial
+    return stop
+
+
+def _result_bundle(result: Any) -> tuple[str, str]:
+    data = result._repr_mimebundle_()
+    data = data[0] if isinstance(data, tuple) else data
+    return data.get("text/html", ""), data.get("text/plain", repr(result))
 
 
 class LiveGrid:

@@ -24,6 +24,52 @@ if TYPE_CHECKING:  # pragma: no cover
     from .result import GenerationResult
 
 _RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(10)}
+NAME_MAX = 255  # bytes per path component on every common file system
+PATH_MAX = 4096  # bytes per whole path (Linux); Windows' 260 is lifted by long-path support
+_WINDOWS_FORBIDDEN = set('<>:"|?*')
+
+
+def path_problem(directory: str | os.PathLike[str]) -> str | None:
+    """Why ``directory`` cannot be a folder on this machine (a NUL character, a name over 255
+    bytes, a path over 4096, a character Windows forbids), or None. Checked from the text alone,
+    so it is said before anything is paid, not after."""
+    text = os.fspath(directory)
+    if "\0" in text:
+        return "holds a NUL character (\\0), which no file system allows in a name"
+    path = Path(text).expanduser()
+    for part in path.parts:
+        size = len(part.encode("utf-8", "surrogateescape"))
+        if size > NAME_MAX and part not in (path.anchor,):
+            return (
+                f"has a folder name of {size} bytes ({part[:24]}...); file systems allow at most "
+                f"{NAME_MAX}: shorten it"
+            )
+        if os.name == "nt" and part != path.anchor and _WINDOWS_FORBIDDEN & set(part):
+            bad = "".join(sorted(_WINDOWS_FORBIDDEN & set(part)))
+            return f"has {bad!r} in a folder name, which Windows does not allow"
+    whole = len(os.fsencode(os.path.abspath(path)))
+    if whole > PATH_MAX - NAME_MAX:  # leave room for the file names inside it
+        return f"is {whole} bytes long as a full path; keep it under {PATH_MAX - NAME_MAX}"
+    return None
+
+
+def result_stem(result: GenerationResult) -> str:
+    """A name a person recognises on disk: the server's id, else what made the image: the
+    model and seed of a generation; the operation, its source and instruction for an edit,
+    upscale or background removal (``upscale-2x-of-shot-0``). Never ``None``."""
+    if result.id:
+        return safe_stem(result.id)
+    lineage = result.lineage
+    if lineage is not None:
+        detail = f"{lineage.params.get('scale', 2)}x" if lineage.operation == "upscale" else ""
+        sources = "-and-".join(lineage.source_labels()[:2])
+        words = " ".join(str(getattr(result.request, "prompt", "") or "").split()[:5])
+        parts = [lineage.operation, detail, "of", sources, words]
+    else:
+        seeds = [result.seed, *(im.seed for im in result.images[:1])]
+        seed = next((s for s in seeds if s is not None), None)
+        parts = [result.model or "image", "" if seed is None else str(seed)]
+    return safe_stem("-".join(p for p in parts if p), fallback="image", limit=80)
 
 
 def safe_stem(text: str | None, fallback: str = "image", limit: int = 80) -> str:
@@ -48,6 +94,12 @@ def save_result(
     into the file itself (PNG iTXt, JPEG/WebP EXIF) without re-encoding the pixels. If any write
     fails every file this call created is removed again.
     """
+    problem = path_problem(directory)
+    if problem:
+        raise VeniceError(
+            f"cannot save into {os.fspath(directory)[:80]!r}: the name {problem}",
+            hint="Pick another directory with --save DIR.",
+        )
     target = Path(directory).expanduser()
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -56,7 +108,7 @@ def save_result(
             f"cannot create the save directory {str(target)!r}: {exc.strerror or exc}",
             hint="Pick a writable directory with --save DIR.",
         ) from None
-    base = safe_stem(stem or result.id or (result.model and f"{result.model}-{result.seed}"))
+    base = safe_stem(stem) if stem else result_stem(result)
     info = result.provenance()
     paths: list[Path] = []
     created: list[Path] = []

@@ -270,15 +270,21 @@ class VeniceSession(ToolboxVerbs):
         Returns the request to send (fields the model ignores left out), marked validated for
         ``route``: a surface validates once and hands this value on, and ``generate`` sends it
         without checking it again."""
-        if isinstance(request, ToolboxRequest):  # checked against its own catalogue
-            return self.client().validate_operation(request)
+        if isinstance(request, ToolboxRequest):  # its catalogue; what its model ignores dropped
+            return self.review(request, route).request
         request = self.request_from(request, "VeniceSession.validate")
         return self.review(request, route).request
 
     def review(self, request: Request | str, route: str = "generate") -> Review[Any]:
         """``validate`` plus the one-line warnings a surface shows once (see ``Review``)."""
         if isinstance(request, ToolboxRequest):  # checked against its own catalogue
-            return Review(self.client().validate_operation(request))
+            from .operations.unused import without_unused
+
+            client = self.client()
+            request.check()  # what can be refused without the catalogue is, before fetching it
+            spec = client.operation_spec(request, fetch=True)
+            kept, warnings, ignored = without_unused(request, spec)
+            return Review(client.validate_operation(kept), warnings, ignored)
         request = self.request_from(request, "VeniceSession.review")
         client = self.client()
         if route == "openai":

@@ -103,6 +103,14 @@ def _flag(name: str, value: Any) -> bool:
 def _directory(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _refuse(name, "must not be empty")
+    if (
+        "\0" in value or len(value.encode()) > 255
+    ):  # only then is the file-name check worth importing
+        from .saving import path_problem
+
+        problem = path_problem(value)
+        if problem:
+            raise _refuse(name, problem)
     return value
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from .errors import VeniceError
 from .jobs import Job, as_jobs
+from .network import in_round
 from .preflight import preflight
 from .result import SweepCell, SweepResult
 from .retry import RetryEvent
@@ -56,6 +57,7 @@ class SweepRunner:
         self.on_progress = on_progress
         self.cancel = threading.Event()
         self.cells = [SweepCell(dict(job.params), request=job.request) for job in self.jobs]
+        self.round = object()  # the breaker's unit: one sweep stops on a dead server as a whole
         self.done = 0
         self.running = 0
         self.last_retry: RetryEvent | None = None
@@ -82,6 +84,10 @@ class SweepRunner:
     def _work(self, index: int) -> None:
         if self.cancel.is_set():
             return
+        with in_round(self.round):
+            self._run_one(index)
+
+    def _run_one(self, index: int) -> None:
         cell = self.cells[index]
         with self._lock:
             self.running += 1

@@ -25,10 +25,20 @@ from .errors import ValidationError, VeniceError
 from .fuzzy import did_you_mean
 from .images_in import fit_for, style_reference, style_reference_value, to_input
 from .jobs import Job
-from .parse import MAX_SWEEP_VALUES, SEPARATOR, combinations, interpolate, is_number
+from .parse import (
+    MAX_SWEEP_VALUES,
+    SEPARATOR,
+    combinations,
+    interpolate,
+    is_number,
+    merge_duplicates,
+    parse_once,
+    unknown_option,
+)
 from .run import GenerationCancelled, VeniceRunError
 from .verbs import TOOLS, WORDS
 
+TOOLBOX_SWEEPS = ("model", "resolution", "scale")  # options a comma list sweeps (see plan)
 MODEL_TYPES = {"image": "image", "edit": "inpaint", "inpaint": "inpaint", "upscale": "upscale"}
 _REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(-?\d+)\])?$")
 
@@ -94,15 +104,14 @@ def _parser(operation: str) -> MagicArgumentParser:
 def parse_options(operation: str, tokens: Sequence[str]) -> tuple[Any, list[str]]:
     """argparse for one operation, with a did-you-mean for unknown options; (args, positionals)."""
     parser = _parser(operation)
-    args, extra = parser.parse_known_args(list(tokens))
+    try:  # the generation cells' rule: a single-valued option given twice is refused
+        args, extra = parse_once(parser, list(tokens), sweepable=TOOLBOX_SWEEPS)
+    except ValidationError as exc:
+        raise UsageError(exc.one_line()) from None
     unknown = [t for t in extra if t.startswith("-") and not is_number(t)]
     if unknown:
         known = [s for a in parser._actions for s in a.option_strings]  # argparse's own list
-        name = unknown[0].split("=", 1)[0]
-        hint = did_you_mean(name, known)
-        raise UsageError(
-            f"unknown option {name!r} for {operation}; " + (hint or f"options: {' '.join(known)}")
-        )
+        raise UsageError(unknown_option(unknown[0].split("=", 1)[0], known, operation))
     return args, [t for t in extra if t not in unknown]
 
 
@@ -262,12 +271,16 @@ def plan(
         fixed = {"creativity": args.creativity, "transport": transport}
     else:
         fixed = {"transport": transport}
+    notes: list[str] = []
+    for name, vals in axes_src.items():  # generation's rule: a repeated value is paid once
+        axes_src[name], note = merge_duplicates(name, vals)
+        if note:
+            notes.append(note.replace("--prompt:", "the instructions:", 1))
     axes = [(name, vals) for name, vals in axes_src.items() if len(vals) > 1]
     if sum(len(v) for _, v in axes) > MAX_SWEEP_VALUES:
         raise UsageError(f"the sweep has too many values; a cell runs at most {MAX_SWEEP_VALUES}")
     singles = {name: vals[0] for name, vals in axes_src.items() if len(vals) == 1}
     jobs = []
-    notes: list[str] = []
     try:
         for combo in combinations(axes) if axes else iter([{}]):
             values = {**fixed, **singles, **combo}

@@ -34,13 +34,13 @@ from .errors import (
 )
 from .errors import from_response as api_error
 from .images_stream import ImagesStream
-from .network import CircuitBreaker, is_loopback, proxy_for
+from .network import CircuitBreaker, current_round, is_loopback, proxy_for
 from .operations.common import Body
 from .ratelimit import RateGate, Ticket
 from .retry import RetryCallback, RetryEvent, RetryPolicy, should_retry
 from .retry import delay as retry_delay
 from .text import plural
-from .urls import DEFAULT_BASE_URL
+from .urls import DEFAULT_BASE_URL, web_page_answer
 from .version import __version__
 from .wire import BodyTimeout, read_body
 
@@ -122,11 +122,19 @@ class Transport:
         url = self.base_url + path
         payload = body.requests_kwargs() if body is not None else {"json": json_body}
         waited, retries = 0.0, 0
+        round_token = current_round()  # a sweep's, or this call's own: the breaker's unit
         while True:
-            ticket = self._admit(model or path, cancel, waited)
-            reply, failure, retryable = self._attempt(method, url, payload, params, bearer)
+            ticket = self._admit(model or path, cancel, waited, round_token)
+            reply, failure, retryable = self._attempt(
+                method, url, payload, params, bearer, round_token
+            )
             self.gate.finish(ticket, *((reply.headers, reply.status) if reply else (None,)))
             if reply is not None and 200 <= reply.status < 300:
+                page = web_page_answer(
+                    reply.headers.get("Content-Type"), reply.body, self._shown_url
+                )
+                if page is not None:  # a website, not the API: say what the base URL must be
+                    raise page
                 reply.retries, reply.waited_s = retries, waited
                 return reply
             failure, retryable = self._failure(reply, failure, retryable, path, model)
@@ -139,7 +147,9 @@ class Transport:
             self._pause(delay, cancel)
             waited += delay
 
-    def _admit(self, key: str, cancel: threading.Event | None, waited: float) -> Ticket:
+    def _admit(
+        self, key: str, cancel: threading.Event | None, waited: float, round_token: object = None
+    ) -> Ticket:
         """Wait for the gate (the rate limit, a 429's pause) and refuse what cannot go: an error
         budget locked past the retry budget, a server the breaker holds as down."""
         locked = self.gate.lock_reason()
@@ -151,7 +161,7 @@ class Transport:
         while (slot := self.gate.take(key))[0] is None:
             self._pause(slot[1], cancel)
         self._pause(0, cancel)
-        blocked = self.breaker.blocked()
+        blocked = self.breaker.blocked(round_token)
         if blocked is not None:
             raise self._through_proxy(
                 APIConnectionError(f"not sent to {self._shown_url}: {blocked}")
@@ -234,6 +244,7 @@ class Transport:
         payload: Mapping[str, Any],
         params: Mapping[str, str] | None,
         bearer: Bearer | None,
+        round_token: object = None,
     ) -> tuple[Reply | None, VeniceError | None, bool]:
         """One HTTP exchange: (reply, None, _) or (None, error, retryable). Never raises ours
         from inside an ``except`` block, so no ``requests`` exception is chained to it."""
@@ -268,7 +279,7 @@ class Transport:
                 f"could not connect to {self._shown_url} within {self.connect_timeout:g} s"
             )
             retryable = True
-            self.breaker.failed(f"no connection within {self.connect_timeout:g} s")
+            self.breaker.failed(f"no connection within {self.connect_timeout:g} s", round_token)
         except requests.exceptions.ReadTimeout:
             failure = APITimeoutError(
                 f"no answer from {self._shown_url} within {self.read_timeout:g} s"
@@ -287,7 +298,7 @@ class Transport:
                 )
                 retryable = True
                 if _never_connected(e):
-                    self.breaker.failed(_connection_reason(e))
+                    self.breaker.failed(_connection_reason(e), round_token)
         except requests.exceptions.RequestException as exc:
             failure = APIConnectionError(
                 f"the request to {self._shown_url} failed ({type(exc).__name__})"

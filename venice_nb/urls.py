@@ -9,11 +9,15 @@ Messages show the URL without credentials (``redact_url``).
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
-from .errors import ConfigurationError, redact_url
+from .errors import ConfigurationError, InvalidResponseError, redact_url
 
 DEFAULT_BASE_URL = "https://api.venice.ai/api/v1"
 BASE_URL_ENV = "VENICE_BASE_URL"
+API_ROOT = "/api/v1"
+VENICE_API_HOST = "api.venice.ai"
+VENICE_WEBSITES = ("venice.ai", "www.venice.ai", "docs.venice.ai")
 
 # Endpoint paths below the API root, longest first so /image/multi-edit wins over /image/edit.
 ENDPOINTS = tuple(
@@ -68,6 +72,13 @@ def check_base_url(url: str, where: str = "base URL") -> str:
                 f"{where} {shown!r} is the full {endpoint} endpoint, not the API's base URL; "
                 f"paste the part before {endpoint}: {root!r}"
             )
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if host in VENICE_WEBSITES or (host == VENICE_API_HOST and not path.endswith(API_ROOT)):
+        what = "Venice's website, not its API" if host in VENICE_WEBSITES else "not the API root"
+        raise ConfigurationError(
+            f"{where} {shown!r} is {what}; paste {DEFAULT_BASE_URL!r} (the base URL is the API "
+            f"root, ending in {API_ROOT})"
+        )
     return url
 
 
@@ -78,3 +89,23 @@ def resolve_base_url(base_url: str | None = None) -> str:
     if os.environ.get(BASE_URL_ENV, "").strip():
         return check_base_url(os.environ[BASE_URL_ENV], f"${BASE_URL_ENV}")
     return DEFAULT_BASE_URL
+
+
+def web_page_answer(
+    content_type: str | None, body: bytes | bytearray, shown_url: str
+) -> InvalidResponseError | None:
+    """The error for a 2xx answer that is a web page (a base URL pointing at a website, a login
+    portal, a proxy's page): said as a base-URL problem, not as an unreadable model list."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    head = bytes(body[:256]).lstrip().lower()
+    if kind not in ("text/html", "application/xhtml+xml") and not head.startswith(
+        (b"<!doctype html", b"<html")
+    ):
+        return None
+    return InvalidResponseError(
+        f"{shown_url} answered with a web page (HTML), not the Venice API",
+        hint=(
+            f"The base URL must be the API root, ending in {API_ROOT}: for Venice "
+            f"{DEFAULT_BASE_URL} (%config VeniceMagics.base_url, or VeniceClient(base_url=))."
+        ),
+    )

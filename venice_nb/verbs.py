@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import ValidationError
+from .errors import UnexpectedArgumentError, ValidationError
 from .fuzzy import did_you_mean
 from .images_in import fit_for, to_input
 from .operations.background import BackgroundRemoveRequest
@@ -23,6 +23,7 @@ from .operations.common import DEFAULT_EDIT_MODEL
 from .operations.edit import EditRequest
 from .operations.multi_edit import MultiEditRequest
 from .operations.upscale import UpscaleRequest
+from .pyargs import check_types, field_types, need_choice, need_flag, need_number, need_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .images_in import InputImage
@@ -56,7 +57,7 @@ def edit_request(
     unknown = sorted(set(fields) - set(EDIT_FIELDS))
     if unknown:
         hint = did_you_mean(unknown[0], EDIT_FIELDS)
-        raise ValidationError(
+        raise UnexpectedArgumentError(
             f"edit() takes no argument {unknown[0]!r}" + (f"; {hint}" if hint else ""),
             field=unknown[0],
         )
@@ -144,6 +145,11 @@ class ToolboxVerbs:
         **fields: Any,
     ) -> GenerationResult:
         """Edit one image, or combine several (the first is the base) under one instruction."""
+        # Python words for Python mistakes (never "pass -m MODEL"): TypeError/ValueError.
+        need_text("edit()", "prompt", prompt, "make it night")
+        need_text("edit()", "model", model, DEFAULT_EDIT_MODEL, optional=True)
+        need_flag("edit()", "downscale", downscale)
+        check_types("edit()", fields, {**field_types(EditRequest), **field_types(MultiEditRequest)})
         request = build_edit(images, prompt, model, labels, downscale=downscale, **fields)
         return self.run_toolbox(request)
 
@@ -158,6 +164,9 @@ class ToolboxVerbs:
         downscale: bool = False,
     ) -> GenerationResult:
         """The image 2x or 4x bigger (``downscale=True`` shrinks an input too large for 2x)."""
+        _check_common("upscale()", transport, use_cache, downscale)
+        need_choice("upscale()", "scale", scale, (2, 4))
+        need_number("upscale()", "creativity", creativity)
         source = as_inputs(image, downscale_for="upscale" if downscale else None)
         request = upscale_request(source, scale=scale, creativity=creativity, transport=transport)
         return self.run_toolbox(request, use_cache=use_cache)
@@ -171,6 +180,16 @@ class ToolboxVerbs:
         downscale: bool = False,
     ) -> GenerationResult:
         """A PNG of the image with its background transparent."""
+        _check_common("remove_background()", transport, use_cache, downscale)
         source = as_inputs(image, downscale_for="remove-background" if downscale else None)
         request = background_request(source, transport=transport)
         return self.run_toolbox(request, use_cache=use_cache)
+
+
+def _check_common(where: str, transport: Any, use_cache: Any, downscale: Any) -> None:
+    """The arguments every toolbox verb shares, in Python words (TypeError/ValueError)."""
+    from .operations.common import TRANSPORTS
+
+    need_choice(where, "transport", transport, TRANSPORTS)
+    need_flag(where, "use_cache", use_cache)
+    need_flag(where, "downscale", downscale)

@@ -130,7 +130,10 @@ class Comparison:
         lineage = self.result.lineage
         text = f"<Comparison {lineage.summary() if lineage else ''}>"
         meta = {"venice_nb": {"lineage": lineage.describe()}} if lineage else {}
-        return {"text/html": compare_html(self.result, self.size), "text/plain": text}, meta
+        from ..redact import redact_text
+
+        html = redact_text(compare_html(self.result, self.size))
+        return {"text/html": html, "text/plain": redact_text(text)}, meta
 
     def __repr__(self) -> str:
         lineage = self.result.lineage

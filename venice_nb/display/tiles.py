@@ -99,7 +99,13 @@ def reproduce_cell(request: Any, seed: int | None = None) -> str | None:
 
 
 def file_name(result: GenerationResult | None, image: GeneratedImage) -> str:
-    """A readable download name: model, seed and variant, e.g. ``z-image-turbo-seed-42-2.webp``."""
+    """A readable download name: model, seed and variant, e.g. ``z-image-turbo-seed-42-2.webp``;
+    a derived image by what made it, as ``result.save()`` names it (``upscale-2x-of-shot.png``)."""
+    if result is not None and result.lineage is not None:
+        from ..saving import result_stem
+
+        variant = f"-{image.index + 1}" if image.index else ""
+        return f"{result_stem(result)}{variant}.{image.extension}"
     model = getattr(getattr(result, "request", None), "model", None) or "venice"
     seed = image.seed if image.seed is not None else (result.seed if result else None)
     parts = [str(model)]

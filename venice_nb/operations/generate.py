@@ -63,7 +63,11 @@ def _ratio_value(text: str) -> float | None:
 
 
 def _describe_reference(ref: dict[str, Any]) -> dict[str, Any]:
+    from ..redact import redact_text
+
     image = ref.get("image")
+    if isinstance(image, str) and image.lower().startswith(("http://", "https://")):
+        image = redact_text(image)
     if isinstance(image, str) and not image.lower().startswith(("http://", "https://")):
         import hashlib
 
@@ -146,6 +150,11 @@ class GenerateRequest(Validated):
             hint = did_you_mean(name, self.field_names())
             raise ValidationError(f"unknown request field {name!r}" + (f"; {hint}" if hint else ""))
         return replace(self, **changes)
+
+    def __repr__(self) -> str:
+        from ..redact import dataclass_repr
+
+        return dataclass_repr(self)
 
     def to_json(self) -> dict[str, Any]:
         """The body as sent: unset keys dropped, never a null."""
@@ -419,7 +428,13 @@ class GenerateRequest(Validated):
                 field="style_preset",
             )
         unset: dict[str, Any] = dict.fromkeys(ignored)
-        cleaned = replace(self, **unset) if ignored else self
+        refs = self.style_references or ()
+        if any("strength" in ref for ref in refs) and not spec.supports_style_reference_strength:
+            # Only the strengths go: the references themselves are used.
+            unset["style_references"] = tuple({k: v for k, v in r.items() if k != "strength"}
+                                              for r in refs)  # fmt: skip
+            ignored["style_reference_strength"] = f"{spec.id} ignores --style-ref-strength"
+        cleaned = replace(self, **unset) if unset else self
         warnings = tuple(f"{why}: not sent" for why in ignored.values())
         canonical = cleaned.canonical_for(spec)
         if self.style_preset is None or styles is not None:

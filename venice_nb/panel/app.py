@@ -30,7 +30,7 @@ from ..images_in import style_reference, style_reference_value, to_input
 from ..operations.generate import SEED_LIMIT, GenerateRequest
 from ..operations.request import Request
 from ..preflight import preflight
-from ..saving import safe_stem
+from ..saving import result_stem
 from ..session import get_session
 from ..text import format_usd, plural
 from ..verbs import TOOLS
@@ -80,6 +80,15 @@ class Panel:
     """An interactive panel. ``initial`` takes ``GenerateRequest`` field values to start from."""
 
     def __init__(self, session: VeniceSession | None = None, **initial: Any) -> None:
+        from ..pyargs import check_types, field_types
+
+        # Python words for Python mistakes, before anything is fetched: Panel(seed="abc") is a
+        # TypeError naming seed, not a comparison error from deep inside.
+        check_types("Panel()", initial, field_types(GenerateRequest))
+        if session is not None and not callable(getattr(session, "client", None)):
+            raise TypeError(
+                f"Panel(): session must be a VeniceSession, got {type(session).__name__}"
+            )
         self.session = session or get_session()
         self.last_error: str | None = None  # traceback of the last failure shown in the status
         self.result: GenerationResult | None = None  # what the grid shows
@@ -518,7 +527,9 @@ class Panel:
             if result
             else ("Venice image panel: no result yet")
         )
-        return {"text/html": html, "text/plain": text}
+        from ..redact import redact_text
+
+        return {"text/html": redact_text(html), "text/plain": text}
 
     def _update_mirror(self) -> None:
         if self._mirror is not None and not self._closed:
@@ -589,8 +600,7 @@ class Panel:
         result = self.result
         if result is None or image not in result.images:
             raise VeniceError("that image is no longer shown; save from the current grid")
-        base = result.id or f"{result.model}-{result.seed}"
-        stem = safe_stem(f"{base}-{image.index + 1}") if len(result.images) > 1 else None
+        stem = f"{result_stem(result)}-{image.index + 1}" if len(result.images) > 1 else None
         return self._saved(
             replace(result, images=[image]).save(self.session.settings.save_dir, stem=stem)
         )

@@ -219,8 +219,17 @@ def fetch_loopback(url: str, name: str) -> bytes:
             "file upload, or serve it on loopback.",
         )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+    parts = urllib.parse.urlsplit(url)
+    request = urllib.request.Request(url)
+    if parts.username is not None:  # user:password@ as HTTP basic auth, as a browser would
+        netloc = parts.netloc.rpartition("@")[2]
+        request = urllib.request.Request(urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
+        pair = (
+            f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        )
+        request.add_header("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
     try:
-        with opener.open(url, timeout=FETCH_TIMEOUT) as resp:
+        with opener.open(request, timeout=FETCH_TIMEOUT) as resp:
             data = resp.read(MAX_FILE + 1)
     except (urllib.error.URLError, OSError, ValueError) as err:
         reason = getattr(err, "reason", None) or err
