@@ -205,7 +205,9 @@ class Gateway:
         self._log(student.name, out, cost, charged, reply.status_code, started)
         headers = _passed_headers(reply.headers)
         if after is not None:
-            headers[BALANCE_HEADER] = f"{to_usd(after.remaining + charged):.6f}".rstrip("0")
+            headers[BALANCE_HEADER] = f"{to_usd(after.remaining + charged):.6f}".rstrip("0").rstrip(
+                "."
+            )
         return Response(reply.content, reply.status_code, headers=headers)
 
     async def _forward(self, name: str, out: Outgoing) -> httpx.Response:

@@ -199,6 +199,7 @@ def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
+        sock.listen(1024)  # connections wait in the backlog until uvicorn accepts them
     except OSError as err:
         print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
               file=sys.stderr)  # fmt: skip
