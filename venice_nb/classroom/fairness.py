@@ -48,7 +48,6 @@ class Pacer:
         self.remaining: int | None = None  # None: unknown, send one probe at a time
         self.reset_at = 0.0
         self.sent = 0  # tickets handed out
-        self._newest_seen = -1  # the newest ticket whose answer updated the estimate
         self.in_flight = 0
         self.upstream_429s = 0
 
@@ -71,24 +70,28 @@ class Pacer:
         return self.sent - 1
 
     def observe(self, ticket: int, status: int, headers: Mapping[str, str]) -> None:
-        """Learn from an answer (or a dropped request: status 0, no headers)."""
+        """Learn from an answer (or a dropped request: status 0, no headers).
+
+        Requests sent at once may reach the upstream in any order, so an answer's
+        ``remaining`` may not yet count the others still in flight: they are taken off it, and
+        between probes the estimate only goes down. It goes up only through a probe sent alone
+        after the announced reset, whose answer counts everything before it."""
         self.in_flight = max(0, self.in_flight - 1)
         now = time.time()
+        reset = reset_time(headers, now)
         if status == 429:
             self.upstream_429s += 1
             self.remaining = 0
-            self.reset_at = max(self.reset_at, reset_time(headers, now) or now + 1.0)
-            self._newest_seen = max(self._newest_seen, ticket)
+            self.reset_at = max(self.reset_at, reset or now + 1.0)
             return
         left = _number(headers, "x-ratelimit-remaining-requests")
-        if left is None or ticket < self._newest_seen:
-            if self.remaining is None and left is None and status:
-                self.remaining = max(self.in_flight, 1) + 3  # an upstream without headers
+        if left is None:
+            if self.remaining is None and status:
+                self.remaining = 4  # an upstream that says nothing: a few at a time
             return
-        self._newest_seen = ticket
-        sent_since = self.sent - ticket - 1  # counted by the upstream by now, or soon
-        self.remaining = max(0, int(left) - sent_since)
-        self.reset_at = reset_time(headers, now) or now + 1.0
+        estimate = max(0, int(left) - self.in_flight)
+        self.remaining = estimate if self.remaining is None else min(self.remaining, estimate)
+        self.reset_at = max(self.reset_at, reset or now + 1.0)
 
 
 class QueueFull(Exception):
