@@ -187,6 +187,7 @@ def test_venice_nb_client_shows_the_students_budget(classroom):
         with pytest.raises(VeniceError) as info:
             client.generate(GenerateRequest(model="venice-sd35", prompt="a canal"))
         assert "not allowed in this class" in info.value.one_line()
+        assert "privacy setting" not in info.value.one_line()  # the class's rule, not the key's
 
 
 def test_the_openai_sdk_works_through_the_gateway(classroom, upstream):

@@ -55,6 +55,7 @@ def test_over_budget_is_one_line_in_the_cell(ip, gateway, monkeypatch):
     text = seen(out)
     assert "over budget: this request costs $0.01 and your budget has $0.00 left of $0.00" in text
     assert tokens["bob"] not in text
+    assert "Top up your Venice balance" not in text  # the service's hint is not the student's
 
 
 def test_a_wrong_token_is_refused_at_once_and_forgotten(ip, gateway, monkeypatch):

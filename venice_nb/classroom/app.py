@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from ..apikey import Secret
 from ..catalogue import Catalogue
+from ..errors import CLASSROOM_REFUSAL
 from . import BALANCE_HEADER
 from .fairness import FairQueue, QueueFull
 from .ledger import Ledger, OverBudget, Student, to_micro, to_usd, usd
@@ -315,7 +316,9 @@ def _error(
     headers: dict[str, str] | None = None,
     body: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(body or {"error": message}, status, headers=headers)
+    """The gateway's own answer: the live error shape, marked so venice_nb shows only its line."""
+    marked = {**(headers or {}), CLASSROOM_REFUSAL: "true"}
+    return JSONResponse(body or {"error": message}, status, headers=marked)
 
 
 def create_app(config: GatewayConfig, ledger: Ledger) -> Starlette:
