@@ -13,6 +13,7 @@ import pytest
 from benchmarks import (
     bench_bigimage,
     bench_cache,
+    bench_classroom,
     bench_deadserver,
     bench_firsttile,
     bench_load,
@@ -133,3 +134,10 @@ def test_table_and_markdown() -> None:
 def test_deadserver_runs() -> None:
     rows = bench_deadserver.run(small=4, large=8)
     check(rows, 1)
+
+
+def test_classroom_runs() -> None:
+    pytest.importorskip("starlette")
+    rows = bench_classroom.run(reps=2)
+    check(rows, 1)
+    assert len(rows[0].extra["via_ms"]) == len(rows[0].extra["direct_ms"]) == 2

@@ -116,3 +116,25 @@ def test_the_default_ledger_lives_in_the_users_data_directory(monkeypatch, tmp_p
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     if sys.platform.startswith("linux"):
         assert default_ledger_path() == tmp_path / "venice_nb" / "classroom.sqlite3"
+
+
+def test_the_dockerfile_and_the_readme_use_commands_that_parse():
+    import json
+    import re
+    import shlex
+
+    from venice_nb.classroom.cli import parser
+
+    docker = (ROOT / "Dockerfile").read_text()
+    entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", docker, re.M).group(1))
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", docker, re.M).group(1))
+    assert entry == ["python", "-m", "venice_nb.classroom"]
+    assert parser().parse_args(cmd).host == "0.0.0.0"
+    assert 'pip install ".[classroom]"' in docker and "VENICE_API_KEY" not in docker.split("CMD")[1]
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Classroom", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"^python -m venice_nb\.classroom (.+?)(?:\s+#.*)?$", section, re.M)
+    assert len(commands) == 3
+    for command in commands:
+        parser().parse_args(shlex.split(command))
+    assert "%venice classroom https://" in section

@@ -195,7 +195,9 @@ def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
     config = GatewayConfig(args.upstream, key, policy, max_in_flight=args.max_in_flight)
     app = create_app(config, ledger)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+    # a small answer waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
