@@ -272,3 +272,40 @@ def test_spend_matches_what_the_upstream_billed_and_nothing_leaked(classroom, up
     assert "a fox" not in log  # prompts are logged only with --log-prompts
     assert_secret_free(log + "".join(SEEN) + "".join(gw.banner), list(tokens.values()))
     assert TEACHER_KEY not in log
+
+
+@pytest.mark.slow
+def test_queue_bound_per_minute_toolbox_off_and_class_budget(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    flags = ("--no-toolbox", "--per-minute", "3", "--queue", "1", "--max-in-flight", "1",
+             "--class-budget", "0.03")  # fmt: skip
+    with LocalServer(api_keys={TEACHER_KEY}, latency=1.0) as slow:
+        tokens = add_students(tmp_path / "l.sqlite3", {"ann": 1.0, "ben": 1.0, "col": 1.0})
+        with GatewayProcess(
+            tmp_path / "l.sqlite3", slow.base_url, *flags, log=tmp_path / "g.log"
+        ) as gw:
+            body = {"model": "z-image-turbo", "prompt": "a kite"}
+            resp = post(gw.base_url, "/image/upscale", tokens["ann"], {"image": "aGk=", "scale": 2})
+            assert (
+                resp.status_code == 403 and "toolbox (/image/upscale) is switched off" in resp.text
+            )
+            assert posts(slow) == []
+
+            def send(_: int) -> requests.Response:
+                return post(gw.base_url, GEN, tokens["ann"], body)
+
+            with ThreadPoolExecutor(3) as pool:  # one in flight, one waiting, one turned away
+                answers = sorted(pool.map(send, range(3)), key=lambda r: r.status_code)
+            assert [r.status_code for r in answers] == [200, 200, 429]
+            assert answers[2].headers["Retry-After"].isdigit()
+            assert "requests waiting already" in answers[2].json()["error"]
+            assert len(posts(slow)) == 2
+            third = post(gw.base_url, GEN, tokens["ann"], body)  # the minute's 4th
+            assert third.status_code == 429 and "3 requests per minute" in third.json()["error"]
+            assert 1 <= int(third.headers["Retry-After"]) <= 60
+            assert post(gw.base_url, GEN, tokens["ben"], body).status_code == 200  # $0.03 used
+            over = post(gw.base_url, GEN, tokens["col"], body)
+            assert over.status_code == 402
+            assert "the whole class's budget of $0.03 is used up" in over.json()["error"]
+            assert len(posts(slow)) == 3

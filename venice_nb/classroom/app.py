@@ -1,8 +1,8 @@
 """The gateway as an ASGI application (Starlette), forwarding to the upstream with httpx.
 
 One request's path: the route must be forwarded (else 404), the token must name a student who is
-not revoked (401), the body must fit (413), the student's per-minute share must allow it (429), the
-policy must allow it (400/403), the catalogue must price it, the ledger must reserve the price
+not revoked (401), the body must fit (413), the policy must allow it (400/403), the catalogue
+must price it, the student's per-minute share must allow it (429), the ledger must reserve the price
 (402, naming the budget), the student's queue must have room (429 with Retry-After); only then is
 it sent, with the teacher's key, and settled (or released) from the answer. Nothing refused is
 forwarded. The answer goes back with the upstream's balance headers replaced by the student's
@@ -187,9 +187,9 @@ class Gateway:
     async def _paid(self, request: Request, route: str, student: Student) -> Response:
         started = time.perf_counter()
         raw = await self._body(request)
-        self._per_minute(student.name)
         out = check(self.config.policy, route, raw, request.headers.get("content-type", ""))
         cost = price(out, await self.catalogues(), self.config.policy)
+        self._per_minute(student.name)  # counts only what the policy would let through
         class_budget = self.config.policy.class_budget_usd
         try:
             held = self.ledger.reserve(
