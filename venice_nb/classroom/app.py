@@ -206,9 +206,7 @@ class Gateway:
         self._log(student.name, out, cost, charged, reply.status_code, started)
         headers = _passed_headers(reply.headers)
         if after is not None:
-            headers[BALANCE_HEADER] = f"{to_usd(after.remaining + charged):.6f}".rstrip("0").rstrip(
-                "."
-            )
+            headers[BALANCE_HEADER] = _dollars(after.remaining + charged)  # before this request
         return Response(reply.content, reply.status_code, headers=headers)
 
     async def _forward(self, name: str, out: Outgoing) -> httpx.Response:
@@ -225,12 +223,11 @@ class Gateway:
                 ) from None
             try:
                 reply = await self._send("POST", out.route, "", out.content, out.content_type)
-            except httpx.HTTPError as exc:
+            except BaseException as exc:  # the slot is given back whatever happened
                 self.queue.done(ticket, 0, {})
-                raise Refusal(
-                    502,
-                    f"the classroom gateway could not reach the image service ({type(exc).__name__})",
-                ) from None
+                if isinstance(exc, httpx.HTTPError):
+                    raise Refusal(502, _unreachable(exc)) from None
+                raise
             self.queue.done(ticket, reply.status_code, reply.headers)
             if reply.status_code != 429:
                 return reply
@@ -266,10 +263,7 @@ class Gateway:
         try:
             reply = await self._send("GET", route, request.url.query)
         except httpx.HTTPError as exc:
-            raise Refusal(
-                502,
-                f"the classroom gateway could not reach the image service ({type(exc).__name__})",
-            ) from None
+            raise Refusal(502, _unreachable(exc)) from None
         content = reply.content
         models = self.config.policy.models
         kind = request.query_params.get("type", "image")
@@ -280,6 +274,15 @@ class Gateway:
                 body["data"] = [r for r in rows if isinstance(r, dict) and r.get("id") in models]
                 content = json.dumps(body).encode()
         return Response(content, reply.status_code, headers=_passed_headers(reply.headers))
+
+
+def _dollars(micro: int) -> str:
+    """A header's dollar amount as the service writes it: ``0.99``, ``1``."""
+    return f"{to_usd(micro):.6f}".rstrip("0").rstrip(".")
+
+
+def _unreachable(exc: Exception) -> str:
+    return f"the classroom gateway could not reach the image service ({type(exc).__name__})"
 
 
 def _rate_limits(student: Student) -> dict[str, Any]:
