@@ -138,3 +138,12 @@ def test_the_dockerfile_and_the_readme_use_commands_that_parse():
     for command in commands:
         parser().parse_args(shlex.split(command))
     assert "%venice classroom https://" in section
+
+
+def test_serve_refuses_an_upstream_that_is_not_a_base_url(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("VENICE_API_KEY", TEACHER_KEY)
+    args = ["serve", "--upstream", "api.venice.ai/api/v1", "--ledger", str(tmp_path / "l.sqlite3")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--upstream 'api.venice.ai/api/v1' must start with http:// or https://" in err
+    assert TEACHER_KEY not in err

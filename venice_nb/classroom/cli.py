@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..apikey import KEY_ENV, checked, wrap
 from ..errors import ConfigurationError
+from ..urls import check_base_url, redact_url
 from .ledger import LedgerError, SqliteLedger, Student, default_ledger_path, to_usd, usd
 from .policy import DEFAULT_MAX_BODY, RESOLUTIONS, Policy
 
@@ -174,6 +175,7 @@ def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
         return 2
     try:
         checked(key, f"${KEY_ENV}")
+        upstream = check_base_url(args.upstream, "--upstream")
     except ConfigurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return 2
@@ -192,7 +194,7 @@ def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is ours
     print(ledger.recover(), flush=True)
-    config = GatewayConfig(args.upstream, key, policy, max_in_flight=args.max_in_flight)
+    config = GatewayConfig(upstream, key, policy, max_in_flight=args.max_in_flight)
     app = create_app(config, ledger)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so, and without it
@@ -209,7 +211,7 @@ def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"policy: {policy.describe()}", flush=True)
     print(f"classroom gateway on http://{host}:{sock.getsockname()[1]}/api/v1 "
-          f"-> {args.upstream}", flush=True)  # fmt: skip
+          f"-> {redact_url(upstream)}", flush=True)  # fmt: skip
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     server.run(sockets=[sock])
     return 0
