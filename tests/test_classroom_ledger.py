@@ -42,7 +42,9 @@ def test_wal_mode_and_private_file(ledger, tmp_path):
     db = sqlite3.connect(tmp_path / "class.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
-    assert (tmp_path / "class.sqlite3").stat().st_mode & 0o077 == 0
+    ledger.add("ada", 1.0)
+    for name in ("class.sqlite3", "class.sqlite3-wal", "class.sqlite3-shm"):
+        assert (tmp_path / name).stat().st_mode & 0o077 == 0, name
 
 
 def test_reserve_refuses_beyond_the_budget_and_names_it(ledger):

@@ -177,6 +177,11 @@ class SqliteLedger:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Token hashes and spend: the teacher's file only. Made 600 before SQLite opens it, so
+        # the -wal and -shm files it creates beside it take the same mode.
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        if os.name == "posix":
+            os.chmod(self.path, 0o600)
         self._db = sqlite3.connect(
             self.path, timeout=15.0, isolation_level=None, check_same_thread=False
         )
@@ -185,8 +190,6 @@ class SqliteLedger:
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
-        if os.name == "posix":
-            os.chmod(self.path, 0o600)  # token hashes and spend: the teacher's file only
 
     def __repr__(self) -> str:
         return f"<SqliteLedger {self.path}>"
