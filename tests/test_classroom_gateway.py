@@ -279,7 +279,7 @@ def test_queue_bound_per_minute_toolbox_off_and_class_budget(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
     flags = ("--no-toolbox", "--per-minute", "3", "--queue", "1", "--max-in-flight", "1",
-             "--class-budget", "0.03")  # fmt: skip
+             "--class-budget", "0.03", "--log-prompts")  # fmt: skip
     with LocalServer(api_keys={TEACHER_KEY}, latency=1.0) as slow:
         tokens = add_students(tmp_path / "l.sqlite3", {"ann": 1.0, "ben": 1.0, "col": 1.0})
         with GatewayProcess(
@@ -309,3 +309,6 @@ def test_queue_bound_per_minute_toolbox_off_and_class_budget(tmp_path):
             assert over.status_code == 402
             assert "the whole class's budget of $0.03 is used up" in over.json()["error"]
             assert len(posts(slow)) == 3
+            assert "ben /image/generate model=z-image-turbo cost=$0.01 status=200" in gw.log()
+            assert "prompt='a kite'" in gw.log()  # the teacher asked for prompts in the log
+            assert_secret_free(gw.log(), list(tokens.values()))
