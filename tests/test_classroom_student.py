@@ -61,10 +61,12 @@ def test_over_budget_is_one_line_in_the_cell(ip, gateway, monkeypatch):
 def test_a_wrong_token_is_refused_at_once_and_forgotten(ip, gateway, monkeypatch):
     gw, _ = gateway
     monkeypatch.setattr(getpass, "getpass", lambda prompt="": "vcl_wrong-token-123456")
+    before = get_session().settings.base_url
     with pytest.raises(UsageError, match="did not accept the token") as info:
         ip.run_line_magic("venice", f"classroom {gw.base_url}")
     assert "wrong-token" not in str(info.value)
     assert "vcl_wrong" not in get_session().masked_key
+    assert get_session().settings.base_url == before  # no other key goes to the gateway
 
 
 @pytest.mark.parametrize(

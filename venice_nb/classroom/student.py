@@ -60,13 +60,16 @@ def connect(magics: Any, line: str) -> None:
         checked(secret, "the class token")
     except ConfigurationError as exc:
         raise UsageError(exc.one_line().replace("API key", "token")) from None
+    before = (magics.backend, magics.base_url)
     magics.backend = "venice"  # traits: session.configure checks and applies them
     magics.base_url = url
     session.login(secret.get())
     try:
         session.client().models(refresh=True)  # free, and the gateway checks the token
     except VeniceError as exc:
+        # Back as it was: no later cell sends another key (say $VENICE_API_KEY) to the gateway.
         session.login(None)
+        magics.backend, magics.base_url = before
         raise UsageError(
             f"the classroom gateway at {redact_url(url)} did not accept the token: {exc.one_line()}"
         ) from None
