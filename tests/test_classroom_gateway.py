@@ -190,6 +190,7 @@ def test_venice_nb_client_shows_the_students_budget(classroom):
         assert "privacy setting" not in info.value.one_line()  # the class's rule, not the key's
 
 
+@pytest.mark.slow  # importing the openai SDK alone takes about 2 s
 def test_the_openai_sdk_works_through_the_gateway(classroom, upstream):
     openai = pytest.importorskip("openai")
     gw, tokens = classroom
