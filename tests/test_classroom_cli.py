@@ -147,3 +147,16 @@ def test_serve_refuses_an_upstream_that_is_not_a_base_url(tmp_path, capsys, monk
     err = capsys.readouterr().err
     assert "--upstream 'api.venice.ai/api/v1' must start with http:// or https://" in err
     assert TEACHER_KEY not in err
+
+
+def test_list_is_the_short_view(tmp_path, capsys):
+    ledger = str(tmp_path / "class.sqlite3")
+    main(["add", "ada", "--budget", "1", "--ledger", ledger])
+    token = capsys.readouterr().out.splitlines()[-1]
+    assert main(["list", "--ledger", ledger]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split() for line in out[:2]] == [
+        ["student", "budget", "left", "status"],
+        ["ada", "$1.00", "$1.00", "active"],
+    ]
+    assert token not in "\n".join(out)

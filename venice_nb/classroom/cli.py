@@ -134,9 +134,11 @@ def _row(s: Student) -> list[str]:
     ]
 
 
-def table(students: list[Student]) -> str:
-    rows = [list(COLUMNS), *(_row(s) for s in students)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+def table(students: list[Student], columns: tuple[str, ...] = COLUMNS) -> str:
+    """The students as an aligned table (``columns`` of ``COLUMNS``), then the class's totals."""
+    keep = [COLUMNS.index(c) for c in columns]
+    rows = [list(columns), *([_row(s)[i] for i in keep] for s in students)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(columns))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     total = sum(s.spent for s in students)
     images = sum(s.images for s in students)
@@ -234,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Give the student this token (shown once; the ledger keeps only its hash):")
             print(token)
         elif args.command == "list":
-            print(table(ledger.students()))
+            print(table(ledger.students(), ("student", "budget", "left", "status")))
         elif args.command == "report":
             students = ledger.students()
             print(report_csv(students) if args.csv else table(students), end="\n" * (not args.csv))
