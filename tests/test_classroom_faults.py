@@ -114,3 +114,44 @@ def test_enhance_prompt_is_charged_only_when_the_answer_says_it_was_applied(rig)
     assert ledger_of(gw)[0].spent - before == to_micro(0.01)
     assert post(gw.base_url, GEN, token, body).status_code == 200
     assert ledger_of(gw)[0].spent - before == to_micro(0.01 + 0.01 + 0.04)
+
+
+def test_a_model_the_cached_list_lacks_fetches_the_list_again(
+    tmp_path, catalogue_replies, monkeypatch
+):
+    """In process (the app over httpx's ASGI transport) so the refresh interval can be zero."""
+    import asyncio
+    import copy
+
+    import httpx
+
+    from venice_nb.apikey import Secret
+    from venice_nb.classroom import app as gateway_app
+
+    monkeypatch.setattr(gateway_app, "CATALOGUE_RETRY_S", 0.0)
+    newer = copy.deepcopy(catalogue_replies)
+    row = next(r for r in newer[0].body["data"] if r["id"] == "z-image-turbo")
+    newer[0].body["data"].append(dict(copy.deepcopy(row), id="brand-new-model"))
+    ledger = SqliteLedger(tmp_path / "class.sqlite3")
+    token = ledger.add("ada", 1.0)
+
+    async def scenario(base_url: str) -> httpx.Response:
+        config = gateway_app.GatewayConfig(base_url, Secret(TEACHER_KEY))
+        app = gateway_app.create_app(config, ledger)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+                return await client.post(
+                    "/api/v1/image/generate",
+                    json={"model": "brand-new-model", "prompt": "x"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+
+    with FaultServer() as fs:
+        fs.push(*catalogue_replies, *newer, ok_image())
+        resp = asyncio.run(scenario(fs.base_url))
+        gets = [s.path for s in fs.seen if s.method == "GET"]
+    assert resp.status_code == 200, resp.text
+    assert gets.count("/api/v1/models?type=image") == 2
+    assert ledger.student("ada").spent == to_micro(0.01)
+    ledger.close()

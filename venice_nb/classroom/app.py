@@ -40,6 +40,7 @@ log = logging.getLogger("venice_nb.classroom")
 
 PREFIX = "/api/v1"
 CATALOGUE_TTL_S = 600.0
+CATALOGUE_RETRY_S = 60.0  # an unknown model fetches the list again, at most this often
 UPSTREAM_429_RETRIES = 3
 DROPPED_HEADERS = ("x-venice-balance-usd", "x-venice-balance-diem", "x-venice-balance-vcu")
 
@@ -101,10 +102,13 @@ class Gateway:
         self.forwarded += 1
         return await self._http.request(method, url, content=content or None, headers=headers)
 
-    async def catalogues(self) -> dict[str, Catalogue]:
-        """The upstream's models of each type, fetched with the key and kept for minutes."""
+    async def catalogues(self, refresh: bool = False) -> dict[str, Catalogue]:
+        """The upstream's models of each type, fetched with the key and kept for minutes;
+        ``refresh`` fetches them again unless that was done less than a minute ago."""
         async with self._catalogue_lock:
-            if self._catalogues and time.monotonic() - self._catalogue_at < CATALOGUE_TTL_S:
+            age = time.monotonic() - self._catalogue_at
+            fresh_enough = CATALOGUE_RETRY_S if refresh else CATALOGUE_TTL_S
+            if self._catalogues and age < fresh_enough:
                 return self._catalogues
             fresh: dict[str, Catalogue] = {}
             for kind in CATALOGUE_TYPES:
@@ -188,7 +192,12 @@ class Gateway:
         started = time.perf_counter()
         raw = await self._body(request)
         out = check(self.config.policy, route, raw, request.headers.get("content-type", ""))
-        cost = price(out, await self.catalogues(), self.config.policy)
+        try:
+            cost = price(out, await self.catalogues(), self.config.policy)
+        except Refusal as unknown:  # the catalogue moves: a model it lacks may be new
+            if unknown.status != 404:
+                raise
+            cost = price(out, await self.catalogues(refresh=True), self.config.policy)
         self._per_minute(student.name)  # counts only what the policy would let through
         class_budget = self.config.policy.class_budget_usd
         try:
