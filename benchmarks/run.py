@@ -28,6 +28,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py`` works too
 from benchmarks import (
     bench_bigimage,
     bench_cache,
+    bench_classroom,
     bench_deadserver,
     bench_firsttile,
     bench_load,
@@ -56,6 +57,7 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "firsttile": bench_firsttile.run,
     "toolbox": bench_toolbox.run,
     "redact": bench_redact.run,
+    "classroom": bench_classroom.run,
 }
 HEADER = ["benchmark", "measured", "baseline", "ratio", "target", "result"]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

@@ -13,6 +13,7 @@ import pytest
 from benchmarks import (
     bench_bigimage,
     bench_cache,
+    bench_classroom,
     bench_deadserver,
     bench_firsttile,
     bench_load,
@@ -140,3 +141,10 @@ def test_redact_runs() -> None:
     rows = bench_redact.run(reps=1)
     check(rows, 1)
     assert "MB of HTML" in rows[0].note
+
+
+def test_classroom_runs() -> None:
+    pytest.importorskip("starlette")
+    rows = bench_classroom.run(reps=2)
+    check(rows, 1)
+    assert len(rows[0].extra["via_ms"]) == len(rows[0].extra["direct_ms"]) == 2

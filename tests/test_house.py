@@ -41,7 +41,7 @@ LAYERS: list[set[str]] = [
     {"result", "settings"},
     {"images_in", "responses", "cache", "display"},
     {"operations"},
-    {"verbs", "jobs", "parse", "transport"},
+    {"verbs", "jobs", "parse", "transport", "classroom"},  # classroom: the optional gateway
     {"client"},
     {"preflight", "sweep"},
     {"session"},

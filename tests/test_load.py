@@ -28,6 +28,10 @@ NOT_AT_LOAD = (
     "venice_nb.session",
     "venice_nb.parse",
     "venice_nb.client",
+    "venice_nb.classroom",  # the gateway's optional extra: never at load
+    "starlette",
+    "uvicorn",
+    "httpx",
 )
 
 CHILD = """

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.slow  # a server, a browser or whole notebooks: not the
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
 EXPECTED = [
+    "classroom.ipynb",
     "image-toolbox.ipynb",
     "interactive-panel.ipynb",
     "openai-compatible.ipynb",
@@ -43,6 +44,7 @@ HTML_IMAGES = {
     "interactive-panel.ipynb": 2,  # the open panel's static copy: its latest two variants
     # shot, edit, compare (before + after), upscale, cut-out, multi-edit, styled
     "image-toolbox.ipynb": 8,
+    "classroom.ipynb": 3,  # one generation per student through the gateway
 }
 MARKER_KEY = "vnc-marker-key-must-never-leak-7f3a"
 DEAD_PROXY = "http://127.0.0.1:9"  # discard port: nothing listens, a proxied request fails fast
@@ -342,3 +344,15 @@ def test_runner_counts_usage_errors_and_exceptions_and_drops_the_key(
     assert done.cells[5].outputs[0].text == "still runs\n"
     _, alive = psutil.wait_procs(kernel_processes(), timeout=10)
     assert alive == []  # the runner stops the kernel it started
+
+
+def test_classroom_rehearses_a_lesson_without_leaking_a_token(executed: Any) -> None:
+    run = executed("classroom.ipynb")
+    report = run.text(run.cell('print(classroom("report"))'))
+    assert "chiara   $0.03   $0.03" in report and "3 students, $0.05 spent, 5 images" in report
+    spent = run.text(run.cell("from venice_nb.errors import VeniceError"))
+    assert (
+        "attempt 3: over budget: this request costs $0.01 and your budget has $0.00 left" in spent
+    )
+    everything = json.dumps(run.nb)
+    assert "vcl_" not in everything  # the tokens stayed in variables

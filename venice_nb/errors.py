@@ -287,7 +287,27 @@ STATUS_ERRORS: dict[int, type[APIError]] = {
 }
 
 
+CLASSROOM_REFUSAL = "x-venice-classroom-refusal"  # set by a class gateway on its own refusals
+
+
 def from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes | bytearray,
+    *,
+    model: str | None = None,
+    path: str | None = None,
+) -> APIError:
+    """The error for an HTTP error answer; a class gateway's own refusal keeps only its message,
+    which already says what the class allows (the service's hints would send a student to a
+    balance or a key they do not have)."""
+    error = _explained(status, headers, body, model=model, path=path)
+    if headers.get(CLASSROOM_REFUSAL):
+        error.hint = ""
+    return error
+
+
+def _explained(
     status: int,
     headers: Mapping[str, str],
     body: bytes | bytearray,

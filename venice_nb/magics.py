@@ -112,7 +112,7 @@ class lazy_magic_arguments(magic_arguments):  # named like the decorator it exte
         return func
 
 
-SUBCOMMANDS = ("styles", "models", "config", "login", "logout", "panel", "help")
+SUBCOMMANDS = ("styles", "models", "config", "login", "logout", "classroom", "panel", "help")
 # Operation words that start a toolbox line (grammar and planning live in toolbox_magic.py).
 TOOLBOX_OPERATIONS = ("edit", "multi-edit", "upscale", "remove-background", "remove-bg")
 # Sweepable request fields and their option strings, to find the axes' order on the line.
@@ -630,6 +630,10 @@ class VeniceMagics(Magics):
                 f"({', '.join(TOOLBOX_OPERATIONS)}), not {command!r}; to "
                 "generate, write %%venice (two %) on the cell's first line and the prompt below"
             )
+        if command == "classroom":  # a student's one line: the class gateway and their token
+            from .classroom.student import connect
+
+            return connect(self, rest)
         if command == "panel":
             args, tokens = self._parse(self.venice_cell, rest)
             prompt = " ".join(tokens.positional)
@@ -728,6 +732,7 @@ HELP_TEXT = """\
 %venice config          the effective configuration (key masked) and backend
 %venice login           set the API key for this kernel (hidden input, memory only)
 %venice logout          forget the key set by %venice login
+%venice classroom URL   use a class gateway with the token your teacher gave (hidden input)
 %venice panel [opts]    open the interactive panel, seeded with %%venice options
 %%venice edit -i IMG [-i IMG2 ...] [-m MODEL]   edit IMG by the instruction in the cell body
                         (several -i combine images; --- between instructions sweeps them)
