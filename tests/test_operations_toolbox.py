@@ -6,11 +6,11 @@ from __future__ import annotations
 import base64
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
+from shared_data import CATALOGUE_PATH
 
 from venice_nb.catalogue import Catalogue
 from venice_nb.errors import ValidationError
@@ -23,13 +23,11 @@ from venice_nb.operations import (
 )
 from venice_nb.operations.common import JSON_MAX_BYTES, choose_transport
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "venice-models-2026-08-20.json"
+REAL = CATALOGUE_PATH
 
 
 @pytest.fixture(scope="module")
 def cat() -> Catalogue:
-    if not REAL.exists():
-        pytest.skip("the real catalogue snapshot is not beside the checkout")
     return Catalogue.from_json(json.loads(REAL.read_text()))
 
 

@@ -11,17 +11,8 @@ import requests
 from venice_nb.server import LocalServer, catalogue
 
 DATA = Path(__file__).resolve().parents[1] / "venice_nb" / "server" / "data"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "venice-models-2026-08-20.json"
 SNAPSHOT = json.loads((DATA / "venice-models-2026-08-20.json").read_text())["data"]
 LOCAL_ROWS = ("local-offline-model", "local-pro-model")
-
-
-def test_packaged_snapshot_is_the_shared_one() -> None:
-    if not SHARED.exists():
-        pytest.skip("../shared not beside the checkout; the packaged copy is all there is")
-    assert json.loads(SHARED.read_text()) == json.loads(
-        (DATA / "venice-models-2026-08-20.json").read_text()
-    )
 
 
 def test_counts_per_type(local_server: LocalServer) -> None:
