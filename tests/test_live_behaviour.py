@@ -332,10 +332,12 @@ def live_cell(ip, server):
     from magics_harness import restored_traits, run, warm
 
     server.latency = 0.0
+    server.edge_models = True  # the Pro/beta and offline rows
     with restored_traits(ip):
         warm(ip, server)
         yield lambda source: run(ip, source)
     server.clear_faults()
+    server.edge_models = False
 
 
 @pytest.mark.parametrize(

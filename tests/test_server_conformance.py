@@ -117,6 +117,7 @@ def test_discovery_200(local_server, spec_validator) -> None:
     ],
 )
 def test_error_bodies(local_server, spec_validator, status, path, body, headers) -> None:
+    local_server.edge_models = True  # the Pro/beta and offline rows
     r = post(local_server, path, body, headers)
     assert r.status_code == status
     if str(status) in spec_validator.spec["paths"][path]["post"]["responses"]:
