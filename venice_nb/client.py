@@ -24,6 +24,7 @@ from typing import Any
 import requests
 
 from . import __version__
+from .account import RATE_LIMITS_PATH, KeyStanding
 from .apikey import KEY_ENV, Bearer, Secret, checked, current_key, mask, masked, wrap
 from .catalogue import Catalogue, ModelSpec, did_you_mean
 from .errors import (
@@ -32,6 +33,7 @@ from .errors import (
     CancelledError,
     ConfigurationError,
     ContentPolicyError,
+    ContentRefusedError,
     ErrorBudgetError,
     InvalidResponseError,
     ModelOfflineError,
@@ -58,11 +60,17 @@ from .ratelimit import (
     should_retry,
 )
 from .ratelimit import delay as retry_delay
-from .responses import build_result, echoed_seed, json_or_none, moderation_flags, openai_images
+from .responses import (
+    build_result,
+    echoed_seed,
+    json_or_none,
+    moderation_flags,
+    openai_images,
+)
 from .result import GeneratedImage, GenerationResult, sniff_format
 from .text import plural
 from .urls import DEFAULT_BASE_URL, check_base_url
-from .wire import BodyTimeout, parse_images_json, read_body
+from .wire import BodyTimeout, parse_images_json, read_body, refused_count
 
 # KEY_ENV and mask live in apikey.py and stay importable from here for existing callers.
 __all__ = [
@@ -256,6 +264,13 @@ class VeniceClient:
             self._styles = list(styles)
         return list(styles)
 
+    def rate_limits(self) -> KeyStanding:
+        """``GET /api_keys/rate_limits``: the key's tier, what it can spend (USD, DIEM), its
+        expiry and per-model limits, read before anything is paid. Free; never retried blind."""
+        reply = self._send("GET", RATE_LIMITS_PATH)
+        local = reply.headers.get("x-venice-local-preview") == "true"
+        return KeyStanding.from_json(json_or_none(reply.body), local_preview=local)
+
     def default_model(self) -> str:
         """The catalogue's default image model (what a plain prompt is generated with)."""
         model = self.models().default_id
@@ -338,15 +353,23 @@ class VeniceClient:
             meta, raw_images = reply.images_json or parse_images_json(reply.body)
             seed = echoed_seed(meta) if request.seed is None else request.seed
             seed = seed if seeded else None
+            refused = refused_count(meta)
+            if refused and not raw_images:
+                raise ContentRefusedError(refused, request_id=reply.headers.get("CF-RAY"))
             # Only the first variant uses the seed; the others are random (venice-api.md §0.4).
+            # With variants refused, which one went is not said: no image is pinned to the seed.
+            first_seed = None if refused else seed
             images = [
-                GeneratedImage.from_bytes(data, index=i, seed=seed if i == 0 else None, **flags)
+                GeneratedImage.from_bytes(
+                    data, index=i, seed=first_seed if i == 0 else None, **flags
+                )
                 for i, data in enumerate(raw_images)
             ]
         del reply.body[:]
         result = self._result(request, images, reply, meta, wall_ms)
         result.seed = seed
         result.warnings = warnings
+        result.refused = refused_count(meta)
         return result
 
     def generate_openai(

@@ -18,6 +18,7 @@ from .operations.generate import GenerateRequest, Review, request_from
 from .settings import Settings, default_cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .account import KeyStanding
     from .cache import ResultCache
     from .catalogue import ModelSpec
     from .client import VeniceClient
@@ -208,6 +209,11 @@ class VeniceSession:
             self._client.close()
         self._client = None
         self._client_backend = None
+
+    def balance(self) -> KeyStanding:
+        """The key's standing (tier, spendable USD/DIEM, expiry, per-model limits) from
+        ``GET /api_keys/rate_limits``; keyless, the local preview's simulated answer, marked so."""
+        return self.client().rate_limits()
 
     def take_notice(self) -> str | None:
         """A one-time note when the local preview is used because no key is set."""
