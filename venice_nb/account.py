@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import InvalidResponseError
 from .text import esc, readable_date
 
 RATE_LIMITS_PATH = "/api_keys/rate_limits"
@@ -35,8 +36,6 @@ class KeyStanding:
     def from_json(cls, doc: Any, *, local_preview: bool = False) -> KeyStanding:
         data = doc.get("data") if isinstance(doc, Mapping) else None
         if not isinstance(data, Mapping):
-            from .errors import InvalidResponseError
-
             raise InvalidResponseError("the rate-limits answer holds no 'data' object")
         tier = _mapping(data.get("apiTier"))
         raw_balances = _mapping(data.get("balances"))
