@@ -22,7 +22,7 @@ from venice_nb.operations.generate import GenerateRequest
 from venice_nb.result import GeneratedImage, GenerationResult
 from venice_nb.session import VeniceSession, operation_cost
 from venice_nb.settings import Settings
-from venice_nb.toolbox import build_edit
+from venice_nb.verbs import build_edit
 
 REAL = CATALOGUE_PATH
 KEY = "sk-toolbox-api-canary-42"
