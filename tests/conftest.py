@@ -1,7 +1,7 @@
 """Shared fixtures: a real local Venice-compatible server and the OpenAPI spec as a validator.
 
 ``local_server``  a fresh, started ``LocalServer()`` per test (stopped afterwards).
-``openapi_spec``  the spec subset ``../shared/venice-openapi-image.yaml`` as a dict (session).
+``openapi_spec``  the spec subset ``tests/data/venice-openapi-image.yaml`` as a dict (session).
 ``spec_validator`` ``validate(instance, schema)``; ``schema`` is a component name
                   ("DetailedError"), a ``#/...`` JSON pointer into the spec, or a subschema dict.
                   ``spec_validator.response("/image/generate", 200)`` returns a response schema.
@@ -10,15 +10,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_data import SPEC_PATH
 
 from venice_nb.server import LocalServer
-
-SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
-SPEC_PATH = SHARED_DIR / "venice-openapi-image.yaml"
 
 
 @pytest.fixture
@@ -32,8 +29,6 @@ def local_server() -> Iterator[LocalServer]:
 
 @pytest.fixture(scope="session")
 def openapi_spec() -> dict[str, Any]:
-    if not SPEC_PATH.exists():
-        pytest.skip(f"OpenAPI spec not found at {SPEC_PATH} (shared/ must sit beside the checkout)")
     yaml = pytest.importorskip("yaml", reason="pyyaml is needed to read the OpenAPI spec")
     with SPEC_PATH.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)

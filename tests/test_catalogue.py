@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_data import CATALOGUE_PATH
 
 from venice_nb.catalogue import Catalogue, ModelSpec, Pricing
 from venice_nb.errors import ValidationError
@@ -151,13 +152,11 @@ def test_spelling_helpers() -> None:
 
 # ---- the toolbox rows (type=inpaint and type=upscale) of the real catalogue -----------------
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "venice-models-2026-08-20.json"
+REAL = CATALOGUE_PATH
 
 
 @pytest.fixture
 def real() -> Catalogue:
-    if not REAL.exists():
-        pytest.skip("the real catalogue snapshot is not beside the checkout")
     return Catalogue.from_json(json.loads(REAL.read_text()))
 
 
@@ -189,7 +188,7 @@ def test_upscaler_row_is_kept_with_its_per_scale_prices(real: Catalogue) -> None
 # Which endpoint it belongs to, how it is sized, whether steps and seed do anything, whether the
 # negative prompt is honoured and whether width/height are refused (venice-api.md §0).
 
-SNAPSHOT = Path(__file__).resolve().parents[1].parent / "shared" / "venice-models-2026-08-20.json"
+SNAPSHOT = CATALOGUE_PATH
 
 G, E, U, B = "generate", "edit", "upscale", "background-removal"
 P, A, R, Q = "pixels", "aspect_ratio", "resolution", "quality"
@@ -247,8 +246,6 @@ EDIT_IDS = (
 
 @pytest.fixture(scope="module")
 def rows() -> list[dict]:
-    if not SNAPSHOT.exists():
-        pytest.skip(f"the catalogue snapshot is not at {SNAPSHOT}")
     return json.loads(SNAPSHOT.read_text("utf-8"))["data"]
 
 

@@ -220,7 +220,7 @@ def test_styles_and_models_need_no_key(
 ) -> None:
     monkeypatch.delenv("VENICE_API_KEY", raising=False)
     with VeniceClient(base_url=local_server.base_url) as c:
-        assert c.styles() and len(c.models()) == 40  # the 38 real image rows + 2 edge cases
+        assert c.styles() and len(c.models()) == 38  # the real image rows, no edge cases
     assert not any(r.has_auth for r in local_server.received)
 
 

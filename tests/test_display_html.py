@@ -209,7 +209,11 @@ def test_footer_cost_balance_retries_deprecation():
     text = Parsed(html_of(result, preview_size=512)).all_text
     assert "z-image-turbo" in text
     assert "$0.01" in text
-    assert "balance $12.49 after this request" in text  # the header is the balance before
+    assert "key can spend $12.49 after this request" in text  # the header is the balance before
+    html = html_of(result, preview_size=512)
+    assert "the lesser of the account&#x27;s balance and the key&#x27;s own spend limit" in html
+    unknown_cost = Parsed(html_of(make_result(balance_usd=3.0), preview_size=512)).all_text
+    assert "key can spend $3.00 before this request" in unknown_cost
     assert "2 retries" in text
     assert "lustify-v7 is deprecated (use lustify-sdxl)" in text
     assert "cached" not in text and "local preview" not in text
@@ -228,7 +232,7 @@ def test_footer_cached_and_local_preview():
     text = Parsed(html_of(local, preview_size=512)).all_text
     assert "local preview \u2014 not billed" in text
     assert "$0.01" not in text
-    assert "balance $98.99 after this request (simulated)" in text
+    assert "key can spend $98.99 after this request (simulated)" in text
     plain = Parsed(html_of(make_result(), preview_size=512)).all_text
     assert "retr" not in plain and "balance" not in plain and "\u26a0" not in plain
 

@@ -37,6 +37,7 @@ LAYERS: list[set[str]] = [
         "maker",
         "lineage",
         "images_convert",
+        "account",
     },
     {"result", "settings"},
     {"images_in", "responses", "cache", "display"},

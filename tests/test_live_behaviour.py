@@ -289,7 +289,7 @@ def test_an_applied_rewrite_costs_four_cents_and_the_balance_is_shown_after(
     assert result.enhanced_prompt == "a better gondola"
     assert result.cost_usd == pytest.approx(0.01 + 0.04)
     assert result.balance_after() == (pytest.approx(4.95), "USD", True)
-    assert "balance $4.95 after this request" in result_html(result)
+    assert "key can spend $4.95 after this request" in result_html(result)
     fs.push(ok(headers={"x-venice-balance-usd": "5.00"}))  # asked, but no rewrite applied
     assert c.generate(REQ.with_(enhance_prompt=True)).cost_usd == pytest.approx(0.01)
 
@@ -304,7 +304,7 @@ def test_a_diem_account_sees_diem(fs: FaultServer) -> None:
     result = c.generate(REQ)
     assert result.pays_in_diem and result.cost_diem == pytest.approx(0.01)
     html = result_html(result)
-    assert "0.01 DIEM" in html and "balance 12.49 DIEM after this request" in html
+    assert "0.01 DIEM" in html and "key can spend 12.49 DIEM after this request" in html
 
 
 # ---- the Python API against the local server: what is ignored is not sent ---------------------
@@ -332,10 +332,12 @@ def live_cell(ip, server):
     from magics_harness import restored_traits, run, warm
 
     server.latency = 0.0
+    server.edge_models = True  # the Pro/beta and offline rows
     with restored_traits(ip):
         warm(ip, server)
         yield lambda source: run(ip, source)
     server.clear_faults()
+    server.edge_models = False
 
 
 @pytest.mark.parametrize(
@@ -423,4 +425,4 @@ def test_a_diem_account_on_the_local_server_is_shown_in_diem() -> None:
         c.models()
         result = c.generate(REQ)
     assert result.pays_in_diem and result.balance_diem == pytest.approx(10.0)
-    assert "balance 9.99 DIEM after this request" in result_html(result)
+    assert "key can spend 9.99 DIEM after this request" in result_html(result)

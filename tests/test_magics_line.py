@@ -78,7 +78,10 @@ def test_help_and_no_arguments(ip):
 def test_unknown_subcommand_suggests_and_lists(ip):
     cap = line(ip, "modles")
     assert cap.stderr.startswith("UsageError: unknown subcommand 'modles'; did you mean 'models'")
-    assert "valid: styles, models, config, login, logout, classroom, panel, help" in cap.stderr
+    assert (
+        "valid: styles, models, balance, config, login, logout, classroom, panel, help"
+        in cap.stderr
+    )
     cap = line(ip, "styles extra")
     assert "takes no arguments" in cap.stderr
 

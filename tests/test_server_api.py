@@ -104,8 +104,7 @@ def test_generate_json_shape_and_echo(local_server: LocalServer) -> None:
     assert echo["success"] is True
     data = echo["data"]
     assert data["seed"] == 42 and data["model"] == "z-image-turbo"
-    assert data["width"] == 256 and data["steps"] == 8 and data["format"] == "webp"
-    assert data["safe_mode"] is True and data["return_binary"] is False
+    assert data["width"] == 256 and "steps" not in data and "format" not in data  # as sent
 
 
 def timed(server: LocalServer) -> tuple[dict, float]:
@@ -230,12 +229,20 @@ def test_sizing_modes(local_server: LocalServer, model, extra, size) -> None:
     assert Image.open(io.BytesIO(r.content)).size == size
 
 
-def test_ratio_model_echo(local_server: LocalServer) -> None:
-    data = generate(
-        local_server, model="gpt-image-2", aspect_ratio="16:9", resolution="1k", seed=3
-    ).json()["request"]["data"]
-    assert data["aspect_ratio"] == "16:9" and data["resolution"] == "1K"
-    assert data["quality"] == "high" and (data["width"], data["height"]) == (1024, 576)
+def test_ratio_model_echo_is_what_was_sent_and_replays(local_server: LocalServer) -> None:
+    """The echo holds the request as sent plus the seed used (0b.21); a client that replays it
+    (venice-cli does) got a 400 on qwen-image-3 when the echo carried derived width/height."""
+    sent = {"model": "gpt-image-2", "prompt": "echo", "aspect_ratio": "16:9", "resolution": "1k"}
+    data = generate(local_server, **sent).json()["request"]["data"]
+    assert isinstance(data.pop("seed"), int) and data == sent
+    for model in ("qwen-image-3", "qwen-image-2"):
+        first = generate(local_server, model=model, aspect_ratio="16:9").json()["request"]["data"]
+        assert "width" not in first and "cfg_scale" not in first and "steps" not in first
+        replay = requests.post(
+            f"{local_server.base_url}/image/generate", json=first, headers=AUTH, timeout=30
+        )
+        assert replay.status_code == 200, replay.text
+        assert replay.json()["request"]["data"]["seed"] == first["seed"]
 
 
 def test_web_search_ignored_where_unsupported(local_server: LocalServer) -> None:
@@ -414,7 +421,10 @@ def test_models_image_and_default_text(local_server: LocalServer) -> None:
     snapshot = json.loads((DATA / "venice-models-2026-08-20.json").read_text())["data"]
     real = [r["id"] for r in snapshot if r["type"] == "image"]
     assert len(real) == 38
-    assert ids == [*real, "local-offline-model", "local-pro-model"]  # the real rows, in order
+    assert ids == real  # the real rows, in order; the local edge cases only when asked for
+    local_server.edge_models = True
+    asked = requests.get(f"{local_server.base_url}/models", params={"type": "image"}).json()
+    assert [m["id"] for m in asked["data"]] == [*real, "local-offline-model", "local-pro-model"]
     by_id = {m["id"]: m for m in doc["data"]}
     zit = by_id["z-image-turbo"]
     assert zit["object"] == "model" and zit["owned_by"] == "venice.ai" and zit["type"] == "image"
@@ -425,6 +435,13 @@ def test_models_image_and_default_text(local_server: LocalServer) -> None:
         "steps": {"default": 8, "max": 8},
         "widthHeightDivisor": 8,
     }
+    assert spec["model_sets"] == ["venice_recommendations"]  # the live row's flags (0b.18)
+    assert spec["supportsWebSearch"] is False and spec["supportsStyleReferences"] is False
+    assert spec["supportsOptimizePromptThinking"] is False
+    assert by_id["krea-v2-large"]["model_spec"]["supportsStyleReferences"] is True
+    assert by_id["krea-v2-large"]["model_spec"]["supportsStyleReferenceStrength"] is True
+    assert by_id["luma-uni-1"]["model_spec"]["supportsStyleReferenceStrength"] is False
+    assert by_id["nano-banana-pro"]["model_spec"]["supportsWebSearch"] is True
     assert spec["pricing"]["generation"] == {"usd": 0.01, "diem": 0.01}
     assert all("upscale" in m["model_spec"]["pricing"] for m in doc["data"])
     gpt = by_id["gpt-image-2"]["model_spec"]

@@ -11,17 +11,17 @@ import requests
 from venice_nb.server import LocalServer, catalogue
 
 DATA = Path(__file__).resolve().parents[1] / "venice_nb" / "server" / "data"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "venice-models-2026-08-20.json"
 SNAPSHOT = json.loads((DATA / "venice-models-2026-08-20.json").read_text())["data"]
 LOCAL_ROWS = ("local-offline-model", "local-pro-model")
-
-
-def test_packaged_snapshot_is_the_shared_one() -> None:
-    if not SHARED.exists():
-        pytest.skip("../shared not beside the checkout; the packaged copy is all there is")
-    assert json.loads(SHARED.read_text()) == json.loads(
-        (DATA / "venice-models-2026-08-20.json").read_text()
-    )
+ADDED_EDIT_IDS = ("gpt-image-2-5-flare-edit", "gpt-image-2-5-sunburst-edit", "muse-image-edit")
+STYLE_REF_IDS = ("krea-v2-large", "krea-v2-medium", "luma-uni-1", "luma-uni-1-max")
+FLAGS = (
+    "supportsStyleReferences",
+    "supportsStyleReferenceStrength",
+    "supportsOptimizePromptThinking",
+    "supportsWebSearch",
+    "model_sets",
+)
 
 
 def test_counts_per_type(local_server: LocalServer) -> None:
@@ -30,9 +30,13 @@ def test_counts_per_type(local_server: LocalServer) -> None:
         assert r.status_code == 200 and r.json()["type"] == kind
         return r.json()["data"]
 
+    assert len(get("image")) == 38  # the local edge cases only when a server asks for them
+    assert len(get("inpaint")) == 21 + len(ADDED_EDIT_IDS) and len(get("upscale")) == 1
+    assert len(get("all")) == 60 + len(ADDED_EDIT_IDS)
+    assert get("decision") == []  # a type the 2026-09 spec added (0b.16), no image rows
+    local_server.edge_models = True
     assert len(get("image")) == 38 + len(LOCAL_ROWS)
-    assert len(get("inpaint")) == 21 and len(get("upscale")) == 1
-    assert len(get("all")) == 60 + len(LOCAL_ROWS)
+    assert len(get("all")) == 60 + len(ADDED_EDIT_IDS) + len(LOCAL_ROWS)
     assert get("text") == [] and get("video") == []
     assert [r["id"] for r in get("upscale")] == ["upscaler"]
     assert "firered-image-edit" in {r["id"] for r in get("inpaint")}
@@ -51,15 +55,25 @@ def test_real_rows_served_as_captured(local_server: LocalServer) -> None:
         assert (row["object"], row["owned_by"]) == ("model", "venice.ai")
         spec = row["model_spec"]
         assert spec["pricing"] == raw["model_spec"]["pricing"], raw["id"]
-        assert spec.get("constraints") == raw["model_spec"].get("constraints"), raw["id"]
+        constraints = dict(spec.get("constraints") or {})
+        constraints.pop("supportsTransparentBackground", None)  # announced after the snapshot
+        assert constraints == (raw["model_spec"].get("constraints") or {}), raw["id"]
         assert spec["offline"] is False
         added = set(spec) - set(raw["model_spec"]) - {"offline"}
-        assert added <= {"supportsWebSearch", "deprecation"}, (raw["id"], added)
+        assert added <= {*FLAGS, "deprecation"}, (raw["id"], added)
+        assert set(FLAGS) <= set(spec), raw["id"]  # every served row carries the live flags
     assert served["nano-banana-pro"]["model_spec"]["supportsWebSearch"] is True
+    assert {
+        i: served[i]["model_spec"]["supportsStyleReferences"] for i in STYLE_REF_IDS
+    } == dict.fromkeys(STYLE_REF_IDS, True)
+    assert sum(r["model_spec"]["supportsStyleReferences"] for r in served.values()) == 4
+    for new in ADDED_EDIT_IDS:
+        assert "4:3" in served[new]["model_spec"]["constraints"]["aspectRatios"]
     assert served["lustify-v7"]["model_spec"]["deprecation"]["replacementModelId"]
 
 
 def test_rows_conform_to_the_spec(local_server: LocalServer, spec_validator) -> None:
+    local_server.edge_models = True
     for kind in ("image", "inpaint", "upscale"):
         doc = requests.get(f"{local_server.base_url}/models?type={kind}", timeout=10).json()
         spec_validator(doc, spec_validator.response("/models", 200, method="get"))

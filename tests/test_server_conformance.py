@@ -42,6 +42,7 @@ def test_every_real_image_row_generates_with_the_minimal_body(local_server, spec
     """{model, prompt} is a valid request for every generation row of the real catalogue: no row
     crashes the server (flux-2-max's "auto" ratio did), and every answer is spec-valid."""
     schema = spec_validator.response("/image/generate", 200)
+    local_server.edge_models = True
     for model in catalogue.models():
         body = {"model": model.id, "prompt": "a"}
         if model.is_pixel:
@@ -117,6 +118,7 @@ def test_discovery_200(local_server, spec_validator) -> None:
     ],
 )
 def test_error_bodies(local_server, spec_validator, status, path, body, headers) -> None:
+    local_server.edge_models = True  # the Pro/beta and offline rows
     r = post(local_server, path, body, headers)
     assert r.status_code == status
     if str(status) in spec_validator.spec["paths"][path]["post"]["responses"]:

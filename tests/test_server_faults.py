@@ -26,6 +26,7 @@ def gen(server: LocalServer, timeout: float = 10, **extra: object) -> requests.R
 
 def test_fault_kinds_are_the_documented_set() -> None:
     assert set(FAULT_KINDS) == {
+        "refused",
         "429",
         "overloaded",
         "500",

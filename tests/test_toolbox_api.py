@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fault_server import FaultServer, Reply
 from PIL import Image
+from shared_data import CATALOGUE_PATH
 
 import venice_nb
 from venice_nb.display.lineage import compare_html, has_alpha
@@ -23,7 +24,7 @@ from venice_nb.session import VeniceSession, operation_cost
 from venice_nb.settings import Settings
 from venice_nb.verbs import build_edit
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "venice-models-2026-08-20.json"
+REAL = CATALOGUE_PATH
 KEY = "sk-toolbox-api-canary-42"
 
 
@@ -34,8 +35,6 @@ def png(size=(320, 256), mode="RGB") -> bytes:
 
 
 def rows(kind: str) -> dict[str, Any]:
-    if not REAL.exists():
-        pytest.skip("the real catalogue snapshot is not beside the checkout")
     data = json.loads(REAL.read_text())["data"]
     return {"object": "list", "data": [r for r in data if r.get("type") == kind]}
 

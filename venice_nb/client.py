@@ -21,11 +21,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from .account import RATE_LIMITS_PATH, KeyStanding
 from .apikey import KEY_ENV, Bearer, Secret, checked, current_key, mask, masked, wrap
 from .catalogue import Catalogue, ModelSpec
 from .errors import (
     ConfigurationError,
     ContentPolicyError,
+    ContentRefusedError,
     InvalidResponseError,
     NotFoundError,
     VeniceError,
@@ -52,7 +54,7 @@ from .retry import RetryCallback, RetryPolicy
 from .transport import MAX_RESPONSE_BYTES, Reply, Transport
 from .urls import BASE_URL_ENV, DEFAULT_BASE_URL, resolve_base_url
 from .verbs import ToolboxVerbs, model_type
-from .wire import parse_images_json
+from .wire import parse_images_json, refused_count
 
 # KEY_ENV and mask (apikey.py), BASE_URL_ENV and resolve_base_url (urls.py) stay importable
 # from here for existing callers.
@@ -196,6 +198,13 @@ class VeniceClient(Transport, ToolboxVerbs):
             self._styles = list(styles)
         return list(styles)
 
+    def rate_limits(self) -> KeyStanding:
+        """``GET /api_keys/rate_limits``: the key's tier, what it can spend (USD, DIEM), its
+        expiry and per-model limits, read before anything is paid. Free; never retried blind."""
+        reply = self._call("GET", RATE_LIMITS_PATH)
+        local = reply.headers.get("x-venice-local-preview") == "true"
+        return KeyStanding.from_json(json_or_none(reply.body), local_preview=local)
+
     def default_model(self) -> str:
         """The catalogue's default image model (what a plain prompt is generated with)."""
         model = self.models().default_id
@@ -278,15 +287,23 @@ class VeniceClient(Transport, ToolboxVerbs):
             meta, raw_images = reply.images_json or parse_images_json(reply.body)
             seed = echoed_seed(meta) if request.seed is None else request.seed
             seed = seed if seeded else None
+            refused = refused_count(meta)
+            if refused and not raw_images:
+                raise ContentRefusedError(refused, request_id=reply.headers.get("CF-RAY"))
             # Only the first variant uses the seed; the others are random (venice-api.md §0.4).
+            # With variants refused, which one went is not said: no image is pinned to the seed.
+            first_seed = None if refused else seed
             images = [
-                GeneratedImage.from_bytes(data, index=i, seed=seed if i == 0 else None, **flags)
+                GeneratedImage.from_bytes(
+                    data, index=i, seed=first_seed if i == 0 else None, **flags
+                )
                 for i, data in enumerate(raw_images)
             ]
         del reply.body[:]
         result = self._result(request, images, reply, meta, wall_ms)
         result.seed = seed
         result.warnings = warnings
+        result.refused = refused_count(meta)
         return result
 
     def generate_openai(

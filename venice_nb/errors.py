@@ -193,6 +193,23 @@ class ContentPolicyError(APIError):
     hint = "Rephrase the prompt."
 
 
+class ContentRefusedError(ContentPolicyError):
+    """A 200 whose ``images`` is empty because the provider refused every variant
+    (``content_policy_violation_count``, venice-api.md 0b.15): a content-policy outcome, not a
+    garbled answer, so nothing invites a paid retry of the same prompt."""
+
+    status = 200
+    hint = "Rephrase the prompt; the same prompt is likely to be refused again."
+
+    def __init__(self, refused: int, **kw: Any) -> None:
+        kw.setdefault("status", 200)
+        what = "the variant" if refused == 1 else f"all {refused} variants"
+        super().__init__(
+            f"Venice's content policy refused {what} of this request; no image came back", **kw
+        )
+        self.refused = refused
+
+
 class StyleReferenceTooLargeError(ContentPolicyError):
     """422 on ``/image/generate``: not the content policy (a block there is a 200) but a style
     reference image over 7680x4320 pixels. A ContentPolicyError subclass only as "the 422"."""

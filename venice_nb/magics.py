@@ -112,7 +112,17 @@ class lazy_magic_arguments(magic_arguments):  # named like the decorator it exte
         return func
 
 
-SUBCOMMANDS = ("styles", "models", "config", "login", "logout", "classroom", "panel", "help")
+SUBCOMMANDS = (
+    "styles",
+    "models",
+    "balance",
+    "config",
+    "login",
+    "logout",
+    "classroom",
+    "panel",
+    "help",
+)
 # Operation words that start a toolbox line (grammar and planning live in toolbox_magic.py).
 TOOLBOX_OPERATIONS = ("edit", "multi-edit", "upscale", "remove-background", "remove-bg")
 # Sweepable request fields and their option strings, to find the axes' order on the line.
@@ -603,7 +613,7 @@ class VeniceMagics(Magics):
 
     @line_magic("venice")  # type: ignore[arg-type]  # IPython types it as an uncallable union
     def venice_line(self, line: str = "") -> None:
-        """%venice styles | models | config | login | logout | panel [options] | help"""
+        """%venice styles | models | balance | config | login | logout | panel [options] | help"""
         command, _, rest = line.strip().partition(" ")
         command = command.lower()
         if command in ("", "help", "-h", "--help"):
@@ -620,6 +630,8 @@ class VeniceMagics(Magics):
             from .toolbox_magic import models_type
 
             return self._models_of_type(models_type(rest), refresh=refresh)
+        if command == "balance":  # [MODEL ...]: the limits of those models (default: the default)
+            return self._cmd_balance(rest.split())
         if command not in SUBCOMMANDS:
             from .parse import suggest_word, unknown_word
 
@@ -673,6 +685,15 @@ class VeniceMagics(Magics):
         text = models_text(catalogue, kind)
         show(f'<pre style="font-size:12px">{escape(text)}</pre>', text)
         return None
+
+    def _cmd_balance(self, models: list[str]) -> None:
+        """The key's tier, spendable balances, expiry and the rate limits of the models in use
+        (those named, else the default model), read from GET /api_keys/rate_limits."""
+        session = self.session
+        standing = self._call(session.balance)
+        if not models:
+            models = [self._call(session.default_model)]
+        show(standing.html(models), standing.text(models))
 
     def _cmd_config(self) -> None:
         from .display.html import config_html
@@ -729,6 +750,8 @@ HELP_TEXT = """\
 %%venice [options]      generate from the prompt in the cell body (%%venice? lists the options)
 %venice styles          the style presets for --style
 %venice models          the image models: sizes, prices, traits (--refresh: fetch now)
+%venice balance [MODEL ...]   the key's tier, what it can spend (USD, DIEM), its expiry and the
+                        rate limits of MODEL (default: the default model); no request is paid
 %venice config          the effective configuration (key masked) and backend
 %venice login           set the API key for this kernel (hidden input, memory only)
 %venice logout          forget the key set by %venice login

@@ -261,6 +261,7 @@ class GenerationResult(_KeepsMaker):
     retries: int = 0
     cached: bool = False
     warnings: tuple[str, ...] = ()  # fields the model ignores, left out of the request
+    refused: int = 0  # variants the content policy left out (content_policy_violation_count)
     thumb_size: int | None = field(default=None, repr=False, compare=False)  # --thumb; display only
     # The client or session that made this result: its verbs run there (see maker.py).
     maker: Maker | None = field(default=None, repr=False, compare=False)
@@ -317,6 +318,17 @@ class GenerationResult(_KeepsMaker):
     def pays_in_diem(self) -> bool:
         """The account is billed in DIEM: it has DIEM and no USD balance."""
         return bool(self.balance_diem) and not self.balance_usd
+
+    @property
+    def refused_note(self) -> str | None:
+        """The line a partly refused answer shows: how many variants the content policy took."""
+        if not self.refused:
+            return None
+        total = self.refused + len(self.images)
+        return (
+            f"Venice's content policy refused {self.refused} of {total} variants "
+            f"({len(self.images)} shown); which ones is not said, so no image is tied to the seed"
+        )
 
     def balance_after(self) -> tuple[float, str, bool] | None:
         """(amount, "USD"|"DIEM", is_after): the balance headers are the balance *before* this

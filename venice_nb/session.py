@@ -29,6 +29,7 @@ from .verbs import ToolboxVerbs
 from .version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .account import KeyStanding
     from .catalogue import ModelSpec
     from .client import VeniceClient
     from .result import GenerationResult, SweepCell
@@ -217,6 +218,11 @@ class VeniceSession(ToolboxVerbs):
             self._client.close()
         self._client = None
         self._client_backend = None
+
+    def balance(self) -> KeyStanding:
+        """The key's standing (tier, spendable USD/DIEM, expiry, per-model limits) from
+        ``GET /api_keys/rate_limits``; keyless, the local preview's simulated answer, marked so."""
+        return self.client().rate_limits()
 
     def take_notice(self) -> str | None:
         """A one-time note when the local preview is used because no key is set."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import requests
@@ -138,6 +139,13 @@ def _loads(body: bytes | bytearray) -> Any:
         return _INVALID
 
 
+def refused_count(meta: Mapping[str, Any]) -> int:
+    """``content_policy_violation_count``: variants the provider refused and left out (0 if none
+    or unreadable)."""
+    count = meta.get("content_policy_violation_count")
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0
+
+
 def parse_images_json(body: bytearray, key: str = "images") -> tuple[dict[str, Any], list[bytes]]:
     """(the JSON object without its image strings, the decoded images) of a generate response.
 
@@ -154,6 +162,12 @@ def parse_images_json(body: bytearray, key: str = "images") -> tuple[dict[str, A
     if not isinstance(obj, dict):
         raise InvalidResponseError("the server's answer is JSON but not an object")
     raw = obj.pop(key, None)
-    if not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw):
+    # An empty list is a real answer when the provider refused every variant (venice-api.md 0b.15).
+    empty_ok = isinstance(raw, list) and not raw and refused_count(obj) > 0
+    if (
+        not isinstance(raw, list)
+        or not (raw or empty_ok)
+        or not all(isinstance(s, str) for s in raw)
+    ):
         raise InvalidResponseError(f"the server's answer has no '{key}' list of base64 strings")
     return obj, [decode_b64(s, f"image {i + 1}") for i, s in enumerate(raw)]

@@ -176,7 +176,7 @@ def _sweep_footer(sweep: SweepResult) -> str:
         balance=min(balances) if balances else None,
         simulated=all(r.is_local_preview for r in results),
         retries=sum(r.retries for r in results),
-        warnings=_ordered(r.deprecation for r in results if r.deprecation),
+        warnings=_ordered(w for r in results for w in (r.deprecation, r.refused_note) if w),
     )
 
 

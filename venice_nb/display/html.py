@@ -294,10 +294,19 @@ def timing_html(
 # ---- results -----------------------------------------------------------------------------------
 
 
+BALANCE_TIP = (
+    "What this API key can still spend: the lesser of the account's balance and the key's own "
+    "spend limit, as Venice reported it before this request (x-venice-balance-usd / -diem)"
+)
+
+
 def balance_text(amount: float, unit: str, after: bool) -> str:
-    """The balance line: the headers give it before the request, so say which one is shown."""
+    """The balance line. The headers give the key's spendable amount before the request (the
+    lesser of the account balance and the key's limit, venice-api.md 0b.20), not the account's
+    balance; with the cost known it is taken off, and the line says which one is shown."""
     money = format_diem(amount) if unit == "DIEM" else format_usd(amount)
-    return f"balance {money} {'after' if after else 'before'} this request"
+    when = "after this request" if after else "before this request"
+    return f"key can spend {money} {when}"
 
 
 def footer_html(
@@ -314,7 +323,8 @@ def footer_html(
     (HTML), joined by middle dots; each warning on its own line below."""
     parts = list(parts)
     if balance is not None:
-        parts.append(balance_text(*balance) + (" (simulated)" if simulated else ""))
+        text = balance_text(*balance) + (" (simulated)" if simulated else "")
+        parts.append(f'<span title="{esc(BALANCE_TIP)}">{esc(text)}</span>')
     if retries:
         parts.append(plural(retries, "retry", "retries"))
     line = " \u00b7 ".join([*parts, *after])
@@ -345,7 +355,7 @@ def _footer(result: GenerationResult) -> str:
         simulated=result.is_local_preview,
         retries=result.retries,
         after=[f'<span title="{esc(enhanced)}">prompt enhanced</span>'] if enhanced else [],
-        warnings=[result.deprecation] if result.deprecation else [],
+        warnings=[w for w in (result.deprecation, result.refused_note) if w],
     )
 
 

@@ -109,14 +109,19 @@ class MultiEditRequest(ToolboxRequest):
     def check_against(self, spec: ModelSpec) -> MultiEditRequest:
         self.check()
         check_prompt(self.prompt, spec)
+        if spec.combine_images is False:  # outside the route's modelId enum: a 400 (0b.16)
+            raise ValidationError(
+                f"{spec.id} does not combine images (its catalogue row says combineImages: "
+                "false), so the multi-edit route refuses it; edit one image with it, or pick a "
+                "model that combines images (%venice models --type edit)",
+                field="model",
+            )
         limit = spec.input_image_limit
         if len(self.images) > limit:
-            why = "it does not combine images" if spec.combine_images is False else ""
             raise ValidationError(
                 f"{spec.id} takes at most {limit} input image{'s' if limit != 1 else ''}"
-                + (f" ({why})" if why else "")
-                + f", got {len(self.images)}; drop some -i or pick a model that takes more "
-                "(flux-2-max-edit and gpt-image-2-edit take 6)",
+                f", got {len(self.images)}; drop some -i or pick a model that takes more "
+                "(%venice models --type edit shows each model's limit)",
                 field="images",
             )
         changes = check_edit_against(

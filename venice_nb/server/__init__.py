@@ -8,7 +8,7 @@ notebooks work without a key (Binder, CI) and clients can be tested against real
                       headers={"Authorization": "Bearer anything"})
 
 Routes: ``/image/generate``, ``/images/generations``, ``/image/styles``, ``/models`` (and traits),
-and the toolbox ``/image/edit``, ``/image/multi-edit``, ``/image/upscale``,
+``/api_keys/rate_limits`` (``/billing/balance`` is 401, as for any inference key), and the toolbox ``/image/edit``, ``/image/multi-edit``, ``/image/upscale``,
 ``/image/background-remove`` (JSON or multipart; see ``toolbox`` for where the preview differs:
 image URLs are fetched from loopback only). Every paid call, toolbox included, counts in
 ``generate_count``, is kept in ``received`` (uploaded files as base64) and takes injected faults.
@@ -51,12 +51,14 @@ class LocalServer:
         pro: bool = False,
         error_budget: int = 50,
         balance_diem: float = 0.0,
+        edge_models: bool = False,
     ) -> None:
         """``rate_limit_rpm`` requests per ``rate_window_s`` seconds are enforced when set.
         ``timing``: "cumulative" (live: total = queue + preprocessing, which contains inference)
         or "additive" (the docs' example). ``pro`` grants the Pro/beta rows. ``error_budget``:
         failed 4xx per 30 s per key and model before the 429 lockout (50 live). A
-        ``balance_diem`` above 0 makes a DIEM-paying account, billed in DIEM."""
+        ``balance_diem`` above 0 makes a DIEM-paying account, billed in DIEM. ``edge_models``
+        serves the local edge-case rows (``local-offline-model``, ``local-pro-model``)."""
         if reset_unit not in RESET_UNITS:
             raise ValueError(f"reset_unit must be one of {RESET_UNITS}")
         if styles_shape not in ("object", "list"):
@@ -85,6 +87,7 @@ class LocalServer:
             error_budget=error_budget,
             balance_diem=balance_diem,
         )
+        self._state.edge_models = bool(edge_models)
         self._httpd: VeniceHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -184,6 +187,16 @@ class LocalServer:
     @pro.setter
     def pro(self, value: bool) -> None:
         self._state.pro = bool(value)
+
+    @property
+    def edge_models(self) -> bool:
+        """Whether the local edge-case rows (an offline one, a Pro/beta one) are listed and
+        served; off by default so nobody meets a fake id by accident."""
+        return self._state.edge_models
+
+    @edge_models.setter
+    def edge_models(self, value: bool) -> None:
+        self._state.edge_models = bool(value)
 
     @property
     def balance_diem(self) -> float:

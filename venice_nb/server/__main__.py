@@ -92,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--pro", action="store_true", help="the key has Pro/beta access (else Pro rows answer 401)"
     )
+    ap.add_argument(
+        "--edge-models",
+        action="store_true",
+        help="also serve the local edge-case rows (local-offline-model, local-pro-model)",
+    )
     ap.add_argument("--quiet", action="store_true", help="do not log requests")
     return ap
 
@@ -110,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate_window_s=args.rate_window,
         timing=args.timing,
         pro=args.pro,
+        edge_models=args.edge_models,
         balance_diem=args.balance_diem,
     )
     try:

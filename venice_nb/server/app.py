@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import catalogue, faults, gate, style_refs, toolbox, validation
+from . import account, catalogue, faults, gate, style_refs, toolbox, validation
 from .render import RenderSpec, render, renderable
 from .responses import ApiError, Response, json_response
 from .state import ReceivedRequest, ServerState
@@ -41,9 +41,10 @@ MODEL_TYPES = (
     "video",
     "all",
     "code",
+    "decision",
 )
 GENERATE_ROUTES = {"/image/generate": "venice", "/images/generations": "openai"}
-GET_ROUTES = ("/image/styles", "/models", "/models/traits")
+GET_ROUTES = ("/image/styles", "/models", "/models/traits", *account.ROUTES)
 
 
 class VeniceHTTPServer(ThreadingHTTPServer):
@@ -106,6 +107,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # logged once, with timing, in _dispatch
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's own answers (501 for a method nobody serves, 400 for a bad
+        request line, 414, 431) in the service's JSON shape instead of its HTML page."""
+        text = message or self.responses.get(code, ("Error",))[0]
+        if code == 501:
+            text = f"Method {self.command} not allowed"
+            code = 405  # what the service answers for a method a route does not take
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self._send(json_response(code, {"error": text}, {"Allow": "GET, HEAD, POST"}))
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch("OPTIONS")
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -279,7 +294,9 @@ class Handler(BaseHTTPRequestHandler):
                 )
             elif sub in GENERATE_ROUTES or sub in GET_ROUTES or sub in toolbox.ROUTES:
                 allowed = "GET, HEAD" if sub in GET_ROUTES else "POST"
-                if method in ("GET", "HEAD") and sub in GET_ROUTES:
+                if method in ("GET", "HEAD") and sub in account.ROUTES:
+                    resp = account.handle(sub, self.state, self.headers.get("Authorization"))
+                elif method in ("GET", "HEAD") and sub in GET_ROUTES:
                     resp = self._get(sub, query)
                 else:
                     raise ApiError(
@@ -315,13 +332,14 @@ class Handler(BaseHTTPRequestHandler):
                 ]
             )
         served = kind if kind in catalogue.MODEL_KINDS or kind == "all" else None
+        edge = self.state.edge_models
         if sub == "/models/traits":
             traits: dict[str, str] = {}
-            for m in catalogue.models(served) if served else []:
+            for m in catalogue.models(served, edge=edge) if served else []:
                 for t in m.spec.get("traits", []):
                     traits.setdefault(t, m.id)
             return json_response(200, {"object": "list", "type": kind, "data": traits})
-        rows = catalogue.model_rows(served) if served else []
+        rows = catalogue.model_rows(served, edge=edge) if served else []
         return json_response(200, {"object": "list", "type": kind, "data": rows})
 
     # --- generation ----------------------------------------------------------------------------
@@ -366,9 +384,9 @@ class Handler(BaseHTTPRequestHandler):
         st = self.state
         body = validation.parse_json(raw)
         p = (
-            validation.validate_openai(body, pro=st.pro)
+            validation.validate_openai(body, pro=st.pro, edge=st.edge_models)
             if route == "openai"
-            else validation.validate_generate(body, pro=st.pro)
+            else validation.validate_generate(body, pro=st.pro, edge=st.edge_models)
         )
         if route != "openai":
             style_refs.check(body.get("style_references") or [])
@@ -389,12 +407,15 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             st.ledger.refund(cost)
             raise
+        refused = 0 if route == "openai" or p.return_binary else validation.refused_variants(p)
         if mod.blocked:
             st.ledger.refund(cost)  # content violations are not charged
+        elif refused:
+            st.ledger.refund(unit * refused)  # nor are the variants the provider refused
         rendered = time.perf_counter()
         headers = {
             "x-venice-is-blurred": str(mod.blurred).lower(),
-            "x-venice-is-content-violation": str(mod.violation).lower(),
+            "x-venice-is-content-violation": str(mod.violation or refused == p.variants).lower(),
             "x-venice-is-adult-model-content-violation": str(mod.adult_violation).lower(),
             **admission.rate_headers,
             "x-venice-balance-usd": balance_usd,
@@ -417,10 +438,12 @@ class Handler(BaseHTTPRequestHandler):
         else:
             payload = {
                 "id": f"generate-image-{uuid.uuid4().hex}",
-                "images": b64,
+                "images": b64[refused:],  # which variant goes is not documented: the first here
                 "timing": timing(st.timing, t0, queued, inference, rendered),
                 "request": {"success": True, "data": p.echo},
             }
+            if refused:
+                payload["content_policy_violation_count"] = refused
         return json_response(200, payload, headers, compressible=True), payload, images[0]
 
     @staticmethod

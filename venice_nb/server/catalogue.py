@@ -2,8 +2,10 @@
 
 ``data/venice-models-2026-08-20.json`` is a verbatim copy of the live keyless answer for
 ``type=image|inpaint|upscale`` (38 + 21 + 1 rows); ``data/local-models.json`` adds what the rows do not
-say but the service does (which models use steps, honour a negative prompt or ignore the seed), a few
-edge-case rows the snapshot lacks (offline, Pro/beta) and retired ids. Serving the real rows keeps the
+say but the service does (which models use steps, honour a negative prompt or ignore the seed), the flags
+live rows carry that the snapshot stripped (``supportsStyleReferences`` …, ``model_sets``), the edit
+models the 2026-09 spec added, a few edge-case rows the snapshot lacks (offline, Pro/beta; served only
+when a server asks for them, so nobody meets a fake id by accident) and retired ids. Serving the real rows keeps the
 local server from flattering a client that only works with the docs' examples.
 """
 
@@ -39,6 +41,7 @@ class Model:
     ignores_seed: bool = False
     rejects_width_height: bool = False
     only_on_route: str | None = None  # e.g. bria-bg-remover belongs to /image/background-remove
+    edge: bool = False  # a local edge-case row (offline, Pro/beta): served only when asked for
 
     @property
     def id(self) -> str:
@@ -178,8 +181,15 @@ def _row(raw: dict[str, Any], local: dict[str, Any]) -> dict[str, Any]:
     row = {**copy.deepcopy(raw), **local["row_fields"]}
     spec = row["model_spec"]
     for key, value in local["spec_fields"].items():
-        spec.setdefault(key, value)
+        spec.setdefault(key, copy.deepcopy(value))
     spec.update(copy.deepcopy(local["spec_overlays"].get(row["id"], {})))
+    constraints = spec.get("constraints", {})  # the upscaler row has none, and gets none
+    constraints.update(copy.deepcopy(local["constraint_overlays"].get(row["id"], {})))
+    # The flags clients gate on (venice-api.md 0b.18), derived where the snapshot has the data.
+    spec.setdefault("supportsStyleReferences", bool(constraints.get("maxStyleReferences")))
+    spec.setdefault(
+        "supportsStyleReferenceStrength", constraints.get("supportsStyleReferenceStrength") is True
+    )
     if row["type"] == "image" and "upscale" not in spec["pricing"]:
         spec["pricing"]["upscale"] = copy.deepcopy(_upscale_prices())
     order = ("id", "type", "object", "owned_by", "created", "model_spec")
@@ -196,12 +206,14 @@ def _catalogue() -> tuple[Model, ...]:
     local = _load(LOCAL)
     how = local["behaviour"]
     cfg = how["cfg_scale"]
-    raws = list(_load(SNAPSHOT)["data"]) + list(local["extra_rows"])
+    edge_ids = {r["id"] for r in local["extra_rows"]}
+    raws = list(_load(SNAPSHOT)["data"]) + local["added_rows"] + local["extra_rows"]
     models = []
     for raw in raws:
         mid = raw["id"]
         models.append(
             Model(
+                edge=mid in edge_ids,
                 row=_row(raw, local),
                 cfg_scale=float(cfg.get(mid, cfg["_default"])),
                 uses_steps=mid in how["uses_steps"],
@@ -222,19 +234,20 @@ def _retired() -> dict[str, Retired]:
     }
 
 
-def models(kind: str = "image") -> list[Model]:
-    """The models of one type (``image``, ``inpaint``, ``upscale``; ``all`` for every row)."""
-    return [m for m in _catalogue() if kind == "all" or m.type == kind]
+def models(kind: str = "image", *, edge: bool = True) -> list[Model]:
+    """The models of one type (``image``, ``inpaint``, ``upscale``; ``all`` for every row);
+    without ``edge`` the local edge-case rows are left out."""
+    return [m for m in _catalogue() if (kind == "all" or m.type == kind) and (edge or not m.edge)]
 
 
-def model_rows(kind: str = "image") -> list[dict[str, Any]]:
+def model_rows(kind: str = "image", *, edge: bool = True) -> list[dict[str, Any]]:
     """Rows exactly as ``GET /models?type=<kind>`` serves them (deep copies, safe to mutate)."""
-    return [copy.deepcopy(m.row) for m in models(kind)]
+    return [copy.deepcopy(m.row) for m in models(kind, edge=edge)]
 
 
-def get_model(model_id: str, kind: str = "image") -> Model | None:
+def get_model(model_id: str, kind: str = "image", *, edge: bool = True) -> Model | None:
     for m in _catalogue():
-        if m.id == model_id and (kind == "all" or m.type == kind):
+        if m.id == model_id and (kind == "all" or m.type == kind) and (edge or not m.edge):
             return m
     return None
 

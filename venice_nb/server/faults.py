@@ -6,7 +6,8 @@ requests (``/image/generate`` and ``/images/generations``). Three phases:
 * pre:   the fault replaces the answer (429, overloaded, 5xx, html502, drop, malformed, huge_body);
 * delay: the request waits, then is answered normally (stall);
 * post:  the normal successful answer is rewritten (slow_body, no_images, bad_base64, not_image,
-         wrong_content_type, evil_id). If the request itself fails (400, 401...), that error is
+         wrong_content_type, evil_id, refused: the first ``images`` images left out and counted in
+         ``content_policy_violation_count``, every one when ``images`` is not given). If the request itself fails (400, 401...), that error is
          sent and the fault is still used up.
 
 Every sleep is bounded by ``MAX_SLEEP`` and interrupted when the server stops.
@@ -33,7 +34,15 @@ PRE = frozenset(
 )
 DELAY = frozenset({"stall"})
 POST = frozenset(
-    {"slow_body", "no_images", "bad_base64", "not_image", "wrong_content_type", "evil_id"}
+    {
+        "slow_body",
+        "no_images",
+        "bad_base64",
+        "not_image",
+        "wrong_content_type",
+        "evil_id",
+        "refused",
+    }
 )
 KINDS = PRE | DELAY | POST
 
@@ -45,6 +54,7 @@ _PARAMS: dict[str, set[str]] = {
     "malformed": {"body"},
     "bad_base64": {"mode"},
     "evil_id": {"id"},
+    "refused": {"images"},
 }
 OVERLOADED_MESSAGE = "The model is currently overloaded. Please try again later."
 _ERROR_MESSAGES = {
@@ -232,6 +242,11 @@ def post_response(
             ]
     elif kind == "evil_id":
         doc["id"] = str(p.get("id", "../../etc/passwd"))
+    elif kind == "refused" and not openai:
+        images = list(doc.get("images") or [])
+        count = min(len(images), int(p.get("images", len(images))))
+        doc["images"] = images[count:]
+        doc["content_policy_violation_count"] = count
     return Response(
         200, dumps(doc), resp.content_type, resp.headers, compressible=resp.compressible
     )

@@ -219,6 +219,7 @@ class ServerState:
         self.styles_shape = styles_shape
         self.timing = timing
         self.pro = pro
+        self.edge_models = False  # serve the local edge-case rows (offline, Pro/beta)
         self.faults = FaultQueue()
         self.stopping = threading.Event()
         self.log_requests = False

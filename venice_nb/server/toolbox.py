@@ -19,6 +19,12 @@ Where this local preview differs from the live service, on purpose:
 * ``qwen-edit`` (retired) is a 404 naming ``qwen-image-2-edit``; the content-policy trigger is the
   word "violation-test", as on ``/image/generate``.
 * Toolbox calls share the key's rate limit and error budget with generation (``gate``).
+
+As live (venice-api.md 0b.13-17): ``/image/upscale`` (JSON and multipart) and multipart
+``/image/multi-edit`` ignore unknown fields (the retired ``enhance`` … among them); ``anon_user_id``
+is taken on edit, multi-edit and background removal; ``transparent_background`` only where the row
+says ``supportsTransparentBackground`` and with PNG/WebP output (PNG by default then); the multi-edit
+``modelId`` is an enum of the models that combine images, so a ``combineImages: false`` one is a 400.
 """
 
 from __future__ import annotations
@@ -39,12 +45,14 @@ from .state import ServerState
 from .toolbox_inputs import CONTENT_TYPES, Incoming, load_image
 from .toolbox_inputs import read as read_body
 from .validation import (
+    ANON_USER_ID,
     NSFW_RE,
     VIOLATION_RE,
     Field,
     check_object,
     invalid,
     js_length,
+    transparency_issues,
     zod_issue,
 )
 
@@ -55,7 +63,7 @@ DEFAULT_EDIT_MODEL = "firered-image-edit"
 BACKGROUND_REMOVER = "bria-bg-remover"  # listed under type=image; it serves only this route
 DEFAULT_MAX_INPUT_IMAGES = 3
 ENHANCE_USD = 0.04
-ASPECT_RATIOS = ("auto", "1:1", "3:2", "16:9", "21:9", "9:16", "2:3", "3:4", "4:5")
+ASPECT_RATIOS = ("auto", "1:1", "3:2", "4:3", "16:9", "21:9", "9:16", "2:3", "3:4", "4:5")
 FORMATS = ("jpeg", "png", "webp")
 CONTENT_POLICY = "Your prompt violates the content policy of this model. Please modify your prompt and try again."
 
@@ -67,6 +75,8 @@ _COMMON_EDIT: dict[str, Field] = {
     "enhance_prompt": Field("boolean"),
     "disable_prompt_optimization_thinking": Field("boolean"),
     "safe_mode": Field("boolean"),
+    "transparent_background": Field("boolean"),
+    "anon_user_id": ANON_USER_ID,
 }
 SCHEMAS: dict[str, dict[str, Field]] = {
     "/image/edit": {
@@ -89,8 +99,16 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "/image/background-remove": {
         "image": Field("any"),
         "image_url": Field("string"),
+        "anon_user_id": ANON_USER_ID,
     },
 }
+
+
+def lenient(incoming: Incoming) -> bool:
+    """Routes that accept and ignore unknown fields, as live: upscale, multipart multi-edit."""
+    return incoming.route == "/image/upscale" or (
+        incoming.route == "/image/multi-edit" and incoming.multipart
+    )
 
 
 # --- the catalogue rows ---------------------------------------------------------------------------
@@ -203,7 +221,7 @@ def _answer(incoming: Incoming, state: ServerState, rate_headers: dict[str, str]
     if incoming.error is not None:
         raise incoming.error
     body = incoming.body
-    issues = check_object(body, SCHEMAS[route])
+    issues = check_object(body, SCHEMAS[route], strict=not lenient(incoming))
     if issues:
         raise invalid(issues)
     check = {
@@ -219,7 +237,8 @@ def _answer(incoming: Incoming, state: ServerState, rate_headers: dict[str, str]
         raise ApiError(402, "Insufficient USD or Diem balance to complete request")
     try:
         img, fmt = job.picture()
-        data = encode(img if fmt == "png" else img.convert("RGB"), fmt)
+        keep = fmt == "png" or (fmt == "webp" and img.mode == "RGBA")  # alpha where it can go
+        data = encode(img if keep else img.convert("RGB"), fmt)
     except Exception:
         state.ledger.refund(amount)
         raise
@@ -366,7 +385,8 @@ def _edit_job(
         raise ApiError(422, CONTENT_POLICY, {"x-venice-is-content-violation": "true"})
     blurred = body.get("safe_mode", True) and bool(NSFW_RE.search(prompt))
     width, height = output_size(row, body.get("aspect_ratio"), resolution, *images[0].size)
-    fmt = body.get("output_format") or ("png" if resolution == "1K" else "jpeg")
+    transparent = body.get("transparent_background") is True
+    fmt = body.get("output_format") or ("png" if resolution == "1K" or transparent else "jpeg")
     price = _edit_price(row, resolution, quality, len(images))
     headers = {
         **_model_headers(row),
@@ -381,8 +401,10 @@ def _edit_job(
 
     def picture() -> tuple[Image.Image, str]:
         if len(images) == 1:
-            return render_toolbox.edit(images[0], prompt, width, height, note, blurred), fmt
-        return render_toolbox.multi_edit(images, prompt, width, height, note), fmt
+            img = render_toolbox.edit(images[0], prompt, width, height, note, blurred)
+        else:
+            img = render_toolbox.multi_edit(images, prompt, width, height, note)
+        return (render_toolbox.remove_background(img) if transparent else img), fmt
 
     return Job(price, headers, picture)
 
@@ -394,6 +416,7 @@ def _edit(body: dict[str, Any]) -> Job:
     row = edit_model(model_id or alias or DEFAULT_EDIT_MODEL)
     resolution, issues = _resolution(row, body)
     issues = _prompt_issues(row, body["prompt"]) + _aspect_issues(row, body) + issues
+    issues += transparency_issues(row, body, body.get("output_format"))
     if not isinstance(body["image"], (str, Upload)):
         issues.append(_image_type_issue(["image"]))
     if issues:
@@ -415,10 +438,19 @@ def max_input_images(row: dict[str, Any]) -> int:
     return int(c.get("maxInputImages") or DEFAULT_MAX_INPUT_IMAGES)
 
 
+def multi_edit_models() -> tuple[str, ...]:
+    """The multi-edit ``modelId`` enum: the edit models that combine images (spec 2026-09)."""
+    return tuple(r["id"] for r in edit_rows() if max_input_images(r) > 1)
+
+
 def _multi_edit(body: dict[str, Any]) -> Job:
+    enum = Field("enum", options=multi_edit_models())
+    if "modelId" in body and (issues := enum.check(body["modelId"], ["modelId"])):
+        raise invalid(issues)
     row = edit_model(body.get("modelId") or DEFAULT_EDIT_MODEL)
     resolution, issues = _resolution(row, body)
     issues = _prompt_issues(row, body["prompt"]) + _aspect_issues(row, body) + issues
+    issues += transparency_issues(row, body, body.get("output_format"))
     images = body["images"]
     limit = max_input_images(row)
     if not isinstance(images, list):

@@ -17,7 +17,7 @@ from . import catalogue
 from .catalogue import Model
 from .responses import ApiError
 from .zod import Field as Field
-from .zod import bound_issue, plain_number
+from .zod import bound_issue
 from .zod import check_object as check_object
 from .zod import error_body as error_body
 from .zod import invalid as invalid
@@ -31,6 +31,8 @@ _SYS_RANDOM = random.SystemRandom()
 # --- schemas (from venice-openapi-image.yaml) ---------------------------------------------------
 
 _INT = "integer"
+# 1-128 printable ASCII characters (venice-api.md 0b.14), on generate and the toolbox routes.
+ANON_USER_ID = Field("string", 1, max=128, pattern=r"[\x20-\x7E]+")
 GENERATE_SCHEMA: dict[str, Field] = {
     "cfg_scale": Field("number", 0, False, 20),
     "embed_exif_metadata": Field("boolean"),
@@ -56,7 +58,8 @@ GENERATE_SCHEMA: dict[str, Field] = {
     "enhance_prompt": Field("boolean"),
     "width": Field(_INT, 0, False, 1280),
     "style_references": Field("refs"),
-    "anon_user_id": Field("string", max=128),  # live API accepts it (venice skills); not in spec
+    "anon_user_id": ANON_USER_ID,
+    "transparent_background": Field("boolean"),
 }
 
 OPENAI_SIZES = (
@@ -146,13 +149,14 @@ def not_found(model_id: str) -> ApiError:
     return ApiError(404, f"Specified model not found: {model_id}")
 
 
-def lookup_model(model_id: str) -> tuple[Model, catalogue.Retired | None]:
+def lookup_model(model_id: str, *, edge: bool = True) -> tuple[Model, catalogue.Retired | None]:
     """The model to run, and the retired id it stands in for when the service remapped it.
 
     Unknown ids are 404 "Specified model not found: <id>"; retired ids are remapped (200 with
     deprecation headers), answered 404 naming the replacement, or 410, as their entry says.
+    Without ``edge`` the local edge-case rows are unknown ids too.
     """
-    model = catalogue.get_model(model_id)
+    model = catalogue.get_model(model_id, edge=edge)
     if model is not None:
         return model, None
     gone = catalogue.retired(model_id)
@@ -181,7 +185,7 @@ def check_access(model: Model, pro: bool) -> None:
         raise ApiError(503, f"The model {model.id} is currently offline. Please try again later.")
 
 
-def validate_generate(body: Any, *, pro: bool = False) -> GenerateParams:
+def validate_generate(body: Any, *, pro: bool = False, edge: bool = True) -> GenerateParams:
     """Check a ``POST /image/generate`` body: schema first, then the model's own constraints.
 
     Fields the model does not use are ignored as the service ignores them (steps on models that
@@ -193,7 +197,7 @@ def validate_generate(body: Any, *, pro: bool = False) -> GenerateParams:
     issues = check_object(body, GENERATE_SCHEMA)
     if issues:
         raise invalid(issues)
-    model, remapped_from = lookup_model(body["model"])
+    model, remapped_from = lookup_model(body["model"], edge=edge)
     check_access(model, pro)
     issues = _model_issues(model, body)
     if issues:
@@ -285,6 +289,7 @@ def _model_issues(model: Model, body: dict[str, Any]) -> list[dict[str, Any]]:
                 limit,
             )
         )
+    issues += transparency_issues(model.row, body, body.get("format", "webp"))
     if body.get("inpaint") is not None:
         issues.append(
             _custom(
@@ -293,6 +298,22 @@ def _model_issues(model: Model, body: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     return issues
+
+
+def transparency_issues(
+    row: dict[str, Any], body: dict[str, Any], output_format: str | None
+) -> list[dict[str, Any]]:
+    """``transparent_background`` only where the row's constraints allow it, and only with a
+    format that has alpha (venice-api.md 0b.17); ``output_format`` None means the route's PNG."""
+    if body.get("transparent_background") is not True:
+        return []
+    if not row["model_spec"].get("constraints", {}).get("supportsTransparentBackground"):
+        message = f"Model '{row['id']}' does not support transparent_background"
+        return [_custom("transparent_background", message)]
+    if output_format not in (None, "png", "webp"):
+        message = f"transparent_background needs png or webp output, not {output_format}"
+        return [_custom("transparent_background", message)]
+    return []
 
 
 def _build(
@@ -328,49 +349,21 @@ def _build(
         embed_exif_metadata=body.get("embed_exif_metadata", False),
         enhance_prompt=body.get("enhance_prompt", False),
     )
-    echo: dict[str, Any] = {"model": model.id, "prompt": p.prompt}
-    if negative is not None:
-        echo["negative_prompt"] = negative
-    echo.update(width=width, height=height)
-    if aspect is not None:
-        echo["aspect_ratio"] = aspect
-    if resolution is not None:
-        echo["resolution"] = resolution
-    if quality is not None:
-        echo["quality"] = quality
-    echo.update(
-        steps=steps,
-        cfg_scale=plain_number(cfg),
-        seed=seed,
-        variants=p.variants,
-        format=p.format,
-        safe_mode=p.safe_mode,
-        hide_watermark=p.hide_watermark,
-        return_binary=p.return_binary,
-        embed_exif_metadata=p.embed_exif_metadata,
-    )
-    for key in (
-        "style_preset",
-        "lora_strength",
-        "enhance_prompt",
-        "disable_prompt_optimization_thinking",
-        "anon_user_id",
-    ):
-        if key in body:
-            echo[key] = body[key]
-    if "enable_web_search" in body and model.supports_web_search:
-        echo["enable_web_search"] = body["enable_web_search"]
+    # The echo is what was sent plus the seed used: what a replay needs. Derived width, height,
+    # cfg and steps would make a replay a 400 on the models that refuse width/height (0b.21).
+    echo = {k: v for k, v in body.items() if k != "style_references"}
+    echo["seed"] = seed
     p.echo = echo
     return p
 
 
-def validate_openai(body: Any, *, pro: bool = False) -> GenerateParams:
+def validate_openai(body: Any, *, pro: bool = False, edge: bool = True) -> GenerateParams:
     """Check a ``POST /images/generations`` body and map it onto the native parameters."""
     require_model(body)
     issues = check_object(body, OPENAI_SCHEMA)
     if issues:
         raise invalid(issues)
-    model, remapped_from = _openai_model(body["model"])
+    model, remapped_from = _openai_model(body["model"], edge)
     check_access(model, pro)
     if js_length(body["prompt"]) > model.prompt_limit:
         raise invalid([_too_long("prompt", model.prompt_limit, model)])
@@ -399,14 +392,14 @@ def validate_openai(body: Any, *, pro: bool = False) -> GenerateParams:
     )
 
 
-def _openai_model(model_id: str) -> tuple[Model, catalogue.Retired | None]:
+def _openai_model(model_id: str, edge: bool) -> tuple[Model, catalogue.Retired | None]:
     """Unknown ids (``dall-e-3``) fall back on the default image model; retired ones are
     answered as on the native route."""
-    if catalogue.get_model(model_id) is None and catalogue.retired(model_id) is None:
+    if catalogue.get_model(model_id, edge=edge) is None and catalogue.retired(model_id) is None:
         model = catalogue.get_model(catalogue.DEFAULT_MODEL)
         assert model is not None
         return model, None
-    return lookup_model(model_id)
+    return lookup_model(model_id, edge=edge)
 
 
 def _fit_pixels(width: int, height: int, divisor: int) -> tuple[int, int]:
@@ -422,6 +415,8 @@ NSFW_RE = re.compile(r"\bnsfw\b", re.IGNORECASE)
 VIOLATION_RE = re.compile(r"violation-test", re.IGNORECASE)
 ADULT_VIOLATION_RE = re.compile(r"adult-violation-test", re.IGNORECASE)
 ENHANCE_NOOP_RE = re.compile(r"enhance-noop-test", re.IGNORECASE)
+REFUSE_ONE_RE = re.compile(r"refuse-one-test", re.IGNORECASE)
+REFUSE_ALL_RE = re.compile(r"refuse-all-test", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -447,6 +442,14 @@ def moderation(params: GenerateParams) -> Moderation:
     violation = not adult and bool(VIOLATION_RE.search(params.prompt))
     blurred = not (adult or violation) and params.safe_mode and bool(NSFW_RE.search(params.prompt))
     return Moderation(blurred, violation, adult)
+
+
+def refused_variants(params: GenerateParams) -> int:
+    """How many variants the provider refuses (left out of ``images``, counted in
+    ``content_policy_violation_count``): ``refuse-one-test`` one, ``refuse-all-test`` every one."""
+    if REFUSE_ALL_RE.search(params.prompt):
+        return params.variants
+    return 1 if REFUSE_ONE_RE.search(params.prompt) else 0
 
 
 def enhanced_prompt(params: GenerateParams) -> str | None:

@@ -7,6 +7,7 @@ String lengths count UTF-16 code units, as JavaScript does.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,7 @@ class Field:
     options: tuple[str, ...] = ()
     nullable: bool = False
     required: bool = False
+    pattern: str | None = None  # a string must match it whole (zod's .regex())
 
     def check(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
         if value is None:
@@ -93,6 +95,8 @@ class Field:
         if self.max is not None and js_length(value) > self.max:
             message = f"String must contain at most {int(self.max)} character(s)"
             return [bound_issue("max", "string", path, message, int(self.max))]
+        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            return [zod_issue("invalid_string", path, "Invalid", validation="regex")]
         return []
 
     def _check_enum(self, value: Any, path: list[Any]) -> list[dict[str, Any]]:
@@ -163,9 +167,10 @@ def plain_number(x: float) -> int | float:
 
 
 def check_object(
-    body: Any, schema: dict[str, Field], path: list[Any] | None = None
+    body: Any, schema: dict[str, Field], path: list[Any] | None = None, *, strict: bool = True
 ) -> list[dict[str, Any]]:
-    """All issues for ``body`` against a strict object schema (zod collects them all)."""
+    """All issues for ``body`` against an object schema (zod collects them all); unknown keys
+    are an issue only when ``strict`` (a lenient route ignores them, as the live one does)."""
     path = path or []
     if not isinstance(body, dict):
         return [_type_issue("object", body, path)]
@@ -185,7 +190,7 @@ def check_object(
             continue
         issues += spec.check(body[name], [*path, name])
     extra = [k for k in body if k not in schema]
-    if extra:
+    if extra and strict:
         keys = ", ".join(f"'{k}'" for k in extra)
         issues.append(
             zod_issue(
