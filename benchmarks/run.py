@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py`` works too
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import (
+    bench_batch,
     bench_bigimage,
     bench_cache,
     bench_deadserver,
@@ -54,6 +55,7 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "panel": bench_panel.run,
     "firsttile": bench_firsttile.run,
     "toolbox": bench_toolbox.run,
+    "batch": bench_batch.run,
 }
 HEADER = ["benchmark", "measured", "baseline", "ratio", "target", "result"]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

@@ -11,6 +11,7 @@ import math
 import pytest
 
 from benchmarks import (
+    bench_batch,
     bench_bigimage,
     bench_cache,
     bench_deadserver,
@@ -133,3 +134,14 @@ def test_table_and_markdown() -> None:
 def test_deadserver_runs() -> None:
     rows = bench_deadserver.run(small=4, large=8)
     check(rows, 1)
+
+
+def test_batch_runs() -> None:
+    rows = [
+        bench_batch.pace(n=6, latency=0.01, limit=3, window_s=1.0),
+        bench_batch.memory(small=2, large=4, size=128),
+        bench_batch.weight(n=3, size=128),
+    ]
+    check(rows, 3)
+    assert rows[0].extra["429s"] == 0
+    assert rows[2].extra["added"] > 0
