@@ -245,3 +245,37 @@ def test_contact_sheets_of_a_batch_and_a_sweep(ip, server, tmp_path):
     assert "prompt=blue" in html and "prompt: a red door" in html
     with pytest.raises(ValidationError, match=r"\.png, \.jpg or \.html"):
         sweep.contact_sheet(tmp_path / "grid.gif")
+
+
+def test_through_the_fault_server_a_body_cut_short_fails_its_row_only(ip, server, tmp_path):
+    """The scripted fault server answers what the local server cannot: a 200 whose body stops
+    half way (the connection dropped mid-answer), mid-batch, and a bare 500."""
+    import requests
+    from fault_server import FaultServer, Reply
+
+    catalogue = requests.get(f"{server.base_url}/models?type=image", timeout=10)
+    answer = requests.post(
+        f"{server.base_url}/image/generate",
+        json={"model": "z-image-turbo", "prompt": "a boat", "width": 256, "height": 256},
+        headers={"Authorization": "Bearer x"},
+        timeout=10,
+    )
+    ok = Reply(body=answer.content)
+    with FaultServer() as fs:
+        fs.push(
+            Reply(body=catalogue.content),
+            ok,
+            Reply(body=answer.content[:200], content_length=len(answer.content)),  # cut short
+            ok,
+            Reply(status=500, body={"error": "Inference processing failed"}),
+            ok,
+        )
+        config(ip, base_url=fs.base_url, max_retries=0, concurrency=1)
+        result = venice_nb.batch(PROMPTS[:5], save=tmp_path, **SMALL)
+        assert [r["status"] for r in result.rows] == ["done", "failed", "done", "failed", "done"]
+        assert "dropped" in result.rows[1]["error"]
+        assert "Inference processing failed" in result.rows[3]["error"]
+        before = fs.count
+        fs.push(ok, ok)
+        again = venice_nb.batch(PROMPTS[:5], save=tmp_path, **SMALL)
+        assert fs.count - before == 2 and again.failed == [] and again.sent == 2
