@@ -114,7 +114,7 @@ class BatchRun:
         self.cancel = threading.Event()
         self._lock = threading.Lock()
         self._tiles: dict[str, str] = {}
-        self.sent = self.landed = self.failed_now = 0
+        self.sent = self.landed = self.failed_now = self.images_landed = 0
         self.spent_usd = 0.0
         self.to_spend_usd = 0.0
         self._started = 0.0
@@ -292,6 +292,7 @@ class BatchRun:
             "prompt": prompt,
             "params": body,
             "seed": extra.pop("seed", body.get("seed")),
+            "file": (extra.get("files") or [None])[0],  # the first (only, unless variants)
             "files": extra.pop("files", []),
             "cost_usd": extra.pop("cost_usd", None),
             "status": status,
@@ -307,6 +308,7 @@ class BatchRun:
         with self._lock:
             if status == "done":
                 self.landed += 1
+                self.images_landed += len(row["files"])
                 self.spent_usd += row["cost_usd"] or 0.0
             else:
                 self.failed_now += 1
@@ -341,7 +343,7 @@ class BatchRun:
         if failed:
             parts[0] += f", {failed} failed"
         if self.landed and elapsed > 0:
-            parts.append(f"{self.landed / elapsed * 60:.1f} requests/min")
+            parts.append(f"{self.images_landed / elapsed * 60:.1f} images/min")
         if not final:
             eta = self.eta_s()
             parts.append(f"ETA {_duration(eta)}" if eta is not None else "ETA after the first")
