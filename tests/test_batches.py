@@ -17,7 +17,8 @@ from IPython.core.error import UsageError
 from magics_harness import KEY_FRAGMENT, cell, config, restored_traits, warm
 
 import venice_nb
-from venice_nb.batches import BatchCancelled, BatchResult
+from venice_nb.batch_result import BatchResult
+from venice_nb.batches import BatchCancelled
 from venice_nb.errors import ValidationError
 from venice_nb.result import SweepResult
 from venice_nb.session import get_session

@@ -36,7 +36,7 @@ _EXPORTS = {
     "VeniceMagics": "magics",
     "get_session": "session",
     "batch": "batches",
-    "BatchResult": "batches",
+    "BatchResult": "batch_result",
 }
 
 __all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension", *_EXPORTS]
