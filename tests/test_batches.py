@@ -60,7 +60,7 @@ def test_batch_saves_every_image_with_a_sidecar_and_a_manifest_row(ip, server, t
         image = tmp_path / "b" / row["files"][0]
         sidecar = json.loads(image.with_suffix(".json").read_text())
         assert sidecar["request"]["prompt"] == row["prompt"]
-        assert row["error"] is None and "cost_usd" in row
+        assert row["error"] is None and row["cost"] > 0 and row["file"] == row["files"][0]
     assert len(result.images) == 40 and result.failed == []
     assert result.images[3].data == (tmp_path / "b" / manifest[3]["files"][0]).read_bytes()
     assert len(sent(server)) == 40

@@ -122,7 +122,7 @@ class BatchResult:
 
     @property
     def cost_usd(self) -> float:
-        return sum(r.get("cost_usd") or 0.0 for r in self.done)
+        return sum(r.get("cost") or 0.0 for r in self.done)
 
     def retry_failed(self, session: Any = None) -> BatchResult:
         """Send the failed rows again (only those) and return the batch as it is then."""

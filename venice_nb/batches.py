@@ -260,7 +260,7 @@ class BatchRun:
             thumbs=thumbs,
             seed=result.seed,
             seeds=[im.seed for im in result.images],
-            cost_usd=cost,
+            cost=cost,
             cached=result.cached,
         )
 
@@ -291,7 +291,7 @@ class BatchRun:
             "seed": extra.pop("seed", body.get("seed")),
             "file": (extra.get("files") or [None])[0],  # the first (only, unless variants)
             "files": extra.pop("files", []),
-            "cost_usd": extra.pop("cost_usd", None),
+            "cost": extra.pop("cost", None),  # USD, as estimated or reported; None when free
             "status": status,
             "error": extra.pop("error", None),
             "route": self.route,
@@ -306,7 +306,7 @@ class BatchRun:
             if status == "done":
                 self.landed += 1
                 self.images_landed += len(row["files"])
-                self.spent_usd += row["cost_usd"] or 0.0
+                self.spent_usd += row["cost"] or 0.0
             else:
                 self.failed_now += 1
             if not row.get("cached"):
