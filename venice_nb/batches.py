@@ -17,6 +17,7 @@ JPEG thumbnails (files in ``DIR/thumbs``, embedded as data URIs, nothing remote)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -198,6 +199,7 @@ class BatchRun:
         except KeyboardInterrupt:
             self.cancel.set()
             pool.shutdown(wait=False, cancel_futures=True)
+            self._land_in_flight(futures, status)
             text = f"stopped: {self.progress_text()}"
             if status is not None:
                 status.show(text, "error", self._fraction(), self._gallery(None))
@@ -215,6 +217,23 @@ class BatchRun:
             state = "error" if result.failed or self._stop_reason else "done"
             status.show(self.progress_text(final=True), state, 1.0, "")
         return result
+
+    def _land_in_flight(self, futures: list[Future[None]], status: _Status | None) -> None:
+        """After a stop, wait for the requests already on the wire: they are paid for, so their
+        images are saved and recorded before the cell ends (a second Ctrl-C stops waiting;
+        they still land in the background). Nothing new starts: the queue was dropped."""
+        running = [f for f in futures if f.running()]
+        if not running:
+            return
+        if status is not None:
+            status.show(
+                f"stopping: {len(running)} requests already sent are landing (paid for, kept)",
+                "running",
+                self._fraction(),
+                "",
+            )
+        with contextlib.suppress(KeyboardInterrupt):
+            wait(running, timeout=self.session.settings.read_timeout + 5)
 
     def _work(self, index: int, request: Any) -> None:
         if self.cancel.is_set():
