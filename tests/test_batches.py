@@ -281,3 +281,14 @@ def test_through_the_fault_server_a_body_cut_short_fails_its_row_only(ip, server
         fs.push(ok, ok)
         again = venice_nb.batch(PROMPTS[:5], save=tmp_path, **SMALL)
         assert fs.count - before == 2 and again.failed == [] and again.sent == 2
+
+
+@pytest.mark.parametrize(
+    "fields, words",
+    [({"colour": "red"}, "'colour' is not a request field"), ({"sed": 1}, "seed"),
+     ({"prompt": "x"}, "the prompts come from the list")],
+)  # fmt: skip
+def test_unknown_request_fields_are_refused_in_one_line(ip, server, tmp_path, fields, words):
+    with pytest.raises(ValidationError, match=words):
+        venice_nb.batch(["a kite"], save=tmp_path, **fields)
+    assert server.generate_count == 0 and not any(tmp_path.iterdir())

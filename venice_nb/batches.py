@@ -451,6 +451,22 @@ def batch(
         session = get_session()
     if namespace is None:
         namespace = _user_namespace()
+    from .operations.generate import GenerateRequest
+
+    allowed = set(GenerateRequest.field_names()) - {"prompt"}  # the prompts are the list's
+    unknown = sorted(set(request_fields) - allowed)
+    if unknown:
+        from .catalogue import did_you_mean
+
+        name = unknown[0]
+        hint = (
+            "the prompts come from the list"
+            if name == "prompt"
+            else did_you_mean(name, GenerateRequest.field_names())
+        )
+        raise ValidationError(
+            f"venice_nb.batch: {name!r} is not a request field" + (f"; {hint}" if hint else "")
+        )
     rows = load_prompts(prompts)
     jobs = []
     for row in rows:
