@@ -11,15 +11,15 @@ from __future__ import annotations
 import base64
 import html
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import ValidationError
 from .manifest import Manifest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .jobs import Job
     from .result import GeneratedImage
 
 THUMB_PX = 96  # the gallery's thumbnails: small JPEGs, a few KB each
@@ -101,8 +101,8 @@ class BatchResult:
     directory: Path
     manifest: Path
     rows: list[dict[str, Any]]
-    jobs: dict[str, Job] = field(default_factory=dict, repr=False)
-    session: Any = field(default=None, repr=False)
+    keys: list[str] = field(default_factory=list, repr=False)  # this batch's rows, in order
+    rerun: Callable[[Any], None] | None = field(default=None, repr=False)  # sends what is not done
     route: str = "generate"
     title: str | None = None
     sent: int = 0  # requests sent by the run that made this result
@@ -125,23 +125,14 @@ class BatchResult:
         return sum(r.get("cost") or 0.0 for r in self.done)
 
     def retry_failed(self, session: Any = None) -> BatchResult:
-        """Send the failed rows again (only those) and return the batch as it is then."""
-        keys = [r["key"] for r in self.failed if r["key"] in self.jobs]
-        if not keys:
+        """Send the failed rows again (only those: the manifest holds the rest as done) through
+        the batch that made this result, and return the batch as it is then."""
+        if not self.failed:
             return self
-        from .batches import BatchRun
-
-        run = BatchRun(
-            session or self.session,
-            [self.jobs[k] for k in self.jobs],
-            self.directory,
-            route=self.route,
-            title=self.title,
-        )
-        run.prepare()
-        run.run(display=False)
-        fresh = Manifest(self.directory).load()
-        self.rows = fresh.of(list(self.jobs))
+        if self.rerun is None:
+            raise ValidationError("this batch result cannot send; run the batch again instead")
+        self.rerun(session)
+        self.rows = Manifest(self.directory).load().of(self.keys)
         return self
 
     def contact_sheet(self, path: str | os.PathLike[str], **kw: Any) -> Path:

@@ -18,6 +18,7 @@ JPEG thumbnails (files in ``DIR/thumbs``, embedded as data URIs, nothing remote)
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -383,13 +384,29 @@ class BatchRun:
             directory=self.directory,
             manifest=self.manifest.path,
             rows=self.manifest.of(self.keys),
-            jobs=dict(zip(self.keys, self.jobs, strict=True)),
-            session=self.session,
+            keys=list(self.keys),
+            rerun=functools.partial(
+                _send_again, self.session, self.jobs, self.directory, self.route, self.title
+            ),
             route=self.route,
             title=self.title,
             sent=self.sent,
             wall_ms=(time.perf_counter() - self._started) * 1000 if self._started else 0.0,
         )
+
+
+def _send_again(
+    default: VeniceSession,
+    jobs: list[Job],
+    directory: Path,
+    route: str,
+    title: str | None,
+    session: VeniceSession | None = None,
+) -> None:
+    """``BatchResult.retry_failed``: the same batch again, which sends only what is not done."""
+    run = BatchRun(session or default, jobs, directory, route=route, title=title)
+    run.prepare()
+    run.run(display=False)
 
 
 class _Status:

@@ -164,15 +164,20 @@ def _html(entries: list[Item], title: str | None, tile: int, cols: int) -> str:
 
 def sweep_items(sweep: Any) -> list[Item]:
     """A sweep's images, each labelled by its swept values (and its index among variants)."""
-    from .display.html import format_value
-
     items: list[Item] = []
     for cell in sweep.cells:
         if cell.result is None:
             continue
-        label = ", ".join(f"{k}={format_value(v)}" for k, v in cell.params.items())
+        label = ", ".join(f"{k}={_shown(v)}" for k, v in cell.params.items())
         images = cell.result.images
         for image in images:
             tail = f" #{image.index + 1}" if len(images) > 1 else ""
             items.append(((label or "image") + tail, image.data))
     return items
+
+
+def _shown(value: Any) -> str:
+    """A swept value as a label: 4.0 -> '4', 7.5 -> '7.5' (as the grid labels it)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -257,10 +257,14 @@ class Plan:
         return list(combinations(self.axes, self.limit)) if self.axes else [{}]
 
     def request_fields(self, combo: Mapping[str, Any]) -> dict[str, Any]:
-        """The request fields of one combination, prompt axes filled into their templates."""
-        from .prompts import fill_templates
-
-        return fill_templates({**self.fields, **combo}, combo, self.templates)
+        """The request fields of one combination, prompt axes filled into their templates (a
+        listed prompt, ``prompts.PromptRow``, also brings the fields of its row)."""
+        fields = {**self.fields, **combo}
+        for name, (template, term) in self.templates.items():
+            if name in combo:
+                fields.update(dict(getattr(combo[name], "fields", ())))
+                fields[name] = template.replace(term, str(combo[name]))
+        return fields
 
 
 def make_plan(

@@ -238,22 +238,6 @@ def _read_file(path: Path) -> list[PromptRow]:
 PROMPT_OPTIONS = {"prompt": ("--prompt-sr", "--prompts"), "negative_prompt": ("--negative-sr",)}
 
 
-def fill_templates(
-    fields: dict[str, Any], combo: Mapping[str, Any], templates: Mapping[str, tuple[str, str]]
-) -> dict[str, Any]:
-    """``fields`` with each prompt axis' value put into its template (a row's own fields too)."""
-    for name, (template, term) in templates.items():
-        if name not in combo:
-            continue
-        value = combo[name]
-        if isinstance(value, PromptRow):
-            fields.update(dict(value.fields))
-            fields[name] = substitute(template, term, value.prompt)
-        else:
-            fields[name] = substitute(template, term, value)
-    return fields
-
-
 def add_prompt_axes(
     plan: Any,
     tokens: list[str],
