@@ -62,7 +62,8 @@ def test_batch_saves_every_image_with_a_sidecar_and_a_manifest_row(ip, server, t
         assert sidecar["request"]["prompt"] == row["prompt"]
         assert row["error"] is None and row["cost"] > 0 and row["file"] == row["files"][0]
     assert len(result.images) == 40 and result.failed == []
-    assert result.images[3].data == (tmp_path / "b" / manifest[3]["files"][0]).read_bytes()
+    assert [r["prompt"] for r in result.rows] == PROMPTS  # the list's order (the file: arrival's)
+    assert result.images[3].data == (tmp_path / "b" / result.rows[3]["file"]).read_bytes()
     assert len(sent(server)) == 40
     every = "".join(p.read_text(errors="replace") for p in (tmp_path / "b").rglob("*.json*"))
     assert KEY_FRAGMENT not in every

@@ -132,7 +132,8 @@ class BatchResult:
         if self.rerun is None:
             raise ValidationError("this batch result cannot send; run the batch again instead")
         self.rerun(session)
-        self.rows = Manifest(self.directory).load().of(self.keys)
+        fresh = Manifest(self.directory).load().rows
+        self.rows = [fresh.get(row["key"], row) for row in self.rows]
         return self
 
     def contact_sheet(self, path: str | os.PathLike[str], **kw: Any) -> Path:

@@ -178,7 +178,6 @@ class BatchRun:
             self.prepare()
         assert self.checked is not None
         requests = dict(zip(self.pending, (j.request for j in self.checked.jobs), strict=True))
-        self.manifest.update(self._row(i, requests[i], "pending") for i in self.pending)
         status = _Status() if display else None
         self._started = time.perf_counter()
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="venice-batch")
@@ -380,10 +379,16 @@ class BatchRun:
         return gallery_html(self.directory, rows, self._tiles)
 
     def result(self) -> BatchResult:
+        """The batch as its manifest holds it; a request never sent (a stop on a full disk) is
+        a ``pending`` row here, not in the file, which grows by one row per answer."""
+        rows = [
+            self.manifest.rows.get(key) or self._row(i, self.jobs[i].request, "pending")
+            for i, key in enumerate(self.keys)
+        ]
         return BatchResult(
             directory=self.directory,
             manifest=self.manifest.path,
-            rows=self.manifest.of(self.keys),
+            rows=rows,
             keys=list(self.keys),
             rerun=functools.partial(
                 _send_again, self.session, self.jobs, self.directory, self.route, self.title

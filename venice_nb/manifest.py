@@ -1,8 +1,8 @@
-"""A batch's ``manifest.jsonl``: one row per request, rewritten atomically as the batch grows.
+"""A batch's ``manifest.jsonl``: one row per answered request, rewritten atomically as it grows.
 
 A row: ``key``, ``index``, ``prompt``, ``params`` (the rest of the body as sent), ``seed``,
 ``file`` (and ``files``, ``seeds``, ``thumbs`` with variants), ``cost`` (USD; None when free),
-``status`` (pending, done or failed), ``error`` (one line), ``route``, ``updated`` (Unix time).
+``status`` (done or failed; a request not yet answered has no row), ``error`` (one line), ``route``, ``updated`` (Unix time).
 
 The manifest is what makes a batch resumable: each row is keyed by a stable hash of the request
 (its JSON body, the route and its occurrence among identical requests), so running the same cell
