@@ -293,3 +293,11 @@ def test_unknown_request_fields_are_refused_in_one_line(ip, server, tmp_path, fi
     with pytest.raises(ValidationError, match=words):
         venice_nb.batch(["a kite"], save=tmp_path, **fields)
     assert server.generate_count == 0 and not any(tmp_path.iterdir())
+
+
+def test_a_refused_batch_leaves_no_directory_behind(ip, server, tmp_path):
+    ip.user_ns["boats"] = PROMPTS
+    config(ip, cost_limit_usd=0.05)
+    with pytest.raises(UsageError, match="add --yes"):
+        cell(ip, f"-m z-image-turbo --prompts boats --batch {tmp_path / 'new' / 'dir'}", "{prompt}")
+    assert list(tmp_path.iterdir()) == []

@@ -100,9 +100,11 @@ class Manifest:
                 f"the manifest {str(self.path)!r} is not writable; make it writable or pick "
                 "another batch directory"
             )
+        probe = self.directory  # not created yet: nothing is left behind by a refused batch
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=self.directory, prefix=".manifest-probe-")
+            handle, temp = tempfile.mkstemp(dir=probe, prefix=".manifest-probe-")
         except OSError as exc:
             raise ValidationError(
                 f"cannot write the manifest in {str(self.directory)!r} "
@@ -121,6 +123,7 @@ class Manifest:
 
     def _write(self) -> None:
         body = "".join(json.dumps(row, default=str) + "\n" for row in self.rows.values())
+        self.directory.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".manifest-", suffix=".part")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
