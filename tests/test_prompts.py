@@ -101,7 +101,7 @@ def test_prompts_from_a_csv_file_carry_per_row_fields(ip, server, tmp_path):
         "a blue kite,12,,,\n"
     )
     with capture_output():  # the line magic: a %%venice cell needs a body, this one has none
-        ip.run_line_magic("venice", f"--prompts {path} -m z-image-turbo")
+        ip.run_line_magic("venice", f"-m z-image-turbo --prompts={path}")
     bodies = sorted((r.body for r in server.received if r.body), key=lambda b: b["seed"])
     assert bodies[0]["model"] == "venice-sd35" and bodies[0]["width"] == 512
     assert bodies[0]["negative_prompt"] == "blurry" and bodies[0]["height"] == 384

@@ -644,8 +644,9 @@ class VeniceMagics(Magics):
             return
         if command in TOOLBOX_OPERATIONS:
             return self._toolbox(command, [rest], "")
-        if command.startswith("--prompts"):  # IPython refuses a %%venice cell with no body
-            return self.venice_cell(line, "")
+        words = line.split()
+        if command.startswith("-") and any(w.split("=")[0] == "--prompts" for w in words):
+            return self.venice_cell(line, "")  # IPython refuses a %%venice cell with no body
         if command == "models":  # [--type edit|upscale|image] [--refresh]
             words = rest.split()
             refresh = any(w in ("--refresh", "-r") for w in words)
