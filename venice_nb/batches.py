@@ -366,6 +366,8 @@ class BatchRun:
         money = f"${self.spent_usd:.2f} spent"
         if not final:
             money += f", ~${self.to_spend_usd:.2f} still to spend"
+        if getattr(self.session, "backend", None) == "local":
+            money += " (local preview: nothing is charged)"
         parts.append(money)
         parts.append(f"{images} images in {self.directory}")
         if self._stop_reason:
