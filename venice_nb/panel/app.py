@@ -24,18 +24,22 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ..display.html import format_usd
+from ..display.html import mirror_html
 from ..errors import VeniceError
+from ..images_in import style_reference, style_reference_value, to_input
 from ..operations.generate import SEED_LIMIT, GenerateRequest
+from ..operations.request import Request
 from ..preflight import preflight
 from ..saving import safe_stem
-from ..text import plural
+from ..session import get_session
+from ..text import format_usd, plural
+from ..verbs import TOOLS
 from . import widgets as pw
 from .worker import Job, Worker
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..ratelimit import RetryEvent
     from ..result import GeneratedImage, GenerationResult
+    from ..retry import RetryEvent
     from ..session import VeniceSession
 
 DEFAULT_PROMPT = "A gondola in a narrow Venice canal at golden hour, cinematic light"
@@ -67,7 +71,7 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
 @dataclass
 class HistoryEntry:
     number: int
-    request: GenerateRequest
+    request: Request
     result: GenerationResult
     superseded: bool = False  # answered after a newer request (or a cancel): kept, not shown
 
@@ -76,8 +80,6 @@ class Panel:
     """An interactive panel. ``initial`` takes ``GenerateRequest`` field values to start from."""
 
     def __init__(self, session: VeniceSession | None = None, **initial: Any) -> None:
-        from ..session import get_session
-
         self.session = session or get_session()
         self.last_error: str | None = None  # traceback of the last failure shown in the status
         self.result: GenerationResult | None = None  # what the grid shows
@@ -206,8 +208,6 @@ class Panel:
         """The request the controls describe now (not yet validated)."""
         extra = dict(self._extra)
         if self.style_refs:  # chosen with a tile's "Style ref"
-            from ..images_in import style_reference_value
-
             extra["style_references"] = tuple(
                 {"image": style_reference_value(im)} for im in self.style_refs
             )
@@ -220,11 +220,6 @@ class Panel:
         ``upscale-4``, ``remove-background``; ``style-ref`` keeps the image (up to 3) as a style
         reference for the next Generate. The result joins the grid and the history, with its
         source in its lineage."""
-        from ..images_in import style_reference, to_input
-        from ..operations.background import BackgroundRemoveRequest
-        from ..operations.upscale import UpscaleRequest
-        from ..toolbox import build_edit
-
         with self._lock:
             label = f"#{self.shown_number} image {image.index + 1}"
             try:
@@ -238,26 +233,23 @@ class Panel:
                         "idle",
                     )
                     return None
-                source = to_input(image, label)
-                if action == "edit":
-                    request: Any = build_edit(source, self.prompt.value, self.edit_model)
-                elif action.startswith("upscale-"):
-                    request = UpscaleRequest(source, scale=int(action.rsplit("-", 1)[1]))
-                elif action == "remove-background":
-                    request = BackgroundRemoveRequest(source)
-                else:
+                name, values = action, dict[str, Any]()
+                if action.startswith("upscale-"):
+                    name, values = "upscale", {"scale": int(action.rsplit("-", 1)[1])}
+                elif action == "edit":
+                    values = {"prompt": self.prompt.value, "model": self.edit_model}
+                if name not in TOOLS:
                     raise VeniceError(f"unknown tile action {action!r}")
+                request = TOOLS[name].build([to_input(image, label)], **values)
                 checked = preflight(self.session, [request])
             except VeniceError as exc:
                 self._set_status(exc.one_line(), "error")
                 return None
-            request = checked.jobs[0].request
-            job = self.worker.submit(request, 0.0)
+            queued = checked.jobs[0].request
+            job = self.worker.submit(queued, 0.0)
             self._set_busy(True)
             notes = "; ".join(request.notes())
-            text = f"#{job.number} queued: {pw.describe(request)}" + (
-                f" ({notes})" if notes else ""
-            )
+            text = f"#{job.number} queued: {pw.describe(queued)}" + (f" ({notes})" if notes else "")
             self._set_status(text, "running")
             return job
 
@@ -281,13 +273,13 @@ class Panel:
                 return None
             try:
                 # the panel shows its cost before a click: no cost guard here
-                request = preflight(self.session, [request]).jobs[0].request
+                checked = preflight(self.session, [request]).jobs[0].request
             except VeniceError as exc:
                 self._set_status(exc.one_line(), "error")
                 return None
-            job = self.worker.submit(request, delay_s)
+            job = self.worker.submit(checked, delay_s)
             self._set_busy(True)
-            self._set_status(f"#{job.number} queued: {pw.describe(request)}", "running")
+            self._set_status(f"#{job.number} queued: {pw.describe(checked)}", "running")
             return job
 
     def cancel(self) -> None:
@@ -314,13 +306,11 @@ class Panel:
 
     def _run(
         self,
-        request: GenerateRequest,
+        request: Request,
         on_retry: Callable[[RetryEvent], None],
         cancel: threading.Event,
     ) -> GenerationResult:
-        if hasattr(request, "operation"):  # a tile's toolbox action
-            return self.session.run_operation(request, on_retry=on_retry, cancel=cancel)  # type: ignore[arg-type]
-        return self.session.generate(request, on_retry=on_retry, cancel=cancel)
+        return self.session.send(request, on_retry=on_retry, cancel=cancel)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until no request is pending or running (tests, scripts). False on timeout."""
@@ -520,8 +510,6 @@ class Panel:
         self._mirror = display(self.mirror_bundle(), raw=True, display_id=True)
 
     def mirror_bundle(self) -> dict[str, str]:
-        from ..display.html import mirror_html
-
         result = self.result
         failed = self.status_state == "error" if result is not None else False
         html = mirror_html(result, self.shown_number, previous=failed, note=self.status_text)
@@ -558,7 +546,7 @@ class Panel:
                 entry = found[0]
             self.worker.invalidate()  # whatever is in flight would overwrite what was chosen
             self._set_busy(False)
-            if not hasattr(entry.request, "operation"):  # a derived image has no form to restore
+            if isinstance(entry.request, GenerateRequest):  # a derived image has no form to restore
                 with self._quietly():
                     self.controls.show(entry.request)
                     self.seed_lock.value = True
