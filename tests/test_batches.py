@@ -80,6 +80,14 @@ def test_running_the_same_batch_again_sends_nothing(ip, server, tmp_path):
     assert server.generate_count == 2 and len(bigger.done) == 8
 
 
+def test_batch_images_act_through_the_session_that_made_them(ip, server, tmp_path):
+    result = venice_nb.batch(["a kite"], save=tmp_path, **SMALL)
+    image = result.images[0]
+    assert image.maker is get_session()
+    bigger = image.upscale(2)
+    assert bigger.images[0].size == (512, 512)
+
+
 def test_the_same_prompt_twice_is_two_rows(ip, server, tmp_path):
     result = venice_nb.batch(["a kite", "a kite"], save=tmp_path, **SMALL)
     assert len(result.done) == 2 and len(sent(server)) == 2

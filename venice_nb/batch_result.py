@@ -60,7 +60,8 @@ def gallery_html(
 class BatchImages(Sequence["GeneratedImage"]):
     """The batch's images, read from disk when asked for (never all in memory at once)."""
 
-    def __init__(self, directory: Path, rows: list[dict[str, Any]]) -> None:
+    def __init__(self, directory: Path, rows: list[dict[str, Any]], maker: Any = None) -> None:
+        self._maker = maker  # the session that made them: their verbs (upscale, edit) run there
         self._entries = [
             (directory / name, row) for row in rows if row.get("status") == "done"
             for name in row.get("files") or []
@@ -77,9 +78,8 @@ class BatchImages(Sequence["GeneratedImage"]):
         path, row = self._entries[index]
         seeds = row.get("seeds") or [row.get("seed")]
         n = (row.get("files") or []).index(path.name)
-        return GeneratedImage.from_bytes(
-            path.read_bytes(), index=n, seed=seeds[min(n, len(seeds) - 1)]
-        )
+        seed = seeds[min(n, len(seeds) - 1)]
+        return GeneratedImage.from_bytes(path.read_bytes(), index=n, seed=seed, maker=self._maker)
 
     def __iter__(self) -> Iterator[GeneratedImage]:
         for i in range(len(self)):
@@ -103,6 +103,7 @@ class BatchResult:
     rows: list[dict[str, Any]]
     keys: list[str] = field(default_factory=list, repr=False)  # this batch's rows, in order
     rerun: Callable[[Any], None] | None = field(default=None, repr=False)  # sends what is not done
+    maker: Any = field(default=None, repr=False, compare=False)  # the session that ran it
     route: str = "generate"
     title: str | None = None
     sent: int = 0  # requests sent by the run that made this result
@@ -110,7 +111,7 @@ class BatchResult:
 
     @property
     def images(self) -> BatchImages:
-        return BatchImages(self.directory, self.rows)
+        return BatchImages(self.directory, self.rows, self.maker)
 
     @property
     def done(self) -> list[dict[str, Any]]:

@@ -392,6 +392,7 @@ class BatchRun:
             manifest=self.manifest.path,
             rows=rows,
             keys=list(self.keys),
+            maker=self.session,
             rerun=functools.partial(
                 _send_again, self.session, self.jobs, self.directory, self.route, self.title
             ),
