@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py`` works too
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import (
+    bench_batch,
     bench_bigimage,
     bench_cache,
     bench_classroom,
@@ -58,6 +59,7 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "toolbox": bench_toolbox.run,
     "redact": bench_redact.run,
     "classroom": bench_classroom.run,
+    "batch": bench_batch.run,
 }
 HEADER = ["benchmark", "measured", "baseline", "ratio", "target", "result"]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

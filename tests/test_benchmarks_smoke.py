@@ -11,6 +11,7 @@ import math
 import pytest
 
 from benchmarks import (
+    bench_batch,
     bench_bigimage,
     bench_cache,
     bench_classroom,
@@ -148,3 +149,14 @@ def test_classroom_runs() -> None:
     rows = bench_classroom.run(reps=2)
     check(rows, 1)
     assert len(rows[0].extra["via_ms"]) == len(rows[0].extra["direct_ms"]) == 2
+
+
+def test_batch_runs() -> None:
+    rows = [
+        bench_batch.pace(n=6, latency=0.01, limit=3, window_s=1.0),
+        bench_batch.memory(small=2, large=4, size=128),
+        bench_batch.weight(n=3, size=128),
+    ]
+    check(rows, 3)
+    assert rows[0].extra["429s"] >= 0  # counted (a 1 s window is too short to promise none)
+    assert rows[2].extra["added"] > 0

@@ -39,14 +39,22 @@ LAYERS: list[set[str]] = [
         "images_convert",
         "account",
     },
+    {"manifest", "contact"},  # batch files and sheets: read and write files, import errors only
     {"result", "settings"},
-    {"images_in", "responses", "cache", "display"},
+    {"images_in", "responses", "cache", "batch_result", "display"},
     {"operations"},
-    {"verbs", "jobs", "parse", "transport", "classroom"},  # classroom: the optional gateway
+    {
+        "verbs",
+        "jobs",
+        "parse",
+        "prompts",
+        "transport",
+        "classroom",
+    },  # classroom: the optional gateway
     {"client"},
     {"preflight", "sweep"},
     {"session"},
-    {"run", "toolbox", "panel.worker", "panel.widgets"},
+    {"run", "toolbox", "batches", "panel.worker", "panel.widgets"},
     {"toolbox_magic", "panel.app", "panel"},
     {"magics"},
     {""},  # the package face, venice_nb/__init__.py

@@ -33,6 +33,7 @@ EXPECTED = [
     "image-toolbox.ipynb",
     "interactive-panel.ipynb",
     "openai-compatible.ipynb",
+    "prompt-batches.ipynb",
     "quickstart.ipynb",
     "sweeps.ipynb",
 ]
@@ -45,6 +46,8 @@ HTML_IMAGES = {
     # shot, edit, compare (before + after), upscale, cut-out, multi-edit, styled
     "image-toolbox.ipynb": 8,
     "classroom.ipynb": 3,  # one generation per student through the gateway
+    # search/replace 4 + text file 4 + CSV 3 + batch 60 + the same batch again 60 + resumed 40
+    "prompt-batches.ipynb": 171,
 }
 MARKER_KEY = "vnc-marker-key-must-never-leak-7f3a"
 DEAD_PROXY = "http://127.0.0.1:9"  # discard port: nothing listens, a proxied request fails fast
@@ -299,6 +302,26 @@ def test_toolbox_notebook_shows_each_step_with_its_lineage(executed: Any) -> Non
     assert "flux-2-max-edit" in run.text(run.cell("%venice models --type edit"))
     sidecar = run.text(run.cell("import json"))
     assert '"operation": "upscale"' in sidecar and '"label": "night"' in sidecar
+
+
+def test_prompt_batches_notebook_resumes_and_writes_sheets(executed: Any) -> None:
+    run = executed("prompt-batches.ipynb")
+    assert "prompt: A lighthouse on a cliff at dusk" in json.dumps(
+        run.cell("%%venice -W 256 -H 256 --seed 7 --prompt-sr").outputs
+    )
+    assert "60 rows: {'done'}" in run.text(run.cell("import json"))
+    rerun = "%%venice -W 256 -H 256 --seed 5 --prompts subjects --batch lesson-batch\n"
+    again = json.dumps(run.cell(rerun).outputs)
+    assert "resuming: 60 of 60" in again and "0 sent by this run" in again
+    stopped = run.text(run.cell("import _thread"))
+    done_first = int(stopped.split(" of 40 done")[0].split()[-1])
+    assert 10 <= done_first < 40
+    resumed = run.text(run.cell("night = venice_nb.batch"))
+    assert f"{40 - done_first} sent by this run; 40 of 40 done; 0 failed" in resumed
+    lines = (run.workdir / "night-batch" / "manifest.jsonl").read_text().splitlines()
+    assert len(lines) == 40 and all('"done"' in line for line in lines)
+    assert (run.workdir / "lighthouse.png").stat().st_size > 1000
+    assert (run.workdir / "lesson.html").read_text().count("<img") == 60
 
 
 def test_openai_notebook_uses_the_sdk_against_the_local_server(executed: Any) -> None:

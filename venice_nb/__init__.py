@@ -35,6 +35,8 @@ _EXPORTS = {
     "Panel": "panel",
     "VeniceMagics": "magics",
     "get_session": "session",
+    "batch": "batches",
+    "BatchResult": "batch_result",
 }
 
 __all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension", *_EXPORTS]

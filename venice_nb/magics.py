@@ -184,6 +184,7 @@ class VeniceMagics(Magics):
     preview_size = setting_trait("preview_size")
     thumb_size = setting_trait("thumb_size")
     cost_limit_usd = setting_trait("cost_limit_usd")
+    batch_threshold = setting_trait("batch_threshold")
 
     def __init__(self, shell: Any = None, session: VeniceSession | None = None, **kw: Any) -> None:
         # The kernel's session (client, cache...) is made when first needed, not at %load_ext
@@ -307,7 +308,16 @@ class VeniceMagics(Magics):
               help="style reference image (shot, shot[1], file, URL); repeatable")  # fmt: skip
     @argument("--style-ref-strength", action="append", type=float, metavar="0.1-1",
               help="strength of the style references (one for all, or one each)")  # fmt: skip
+    @argument("--prompt-sr", metavar="TERM,V1,V2",
+              help='vary the prompt: the first value is searched in it, every value is a column')  # fmt: skip
+    @argument("--negative-sr", metavar="TERM,V1,V2", help="the same for the negative prompt")
+    @argument("--prompts", metavar="NAME_OR_PATH",
+              help="one request per prompt of a list variable or a .txt/.csv file; the body "
+              "may be empty or a template with {prompt}")  # fmt: skip
     @argument_group("Product")
+    @argument("--batch", nargs="?", const="", metavar="DIR",
+              help="run as a resumable batch saved into DIR (automatic above "
+              "VeniceMagics.batch_threshold images)")  # fmt: skip
     @argument("-o", "--output", metavar="NAME", help="bind the result to this variable")
     @argument(
         "--save",
@@ -358,8 +368,13 @@ class VeniceMagics(Magics):
         from .parse import interpolate, split_body
 
         prompt, negative = split_body(cell or "")
+        names: Any = self.user_ns
+        if args.prompts:  # the body is a template: {prompt} is each listed prompt
+            from collections import ChainMap
+
+            names = ChainMap({"prompt": "{prompt}"}, self.user_ns)
         try:
-            prompt = interpolate(prompt, self.user_ns)
+            prompt = interpolate(prompt, names) or ("{prompt}" if args.prompts else "")
             negative = interpolate(negative, self.user_ns) if negative else None
         except ValidationError as exc:
             raise UsageError(exc.one_line()) from None
@@ -373,6 +388,8 @@ class VeniceMagics(Magics):
                 raise UsageError("--panel opens the panel; drop --openai/--save, it has its own")
             return self._open_panel(plan, args.output)
         self._check_output_name(args.output)
+        if plan.batch is not None or self._images(plan) > self.session.settings.batch_threshold:
+            return self._batch(plan, args)
         thumb = None
         if args.thumb is not None:
             try:
@@ -415,6 +432,8 @@ class VeniceMagics(Magics):
             show(notice_html(note), note)
         with self._binding_on_cancel(output):
             result = execute(self.session, checked.jobs, axes, route, use_cache=not no_cache)
+        if plan is not None and plan.title and hasattr(result, "title"):
+            result.title = plan.title  # the search/replace template, as the grid's title
         if thumb is not None:
             result.thumb_size = thumb  # this output's gallery size; the setting stays as it is
         if output:
@@ -435,6 +454,39 @@ class VeniceMagics(Magics):
             if output and stop.partial is not None:
                 self.user_ns[output] = stop.partial
             raise
+
+    # ---- batches: long runs to disk, resumable (batches.py) ---------------------------------------
+
+    @staticmethod
+    def _images(plan: Plan) -> int:
+        return len(plan.combos()) * (plan.fields.get("variants") or 1)
+
+    def _batch(self, plan: Plan, args: Any) -> Any:
+        from .batches import BatchRun
+        from .display.html import notice_html
+        from .run import GenerationCancelled, VeniceRunError
+
+        directory = plan.batch or args.save or None
+        try:
+            jobs = self._jobs(plan)
+            run = BatchRun(
+                self.session, jobs, directory, route=plan.route,
+                use_cache=not args.no_cache, title=plan.title,
+            )  # fmt: skip
+            checked = run.prepare(confirmed=args.yes)
+        except (ValidationError, ConfigurationError) as exc:
+            raise UsageError(exc.one_line()) from None
+        except VeniceError as exc:
+            raise VeniceRunError(exc.one_line()) from None
+        except KeyboardInterrupt:
+            raise GenerationCancelled("cancelled while reading the model list") from None
+        notice = self.session.take_notice()
+        for note in ([notice] if notice else []) + plan.notes + checked.notes:
+            show(notice_html(note), note)
+        result = run.run()
+        if args.output:
+            self.user_ns[args.output] = result
+        return result
 
     # ---- the toolbox: edit, upscale, remove-background (grammar in toolbox_magic.py) ------------
 
@@ -492,7 +544,7 @@ class VeniceMagics(Magics):
         need_prompt: bool = True,
     ) -> Plan:
         """Request fields and sweep axes from the options, checked without any network."""
-        from .parse import SWEEPABLE, make_plan
+        from .parse import MAX_SWEEP_VALUES, SWEEPABLE, make_plan
 
         fields: dict[str, Any] = {"prompt": prompt, "negative_prompt": negative or None}
         for dest, name in VALUE_FIELDS.items():
@@ -506,15 +558,23 @@ class VeniceMagics(Magics):
             args.style_ref, args.style_ref_strength, self.shell.user_ns if self.shell else {}
         )
         texts = {name: getattr(args, SWEEP_DEST.get(name, name)) for name in SWEEPABLE}
+        from .prompts import MAX_BATCH, add_prompt_axes
+
         try:
-            return make_plan(
+            plan = make_plan(
                 fields,
                 texts,
                 tokens,
                 SWEEP_OPTIONS,
                 route="openai" if args.openai else "generate",
                 need_prompt=need_prompt,
+                limit=MAX_BATCH if args.batch is not None else MAX_SWEEP_VALUES,
             )
+            plan.batch = args.batch
+            return add_prompt_axes(
+                plan, tokens, SWEEP_OPTIONS, prompt_sr=args.prompt_sr,
+                negative_sr=args.negative_sr, prompts=args.prompts, namespace=self.user_ns,
+            )  # fmt: skip
         except ValidationError as exc:
             raise UsageError(exc.one_line()) from None
 
@@ -551,7 +611,7 @@ class VeniceMagics(Magics):
         from .sweep import Job
 
         return [
-            Job(self.session.build_request(**{**plan.fields, **combo}), combo)
+            Job(self.session.build_request(**plan.request_fields(combo)), combo)
             for combo in plan.combos()
         ]
 
@@ -613,7 +673,8 @@ class VeniceMagics(Magics):
 
     @line_magic("venice")  # type: ignore[arg-type]  # IPython types it as an uncallable union
     def venice_line(self, line: str = "") -> None:
-        """%venice styles | models | balance | config | login | logout | panel [options] | help"""
+        """%venice styles | models | balance | config | login | logout | classroom | panel [options] |
+        help, or %venice --prompts NAME_OR_PATH [options]: one image per listed prompt (no body)"""
         command, _, rest = line.strip().partition(" ")
         command = command.lower()
         if command in ("", "help", "-h", "--help"):
@@ -621,6 +682,9 @@ class VeniceMagics(Magics):
             return
         if command in TOOLBOX_OPERATIONS:
             return self._toolbox(command, [rest], "")
+        words = line.split()
+        if command.startswith("-") and any(w.split("=")[0] == "--prompts" for w in words):
+            return self.venice_cell(line, "")  # IPython refuses a %%venice cell with no body
         if command == "models":  # [--type edit|upscale|image] [--refresh]
             words = rest.split()
             refresh = any(w in ("--refresh", "-r") for w in words)
@@ -757,6 +821,9 @@ HELP_TEXT = """\
 %venice logout          forget the key set by %venice login
 %venice classroom URL   use a class gateway with the token your teacher gave (hidden input)
 %venice panel [opts]    open the interactive panel, seeded with %%venice options
+%venice --prompts LIST [opts]   one request per prompt of a list variable or .txt/.csv file
+                        (%%venice --prompts LIST with a body: a template with {prompt})
+%%venice --prompt-sr "dusk,dawn,noon"   vary the prompt: search the first value, one column each
 %%venice edit -i IMG [-i IMG2 ...] [-m MODEL]   edit IMG by the instruction in the cell body
                         (several -i combine images; --- between instructions sweeps them)
 %venice upscale IMG [--scale 2|4] [--creativity 0.01]   a bigger copy of IMG

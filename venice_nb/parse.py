@@ -188,14 +188,16 @@ def _label(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def combinations(axes: list[tuple[str, list[Any]]]) -> Iterator[dict[str, Any]]:
+def combinations(
+    axes: list[tuple[str, list[Any]]], limit: int = MAX_SWEEP_VALUES
+) -> Iterator[dict[str, Any]]:
     """Every combination of the axes, the first axis varying slowest (row-major grid order)."""
     total = math.prod(len(values) for _, values in axes)
-    if total > MAX_SWEEP_VALUES:
+    if total > limit:
         sizes = " x ".join(f"{len(v)} {flag(name)}" for name, v in axes)
         raise ValidationError(
             f"the sweep has {total:,} combinations ({sizes}); a cell runs at most "
-            f"{MAX_SWEEP_VALUES}: split it into several cells",
+            f"{limit}: split it into several cells",
             field=axes[0][0],
         )
 
@@ -244,10 +246,25 @@ class Plan:
     axes: list[tuple[str, list[Any]]] = field(default_factory=list)
     route: str = "generate"
     notes: list[str] = field(default_factory=list)  # one line each, shown before running
+    # Prompt axes (prompts.py): field -> (template, term); an axis value replaces the term.
+    templates: dict[str, tuple[str, str]] = field(default_factory=dict)
+    limit: int = MAX_SWEEP_VALUES  # combinations a cell may run (more in a batch)
+    batch: str | None = None  # a batch directory asked for (--batch DIR), "" for the default
+    title: str | None = None  # the prompt template of a search/replace grid
 
     def combos(self) -> list[dict[str, Any]]:
         """Each combination of the axes (one empty one without a sweep), in grid order."""
-        return list(combinations(self.axes)) if self.axes else [{}]
+        return list(combinations(self.axes, self.limit)) if self.axes else [{}]
+
+    def request_fields(self, combo: Mapping[str, Any]) -> dict[str, Any]:
+        """The request fields of one combination, prompt axes filled into their templates (a
+        listed prompt, ``prompts.PromptRow``, also brings the fields of its row)."""
+        fields = {**self.fields, **combo}
+        for name, (template, term) in self.templates.items():
+            if name in combo:
+                fields.update(dict(getattr(combo[name], "fields", ())))
+                fields[name] = template.replace(term, str(combo[name]))
+        return fields
 
 
 def make_plan(
@@ -258,6 +275,7 @@ def make_plan(
     *,
     route: str = "generate",
     need_prompt: bool = True,
+    limit: int = MAX_SWEEP_VALUES,
 ) -> Plan:
     """Fixed fields plus the sweepable options' texts -> a Plan, checked without any network.
 
@@ -282,7 +300,7 @@ def make_plan(
             swept[name] = values
     order = option_order(tokens, {n: sweep_options[n] for n in swept if n in sweep_options})
     order += [n for n in SWEEPABLE if n in swept and n not in order]
-    plan = Plan(fixed, [(n, swept[n]) for n in order], route=route, notes=notes)
+    plan = Plan(fixed, [(n, swept[n]) for n in order], route=route, notes=notes, limit=limit)
     for combo in plan.combos():
         fields = {**fixed, **combo}
         fields["model"] = fields.get("model") or "-"  # the default model is filled in later

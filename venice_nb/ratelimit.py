@@ -100,6 +100,15 @@ class RateGate:
         self.limit: int | None = None  # the last answer's headers, for display
         self.remaining: int | None = None
 
+    def pace(self) -> tuple[int, float] | None:
+        """(requests, window in seconds) of the tightest limit learned so far, for an ETA; None
+        until a window is known."""
+        with self._lock:
+            known = [
+                (b.limit, b.window_s) for b in self._budgets.values() if b.limit and b.window_s
+            ]
+        return min(known, key=lambda pair: pair[0] / pair[1]) if known else None
+
     def pause(self, seconds: float) -> None:
         """Hold every request, of every model, ``seconds`` from now (a 429 asked for it)."""
         with self._lock:

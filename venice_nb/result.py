@@ -439,6 +439,7 @@ class SweepResult(_KeepsMaker):
     route: str = "generate"
     thumb_size: int | None = field(default=None, repr=False, compare=False)  # --thumb
     maker: Maker | None = field(default=None, repr=False, compare=False)  # where it ran
+    title: str | None = None  # a search/replace grid's prompt template
 
     @property
     def results(self) -> list[GenerationResult]:
@@ -458,6 +459,13 @@ class SweepResult(_KeepsMaker):
 
     def save(self, directory: str | os.PathLike[str] = "venice-images") -> list[Path]:
         return [p for r in self.results for p in r.save(directory)]
+
+    def contact_sheet(self, path: str | os.PathLike[str], **kw: Any) -> Path:
+        """The grid as one image (``.png``/``.jpg``) or one self-contained ``.html`` page, each
+        tile labelled with its swept values (``venice_nb.contact``)."""
+        from .contact import sweep_items, write_contact_sheet
+
+        return write_contact_sheet(sweep_items(self), path, title=self.title, **kw)
 
     def retry_failed(self, session: Maker | None = None) -> SweepResult:
         """Send the failed cells again (only those: the others were paid for) on the session the

@@ -186,6 +186,14 @@ class Settings:
             "Longest side of gallery thumbnails (px; a click opens the full preview; 0 = full).",
         ),
     )
+    batch_threshold: int = field(
+        default=32,
+        metadata=_rule(
+            _number_in(1, 100_000, whole=True),
+            "A cell of more images than this runs as a batch: saved to disk as they land, "
+            "resumable from its manifest.",
+        ),
+    )
     cost_limit_usd: float = field(
         default=1.0,
         metadata=_rule(_number_in(0, 1e6), "A cell estimated above this many USD needs --yes."),

@@ -255,6 +255,11 @@ def _legend(sweep: SweepResult) -> str:
         if name
     ]
     axes = " \u00b7 ".join(names) or "one tile per combination"
+    if sweep.title:
+        axes = (
+            f'<div class="venice-nb-title" style="font-weight:bold">{esc(sweep.title)}</div>{axes}'
+        )
+
     shared = ""
     first = next((r for r in sweep.results), None)
     if first is not None:

@@ -1,0 +1,311 @@
+"""Batches (``venice_nb.batches``): to disk as they land, a manifest, resume, failures, refusals.
+
+Against the real LocalServer (its fault injection gives the 429s, 5xx and dropped connections);
+the kernel restart itself is in ``test_batch_kernel.py``.
+"""
+
+from __future__ import annotations
+
+import _thread
+import json
+import os
+import threading
+import time
+
+import pytest
+from IPython.core.error import UsageError
+from magics_harness import KEY_FRAGMENT, cell, config, restored_traits, warm
+
+import venice_nb
+from venice_nb.batch_result import BatchResult
+from venice_nb.batches import BatchCancelled
+from venice_nb.errors import ValidationError
+from venice_nb.result import SweepResult
+from venice_nb.session import get_session
+
+
+@pytest.fixture(autouse=True)
+def fresh(ip, server):
+    server.latency = 0.0
+    with restored_traits(ip):
+        warm(ip, server)
+        yield
+    server.clear_faults()
+    server.latency = 0.0
+
+
+def sent(server):
+    return [r.body for r in server.received if r.path.endswith("/image/generate")]
+
+
+def rows(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+PROMPTS = [f"a paper boat number {i}" for i in range(40)]
+SMALL = {"model": "z-image-turbo", "width": 256, "height": 256}
+
+
+@pytest.mark.slow
+def test_batch_saves_every_image_with_a_sidecar_and_a_manifest_row(ip, server, tmp_path):
+    result = venice_nb.batch(PROMPTS, save=tmp_path / "b", **SMALL, seed=5)
+    assert isinstance(result, BatchResult)
+    assert result.manifest == tmp_path / "b" / "manifest.jsonl"
+    manifest = rows(result.manifest)
+    assert len(manifest) == 40 and {r["status"] for r in manifest} == {"done"}
+    assert sorted(r["prompt"] for r in manifest) == sorted(PROMPTS)
+    for row in manifest:
+        assert row["seed"] == 5 and row["params"]["model"] == "z-image-turbo"
+        assert row["params"]["width"] == 256
+        image = tmp_path / "b" / row["files"][0]
+        sidecar = json.loads(image.with_suffix(".json").read_text())
+        assert sidecar["request"]["prompt"] == row["prompt"]
+        assert row["error"] is None and row["cost"] > 0 and row["file"] == row["files"][0]
+    assert len(result.images) == 40 and result.failed == []
+    assert [r["prompt"] for r in result.rows] == PROMPTS  # the list's order (the file: arrival's)
+    assert result.images[3].data == (tmp_path / "b" / result.rows[3]["file"]).read_bytes()
+    assert len(sent(server)) == 40
+    every = "".join(p.read_text(errors="replace") for p in (tmp_path / "b").rglob("*.json*"))
+    assert KEY_FRAGMENT not in every
+
+
+@pytest.mark.slow
+def test_running_the_same_batch_again_sends_nothing(ip, server, tmp_path):
+    venice_nb.batch(PROMPTS[:6], save=tmp_path, **SMALL)
+    server.reset_counters()
+    again = venice_nb.batch(PROMPTS[:6], save=tmp_path, **SMALL)
+    assert server.generate_count == 0 and again.sent == 0
+    assert len(again.done) == 6
+    bigger = venice_nb.batch(PROMPTS[:8], save=tmp_path, **SMALL)
+    assert server.generate_count == 2 and len(bigger.done) == 8
+
+
+def test_batch_images_act_through_the_session_that_made_them(ip, server, tmp_path):
+    result = venice_nb.batch(["a kite"], save=tmp_path, **SMALL)
+    image = result.images[0]
+    assert image.maker is get_session()
+    bigger = image.upscale(2)
+    assert bigger.images[0].size == (512, 512)
+
+
+def test_the_same_prompt_twice_is_two_rows(ip, server, tmp_path):
+    result = venice_nb.batch(["a kite", "a kite"], save=tmp_path, **SMALL)
+    assert len(result.done) == 2 and len(sent(server)) == 2
+    assert len({r["key"] for r in result.rows}) == 2
+
+
+@pytest.mark.slow
+def test_interrupt_keeps_what_landed_and_resume_sends_only_the_rest(ip, server, tmp_path):
+    server.latency = 0.05
+    landed = threading.Event()
+
+    def interrupt_when_half_done():
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            path = tmp_path / "manifest.jsonl"
+            if path.exists() and sum('"done"' in x for x in path.read_text().splitlines()) >= 15:
+                landed.set()
+                _thread.interrupt_main()
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=interrupt_when_half_done, daemon=True).start()
+    with pytest.raises(BatchCancelled, match="run the cell again"):
+        venice_nb.batch(PROMPTS, save=tmp_path, **SMALL, seed=9, display=False)
+    assert landed.is_set()
+    first = [b["prompt"] for b in sent(server)]
+    done_first = [r for r in rows(tmp_path / "manifest.jsonl") if r["status"] == "done"]
+    assert 15 <= len(done_first) < 40
+    # the stop waited for what was already on the wire: every request sent is saved and recorded
+    assert sorted(first) == sorted(r["prompt"] for r in done_first)
+    assert all((tmp_path / r["file"]).exists() for r in done_first)
+    result = venice_nb.batch(PROMPTS, save=tmp_path, **SMALL, seed=9, display=False)
+    everything = [b["prompt"] for b in sent(server)]
+    assert len(result.done) == 40
+    assert sorted(set(everything)) == sorted(PROMPTS)
+    repeats = len(everything) - len(set(everything))
+    assert repeats <= get_session().settings.concurrency  # only those in flight at the interrupt
+    assert len(everything) - len(first) == 40 - len(done_first)
+
+
+def test_failed_rows_are_listed_and_retried_on_their_own(ip, server, tmp_path):
+    config(ip, max_retries=0)
+    server.inject("500", count=2)
+    server.inject("drop", count=1)
+    result = venice_nb.batch(PROMPTS[:5], save=tmp_path, **SMALL, concurrency=1)
+    assert len(result.failed) == 3 and len(result.done) == 2
+    assert all(r["status"] == "failed" and r["error"] for r in result.failed)
+    page = result._repr_mimebundle_()["text/html"]
+    assert "retry_failed()" in page and "3 not done" in page
+    server.reset_counters()
+    result.retry_failed()
+    assert server.generate_count == 3 and result.failed == [] and len(result.done) == 5
+
+
+def test_429_and_503_are_retried_inside_the_batch(ip, server, tmp_path):
+    config(ip, max_retries=3)
+    server.inject("429", count=2, retry_after=0.1)
+    server.inject("503", count=1, retry_after=0.1)
+    result = venice_nb.batch(PROMPTS[:6], save=tmp_path, **SMALL)
+    assert len(result.done) == 6 and result.failed == []
+
+
+def test_an_unwritable_manifest_is_refused_before_anything_is_sent(ip, server, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root writes read-only files")
+    (tmp_path / "manifest.jsonl").write_text("")
+    (tmp_path / "manifest.jsonl").chmod(0o444)
+    with pytest.raises(ValidationError, match="not writable"):
+        venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL)
+    assert server.generate_count == 0
+
+
+def test_an_unwritable_directory_is_refused_before_anything_is_sent(ip, server, tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValidationError, match="is a file"):
+        venice_nb.batch(PROMPTS[:3], save=tmp_path / "file", **SMALL)
+    assert server.generate_count == 0
+
+
+def test_a_full_disk_is_refused_before_anything_is_sent(ip, server, tmp_path, monkeypatch):
+    monkeypatch.setattr("venice_nb.batches.free_bytes", lambda directory: 1000)
+    with pytest.raises(ValidationError, match="MB free"):
+        venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL)
+    assert server.generate_count == 0 and not (tmp_path / "manifest.jsonl").exists()
+
+
+def test_a_manifest_that_is_a_directory_is_refused(ip, server, tmp_path):
+    (tmp_path / "manifest.jsonl").mkdir()
+    with pytest.raises(ValidationError, match="is a directory"):
+        venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL)
+    assert server.generate_count == 0
+
+
+def test_a_corrupt_manifest_is_refused_not_overwritten(ip, server, tmp_path):
+    (tmp_path / "manifest.jsonl").write_text("not json\n")
+    with pytest.raises(ValidationError, match="line 1 is not a manifest row"):
+        venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL)
+    assert (tmp_path / "manifest.jsonl").read_text() == "not json\n"
+    assert server.generate_count == 0
+
+
+# ---- from the magic ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_cell_above_the_threshold_runs_as_a_batch(ip, server, tmp_path):
+    ip.user_ns["boats"] = PROMPTS
+    config(ip, batch_threshold=32)
+    result, cap = cell(
+        ip, f"-m z-image-turbo -W 256 -H 256 --prompts boats --save {tmp_path}", "{prompt}, ink"
+    )
+    assert isinstance(result, BatchResult) and len(result.done) == 40
+    assert all(r["prompt"].endswith(", ink") for r in result.rows)
+    status = [o.data["text/plain"] for o in cap.outputs]
+    assert any("batch 40/40 done" in t for t in status)
+    config(ip, batch_threshold=100)
+    server.reset_counters()
+    small, _ = cell(ip, "-m z-image-turbo -W 256 -H 256 --prompts boats", "{prompt}, pencil")
+    assert isinstance(small, SweepResult) and server.generate_count == 40
+
+
+def test_batch_on_request_and_resume_from_the_magic(ip, server, tmp_path):
+    line = f"-m z-image-turbo -s 1:3 --batch {tmp_path / 'seeds'}"
+    result, _ = cell(ip, line, "a lantern")
+    assert isinstance(result, BatchResult) and len(result.done) == 3
+    server.reset_counters()
+    again, cap = cell(ip, line, "a lantern")
+    assert server.generate_count == 0 and len(again.done) == 3
+    notes = " ".join(o.data["text/plain"] for o in cap.outputs)
+    assert "resuming: 3 of 3 requests are already done" in notes
+
+
+def test_the_cost_guard_sees_the_whole_batch(ip, server, tmp_path):
+    ip.user_ns["boats"] = PROMPTS
+    config(ip, cost_limit_usd=0.05)
+    with pytest.raises(UsageError, match="add --yes"):
+        cell(ip, f"-m z-image-turbo -W 256 -H 256 --prompts boats --batch {tmp_path}", "{prompt}")
+    assert server.generate_count == 0
+
+
+@pytest.mark.slow
+def test_the_saved_gallery_stays_light(ip, server, tmp_path):
+    result = venice_nb.batch(PROMPTS, save=tmp_path, model="z-image-turbo", width=1024, height=1024)
+    page = result._repr_mimebundle_()["text/html"]
+    assert page.count("<img") == 40
+    assert len(page) / 40 < 8_000
+    assert "http" not in page.replace("http-equiv", "")
+
+
+@pytest.mark.slow
+def test_contact_sheets_of_a_batch_and_a_sweep(ip, server, tmp_path):
+    from PIL import Image
+
+    result = venice_nb.batch(PROMPTS[:5], save=tmp_path / "b", **SMALL)
+    png = result.contact_sheet(tmp_path / "sheet.png")
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.width > 256
+    page = result.contact_sheet(tmp_path / "sheet.html").read_text()
+    assert page.count("<img") == 5 and "a paper boat number 3" in page
+    assert 'src="http' not in page
+    sweep, _ = cell(ip, '-m z-image-turbo -s 2 --prompt-sr "red,blue"', "a red door")
+    jpg = sweep.contact_sheet(tmp_path / "grid.jpg")
+    with Image.open(jpg) as im:
+        assert im.format == "JPEG"
+    html = sweep.contact_sheet(tmp_path / "grid.html").read_text()
+    assert "prompt=blue" in html and "prompt: a red door" in html
+    with pytest.raises(ValidationError, match=r"\.png, \.jpg or \.html"):
+        sweep.contact_sheet(tmp_path / "grid.gif")
+
+
+def test_through_the_fault_server_a_body_cut_short_fails_its_row_only(ip, server, tmp_path):
+    """The scripted fault server answers what the local server cannot: a 200 whose body stops
+    half way (the connection dropped mid-answer), mid-batch, and a bare 500."""
+    import requests
+    from fault_server import FaultServer, Reply
+
+    catalogue = requests.get(f"{server.base_url}/models?type=image", timeout=10)
+    answer = requests.post(
+        f"{server.base_url}/image/generate",
+        json={"model": "z-image-turbo", "prompt": "a boat", "width": 256, "height": 256},
+        headers={"Authorization": "Bearer x"},
+        timeout=10,
+    )
+    ok = Reply(body=answer.content)
+    with FaultServer() as fs:
+        fs.push(
+            Reply(body=catalogue.content),
+            ok,
+            Reply(body=answer.content[:200], content_length=len(answer.content)),  # cut short
+            ok,
+            Reply(status=500, body={"error": "Inference processing failed"}),
+            ok,
+        )
+        config(ip, base_url=fs.base_url, max_retries=0, concurrency=1)
+        result = venice_nb.batch(PROMPTS[:5], save=tmp_path, **SMALL)
+        assert [r["status"] for r in result.rows] == ["done", "failed", "done", "failed", "done"]
+        assert "dropped" in result.rows[1]["error"]
+        assert "Inference processing failed" in result.rows[3]["error"]
+        before = fs.count
+        fs.push(ok, ok)
+        again = venice_nb.batch(PROMPTS[:5], save=tmp_path, **SMALL)
+        assert fs.count - before == 2 and again.failed == [] and again.sent == 2
+
+
+@pytest.mark.parametrize(
+    "fields, words",
+    [({"colour": "red"}, "'colour' is not a request field"), ({"sed": 1}, "seed"),
+     ({"prompt": "x"}, "the prompts come from the list")],
+)  # fmt: skip
+def test_unknown_request_fields_are_refused_in_one_line(ip, server, tmp_path, fields, words):
+    with pytest.raises(ValidationError, match=words):
+        venice_nb.batch(["a kite"], save=tmp_path, **fields)
+    assert server.generate_count == 0 and not any(tmp_path.iterdir())
+
+
+def test_a_refused_batch_leaves_no_directory_behind(ip, server, tmp_path):
+    ip.user_ns["boats"] = PROMPTS
+    config(ip, cost_limit_usd=0.05)
+    with pytest.raises(UsageError, match="add --yes"):
+        cell(ip, f"-m z-image-turbo --prompts boats --batch {tmp_path / 'new' / 'dir'}", "{prompt}")
+    assert list(tmp_path.iterdir()) == []

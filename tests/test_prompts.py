@@ -1,0 +1,160 @@
+"""Prompt search/replace and prompt lists (``venice_nb.prompts``), from the magic and alone."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
+from magics_harness import cell, restored_traits, warm
+
+from venice_nb.errors import ValidationError
+from venice_nb.prompts import PromptRow, load_prompts, search_replace
+from venice_nb.result import SweepResult
+
+
+@pytest.fixture(autouse=True)
+def fresh(ip, server):
+    server.latency = 0.0
+    with restored_traits(ip):
+        warm(ip, server)
+        yield
+    server.clear_faults()
+
+
+def prompts_sent(server):
+    return [r.body["prompt"] for r in server.received if r.path.endswith("/image/generate")]
+
+
+# ---- search / replace ------------------------------------------------------------------------
+
+
+def test_prompt_sr_every_value_is_a_column_first_included(ip, server):
+    result, _ = cell(
+        ip, '-m z-image-turbo -s 3 --prompt-sr "dusk,dawn,noon"', "a lighthouse at dusk"
+    )
+    assert isinstance(result, SweepResult)
+    assert sorted(prompts_sent(server)) == sorted(
+        ["a lighthouse at dusk", "a lighthouse at dawn", "a lighthouse at noon"]
+    )
+    assert [c.params["prompt"] for c in result.cells] == ["dusk", "dawn", "noon"]
+    page = result._repr_mimebundle_()[0]["text/html"]
+    assert "prompt=dawn" in page and "prompt: a lighthouse at dusk" in page
+
+
+def test_prompt_sr_combines_with_another_axis(ip, server):
+    result, _ = cell(ip, '-m z-image-turbo -s 1,2 --prompt-sr "red,blue"', "a red door")
+    assert len(result.cells) == 4
+    assert result.rows == "seed" and result.cols == "prompt"
+    sent = {(r.body["seed"], r.body["prompt"]) for r in server.received if r.body}
+    assert sent == {(1, "a red door"), (1, "a blue door"), (2, "a red door"), (2, "a blue door")}
+
+
+def test_negative_sr_varies_the_negative_prompt(ip, server):
+    result, _ = cell(ip, '-m venice-sd35 -s 5 --negative-sr "blurry,text"', "a fox\n---\nblurry")
+    negatives = sorted(r.body["negative_prompt"] for r in server.received if r.body)
+    assert negatives == ["blurry", "text"]
+    assert [c.params["negative_prompt"] for c in result.cells] == ["blurry", "text"]
+
+
+@pytest.mark.parametrize(
+    "line, body, words",
+    [
+        ('--prompt-sr "dusk,dawn"', "a lighthouse at night", "'dusk' is not in the prompt"),
+        ('--prompt-sr "dusk"', "a lighthouse at dusk", "needs the term to search"),
+        ('--prompt-sr "dusk,,noon"', "a lighthouse at dusk", "empty value"),
+        ('--negative-sr "blur,text"', "a fox", "not in the negative prompt"),
+        ("--prompts nothing_named_so", "", "no variable and no file"),
+        ('--prompts "/no/such/file.txt"', "", "no file"),
+    ],
+)
+def test_bad_prompt_axes_are_one_line_before_any_request(ip, server, line, body, words):
+    with pytest.raises(UsageError) as info:
+        cell(ip, "-m z-image-turbo " + line, body or "\n")
+    assert words in str(info.value)
+    assert "\n" not in str(info.value)
+    assert server.generate_count == 0
+
+
+# ---- prompt lists ------------------------------------------------------------------------------
+
+
+def test_prompts_from_a_list_variable_with_a_template_and_interpolation(ip, server):
+    ip.user_ns["subjects"] = ["a cat", "a {animal}"]
+    ip.user_ns["animal"] = "heron"
+    result, _ = cell(ip, "-m z-image-turbo -s 4 --prompts subjects", "a watercolour of {prompt}")
+    assert sorted(prompts_sent(server)) == ["a watercolour of a cat", "a watercolour of a heron"]
+    assert len(result.cells) == 2
+
+
+def test_prompts_body_without_slot_is_refused(ip, server):
+    ip.user_ns["subjects"] = ["a cat"]
+    with pytest.raises(UsageError, match=r"put \{prompt\}"):
+        cell(ip, "-m z-image-turbo --prompts subjects", "a watercolour")
+    assert server.generate_count == 0
+
+
+def test_prompts_from_a_csv_file_carry_per_row_fields(ip, server, tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "prompt,seed,model,negative_prompt,size\n"
+        "a red kite,11,venice-sd35,blurry,512x384\n"
+        "a blue kite,12,,,\n"
+    )
+    with capture_output():  # the line magic: a %%venice cell needs a body, this one has none
+        ip.run_line_magic("venice", f"-m z-image-turbo --prompts={path}")
+    bodies = sorted((r.body for r in server.received if r.body), key=lambda b: b["seed"])
+    assert bodies[0]["model"] == "venice-sd35" and bodies[0]["width"] == 512
+    assert bodies[0]["negative_prompt"] == "blurry" and bodies[0]["height"] == 384
+    assert bodies[1]["model"] == "z-image-turbo" and bodies[1]["prompt"] == "a blue kite"
+
+
+def test_load_prompts_text_file_skips_blank_and_comment_lines(tmp_path):
+    path = tmp_path / "p.txt"
+    path.write_text("# subjects\na cat\n\n  a dog  \n")
+    assert [r.prompt for r in load_prompts(str(path))] == ["a cat", "a dog"]
+
+
+class FakeSeries:  # what pandas offers, duck-typed
+    def __init__(self, values):
+        self.values = values
+
+    def tolist(self):
+        return list(self.values)
+
+
+class FakeFrame:
+    columns = ("prompt", "seed")
+
+    def to_dict(self, orient):
+        assert orient == "records"
+        return [{"prompt": "a", "seed": 1.0}, {"prompt": "b", "seed": float("nan")}]
+
+
+def test_load_prompts_duck_types_series_and_frames():
+    assert [r.prompt for r in load_prompts(FakeSeries(["x", "y"]))] == ["x", "y"]
+    rows = load_prompts(FakeFrame())
+    assert rows[0].fields == (("seed", 1),) and rows[1].fields == ()
+
+
+@pytest.mark.parametrize(
+    "source, words",
+    [
+        ([], "empty"),
+        ([1, 2], "not text"),
+        (42, "got int"),
+        ([{"prompt": "a", "colour": "red"}], "unknown column 'colour'"),
+        ([{"prompt": "a", "seed": "x"}], "seed takes a whole number"),
+        ([{"prompt": "a", "size": "big"}], "WIDTHxHEIGHT"),
+    ],
+)
+def test_load_prompts_refuses_in_one_line(source, words):
+    with pytest.raises(ValidationError, match=words):
+        load_prompts(source)
+
+
+def test_search_replace_merges_repeats_and_keeps_quoted_commas():
+    assert search_replace("--prompt-sr", 'a,"b, c",a', "x a y", "prompt") == ["a", "b, c"]
+
+
+def test_prompt_row_shows_as_its_prompt():
+    assert str(PromptRow("a cat", (("seed", 1),), 0)) == "a cat"
