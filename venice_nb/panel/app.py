@@ -31,6 +31,7 @@ from ..preflight import preflight
 from ..saving import safe_stem
 from ..text import plural
 from . import widgets as pw
+from .style_refs import HeldStyleRefs
 from .worker import Job, Worker
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,7 +90,8 @@ class Panel:
         self._viewing: GeneratedImage | None = None
         self._mirror: Any = None  # the display handle of the static copy beside the widget
         self._mirror_note = ""
-        self.style_refs: list[Any] = []  # InputImages chosen with a tile's "Style ref"
+        self.held_refs = HeldStyleRefs(self._on_refs_changed)  # a tile's "Style ref" adds here
+        self._refs_note: str | None = None  # why held references are not sent (model takes none)
         self.edit_model = "firered-image-edit"  # the model a tile's "Edit…" uses
         client = self.session.client()
         self.catalogue = client.models()
@@ -150,6 +152,10 @@ class Panel:
 
     def _build(self, req: GenerateRequest) -> None:
         self.controls = pw.Controls(self.catalogue, self.styles, req)
+        form = list(self.controls.box.children)
+        at = form.index(self.controls.style_preset) + 1
+        self.controls.box.children = [*form[:at], self.held_refs.box, *form[at:]]
+        self.held_refs.follow_model(self.catalogue.require(req.model))
         self.status = w.HTML()
         self.status.add_class("venice-status")
         self.timing = w.HTML(pw.timing_html(None))
@@ -205,13 +211,20 @@ class Panel:
     def request(self) -> GenerateRequest:
         """The request the controls describe now (not yet validated)."""
         extra = dict(self._extra)
-        if self.style_refs:  # chosen with a tile's "Style ref"
-            from ..images_in import style_reference_value
+        fields = self.controls.fields()
+        refs, self._refs_note = self.held_refs.for_model(self.catalogue.require(fields["model"]))
+        if refs:  # chosen with a tile's "Style ref", for a model that takes them
+            extra["style_references"] = refs
+        return self.session.build_request(**fields, **extra)
 
-            extra["style_references"] = tuple(
-                {"image": style_reference_value(im)} for im in self.style_refs
-            )
-        return self.session.build_request(**self.controls.fields(), **extra)
+    @property
+    def style_refs(self) -> list[Any]:
+        """The pictures held as style references (shown and removable in the form)."""
+        return self.held_refs.images
+
+    @_guarded
+    def _on_refs_changed(self) -> None:
+        self._update_cost()
 
     # ---- the toolbox on a tile -------------------------------------------------------------
 
@@ -229,12 +242,11 @@ class Panel:
             label = f"#{self.shown_number} image {image.index + 1}"
             try:
                 if action == "style-ref":
-                    if len(self.style_refs) >= 3:
-                        self.style_refs.pop(0)
-                    self.style_refs.append(style_reference(image, label))
+                    self.held_refs.add(style_reference(image, label))
                     self._set_status(
-                        f"{label} is a style reference ({len(self.style_refs)} kept) for the "
-                        "next Generate, with a model that takes them (krea-v2-*, luma-uni-1*)",
+                        f"{label} is a style reference ({len(self.style_refs)} held, shown in "
+                        "the form) for the next Generate with a model that takes them "
+                        "(krea-v2-*, luma-uni-1*)",
                         "idle",
                     )
                     return None
@@ -287,7 +299,8 @@ class Panel:
                 return None
             job = self.worker.submit(request, delay_s)
             self._set_busy(True)
-            self._set_status(f"#{job.number} queued: {pw.describe(request)}", "running")
+            aside = f" ({self._refs_note})" if self._refs_note else ""
+            self._set_status(f"#{job.number} queued: {pw.describe(request)}{aside}", "running")
             return job
 
     def cancel(self) -> None:
@@ -359,6 +372,7 @@ class Panel:
         if change["owner"] is self.model:
             with self._quietly():
                 self.controls.follow_model(self.catalogue.require(change["new"]))
+            self.held_refs.follow_model(self.catalogue.require(change["new"]))
         if self._quiet:
             return
         if change["owner"] is self.seed and not self.seed_lock.value:
@@ -396,7 +410,9 @@ class Panel:
             spec = self.catalogue.require(request.model)
             price = spec.price(request.resolution, request.quality)
             cost = request.estimated_cost(spec)
-            notes = request.review(spec).warnings
+            notes = list(request.review(spec).warnings)
+            if self._refs_note:
+                notes.append(self._refs_note)
         except VeniceError as exc:
             self.cost.value = f"<span style='{pw.SOFT}'>cost: {exc.one_line()}</span>"
             return
@@ -662,6 +678,7 @@ class Panel:
             self._closed = True
         self.worker.close(timeout)
         self._close_viewer()
+        self.held_refs.close()
         for widget in {*pw.descendants(self.root), *self.controls.all_widgets()}:
             widget.close()
 
