@@ -21,8 +21,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .session import VeniceSession
     from .sweep import Job, SweepRunner
 
-GALLERY_AFTER = 4  # one swept axis with more values wraps as a labelled gallery, not one row
-
 
 class VeniceRunError(UsageError):
     """A failure met while generating (server, network): one red line, no traceback."""
@@ -169,8 +167,7 @@ def grid_axes(
     single long axis wraps as a gallery. Further axes label the tiles."""
     if len(axes) >= 2:
         return axes[0][0], axes[1][0], axes[2][0] if len(axes) >= 3 else None
-    name, values = axes[0]
-    return (None, name, None) if len(values) <= GALLERY_AFTER else (None, None, None)
+    return None, None, None  # one look whatever its length: a wrapping gallery of labelled tiles
 
 
 def running_text(

@@ -192,6 +192,7 @@ def image_html(
     thumb_size: int | None = None,
     result: GenerationResult | None = None,
     layer: int = 1,
+    zoom_px: int | None = None,
 ) -> str:
     """One image as a gallery tile: a thumbnail that opens to full size in place, its seed and
     size, and a download of the bytes as received with a readable name."""
@@ -201,7 +202,7 @@ def image_html(
     name = seed_label(image, result)
     src = data_uri(data, mime)
     thumb = thumb_dimensions(shown, thumb_size)
-    img = zoomable(src, shown, thumb, name, title, layer, backdrop(image))
+    img = zoomable(src, shown, thumb, name, title, layer, backdrop(image), zoom_px)
     if not caption:
         return img
     flags = ""
@@ -222,7 +223,7 @@ def image_html(
     width = f"max-width:{thumb[0]}px;" if thumb else ""
     return (
         f'<figure class="venice-nb-tile" style="display:inline-block;vertical-align:top;'
-        f'margin:0 4px 8px 4px"><div>{img}</div>'
+        f'max-width:100%;margin:0 4px 8px 4px"><div>{img}</div>'
         f'<figcaption style="{width}font-size:11px;line-height:1.3">{parts}{flags}'
         "</figcaption></figure>"
     )

@@ -3,10 +3,10 @@
 Everything is static HTML checked in JupyterLab's sanitizer (untrusted notebooks), in a trusted
 notebook and in nbconvert HTML; no script anywhere:
 
-- Zoom is a ``<details>`` whose summary holds the one ``<img>``. Opening it adds an empty spacer as
-  wide as the embedded picture; the image has ``min-width:100%`` of its summary, so it grows to that
-  width in place, over its neighbours (``z-index``), and shrinks back on the next click. The bytes
-  are embedded once. (``position:fixed`` overlays are stripped in untrusted notebooks; this is not.)
+- Zoom is a ``<details>`` whose summary holds the one ``<img>`` (see ``zoomable``): opened, the
+  tile grows in the page's flow to the picture's size, bounded by the viewport, with a close bar
+  under it. The bytes are embedded once (an overlay would need a second copy: no script may
+  move the first).
 - The download is ``<a download="readable-name.webp">`` that borrows the picture's own ``data:`` URI
   when clicked (one inline ``onclick``), so the bytes are stored once and a saved notebook does not
   double in weight. A picture embedded as received downloads as received; a downscaled one (above
@@ -114,6 +114,13 @@ def data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
+CLOSE_BAR_PX = 22
+# The opened picture is at most this tall (it fits a laptop screen); its width is bounded by the
+# output area. Viewport units would say it better, but the sanitizer of untrusted notebooks drops
+# them.
+ZOOM_MAX_HEIGHT_PX = 720
+
+
 def zoomable(
     src: str,
     shown: tuple[int, int] | None,
@@ -122,29 +129,49 @@ def zoomable(
     title: str = "",
     layer: int = 1,
     backdrop: str = "",
+    most_px: int | None = None,
 ) -> str:
-    """One image as a thumbnail that grows to ``shown`` (its embedded size) when clicked.
+    """One image as a thumbnail that opens larger when clicked, with a visible close bar.
 
-    ``backdrop`` is extra CSS for the ``<img>`` (the checkerboard behind transparent pictures).
+    ``most_px`` bounds the opened width where the tile cannot know its room (a grid's column
+    widens to it, and the grid scrolls sideways past what fits).
 
-    ``thumb`` is the size drawn in the gallery; with no known size the image is just shown.
-    ``layer`` orders overlapping tiles: earlier tiles get higher layers, so a tile opened in
-    place paints over the tiles after it.
+    ``thumb`` is the size drawn in the gallery (the tile may shrink it to the space there is);
+    ``shown`` is the embedded size, the most it opens to. ``backdrop`` is extra CSS for the
+    ``<img>`` (the checkerboard behind transparent pictures). ``layer`` is kept for callers.
+
+    Static HTML with inline styles only (kept by the sanitizer of an untrusted notebook) and one
+    copy of the bytes: the ``<details>`` body holds an empty block as wide as the picture opens
+    (ZOOM_MAX_HEIGHT_PX tall at most); the tile grows to it in the page's flow, up to the width of
+    the output area, so the opened picture pushes its neighbours aside instead of covering them
+    and never leaves the screen sideways. The close bar lives in the summary
+    (a click there closes) just below the picture, where the clipped ``<details>`` only shows it
+    while open.
     """
-    tip = f' title="{esc(title or "click to view full size; click again to close")}"'
+    del layer  # in-flow growth: no tile overlaps another, so no stacking order is needed
+    tip = f' title="{esc(title or "click to enlarge; click again to close")}"'
     if thumb is None or shown is None or thumb == shown:
         dims = f' width="{shown[0]}" height="{shown[1]}"' if shown else ""
         style = "max-width:100%;height:auto" + (f";{backdrop}" if backdrop else "")
         return f'<img src="{src}"{dims} alt="{esc(alt)}"{tip} style="{style}">'
     img = (
         f'<img src="{src}" width="{thumb[0]}" height="{thumb[1]}" alt="{esc(alt)}"{tip} '
-        f'style="display:block;min-width:100%;height:auto{";" + backdrop if backdrop else ""}">'
+        f'style="display:block;width:{thumb[0]}px;max-width:100%;min-width:100%;height:auto'
+        f'{";" + backdrop if backdrop else ""}">'
+    )
+    close = (
+        f'<span class="venice-nb-zoom-close" style="position:absolute;top:100%;left:0;'
+        f"width:100%;height:{CLOSE_BAR_PX}px;line-height:{CLOSE_BAR_PX}px;text-align:center;"
+        f'font-size:12px;background:rgba(128,128,128,0.25)">\u2715 close</span>'
+    )
+    room = min(shown[0], round(ZOOM_MAX_HEIGHT_PX * shown[0] / shown[1]), most_px or shown[0])
+    spacer = (
+        f'<div class="venice-nb-zoom-room" style="width:{room}px;height:{CLOSE_BAR_PX}px"></div>'
     )
     return (
-        f'<details class="venice-nb-zoom" style="display:inline-block;position:relative;'
-        f'z-index:{layer};vertical-align:top">'
-        f'<summary style="display:block;list-style:none">{img}</summary>'
-        f'<div style="width:{shown[0]}px;max-width:none;height:0"></div></details>'
+        '<details class="venice-nb-zoom" style="display:block;overflow:hidden">'
+        f'<summary style="display:block;position:relative;list-style:none">{img}{close}</summary>'
+        f"{spacer}</details>"
     )
 
 
