@@ -321,9 +321,9 @@ def test_sizing_controls_follow_the_model_and_the_cost_follows_variants(panel, l
 
 
 def test_seed_lock_randomize_and_hand_picked_seeds(panel, local_server):
-    # a number field over the API's non-negative seeds, not a billion-wide slider
+    # a number field over the API's seeds (negative ones too), not a billion-wide slider
     assert type(panel.seed).__name__ == "BoundedIntText"
-    assert panel.seed.min == 0 and panel.seed.max == 999_999_999
+    assert panel.seed.min == -999_999_999 and panel.seed.max == 999_999_999
     assert panel.seed_lock.value  # a seed given when opening the panel is kept
     panel.seed_lock.value = False
     assert panel.seed_lock.description == "New seed each run"
@@ -568,9 +568,11 @@ def test_cfg_is_sent_only_once_the_user_chose_it(panel, local_server):
 
 def test_fields_the_model_ignores_are_named_and_not_sent(panel, local_server):
     panel.model.value = "nano-banana-pro"
-    panel.seed_lock.value = True
-    assert "nano-banana-pro ignores --seed" in panel.cost.value
+    # a model that ignores seeds: the seed controls are off, nothing says "seed None"
+    assert panel.seed.disabled and panel.seed_lock.disabled and panel.randomize.disabled
+    assert "ignores the seed" in panel.seed.tooltip
     run(panel)
+    assert "seed None" not in panel.status_text and "no seed" in panel.status_text
     body = [r.body for r in local_server.received if r.path.endswith("/image/generate")][-1]
     assert body["model"] == "nano-banana-pro" and "seed" not in body
     assert panel.result is not None and panel.result.seed is None

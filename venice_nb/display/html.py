@@ -149,7 +149,7 @@ def _embedded(
 
 
 def seed_label(image: GeneratedImage, result: GenerationResult | None = None) -> str:
-    """The seed as a person can reuse it; never a negative number or a seed the picture lacks.
+    """The seed as a person can reuse it (a negative seed is a seed too); never one it lacks.
 
     The API returns the seed for the first image only: variants 2-4 get seeds of the server's
     choosing, so they are "not reproducible" on their own (the request's line reproduces all four).
@@ -157,7 +157,7 @@ def seed_label(image: GeneratedImage, result: GenerationResult | None = None) ->
     if image.lineage is not None:  # derived: its operation; the line below names the source
         return image.lineage.title
     seed = image.seed
-    if seed is not None and seed >= 0:
+    if seed is not None:
         return f"seed {seed}"
     if image.index > 0:
         return f"variant {image.index + 1} \u00b7 not reproducible alone"

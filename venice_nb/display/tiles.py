@@ -74,7 +74,7 @@ def reproduce_cell(request: Any, seed: int | None = None) -> str | None:
     if to_json is None or not hasattr(request, "style_preset"):
         return None
     body: dict[str, Any] = to_json()
-    if seed is not None and body.get("seed") is None and seed >= 0:
+    if seed is not None and body.get("seed") is None:  # negative seeds are seeds too
         body["seed"] = seed
     words = ["%%venice"]
     for name, option in OPTIONS.items():
@@ -85,17 +85,50 @@ def reproduce_cell(request: Any, seed: int | None = None) -> str | None:
             words.append(option)
     if body.get("safe_mode") is False:
         words.append("--no-safe-mode")
-    known = set(OPTIONS) | set(SWITCHES) | {"safe_mode", "prompt", "negative_prompt"}
+    for ref in getattr(request, "style_references", None) or ():
+        source = _style_ref_source(ref)
+        if source is not None:
+            words += ["--style-ref", shlex.quote(source)]
+            if ref.get("strength") is not None:
+                words += ["--style-ref-strength", shlex.quote(_number(ref["strength"]))]
     lines = [" ".join(words)]
     prompt = str(body.get("prompt", ""))
     lines.append(prompt.replace("{", "{{").replace("}", "}}"))
     negative = body.get("negative_prompt")
     if negative:
         lines += ["---", str(negative).replace("{", "{{").replace("}", "}}")]
-    rest = sorted(k for k in body if k not in known)
-    if rest:  # fields the magic has no option for (style references...) are named, not lost
-        lines.insert(1, f"# not reproduced by this line: {', '.join(rest)}")
-    return "\n".join(lines)
+    return "\n".join(lines)  # nothing between the options and the prompt: it would join the prompt
+
+
+KNOWN = set(OPTIONS) | set(SWITCHES) | {"safe_mode", "prompt", "negative_prompt"}
+
+
+def _style_ref_source(ref: dict[str, Any]) -> str | None:
+    """How ``--style-ref`` can name a reference again: the cell's own name for it, or its URL."""
+    name = ref.get("name")
+    if name:
+        return str(name)
+    image = str(ref.get("image", ""))
+    return image if image.lower().startswith(("http://", "https://")) else None
+
+
+def reproduce_notes(request: Any) -> list[str]:
+    """What the reproduce cell cannot carry, said outside the cell (never inside it)."""
+    if not hasattr(request, "to_json"):
+        return []
+    body: dict[str, Any] = request.to_json()
+    notes = []
+    refs = getattr(request, "style_references", None) or ()
+    unnamed = sum(1 for ref in refs if _style_ref_source(ref) is None)
+    if unnamed:
+        notes.append(
+            f"add --style-ref for the {unnamed} style reference(s) picked in the panel "
+            "(a variable holding the picture, a file or a URL)"
+        )
+    rest = sorted(k for k in body if k not in KNOWN and k != "style_references")
+    if rest:
+        notes.append(f"not carried by the cell: {', '.join(rest)}")
+    return notes
 
 
 def file_name(result: GenerationResult | None, image: GeneratedImage) -> str:
@@ -103,8 +136,8 @@ def file_name(result: GenerationResult | None, image: GeneratedImage) -> str:
     model = getattr(getattr(result, "request", None), "model", None) or "venice"
     seed = image.seed if image.seed is not None else (result.seed if result else None)
     parts = [str(model)]
-    if seed is not None and seed >= 0:
-        parts.append(f"seed-{seed}")
+    if seed is not None:
+        parts.append(f"seed-{seed}" if seed >= 0 else f"seed{seed}")
     if image.index:
         parts.append(str(image.index + 1))
     return f"{safe_stem('-'.join(parts))}.{image.extension}"
@@ -193,11 +226,15 @@ def reproduce_html(result: GenerationResult) -> str:
     cell = reproduce_cell(result.request, result.seed)
     if cell is None:
         return ""
+    notes = "".join(
+        f'<div class="venice-nb-reproduce-note" style="{SOFT}">\u2139 {esc(note)}</div>'
+        for note in reproduce_notes(result.request)
+    )
     return (
         '<details class="venice-nb-reproduce" style="margin-top:2px">'
         f'<summary style="{SOFT}">%%venice cell that reproduces this</summary>'
         f'<pre style="margin:2px 0;padding:4px 6px;{CODE_BACKGROUND};white-space:pre-wrap;'
-        f'font-size:11px">{esc(cell)}</pre></details>'
+        f'font-size:11px">{esc(cell)}</pre>{notes}</details>'
     )
 
 

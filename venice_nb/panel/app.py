@@ -122,9 +122,7 @@ class Panel:
         defaults: dict[str, Any] = {
             "format": request.format or "webp",
             "variants": request.variants or 1,
-            "seed": request.seed
-            if request.seed is not None and request.seed >= 0
-            else _random_seed(),
+            "seed": request.seed if request.seed is not None else _random_seed(),
             "safe_mode": True if request.safe_mode is None else request.safe_mode,
         }
         if spec.sizing == "pixels":
@@ -583,7 +581,8 @@ class Panel:
             self._set_status(f"Restored #{entry.number} from history (no new request).", "ok")
 
     def enlarge(self, image: GeneratedImage) -> None:
-        """Show one image large below the grid; the same image again closes the large view."""
+        """Show one image large, over the page and inside the viewport (not below every tile,
+        off-screen); Close, or Enlarge on the same image again, closes it."""
         with self._lock:
             current = self._viewing
             self._close_viewer()
@@ -592,22 +591,20 @@ class Panel:
             close = w.Button(description="Close", icon="times", layout=w.Layout(width="auto"))
             close.on_click(lambda _b: self._close_viewer())
             big = pw.image_widget(image, px=0)
-            big.layout.max_width = f"{max(image.size[0], 256)}px"
+            big.layout.width = "auto"
+            head = w.HTML(f"<b>Image {image.index + 1}</b> · {pw.caption_text(image, None)}")
             self.viewer.children = [
-                w.HBox(
-                    [
-                        w.HTML(f"<b>Image {image.index + 1}</b> · {pw.caption_text(image, None)}"),
-                        close,
-                    ]
-                ),
+                w.HBox([head, close], layout=w.Layout(justify_content="space-between")),
                 big,
             ]
+            self.viewer.add_class("venice-viewer-open")
             self._viewing = image
 
     def _close_viewer(self) -> None:
         for child in self.viewer.children:
             child.close()
         self.viewer.children = []
+        self.viewer.remove_class("venice-viewer-open")
         self._viewing = None
 
     # ---- saving ------------------------------------------------------------------------------

@@ -31,7 +31,14 @@ SOFT = "color:var(--jp-ui-font-color1, inherit);opacity:0.75"
 WRAP = w.Layout(display="flex", flex_flow="row wrap", width="100%", max_width="100%")
 STYLE = (
     "<style>.venice-previous{opacity:0.45}"
-    ".venice-panel .widget-html-content{line-height:1.35}</style>"
+    ".venice-panel .widget-html-content{line-height:1.35}"
+    # Enlarge: on top of everything, inside the viewport, wherever the panel is scrolled to
+    ".venice-viewer-open{position:fixed;top:3vh;left:3vw;width:94vw;height:94vh;z-index:10000;"
+    "box-sizing:border-box;padding:8px;background:var(--jp-layout-color1,#fff);"
+    "border:1px solid var(--jp-border-color1,#999);box-shadow:0 4px 24px rgba(0,0,0,0.5)}"
+    ".venice-viewer-open img{max-width:100%;max-height:calc(94vh - 64px);width:auto;"
+    "height:auto;object-fit:contain;align-self:center}"
+    "</style>"
 )
 THUMB_PX = 72
 # The panel's states, in the words display.status_html knows.
@@ -63,7 +70,8 @@ def describe(req: GenerateRequest, count: bool = True) -> str:
         return f"{req.operation} of {sources}{model}"
     size = req.size_label()
     cfg = f"cfg {req.cfg_scale:g}" if req.cfg_scale is not None else "default cfg"
-    text = f"{req.model}, {size}, {cfg}, seed {req.seed}"
+    seed = f"seed {req.seed}" if req.seed is not None else "no seed (the model draws its own)"
+    text = f"{req.model}, {size}, {cfg}, {seed}"
     return f"{plural(req.image_count, 'image')} · {text}" if count else text
 
 
@@ -94,7 +102,7 @@ def tile_seed(image: GeneratedImage, request_seed: int | None) -> int | None:
     """The seed that really made this picture, or None. Only the first variant honours the
     request's seed; the API picks the others' at random and does not say which."""
     seed = image.seed if image.seed is not None else (request_seed if image.index == 0 else None)
-    return seed if seed is not None and seed >= 0 else None
+    return seed  # a negative seed the service reports reproduces its picture too
 
 
 def caption_text(image: GeneratedImage, request_seed: int | None) -> str:
@@ -305,9 +313,9 @@ class Controls:
         self.cfg_chosen = req.cfg_scale is not None
         self.cfg_scale.observe(lambda _c: self.choose_cfg(True), names="value")
         # A number field, not a billion-wide slider (40 million seeds per pixel); -1/+1 step
-        # through neighbouring seeds. Seeds shown are never negative.
+        # through neighbouring seeds. The service's own seeds are often negative: so are these.
         self.seed = w.BoundedIntText(
-            value=max(0, req.seed or 0), min=0, max=SEED_LIMIT, step=1, description="Seed",
+            value=req.seed or 0, min=-SEED_LIMIT, max=SEED_LIMIT, step=1, description="Seed",
             continuous_update=False, style=label, layout=w.Layout(width="210px"),
         )  # fmt: skip
         self.seed.add_class("venice-seed")
@@ -363,7 +371,14 @@ class Controls:
                 self.resolution, self.quality]  # fmt: skip
 
     def follow_model(self, spec: ModelSpec, req: GenerateRequest | None = None) -> None:
-        """Swap the sizing controls to the model's sizing mode, keeping what still fits."""
+        """Swap the sizing controls to the model's sizing mode, keeping what still fits; the seed
+        controls are off for a model that ignores seeds (it draws a new picture every run)."""
+        ignores = bool(getattr(spec, "ignores_seed", False))
+        for widget in (self.seed, self.seed_down, self.seed_up, self.randomize, self.seed_lock):
+            widget.disabled = ignores
+        self.seed.tooltip = (
+            f"{spec.id} ignores the seed: every run is a new image" if ignores else ""
+        )
         if spec.sizing == "pixels":
             step = max(1, spec.width_height_divisor)
             top = MAX_PIXELS - MAX_PIXELS % step
@@ -402,7 +417,7 @@ class Controls:
         if req.cfg_scale is not None:
             self.cfg_scale.value = req.cfg_scale
         self.choose_cfg(req.cfg_scale is not None)
-        if req.seed is not None and req.seed >= 0:
+        if req.seed is not None:
             self.seed.value = req.seed
         self.variants.value = req.variants or 1
         self.safe_mode.value = req.safe_mode is not False
@@ -416,7 +431,7 @@ class Controls:
             "negative_prompt": self.negative_prompt.value.strip() or None,
             "format": self.format.value,
             "variants": self.variants.value,
-            "seed": self.seed.value,
+            "seed": None if getattr(spec, "ignores_seed", False) else self.seed.value,
             "cfg_scale": float(self.cfg_scale.value) if self.cfg_chosen else None,
             "style_preset": self.style_preset.value or None,
             "safe_mode": self.safe_mode.value,

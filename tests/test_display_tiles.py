@@ -1,0 +1,50 @@
+"""Seeds told truthfully and a reproduce cell that sends the same request: what the captions, the
+download names and the ``%%venice`` line say for negative seeds and style references."""
+
+from __future__ import annotations
+
+from display_support import Parsed
+from factories import image, make_result
+
+from venice_nb.display import html as display
+from venice_nb.display.tiles import file_name, reproduce_cell, reproduce_notes
+from venice_nb.operations.generate import GenerateRequest
+
+
+def test_a_negative_seed_is_a_seed_in_caption_cell_and_file_name() -> None:
+    asked = GenerateRequest(model="z-image-turbo", prompt="a fox", seed=-5)
+    result = make_result(image(seed=-5), request=asked)
+    html = display.result_html(result, preview_size=512)
+    assert "seed -5" in Parsed(html).all_text and "not reproducible" not in html
+    assert reproduce_cell(result.request, result.seed).splitlines()[0].endswith("-s -5")
+    assert file_name(result, result.images[0]) == "z-image-turbo-seed-5.webp"
+
+
+def test_a_seed_the_server_picked_negative_goes_into_the_cell() -> None:
+    unseeded = GenerateRequest(model="z-image-turbo", prompt="a fox")
+    result = make_result(image(seed=-123456), request=unseeded, seed=-123456)
+    assert display.seed_label(result.images[0], result) == "seed -123456"
+    assert "-s -123456" in reproduce_cell(result.request, result.seed)
+
+
+def test_a_named_style_ref_is_an_option_and_notes_stay_outside_the_cell() -> None:
+    data = "data:image/png;base64,iVBORw0KGgo="
+    named = GenerateRequest(
+        model="krea-v2-medium", prompt="a fox",
+        style_references=({"image": data, "strength": 0.6, "name": "shot[0]"},),
+    )  # fmt: skip
+    assert "name" not in named.to_json()["style_references"][0]  # never sent
+    cell = reproduce_cell(named).splitlines()
+    assert cell[0].endswith("--style-ref 'shot[0]' --style-ref-strength 0.6")
+    assert cell[1] == "a fox"  # the prompt follows the options: no comment line in between
+    assert reproduce_notes(named) == []
+    picked = GenerateRequest(
+        model="krea-v2-medium", prompt="a fox", style_references=({"image": data},)
+    )
+    lines = reproduce_cell(picked).splitlines()
+    assert lines[1] == "a fox" and not any(line.startswith("#") for line in lines)
+    [note] = reproduce_notes(picked)
+    assert "--style-ref" in note
+    html = display.result_html(make_result(request=picked), preview_size=512)
+    pre = html.split("<pre", 1)[1].split("</pre>", 1)[0]
+    assert "style reference" not in pre and "venice-nb-reproduce-note" in html
