@@ -61,14 +61,24 @@ def test_upscale_and_background_removal_join_grid_and_history(panel, local_serve
     assert panel.result.lineage is None
 
 
-def test_edit_uses_the_prompt_box_as_the_instruction(panel, local_server) -> None:
-    panel.prompt.value = "make it night"
+def test_edit_asks_for_its_instruction_and_model_before_sending(panel, local_server) -> None:
+    sent = len(posts(local_server))
+    panel.prompt.value = "a gondola at dusk"  # the generation prompt is not an instruction
     buttons(panel)["Edit…"].click()
+    form = panel.edit_form
+    assert len(posts(local_server)) == sent  # nothing sent yet: the form asks first
+    assert form.box.layout.display == "flex" and "#1 image 1" in form.title.value
+    assert "firered-image-edit" in form.model.options
+    form.send_button.click()  # an empty instruction is refused in the form
+    assert len(posts(local_server)) == sent and "empty" in form.problem.value
+    form.instruction.value = "make it night"
+    form.send_button.click()
     assert panel.wait_idle(30)
     body = local_server.received[-1].body
     assert posts(local_server)[-1] == "/image/edit"
-    assert body["prompt"] == "make it night" and body["model"] == "firered-image-edit"
+    assert body["prompt"] == "make it night" and body["model"] == form.model.value
     assert panel.result.lineage.operation == "edit"
+    assert form.box.layout.display == "none"
 
 
 def test_style_ref_is_used_by_the_next_generation(panel, local_server) -> None:
@@ -80,3 +90,16 @@ def test_style_ref_is_used_by_the_next_generation(panel, local_server) -> None:
     body = local_server.received[-1].body
     assert posts(local_server)[-1] == "/image/generate"
     assert body["style_references"][0]["image"].startswith("data:image/")
+
+
+def test_derived_tiles_say_what_they_are_and_show_transparency(panel) -> None:
+    buttons(panel)["Remove bg"].click()
+    assert panel.wait_idle(30)
+    cell = panel.grid.children[0]
+    picture, caption = cell.children[0], cell.children[1]
+    assert "Background removal of #1 image 1" in caption.value or "of #1 image 1" in caption.value
+    assert "seed" not in caption.value.split("·")[0]
+    assert "venice-transparent" in picture._dom_classes  # the checkerboard, live too
+    buttons(panel)["Upscale 2x"].click()
+    assert panel.wait_idle(30)
+    assert "Upscale 2x of #2 image 1" in panel.grid.children[0].children[1].value

@@ -31,6 +31,7 @@ from ..preflight import preflight
 from ..saving import safe_stem
 from ..text import plural
 from . import widgets as pw
+from .edit_form import DEFAULT_EDIT_MODEL, EditForm
 from .style_refs import HeldStyleRefs
 from .worker import Job, Worker
 
@@ -92,7 +93,8 @@ class Panel:
         self._mirror_note = ""
         self.held_refs = HeldStyleRefs(self._on_refs_changed)  # a tile's "Style ref" adds here
         self._refs_note: str | None = None  # why held references are not sent (model takes none)
-        self.edit_model = "firered-image-edit"  # the model a tile's "Edit…" uses
+        self.edit_model = DEFAULT_EDIT_MODEL  # the model a tile's "Edit…" offers first
+        self.edit_form = EditForm([], self._send_edit)  # asks before an edit is sent
         client = self.session.client()
         self.catalogue = client.models()
         self.styles = client.styles()
@@ -177,7 +179,7 @@ class Panel:
         backend = "local preview (not billed)" if self.session.backend == "local" else "Venice API"
         title = w.HTML(f"<b>Venice image panel</b> <span style='{pw.SOFT}'>· {backend}</span>")
         output = w.VBox(
-            [self.status, self.timing, self.previous_label, self.grid, self.viewer, self.save_all,
+            [self.status, self.timing, self.previous_label, self.edit_form.box, self.grid, self.viewer, self.save_all,
              w.HTML(f"<span style='font-size:12px;{pw.SOFT}'>History: every result paid for "
                     "(click to restore)</span>"),
              self.history],
@@ -226,8 +228,15 @@ class Panel:
 
     # ---- the toolbox on a tile -------------------------------------------------------------
 
-    def tool(self, image: GeneratedImage, action: str) -> Job | None:
-        """Run a tile's action: ``edit`` (the Prompt box is the instruction), ``upscale-2``,
+    def tool(
+        self,
+        image: GeneratedImage,
+        action: str,
+        instruction: str | None = None,
+        model: str | None = None,
+    ) -> Job | None:
+        """Run a tile's action: ``edit`` (with no ``instruction`` it opens the edit form and
+        sends nothing: an edit is worded by a person, not taken from the prompt), ``upscale-2``,
         ``upscale-4``, ``remove-background``; ``style-ref`` keeps the image (up to 3) as a style
         reference for the next Generate. The result joins the grid and the history, with its
         source in its lineage."""
@@ -249,8 +258,11 @@ class Panel:
                     )
                     return None
                 source = to_input(image, label)
+                if action == "edit" and instruction is None:
+                    self._ask_edit(image, label)
+                    return None
                 if action == "edit":
-                    request: Any = build_edit(source, self.prompt.value, self.edit_model)
+                    request: Any = build_edit(source, instruction, model or self.edit_model)
                 elif action.startswith("upscale-"):
                     request = UpscaleRequest(source, scale=int(action.rsplit("-", 1)[1]))
                 elif action == "remove-background":
@@ -274,6 +286,23 @@ class Panel:
     @_guarded
     def _on_tool(self, image: GeneratedImage, action: str) -> None:
         self.tool(image, action)
+
+    def _ask_edit(self, image: GeneratedImage, label: str) -> None:
+        form = self.edit_form
+        if len(form.model.options) <= 1:  # the edit models, fetched once when first needed
+            try:
+                ids = [s.id for s in self.session.client().models_of("inpaint").values()]
+            except (VeniceError, AttributeError):
+                ids = []
+            if ids:
+                form.model.options = ids
+                form.model.value = self.edit_model if self.edit_model in ids else ids[0]
+        form.ask(image, label)
+        self._set_status(f"Edit {label}: type what to change above the pictures.", "idle")
+
+    @_guarded
+    def _send_edit(self, image: GeneratedImage, instruction: str, model: str) -> Job | None:
+        return self.tool(image, "edit", instruction=instruction, model=model)
 
     def generate(self, delay_s: float = 0.0) -> Job | None:
         """Validate the controls' request and hand it to the worker; a refusal goes to the status."""
@@ -676,6 +705,7 @@ class Panel:
         self.worker.close(timeout)
         self._close_viewer()
         self.held_refs.close()
+        self.edit_form.close()
         for widget in {*pw.descendants(self.root), *self.controls.all_widgets()}:
             widget.close()
 

@@ -38,6 +38,8 @@ STYLE = (
     "border:1px solid var(--jp-border-color1,#999);box-shadow:0 4px 24px rgba(0,0,0,0.5)}"
     ".venice-viewer-open img{max-width:100%;max-height:calc(94vh - 64px);width:auto;"
     "height:auto;object-fit:contain;align-self:center}"
+    ".venice-transparent{background:repeating-conic-gradient(rgba(128,128,128,0.35) 0% 25%,"
+    "rgba(128,128,128,0.1) 0% 50%) 50%/16px 16px}"
     "</style>"
 )
 THUMB_PX = 72
@@ -106,9 +108,13 @@ def tile_seed(image: GeneratedImage, request_seed: int | None) -> int | None:
 
 
 def caption_text(image: GeneratedImage, request_seed: int | None) -> str:
-    """Seed and size; "not reproducible" where no true seed is known."""
+    """Seed and size; "not reproducible" where no true seed is known; a derived picture says
+    what made it ("Upscale 2x of #1 image 1"), as the static copy does."""
     seed = tile_seed(image, request_seed)
     name = f"seed {seed}" if seed is not None else f"variant {image.index + 1}, not reproducible"
+    lineage = getattr(image, "lineage", None)
+    if lineage is not None:
+        name = lineage.summary()
     try:
         width, height = image.size
         size = f"{width}×{height}"
@@ -204,6 +210,12 @@ def refill_cell(
         f'<div class="venice-caption" style="font-size:12px">'
         f"{html.escape(caption_text(image, request_seed))}{badges_html(image)}</div>"
     )
+    from ..display.lineage import backdrop
+
+    if backdrop(image):  # transparent pixels show a checkerboard, as in the static copy
+        picture.add_class("venice-transparent")
+    else:
+        picture.remove_class("venice-transparent")
     seed = tile_seed(image, request_seed)
     reusable = seed is not None and cell.venice_reuse_enabled
     cell.venice_shown.update(image=image, seed=seed, reusable=reusable)
@@ -217,7 +229,7 @@ def refill_cell(
 
 
 TOOLS = (  # (action, label, tooltip)
-    ("edit", "Edit…", "Edit this image by the text in the Prompt box (firered-image-edit)"),
+    ("edit", "Edit…", "Edit this image: asks what to change (and the edit model) first"),
     ("upscale-2", "Upscale 2x", "A copy twice as big"),
     ("upscale-4", "Upscale 4x", "A copy four times as big (reduced on large images)"),
     ("remove-background", "Remove bg", "This image with a transparent background"),
