@@ -262,7 +262,7 @@ class Panel:
                     self._ask_edit(image, label)
                     return None
                 if action == "edit":
-                    request: Any = build_edit(source, instruction, model or self.edit_model)
+                    request: Any = build_edit(source, str(instruction), model or self.edit_model)
                 elif action.startswith("upscale-"):
                     request = UpscaleRequest(source, scale=int(action.rsplit("-", 1)[1]))
                 elif action == "remove-background":
