@@ -12,6 +12,7 @@ Heavy (a Lab server and a browser): marked ``slow``.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ from venice_nb.result import GenerationResult, SweepCell, SweepResult, Timing
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WAIT_MS = 40_000
+# VENICE_NB_DOCS=docs refreshes the README's pictures from these tests
+DOCS = Path(os.environ["VENICE_NB_DOCS"]) if os.environ.get("VENICE_NB_DOCS") else None
 MODELS = ("z-image-turbo", "qwen-image-2512", "hidream", "flux-2-max")
 
 
@@ -125,5 +128,83 @@ def test_no_tile_is_cut_off_and_an_opened_picture_is_on_screen_and_on_top(tmp_pa
                     expect(zoom).not_to_have_attribute("open", "")
                     assert abs(picture.bounding_box()["width"] - before) <= 1
                 page.close()
+        finally:
+            browser.close()
+
+
+PANEL_BOXES = """
+(panel) => {
+  const cells = [...document.querySelectorAll('.venice-cell')].map((c) => c.getBoundingClientRect());
+  const box = panel.getBoundingClientRect();
+  return {height: box.height, top: box.top, rows: new Set(cells.map((c) => Math.round(c.top))).size,
+          bottoms: cells.map((c) => c.bottom), count: cells.length};
+}
+"""
+
+
+def _run_cells(page, count: int, expect) -> None:
+    import re
+
+    for index in range(count):
+        cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+        editor = cell.locator(".cm-content")
+        editor.click()
+        page.keyboard.press("Shift+Enter")
+        expect(cell.locator(".jp-InputArea-prompt")).to_have_text(
+            re.compile(r"\[\d+\]:"), timeout=WAIT_MS
+        )
+
+
+@pytest.mark.timeout(300)
+def test_panel_with_four_variants_fits_one_screen_and_enlarge_opens_on_top(tmp_path: Path) -> None:
+    """At 1024 px: tiles two or more per row, the whole result on screen under the panel's top,
+    the panel under a height bound; Enlarge opens inside the viewport, over everything."""
+    _require_browser()
+    from browser_support import write_notebook
+    from playwright.sync_api import expect, sync_playwright
+
+    cells = ["%load_ext venice_nb", "%venice panel -W 512 -H 512 -n 4 -s 7"]
+    with jupyter_lab(tmp_path) as lab, sync_playwright() as pw:
+        write_notebook(lab.root / "panel.ipynb", cells)
+        browser = launch_chromium(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1024, "height": 900})
+            page.goto(f"{lab.url}/lab/tree/panel.ipynb")
+            expect(page.locator("#jp-main-statusbar")).to_contain_text(
+                f"{KERNELSPEC['display_name']} | Idle", timeout=WAIT_MS
+            )
+            _run_cells(page, 2, expect)
+            panel = page.locator(".venice-panel")
+            expect(panel).to_be_visible(timeout=WAIT_MS)
+            panel.locator(".widget-button", has_text="Generate").click()
+            expect(panel.locator(".venice-cell img")).to_have_count(4, timeout=WAIT_MS)
+            page.wait_for_timeout(500)
+            panel.evaluate("p => p.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(300)
+            measured = panel.evaluate(PANEL_BOXES)
+            assert measured["count"] == 4 and measured["rows"] <= 2, measured
+            assert measured["height"] <= 1350, measured  # with the form under it; was ~2,000 px
+            # the newest result on screen under the panel's top (file browser open, too)
+            assert max(measured["bottoms"]) <= 900 + 1, measured
+            if DOCS is not None:  # the README's picture: form and results side by side
+                page.set_viewport_size({"width": 1440, "height": 1000})
+                page.wait_for_timeout(500)
+                panel.evaluate("p => p.scrollIntoView({block: 'start'})")
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(DOCS / "panel.png"))
+                page.set_viewport_size({"width": 1024, "height": 900})
+                page.wait_for_timeout(500)
+
+            panel.locator(".venice-cell .widget-button").first.click()  # Enlarge (an icon)
+            big = page.locator(".venice-viewer-open img")
+            expect(big).to_be_visible(timeout=WAIT_MS)
+            page.wait_for_timeout(300)
+            box = big.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 1024, box
+            assert box["y"] >= 0 and box["y"] + box["height"] <= 900, box
+            centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2]
+            assert page.evaluate(ON_TOP, centre) == "IMG"
+            page.locator(".venice-viewer-open .widget-button", has_text="Close").click()
+            expect(page.locator(".venice-viewer-open")).to_have_count(0)
         finally:
             browser.close()

@@ -376,7 +376,7 @@ def test_step_and_reuse_seed_lock_the_seed(panel, local_server):
     shown_seed = panel.result.request.seed
     reuse_first = first.children[2].children[2]
     reuse_second = second.children[2].children[2]
-    assert reuse_first.description == "Reuse seed" and not reuse_first.disabled
+    assert reuse_first.tooltip.startswith("Reuse seed") and not reuse_first.disabled
     assert reuse_second.disabled  # variant 2's seed is the server's secret
     assert "not reproducible" in second.children[1].value
     panel.seed.value = 5
@@ -555,7 +555,7 @@ def test_moderated_images_carry_a_badge_and_the_status_says_so(panel, prompt, ba
 
 
 def test_cfg_is_sent_only_once_the_user_chose_it(panel, local_server):
-    assert not panel.controls.cfg_chosen and panel.cfg_scale.description == "cfg: model default"
+    assert not panel.controls.cfg_chosen and panel.cfg_scale.description == "cfg (auto)"
     run(panel)
     first = [r.body for r in local_server.received if r.path.endswith("/image/generate")][-1]
     assert "cfg_scale" not in first  # the model's own default, not a fixed 5.0

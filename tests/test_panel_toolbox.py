@@ -30,13 +30,29 @@ def posts(server: LocalServer) -> list[str]:
     return [r.path.rsplit("/api/v1", 1)[-1] for r in server.received if r.method == "POST"]
 
 
-def buttons(panel: Panel) -> dict[str, object]:
-    tools = [c for c in panel.grid.children[0].children if "venice-tools" in c._dom_classes]
-    return {b.description: b for b in tools[0].children}
+class MenuEntry:
+    """One entry of a tile's toolbox menu; ``click()`` chooses it, as a person does."""
+
+    def __init__(self, menu, action: str) -> None:
+        self.menu, self.action = menu, action
+
+    def click(self) -> None:
+        self.menu.value = self.action
+
+
+def buttons(panel: Panel) -> dict[str, MenuEntry]:
+    [actions] = [c for c in panel.grid.children[0].children if hasattr(c, "children")]
+    [menu] = [c for c in actions.children if "venice-tools" in c._dom_classes]
+    return {label: MenuEntry(menu, action) for label, action in menu.options if action}
 
 
 def test_every_tile_has_the_toolbox(panel) -> None:
     assert list(buttons(panel)) == ["Edit…", "Upscale 2x", "Upscale 4x", "Remove bg", "Style ref"]
+    [actions] = [c for c in panel.grid.children[0].children if hasattr(c, "children")]
+    menu = actions.children[-1]
+    buttons(panel)["Upscale 2x"].click()
+    assert menu.value == ""  # back to its title, ready for the next choice
+    assert panel.wait_idle(30)
 
 
 def test_upscale_and_background_removal_join_grid_and_history(panel, local_server) -> None:

@@ -179,7 +179,8 @@ class Panel:
         backend = "local preview (not billed)" if self.session.backend == "local" else "Venice API"
         title = w.HTML(f"<b>Venice image panel</b> <span style='{pw.SOFT}'>· {backend}</span>")
         output = w.VBox(
-            [self.status, self.timing, self.previous_label, self.edit_form.box, self.grid, self.viewer, self.save_all,
+            [self.status, self.timing, self.previous_label, self.edit_form.box, self.viewer,
+             self.grid, self.save_all,
              w.HTML(f"<span style='font-size:12px;{pw.SOFT}'>History: every result paid for "
                     "(click to restore)</span>"),
              self.history],
@@ -610,8 +611,8 @@ class Panel:
             self._set_status(f"Restored #{entry.number} from history (no new request).", "ok")
 
     def enlarge(self, image: GeneratedImage) -> None:
-        """Show one image large, over the page and inside the viewport (not below every tile,
-        off-screen); Close, or Enlarge on the same image again, closes it."""
+        """Show one image large above the tiles, as tall as the screen allows (not below every
+        tile, off-screen); Close, or Enlarge on the same image again, closes it."""
         with self._lock:
             current = self._viewing
             self._close_viewer()

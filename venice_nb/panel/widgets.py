@@ -22,21 +22,25 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import Catalogue, ModelSpec
     from ..result import GeneratedImage, GenerationResult, Timing
 
-CELL_PX = 240
+CELL_PX = 196  # two tiles side by side in the result column (four variants on one screen)
+ICON = w.Layout(width="32px", padding="0")
 LABEL_PX = "80px"
 NO_STYLE = ""  # not None: a Dropdown whose value is None shows no selection at all
 # Theme-following text: the theme's own colour, softened (a fixed grey fails on the dark theme).
 SOFT = "color:var(--jp-ui-font-color1, inherit);opacity:0.75"
 # The result column wraps under the form when the two do not fit side by side (~1000 px).
-WRAP = w.Layout(display="flex", flex_flow="row wrap", width="100%", max_width="100%")
+# wrap-reverse: when the two do not fit side by side, the results go above the form, so the newest
+# result is on screen under the panel's title, not below a form of controls.
+WRAP = w.Layout(display="flex", flex_flow="row wrap-reverse", width="100%", max_width="100%")
 STYLE = (
     "<style>.venice-previous{opacity:0.45}"
     ".venice-panel .widget-html-content{line-height:1.35}"
-    # Enlarge: on top of everything, inside the viewport, wherever the panel is scrolled to
-    ".venice-viewer-open{position:fixed;top:3vh;left:3vw;width:94vw;height:94vh;z-index:10000;"
-    "box-sizing:border-box;padding:8px;background:var(--jp-layout-color1,#fff);"
-    "border:1px solid var(--jp-border-color1,#999);box-shadow:0 4px 24px rgba(0,0,0,0.5)}"
-    ".venice-viewer-open img{max-width:100%;max-height:calc(94vh - 64px);width:auto;"
+    # Enlarge: above the tiles (where the click was), as tall as the screen allows. Not a
+    # position:fixed overlay: Lab's notebook contains fixed elements, so one lands off-screen.
+    ".venice-viewer-open{position:relative;z-index:10;width:100%;box-sizing:border-box;"
+    "padding:6px;margin-bottom:8px;background:var(--jp-layout-color1,#fff);"
+    "border:1px solid var(--jp-border-color2,#ccc)}"
+    ".venice-viewer-open img{max-width:100%;max-height:calc(85vh - 48px);width:auto;"
     "height:auto;object-fit:contain;align-self:center}"
     ".venice-transparent{background:repeating-conic-gradient(rgba(128,128,128,0.35) 0% 25%,"
     "rgba(128,128,128,0.1) 0% 50%) 50%/16px 16px}"
@@ -166,25 +170,24 @@ def image_cell(
     The buttons act on whatever image the cell shows now, so ``refill_cell`` can put the next
     result into the same widgets (creating a dozen widgets per image cost ~100 ms a click)."""
     shown: dict[str, Any] = {}
+    # one row of actions: three icon buttons (their words in the tooltip) and the toolbox menu
     enlarge = w.Button(
-        description="Enlarge", icon="search-plus", tooltip="Show this image at full size",
-        layout=w.Layout(width="auto"),
-    )  # fmt: skip
-    save = w.Button(
-        description="Save", icon="download", tooltip="Save this image and a JSON sidecar",
-        layout=w.Layout(width="auto"),
-    )  # fmt: skip
+        icon="search-plus", tooltip="Enlarge: this image, above the tiles", layout=ICON
+    )
+    save = w.Button(icon="download", tooltip="Save this image and a JSON sidecar", layout=ICON)
     enlarge.on_click(lambda _b: on_enlarge(shown["image"]))
     save.on_click(lambda _b: on_save(shown["image"]))
-    reuse = w.Button(description="Reuse seed", icon="recycle", layout=w.Layout(width="auto"))
+    reuse = w.Button(icon="recycle", layout=ICON)
     if on_reuse is not None:
         reuse.on_click(lambda _b: on_reuse(shown["seed"]) if shown["reusable"] else None)
+    actions: list[w.Widget] = [enlarge, save, reuse]
+    if on_tool is not None:
+        actions.append(tool_menu(lambda: shown["image"], on_tool))
     cell = w.VBox(
         [
             image_widget(image, preview=preview),
             w.HTML(),
-            w.HBox([enlarge, save, reuse], layout=w.Layout(flex_flow="row wrap")),
-            *([tool_row(lambda: shown["image"], on_tool)] if on_tool is not None else []),
+            w.HBox(actions, layout=w.Layout(flex_flow="row nowrap", width="100%")),
         ],
         layout=w.Layout(margin="0 8px 8px 0", width=f"{CELL_PX + 4}px"),
     )
@@ -203,7 +206,7 @@ def refill_cell(
     image_set: bool = False,
 ) -> None:
     """Show ``image`` in a cell made by ``image_cell``: new values, the same widgets."""
-    picture, caption, buttons, *_tools = cell.children
+    picture, caption, buttons = cell.children
     if not image_set:
         picture.value, picture.format = _shown(image, preview)
     caption.value = (
@@ -222,7 +225,7 @@ def refill_cell(
     reuse = buttons.children[2]
     reuse.disabled = not reusable
     reuse.tooltip = (
-        f"Lock seed {seed} for the next Generate"
+        f"Reuse seed: lock seed {seed} for the next Generate"
         if seed is not None
         else "This picture's seed is not known: it cannot be reproduced"
     )
@@ -237,18 +240,26 @@ TOOLS = (  # (action, label, tooltip)
 )
 
 
-def tool_row(
+def tool_menu(
     current: Callable[[], GeneratedImage], on_tool: Callable[[GeneratedImage, str], None]
-) -> w.HBox:
-    """The toolbox buttons under a tile; each calls ``on_tool(the image shown now, action)``."""
-    buttons = []
-    for action, label, tip in TOOLS:
-        button = w.Button(description=label, tooltip=tip, layout=w.Layout(width="auto"))
-        button.on_click(lambda _b, a=action: on_tool(current(), a))
-        buttons.append(button)
-    row = w.HBox(buttons, layout=w.Layout(flex_flow="row wrap"))
-    row.add_class("venice-tools")
-    return row
+) -> w.Dropdown:
+    """The toolbox as one small menu beside the tile's buttons; choosing an entry calls
+    ``on_tool(the image shown now, action)`` and the menu returns to its title."""
+    menu = w.Dropdown(
+        options=[("Tools\u2026", ""), *((label, action) for action, label, _tip in TOOLS)],
+        value="", tooltip="; ".join(f"{label}: {tip}" for _a, label, tip in TOOLS),
+        layout=w.Layout(width="auto", flex="1 1 auto", min_width="70px"),
+    )  # fmt: skip
+    menu.add_class("venice-tools")
+
+    def chosen(change: dict[str, Any]) -> None:
+        action = change["new"]
+        if action:
+            menu.value = ""
+            on_tool(current(), action)
+
+    menu.observe(chosen, names="value")
+    return menu
 
 
 def history_item(
@@ -462,7 +473,8 @@ class Controls:
         """Mark cfg as chosen (sent) or left to the model's default (not sent, no readout)."""
         self.cfg_chosen = chosen
         self.cfg_scale.readout = chosen
-        self.cfg_scale.description = "cfg_scale" if chosen else "cfg: model default"
+        # short enough for the label column (a longer one was cut to "cfg: mode…")
+        self.cfg_scale.description = "cfg_scale" if chosen else "cfg (auto)"
         self.cfg_scale.tooltip = (
             "Sent with each request"
             if chosen
