@@ -55,12 +55,12 @@ def test_sweep_grid_labels_images_and_failed_cell():
     # one timing summary: the sweep's own wall, the requests' sum, and the overlap
     assert len(parsed.by_class("venice-nb-timing")) == 1
     text = parsed.all_text
-    assert "450 ms wall \u00b7 4 cells; 1.20 s of request time summed in the bar" in text
-    assert "(2.7x overlap)" in text
-    # the bar sums the three fresh requests: 30 ms queue, 15 preprocessing, 900 inference
-    widths = segment_widths(html)
-    assert widths["inference"] == pytest.approx(900 / 1200 * 100, abs=0.006)
-    assert widths["rest"] == pytest.approx((1200 - 945) / 1200 * 100, abs=0.006)
+    # requests that ran at the same time are not added up: the bar is one request on average
+    assert "450 ms wall \u00b7 4 cells; the bar: one request on average (400 ms)" in text
+    assert "overlap" not in text and "summed" not in text
+    widths = segment_widths(html)  # 10 ms queue, 5 preprocessing, 300 inference of 400
+    assert widths["inference"] == pytest.approx(300 / 400 * 100, abs=0.006)
+    assert widths["rest"] == pytest.approx((400 - 315) / 400 * 100, abs=0.006)
     assert "try again in a minute" in Parsed(last[1]).all_text  # the hint, under the message
     assert "3/4 ok" in text and "1 failed" in text and "cost $0.03" in text
     # metadata: each cell's params and provenance or error, no key

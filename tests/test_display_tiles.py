@@ -3,6 +3,8 @@ download names and the ``%%venice`` line say for negative seeds and style refere
 
 from __future__ import annotations
 
+import re
+
 from display_support import Parsed
 from factories import image, make_result
 
@@ -48,3 +50,45 @@ def test_a_named_style_ref_is_an_option_and_notes_stay_outside_the_cell() -> Non
     html = display.result_html(make_result(request=picked), preview_size=512)
     pre = html.split("<pre", 1)[1].split("</pre>", 1)[0]
     assert "style reference" not in pre and "venice-nb-reproduce-note" in html
+
+
+def test_grid_downloads_get_names_that_tell_tiles_apart() -> None:
+    from factories import sample_sweep
+
+    html = display_grid_html(sample_sweep(fail_at=None))
+    names = re.findall(r'download="([^"]+)"', html)
+    assert len(names) == 4 and len(set(names)) == 4, names
+    assert "z-image-turbo-seed-1-cfg_scale-7.5.webp" in names
+
+
+def display_grid_html(sweep) -> str:
+    from venice_nb.display.grid import sweep_html
+
+    return sweep_html(sweep, preview_size=512)
+
+
+def test_timing_printed_agrees_with_the_bar() -> None:
+    from venice_nb.result import Timing
+
+    # the live service's cumulative shape: preprocessing includes inference
+    timing = Timing(queue_ms=10.0, preprocessing_ms=900.0, inference_ms=800.0, wall_ms=1000.0)
+    text = str(timing)
+    assert text.startswith("1.00 s wall: ")
+    assert "preprocessing 100 ms" in text and "inference 800 ms" in text  # counted once
+    assert "network & decoding 90 ms" in text
+    bar = Parsed(display.timing_html(timing)).all_text
+    for part in ("inference 800 ms", "preprocessing 100 ms", "network & decoding 90 ms"):
+        assert part in bar
+
+
+def test_images_compare_too_and_side_by_side() -> None:
+    from venice_nb.images_in import to_input
+    from venice_nb.lineage import Lineage
+
+    source = to_input(image(seed=1), "shot[0]")
+    after = image(seed=None)
+    object.__setattr__(after, "lineage", Lineage("upscale", (source,), {"scale": 2}))
+    html = after.compare()._repr_mimebundle_()[0]["text/html"]
+    row = html.split('style="', 2)[2].split('"', 1)[0]
+    assert "display:flex" in row and "flex-wrap:nowrap" in row  # never "after" under "before"
+    assert html.index("before: shot[0]") < html.index("\u2192") < html.index("after:")

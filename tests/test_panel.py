@@ -409,15 +409,41 @@ def test_the_panel_mirrors_its_latest_result_into_static_html(panel, local_serve
         display(panel)
     assert len(cap.outputs) == 2  # the widget, then its static twin
     assert "application/vnd.jupyter.widget-view+json" in cap.outputs[0].data
-    assert "no result yet" in cap.outputs[1].data["text/html"]
+    assert "no picture was made" in cap.outputs[1].data["text/html"]
+    assert "press Generate" not in cap.outputs[1].data["text/html"]  # no button for a reader
     with capture_output() as cap:
         run(panel)
     updates = [o.data["text/html"] for o in cap.outputs if "text/html" in o.data]
     assert updates, "the static copy was not updated"
     last = updates[-1]
-    assert "latest result #1" in last and last.count("<img") == 1
+    assert "result #1" in last and last.count("<img") == 1
     assert "%%venice -m z-image-turbo" in last  # the line that makes it again
     assert "<script" not in last
+
+
+def test_the_static_copy_changes_on_results_only_and_hides_while_the_panel_is_live(
+    panel, local_server
+):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from venice_nb.panel.widgets import STYLE
+
+    InteractiveShell.instance()
+    with capture_output():
+        from IPython.display import display
+
+        display(panel)
+    run(panel)
+    local_server.inject("500", count=10)
+    with capture_output() as cap:
+        run(panel)
+    assert panel.status_state == "error"
+    # a failure is the live panel's business: the reader's copy keeps the last picture, no error
+    assert not [o for o in cap.outputs if "text/html" in o.data]
+    assert "result #1" in panel.mirror_bundle()["text/html"]
+    assert "\u2717" not in panel.mirror_bundle()["text/html"]
+    assert ".venice-nb-panel-mirror{display:none}" in STYLE  # the live panel hides the copy
 
 
 def test_history_restores_parameters_and_images_without_a_request(panel, local_server):

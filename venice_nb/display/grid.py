@@ -116,7 +116,13 @@ def _cell_html(
     tail = badge("cached") if result.cached else ""
     images = "".join(
         image_html(
-            im, preview_size, thumb_size=thumb_size, result=result, layer=layer, zoom_px=zoom_px
+            im,
+            preview_size,
+            thumb_size=thumb_size,
+            result=result,
+            layer=layer,
+            zoom_px=zoom_px,
+            name_tag=_name_tag(cell.params),
         )
         for im in result.images
     )
@@ -136,6 +142,13 @@ CELL = "display:flex;flex-direction:column;align-items:center;max-width:100%"
 PLACEHOLDER = "background:rgba(128,128,128,0.08)"
 
 
+def _name_tag(params: dict[str, Any]) -> str:
+    """The swept values a download name needs besides model and seed (which it has already)."""
+    return "-".join(
+        f"{k}-{format_value(v)}" for k, v in params.items() if k not in ("model", "seed")
+    )
+
+
 def _ordered(values: Iterable[Any]) -> list[Any]:
     seen: list[Any] = []
     for value in values:
@@ -145,7 +158,8 @@ def _ordered(values: Iterable[Any]) -> list[Any]:
 
 
 def _sweep_timing(sweep: SweepResult) -> str:
-    """One summary: the sweep's wall time, and one bar summing what its fresh requests spent."""
+    """One summary: the sweep's wall time, and a bar of what one of its fresh requests spent on
+    average (requests that ran at the same time are not added up into a longer bar)."""
     fresh = [r for r in sweep.results if not r.cached]
     cached = len(sweep.results) - len(fresh)
     n = len(sweep.cells)
@@ -155,27 +169,22 @@ def _sweep_timing(sweep: SweepResult) -> str:
     if not fresh:
         return timing_html(Timing(wall_ms=sweep.wall_ms), note=note, reason="no request made")
 
-    def total(name: str) -> float | None:
-        values = [getattr(r.timing, name) for r in fresh]
-        return (
-            sum(v for v in values if v is not None) if any(v is not None for v in values) else None
-        )
+    def mean(name: str) -> float | None:
+        values = [v for r in fresh if (v := getattr(r.timing, name)) is not None]
+        return sum(values) / len(values) if values else None
 
-    summed = Timing(
-        total("queue_ms"),
-        total("preprocessing_ms"),
-        total("inference_ms"),
-        total("total_ms"),
-        wall_ms=sum(r.timing.wall_ms for r in fresh),
-        retry_wait_ms=sum(r.timing.retry_wait_ms for r in fresh),  # its own segment, not network
+    average = Timing(
+        mean("queue_ms"),
+        mean("preprocessing_ms"),
+        mean("inference_ms"),
+        mean("total_ms"),
+        wall_ms=sum(r.timing.wall_ms for r in fresh) / len(fresh),
+        retry_wait_ms=sum(r.timing.retry_wait_ms for r in fresh) / len(fresh),
     )
-    if sweep.wall_ms > 0 and summed.wall_ms > 0:
-        note += (
-            f"; {format_ms(summed.wall_ms)} of request time summed in the bar"
-            f" ({summed.wall_ms / sweep.wall_ms:.1f}x overlap)"
-        )
-    reason = None if has_api_timing(summed) else no_timing_reason(fresh[0])
-    return timing_html(summed, note=note, reason=reason, wall_ms=sweep.wall_ms)
+    if len(fresh) > 1:
+        note += f"; the bar: one request on average ({format_ms(average.wall_ms)})"
+    reason = None if has_api_timing(average) else no_timing_reason(fresh[0])
+    return timing_html(average, note=note, reason=reason, wall_ms=sweep.wall_ms)
 
 
 def _sweep_footer(sweep: SweepResult) -> str:

@@ -193,6 +193,7 @@ def image_html(
     result: GenerationResult | None = None,
     layer: int = 1,
     zoom_px: int | None = None,
+    name_tag: str = "",
 ) -> str:
     """One image as a gallery tile: a thumbnail that opens to full size in place, its seed and
     size, and a download of the bytes as received with a readable name."""
@@ -211,7 +212,7 @@ def image_html(
     if image.content_violation:
         flags += badge("blocked", title="the server flagged a content policy violation")
     as_received = data is image.data
-    name_for_file = file_name(result, image)
+    name_for_file = file_name(result, image, name_tag)
     if not as_received:  # the preview's own format, e.g. a JPEG preview of a 4K PNG
         extension = {"image/jpeg": "jpg"}.get(mime, mime.rsplit("/", 1)[-1])
         name_for_file = f"{name_for_file.rsplit('.', 1)[0]}-preview.{extension}"
@@ -535,28 +536,21 @@ def config_html(info: Mapping[str, Any]) -> str:
     return _table(("setting", "value"), rows, "venice-nb-config")
 
 
-def mirror_html(
-    result: GenerationResult | None,
-    number: int | None = None,
-    previous: bool = False,
-    note: str = "",
-) -> str:
-    """The panel's static twin: its latest result as the magic shows it, so a saved notebook,
-    nbviewer or nbconvert shows what the panel showed (widgets need a live kernel)."""
+def mirror_html(result: GenerationResult | None, number: int | None = None) -> str:
+    """The panel's static twin, for readers without a kernel (nbviewer, nbconvert, a reopened
+    copy): the last result the panel showed, as the magic shows it. Updated on results only, so it
+    never keeps an error or asks for a button the reader does not have; while the live panel is on
+    screen its stylesheet hides this copy (see ``panel.widgets.STYLE``)."""
     head = "<b>Venice image panel</b>"
     if result is None:
         return (
             f'<div class="venice-nb-panel-mirror {NOMATH}" style="{FONT}">{head} '
-            f'<span style="{MUTED}">\u00b7 no result yet: press Generate above</span></div>'
+            f'<span style="{MUTED}">\u00b7 no picture was made before this notebook was saved'
+            "</span></div>"
         )
-    if previous:
-        label = f"previous result #{number}: the last request failed"
-        error = f'<div style="color:{ERROR_COLOUR}">\u2717 {esc(note)}</div>' if note else ""
-        body = f'{error}<div style="opacity:0.5">{result_html(result)}</div>'
-    else:
-        label = f"latest result #{number}"
-        body = result_html(result)
+    label = f"result #{number}, as the interactive panel showed it"
     return (
         f'<div class="venice-nb-panel-mirror {NOMATH}" style="{FONT}">'
-        f'<div>{head} <span style="{MUTED}">\u00b7 {esc(label)}</span></div>{body}</div>'
+        f'<div>{head} <span style="{MUTED}">\u00b7 {esc(label)}</span></div>'
+        f"{result_html(result)}</div>"
     )

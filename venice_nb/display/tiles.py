@@ -131,13 +131,16 @@ def reproduce_notes(request: Any) -> list[str]:
     return notes
 
 
-def file_name(result: GenerationResult | None, image: GeneratedImage) -> str:
-    """A readable download name: model, seed and variant, e.g. ``z-image-turbo-seed-42-2.webp``."""
+def file_name(result: GenerationResult | None, image: GeneratedImage, tag: str = "") -> str:
+    """A readable download name: model, seed and variant, e.g. ``z-image-turbo-seed-42-2.webp``;
+    ``tag`` adds what else tells a grid's tiles apart (``cfg_scale-7.5``), so names never collide."""
     model = getattr(getattr(result, "request", None), "model", None) or "venice"
     seed = image.seed if image.seed is not None else (result.seed if result else None)
     parts = [str(model)]
     if seed is not None:
         parts.append(f"seed-{seed}" if seed >= 0 else f"seed{seed}")
+    if tag:
+        parts.append(tag)
     if image.index:
         parts.append(str(image.index + 1))
     return f"{safe_stem('-'.join(parts))}.{image.extension}"

@@ -549,7 +549,6 @@ class Panel:
         else:
             self.grid.remove_class("venice-previous")
             self.previous_label.value = ""
-        self._update_mirror()
 
     # ---- the static copy beside the widget ---------------------------------------------------
 
@@ -567,12 +566,11 @@ class Panel:
         from ..display.html import mirror_html
 
         result = self.result
-        failed = self.status_state == "error" if result is not None else False
-        html = mirror_html(result, self.shown_number, previous=failed, note=self.status_text)
+        html = mirror_html(result, self.shown_number)
         text = (
-            f"Venice image panel: latest result #{self.shown_number}"
+            f"Venice image panel: result #{self.shown_number}"
             if result
-            else ("Venice image panel: no result yet")
+            else "Venice image panel: no picture was made before this notebook was saved"
         )
         return {"text/html": html, "text/plain": text}
 

@@ -34,6 +34,8 @@ SOFT = "color:var(--jp-ui-font-color1, inherit);opacity:0.75"
 WRAP = w.Layout(display="flex", flex_flow="row wrap-reverse", width="100%", max_width="100%")
 STYLE = (
     "<style>.venice-previous{opacity:0.45}"
+    # the static copy is for readers without a kernel: hidden while this live panel shows
+    ".venice-nb-panel-mirror{display:none}"
     ".venice-panel .widget-html-content{line-height:1.35}"
     # Enlarge: above the tiles (where the click was), as tall as the screen allows. Not a
     # position:fixed overlay: Lab's notebook contains fixed elements, so one lands off-screen.
