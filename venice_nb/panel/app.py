@@ -338,6 +338,11 @@ class Panel:
             was_busy = self.worker.busy
             self.worker.invalidate()
             self._set_busy(False)
+            self.timing.remove_class("venice-previous")
+            shown = getattr(self.result, "request", None)
+            if shown is not None and not hasattr(shown, "operation") and shown.seed is not None:
+                with self._quietly():  # the field shows the seed of the pictures on screen
+                    self.seed.value = shown.seed
             if was_busy:
                 self._set_status(
                     "Cancelled. A request already sent may still be answered; it goes into the "
@@ -465,6 +470,7 @@ class Panel:
     def job_started(self, job: Job) -> None:
         with self._lock:
             if self.worker.is_current(job):
+                self.timing.add_class("venice-previous")  # the bar is the last answer's: dimmed
                 self._set_status(
                     f"#{job.number} generating: {pw.describe(job.request)} · 0.0 s", "running"
                 )
@@ -476,12 +482,13 @@ class Panel:
                 text = f"#{job.number} generating: {pw.describe(job.request)}{job.note}"
                 elapsed = job.elapsed()
                 text += f" · {elapsed:.1f} s"
-                progress = None
-                expected = self._expected_s()
-                if expected:  # the last fresh answer's wall time is the estimate for this one
-                    progress = min(0.95, elapsed / expected)
-                    left = expected - elapsed
-                    text += f", about {left:.0f} s left" if left >= 1 else ", any moment now"
+                expected, guess = self._expected_s(job.request)
+                progress = min(0.95, elapsed / expected)
+                left = expected - elapsed
+                if left >= 1:
+                    text += f", about {left:.0f} s left" + (" (a first guess)" if guess else "")
+                else:
+                    text += ", any moment now"
                 self._set_status(text, state, progress)
 
     def job_retry(self, job: Job, event: RetryEvent) -> None:
@@ -534,6 +541,7 @@ class Panel:
         self._close_viewer()
         note = "cached" if result.cached else ""
         self.timing.value = pw.timing_html(result.timing, note)
+        self.timing.remove_class("venice-previous")
         self.result, self.shown_number = result, number
         self.save_all.disabled = not result.images
         self._update_mirror()
@@ -582,8 +590,12 @@ class Panel:
         self.entries.append(entry)
         label = f"#{entry.number}: {pw.describe(entry.request)}"
         if entry.superseded:
-            label += " (superseded: kept because it was paid for)"
-        item = pw.history_item(entry.number, entry.result, label, lambda: self._on_restore(entry))
+            label += (
+                " (superseded: answered after a newer request or a cancel; kept, it was paid for)"
+            )
+        item = pw.history_item(
+            entry.number, entry.result, label, lambda: self._on_restore(entry), entry.superseded
+        )
         items = [item, *self.history.children]
         for extra in items[HISTORY_LIMIT:]:
             extra.close()
@@ -665,12 +677,12 @@ class Panel:
 
     # ---- status, errors, display, closing ----------------------------------------------------
 
-    def _expected_s(self) -> float | None:
-        """How long a generation took last time it was really sent (not from the cache)."""
-        for entry in reversed(self.entries):
-            if not entry.result.cached and entry.result.timing.wall_ms > 0:
-                return entry.result.timing.wall_ms / 1000
-        return None
+    def _expected_s(self, request: Any = None) -> tuple[float, bool]:
+        """(seconds, is_a_guess) the next request should take: see ``estimate.py``."""
+        from .estimate import expected_seconds
+
+        answered = [(e.request, e.result) for e in self.entries]
+        return expected_seconds(request, answered, self.session.backend)
 
     def _set_status(self, text: str, state: str, progress: float | None = None) -> None:
         self.status.value = pw.status_html(text, state, progress)

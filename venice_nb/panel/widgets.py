@@ -265,19 +265,34 @@ def tool_menu(
 
 
 def history_item(
-    number: int, result: GenerationResult, label: str, on_restore: Callable[[], None]
+    number: int,
+    result: GenerationResult,
+    label: str,
+    on_restore: Callable[[], None],
+    superseded: bool = False,
 ) -> w.VBox:
-    """A thumbnail of a generation's first image and a button that brings it back."""
+    """A thumbnail of a generation's first image and a button that brings it back; a superseded
+    answer (it came after a newer request or a cancel) says so on its button."""
     children: list[w.Widget] = []
     if result.images:
-        children.append(image_widget(result.images[0], THUMB_PX, preview=THUMB_PX * 2))
+        thumb = image_widget(result.images[0], THUMB_PX, preview=THUMB_PX * 2)
+        # one square box for every thumbnail, so the buttons under them line up
+        thumb.layout.height = f"{THUMB_PX}px"
+        thumb.layout.object_fit = "contain"
+        children.append(thumb)
+    else:
+        children.append(w.Box(layout=w.Layout(width=f"{THUMB_PX}px", height=f"{THUMB_PX}px")))
     button = w.Button(
-        description=f"#{number}", tooltip=label, layout=w.Layout(width=f"{THUMB_PX}px")
+        description=f"#{number} late" if superseded else f"#{number}",
+        tooltip=label,
+        layout=w.Layout(width=f"{THUMB_PX}px"),
     )
     button.on_click(lambda _b: on_restore())
     children.append(button)
     item = w.VBox(children, layout=w.Layout(margin="0 6px 0 0", min_width=f"{THUMB_PX + 4}px"))
     item.add_class("venice-history-item")
+    if superseded:
+        item.add_class("venice-superseded")
     return item
 
 
