@@ -460,6 +460,9 @@ CATALOGUE_JSON = {
 
 def test_models_table():
     html = display.models_table_html(Catalogue.from_json(CATALOGUE_JSON))
+    # spread over the output's width, names and prices on one line: not a tall narrow column
+    assert "width:100%" in Parsed(html).tags[0][1]["style"]
+    assert '<span style="white-space:nowrap">Z-Image Turbo</span>' in html
     rows = re.findall(r"<tr>(.*?)</tr>", html)
     assert len(rows) == 4
     assert Parsed(rows[0]).text == [

@@ -467,14 +467,19 @@ def notice_html(text: str) -> str:
     )
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], cls: str) -> str:
-    """``rows`` hold HTML already escaped by the caller."""
+def _table(
+    header: Sequence[str], rows: Iterable[Sequence[str]], cls: str, wide: bool = False
+) -> str:
+    """``rows`` hold HTML already escaped by the caller; ``wide`` spreads a many-column table
+    over the output's width (Lab otherwise shrinks it to a tall, narrow column of wrapped
+    words)."""
     th = f'style="padding:3px 8px;text-align:left;{RULE}"'
     td = f'style="padding:3px 8px;text-align:left;vertical-align:top;{RULE}"'
     head = "".join(f"<th {th}>{esc(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td {td}>{c}</td>" for c in row) + "</tr>" for row in rows)
     return (
-        f'<table class="{cls} {NOMATH}" style="{FONT};border-collapse:collapse">'
+        f'<table class="{cls} {NOMATH}" style="{FONT};border-collapse:collapse'
+        f'{";width:100%" if wide else ""}">'
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
 
@@ -500,17 +505,17 @@ def models_table_html(catalogue: Catalogue) -> str:
         rows.append(
             (
                 f'<code style="white-space:nowrap">{esc(spec.id)}</code>',
-                esc(spec.name),
+                f'<span style="white-space:nowrap">{esc(spec.name)}</span>',
                 f'{esc(SIZING_LABELS.get(spec.sizing, spec.sizing))}<div style="{MUTED}">'
                 f"{esc(spec.sizes_label())}</div>",
-                esc(spec.pricing.describe()),
+                f'<span style="white-space:nowrap">{esc(spec.pricing.describe())}</span>',
                 esc(", ".join(traits)),
                 f'<span style="{MUTED}">{esc(", ".join(ignores))}</span>',
                 deprecation,
             )
         )
     header = ("id", "name", "sizes", "price / image", "traits", "ignores", "deprecation")
-    return _table(header, rows, "venice-nb-models")
+    return _table(header, rows, "venice-nb-models", wide=True)
 
 
 def styles_html(styles: Sequence[str]) -> str:
