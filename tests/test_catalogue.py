@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from venice_nb.catalogue import Catalogue, ModelSpec, Pricing, closest, did_you_mean
+from venice_nb.catalogue import Catalogue, ModelSpec, Pricing
 from venice_nb.errors import ValidationError
+from venice_nb.fuzzy import closest, did_you_mean
 
 DATA = Path(__file__).resolve().parent / "data"
 ROWS = json.loads((DATA / "docs-example-models.json").read_text())["models"]

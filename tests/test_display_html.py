@@ -17,6 +17,7 @@ from PIL import Image
 from venice_nb.catalogue import Catalogue
 from venice_nb.display import html as display
 from venice_nb.errors import CapacityError
+from venice_nb.image_format import sniff_format
 from venice_nb.operations.generate import GenerateRequest
 from venice_nb.operations.openai import OpenAIImageRequest
 from venice_nb.result import (
@@ -26,7 +27,6 @@ from venice_nb.result import (
     SweepCell,
     SweepResult,
     Timing,
-    sniff_format,
 )
 
 CANARY = "vn-canary-display-5b1e07c3d9a2"
@@ -231,13 +231,6 @@ def test_footer_cached_and_local_preview():
     assert "balance $98.99 after this request (simulated)" in text
     plain = Parsed(html_of(make_result(), preview_size=512)).all_text
     assert "retr" not in plain and "balance" not in plain and "\u26a0" not in plain
-
-
-def test_format_usd():
-    assert display.format_usd(0.01) == "$0.01"
-    assert display.format_usd(0.005) == "$0.005"
-    assert display.format_usd(0) == "$0"
-    assert display.format_usd(1234.5) == "$1,234.50"
 
 
 # ---- timing ------------------------------------------------------------------------------------

@@ -82,7 +82,10 @@ def test_load_ext_imports_only_what_registering_the_magics_needs(tmp_path: Path)
     }
     assert not pulled, f"%load_ext venice_nb imported {sorted(pulled)}"
     ours = sorted(m for m in report["new"] if m.startswith("venice_nb"))
-    assert ours == ["venice_nb", "venice_nb.errors", "venice_nb.magics", "venice_nb.settings"]
+    assert ours == [
+        "venice_nb", "venice_nb.errors", "venice_nb.magics", "venice_nb.retry",
+        "venice_nb.settings", "venice_nb.urls", "venice_nb.version",
+    ]  # fmt: skip
 
 
 def test_first_use_after_a_light_load_still_has_the_full_help_and_config(tmp_path: Path) -> None:

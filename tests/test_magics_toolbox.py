@@ -291,3 +291,34 @@ def test_downscale_makes_a_too_large_input_fit_instead_of_refusing(ip, server) -
     assert posts(server) == ["/image/upscale"]
     assert result.lineage.sources[0].pixels <= 4_194_304
     assert "downscaled from 2400x2000" in result.lineage.source_labels()[0]
+
+
+# ---- one check per cell -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("magic", "body", "kind"),
+    [
+        ("edit -i shot -m qwen-image-2-edit --no-cache", "make it night", "EditRequest"),
+        ("upscale -i shot --scale 2 --no-cache", "", "UpscaleRequest"),
+    ],
+)
+def test_a_toolbox_cell_checks_its_request_once(ip, server, shot, monkeypatch, magic, body, kind):
+    """The surface checks the request; preflight, the session and the client carry the mark
+    (``validated``) instead of checking it again (it was four times)."""
+    import venice_nb.operations as operations
+
+    cls = getattr(operations, kind)
+    calls = []
+    original = cls.check_schema
+
+    def counted(self):
+        calls.append(self)
+        return original(self)
+
+    monkeypatch.setattr(cls, "check_schema", counted)
+    if body:
+        cell(ip, magic, body)
+    else:
+        line(ip, magic)
+    assert len(calls) == 1 and len(posts(server)) == 1

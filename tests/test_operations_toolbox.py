@@ -274,3 +274,32 @@ def test_background_remove_bodies(cat, spec_validator) -> None:
         BackgroundRemoveRequest(URL, transport="multipart").check()
     assert BackgroundRemoveRequest(IMG).estimated_cost(cat["bria-bg-remover"]) == 0.03
     assert "model" not in body.json and "model" not in parts.fields
+
+
+def test_a_request_refuses_a_path_instead_of_reading_it(tmp_path) -> None:
+    """operations/ does no I/O: the surfaces read files (to_input, venice_nb.upscale(path))."""
+    from venice_nb.errors import ValidationError
+    from venice_nb.operations import BackgroundRemoveRequest, MultiEditRequest, UpscaleRequest
+
+    path = tmp_path / "photo.png"
+    path.write_bytes(b"not read")  # reading it would fail differently: not an image
+    for build in (
+        lambda: UpscaleRequest(str(path)),
+        lambda: BackgroundRemoveRequest(path),
+        lambda: MultiEditRequest((str(path), str(path)), "x"),
+    ):
+        with pytest.raises(
+            ValidationError, match=r"^a request holds images, not paths: read "
+        ) as e:
+            build()
+        assert "\n" not in str(e.value)
+
+
+def test_one_registry_names_the_toolbox_for_every_surface() -> None:
+    from venice_nb.magics import TOOLBOX_OPERATIONS
+    from venice_nb.operations.request import TOOLBOX_OPERATIONS as OPERATIONS
+    from venice_nb.verbs import TOOLS, WORDS, model_type
+
+    assert set(WORDS) == set(TOOLBOX_OPERATIONS)  # the words that start a %venice line
+    assert {op for tool in TOOLS.values() for op in tool.operations} == set(OPERATIONS)
+    assert model_type("multi-edit") == "inpaint" and model_type("remove-background") == "image"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from venice_nb.display.html import format_ms
 from venice_nb.errors import ValidationError
 from venice_nb.operations.generate import GenerateRequest
 from venice_nb.panel.app import Panel
@@ -23,6 +22,7 @@ from venice_nb.panel.worker import Job, Worker
 from venice_nb.server import LocalServer
 from venice_nb.session import VeniceSession
 from venice_nb.settings import Settings
+from venice_nb.text import format_ms
 
 TEST_KEY = "panel-test-key-0123456789"
 

@@ -1,4 +1,5 @@
-"""Results: format from magic bytes, whole-image checks, timing, provenance and repr."""
+"""Results: format from magic bytes, whole-image checks (image_format.py), timing, provenance
+and repr."""
 
 from __future__ import annotations
 
@@ -6,15 +7,12 @@ import pytest
 from factories import encode, make_result
 
 from venice_nb.errors import InvalidResponseError, VeniceError
+from venice_nb.image_format import header_alpha, header_size, image_problem, sniff_format
 from venice_nb.result import (
     GeneratedImage,
     SweepCell,
     SweepResult,
     Timing,
-    header_alpha,
-    header_size,
-    image_problem,
-    sniff_format,
 )
 
 PNG, JPEG, WEBP = encode("PNG"), encode("JPEG"), encode("WEBP")

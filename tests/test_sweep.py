@@ -121,7 +121,7 @@ def test_a_bug_in_a_worker_is_raised_not_swallowed(server):
     class Broken:
         settings = Settings(concurrency=2)
 
-        def generate(self, request, **kw):
+        def send(self, request, **kw):
             if request.seed == 2:
                 raise RuntimeError("bug in the worker")
             return None

@@ -21,7 +21,7 @@ from venice_nb.operations.generate import GenerateRequest
 from venice_nb.result import GeneratedImage, GenerationResult
 from venice_nb.session import VeniceSession, operation_cost
 from venice_nb.settings import Settings
-from venice_nb.toolbox import build_edit
+from venice_nb.verbs import build_edit
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "venice-models-2026-08-20.json"
 KEY = "sk-toolbox-api-canary-42"

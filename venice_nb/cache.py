@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import redact_url
-from .result import GeneratedImage, GenerationResult, Timing, sniff_format
+from .image_format import sniff_format
+from .result import GeneratedImage, GenerationResult, Timing
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .operations.generate import GenerateRequest
-    from .operations.openai import OpenAIImageRequest
+    from .operations.request import Request
 
 FORMAT_VERSION = 1
 META = "meta.json"
@@ -140,9 +140,7 @@ class ResultCache:
         except (ValueError, OSError):
             return False
 
-    def get(
-        self, key: str, request: GenerateRequest | OpenAIImageRequest
-    ) -> GenerationResult | None:
+    def get(self, key: str, request: Request) -> GenerationResult | None:
         """The cached result for ``key`` (``cached=True``, cost 0), or None on a miss of any kind."""
         started = time.perf_counter()
         try:
@@ -173,7 +171,7 @@ class ResultCache:
     def _rebuild(
         meta: dict[str, Any],
         images: list[GeneratedImage],
-        request: GenerateRequest | OpenAIImageRequest,
+        request: Request,
     ) -> GenerationResult:
         """The result as first received, marked cached and free; the request is the one asked."""
         api = _field(meta, "timing", dict) or {}

@@ -1,8 +1,9 @@
 """``VeniceClient``: every byte that goes over the wire goes through here.
 
-One ``requests.Session`` (connection reuse), a base URL, the key (read when a call is made, never
-stored in a repr), timeouts, bounded retries and the mapping of every failure to an error class from
-``errors.py``. No IPython, no widgets, no PIL: this works in a plain script.
+The endpoints (generate, the OpenAI route, models and styles, the toolbox) over ``Transport``
+(``transport.py``: one ``requests.Session``, timeouts, bounded retries, the rate gate and the
+breaker), with the key (read when a call is made, never stored in a repr) and the catalogue cache
+(one ``models_of`` per model type). No IPython, no widgets, no PIL: this works in a plain script.
 
 The key travels only inside a ``requests`` auth object whose repr is masked (``apikey.py``), so no
 local variable, exception message or log record of ours ever holds it. Our errors are raised outside
@@ -14,57 +15,47 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-import requests
-
-from . import __version__
 from .apikey import KEY_ENV, Bearer, Secret, checked, current_key, mask, masked, wrap
-from .catalogue import Catalogue, ModelSpec, did_you_mean
+from .catalogue import Catalogue, ModelSpec
 from .errors import (
-    APIConnectionError,
-    APITimeoutError,
-    CancelledError,
     ConfigurationError,
     ContentPolicyError,
-    ErrorBudgetError,
     InvalidResponseError,
-    ModelOfflineError,
     NotFoundError,
     VeniceError,
-    redact_url,
 )
-from .errors import from_response as api_error
-from .images_stream import ImagesStream
-from .lineage import derived_result
-from .network import CircuitBreaker, is_loopback, proxy_for
+from .fuzzy import did_you_mean
+from .image_format import sniff_format
 from .operations.background import BackgroundRemoveRequest
-from .operations.common import Body, ToolboxRequest, explain_refusal
+from .operations.common import ToolboxRequest, explain_refusal
 from .operations.edit import EditRequest
 from .operations.generate import GenerateRequest, Review, request_from
 from .operations.multi_edit import MultiEditRequest
 from .operations.openai import OpenAIImageRequest
 from .operations.upscale import UpscaleRequest
-from .ratelimit import (
-    RateGate,
-    RetryCallback,
-    RetryEvent,
-    RetryPolicy,
-    should_retry,
+from .responses import (
+    build_result,
+    derived_result,
+    echoed_seed,
+    json_or_none,
+    moderation_flags,
+    openai_images,
 )
-from .ratelimit import delay as retry_delay
-from .responses import build_result, echoed_seed, json_or_none, moderation_flags, openai_images
-from .result import GeneratedImage, GenerationResult, sniff_format
-from .text import plural
-from .urls import DEFAULT_BASE_URL, check_base_url
-from .wire import BodyTimeout, parse_images_json, read_body
+from .result import GeneratedImage, GenerationResult, SweepCell
+from .retry import RetryCallback, RetryPolicy
+from .transport import MAX_RESPONSE_BYTES, Reply, Transport
+from .urls import BASE_URL_ENV, DEFAULT_BASE_URL, resolve_base_url
+from .verbs import ToolboxVerbs, model_type
+from .wire import parse_images_json
 
-# KEY_ENV and mask live in apikey.py and stay importable from here for existing callers.
+# KEY_ENV and mask (apikey.py), BASE_URL_ENV and resolve_base_url (urls.py) stay importable
+# from here for existing callers.
 __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
@@ -77,34 +68,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BASE_URL_ENV = "VENICE_BASE_URL"
 CATALOGUE_TTL_S = 600.0  # the live catalogue moves: minutes, not the kernel's life
-MAX_RESPONSE_BYTES = 200 * 1024 * 1024  # four 4K PNGs as base64 fit; a runaway body does not
 
 
-def resolve_base_url(base_url: str | None = None) -> str:
-    """The URL calls go to: ``base_url``, else ``$VENICE_BASE_URL``, else the public API."""
-    if base_url:
-        return check_base_url(base_url)
-    if os.environ.get(BASE_URL_ENV, "").strip():
-        return check_base_url(os.environ[BASE_URL_ENV], f"${BASE_URL_ENV}")
-    return DEFAULT_BASE_URL
-
-
-@dataclass
-class _Reply:
-    """A response whose body was read in full (and the connection released)."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytearray
-    retries: int = 0
-    waited_s: float = 0.0  # spent waiting before retries: its own segment of the timing bar
-    # A 200 JSON answer's images, decoded while it arrived; ``body`` then holds the rest of it.
-    images_json: tuple[dict[str, Any], list[bytes]] | None = None
-
-
-class VeniceClient:
+class VeniceClient(Transport, ToolboxVerbs):
     """A client for the Venice image API (or the local preview server: same protocol).
 
     ``api_key`` wins over ``$VENICE_API_KEY``, which is read at each call, so a key exported after
@@ -131,28 +98,12 @@ class VeniceClient:
         secret = wrap(api_key)
         del api_key
         self._key = checked(secret, "api_key") if secret else None
-        self.base_url = resolve_base_url(base_url)
-        self._shown_url = redact_url(self.base_url)  # for messages and repr: no credentials
-        for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
-            if not isinstance(value, (int, float)) or not value > 0:
-                raise ConfigurationError(f"{name} must be a positive number of seconds")
-        self.connect_timeout = float(connect_timeout)
-        self.read_timeout = float(read_timeout)
-        self.retry = retry or RetryPolicy()
-        self.on_retry = on_retry
-        self.max_response_bytes = int(max_response_bytes)
-        self.gate = RateGate()
-        self._session = requests.Session()
-        # Proxies from the environment, except for loopback (the embedded preview server lives
-        # in this process; a proxy elsewhere cannot reach it, whatever NO_PROXY says).
-        self._session.trust_env = not is_loopback(self.base_url)
-        self.breaker = CircuitBreaker()  # shared by every thread using this client
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        self._session.headers["User-Agent"] = f"venice-nb/{__version__}"
-        self._catalogue: Catalogue | None = None
-        self._catalogues: dict[str, Catalogue] = {}  # the toolbox's: type=inpaint, type=upscale
+        super().__init__(
+            resolve_base_url(base_url), connect_timeout=connect_timeout,
+            read_timeout=read_timeout, retry=retry, on_retry=on_retry,
+            max_response_bytes=max_response_bytes, pool_size=pool_size,
+        )  # fmt: skip
+        self._catalogues: dict[str, Catalogue] = {}  # by type: image, inpaint, upscale
         self.catalogue_ttl_s = CATALOGUE_TTL_S
         self._refetched: set[str] = set()  # ids fetched again once because the list lacked them
         self._styles: list[str] | None = None
@@ -187,14 +138,15 @@ class VeniceClient:
             return None
         return Bearer(secret)
 
+    def _call(self, method: str, path: str, *, auth: bool = True, **kw: Any) -> Reply:
+        """``send`` with the key read now (a missing key refuses before anything is sent)."""
+        return self.send(method, path, bearer=self._auth(required=auth), **kw)
+
     def __repr__(self) -> str:
         return f"VeniceClient(base_url={self._shown_url!r}, api_key={self.masked_key!r})"
 
     def __reduce__(self) -> Any:
         raise TypeError("a VeniceClient cannot be pickled (it holds connections and maybe a key)")
-
-    def close(self) -> None:
-        self._session.close()
 
     def __enter__(self) -> VeniceClient:
         return self
@@ -212,25 +164,13 @@ class VeniceClient:
         the kernel's life. If that refresh fails, the copy in hand is used and the next call
         tries again.
         """
+        return self.models_of("image", refresh)
+
+    @property
+    def _catalogue(self) -> Catalogue | None:
+        """The image models as last fetched (None before the first fetch); no request."""
         with self._lock:
-            cached = self._catalogue
-        if cached is not None and not refresh and cached.age_s() < self.catalogue_ttl_s:
-            return cached
-        try:
-            reply = self._send("GET", "/models", params={"type": "image"}, auth=False)
-        except VeniceError:
-            if cached is not None and not refresh:
-                return cached
-            raise
-        try:
-            catalogue = Catalogue.from_json(json.loads(reply.body))
-        except (ValueError, KeyError, TypeError) as exc:
-            problem = str(exc)
-        else:
-            with self._lock:
-                self._catalogue = catalogue
-            return catalogue
-        raise InvalidResponseError(f"the models list could not be read ({problem})")
+            return self._catalogues.get("image")
 
     def spec(self, model_id: str) -> ModelSpec | None:
         """The catalogue row of ``model_id``, fetching the catalogue again once when the cached
@@ -247,7 +187,7 @@ class VeniceClient:
         with self._lock:
             if self._styles is not None and not refresh:
                 return list(self._styles)
-        reply = self._send("GET", "/image/styles", auth=False)
+        reply = self._call("GET", "/image/styles", auth=False)
         parsed = json_or_none(reply.body)
         styles = parsed.get("data") if isinstance(parsed, dict) else parsed
         if not isinstance(styles, list) or not all(isinstance(s, str) for s in styles):
@@ -273,7 +213,7 @@ class VeniceClient:
         request = request_from(request, "VeniceClient.validate", self.default_model)
         return self.review(request).request
 
-    def review(self, request: GenerateRequest | str) -> Review:
+    def review(self, request: GenerateRequest | str) -> Review[GenerateRequest]:
         """``request.review`` against the model's catalogue row (and the styles when a style
         is asked for): the request to send plus one warning line per ignored field.
 
@@ -320,7 +260,7 @@ class VeniceClient:
                 request, warnings = review.request, review.warnings
         started = time.perf_counter()
         try:
-            reply = self._send(
+            reply = self._call(
                 "POST", "/image/generate", json_body=request.to_json(), on_retry=on_retry,
                 cancel=cancel, model=request.model,
             )  # fmt: skip
@@ -365,7 +305,7 @@ class VeniceClient:
             request = OpenAIImageRequest.from_generate(request)
         request.check()
         started = time.perf_counter()
-        reply = self._send(
+        reply = self._call(
             "POST", "/images/generations", json_body=request.to_json(), on_retry=on_retry,
             cancel=cancel, model=request.model,
         )  # fmt: skip
@@ -385,45 +325,54 @@ class VeniceClient:
     # ---- the toolbox: edit, multi-edit, upscale, background removal ---------------------------
 
     def models_of(self, kind: str, refresh: bool = False) -> Catalogue:
-        """The models of one type (``image``; ``inpaint``: edit models; ``upscale``), cached."""
-        if kind == "image":
-            return self.models(refresh)
+        """The models of one type (``image``; ``inpaint``: edit models; ``upscale``), cached for
+        ``catalogue_ttl_s``; a failed refresh keeps the copy in hand (see ``models``)."""
         with self._lock:
             cached = self._catalogues.get(kind)
-            if cached is not None and not refresh and cached.age_s() < self.catalogue_ttl_s:
+        if cached is not None and not refresh and cached.age_s() < self.catalogue_ttl_s:
+            return cached
+        try:
+            reply = self._call("GET", "/models", params={"type": kind}, auth=False)
+        except VeniceError:
+            if cached is not None and not refresh:
                 return cached
-        reply = self._send("GET", "/models", params={"type": kind}, auth=False)
+            raise
         try:
             catalogue = Catalogue.from_json(json.loads(reply.body))
         except (ValueError, KeyError, TypeError) as exc:
-            problem = str(exc)
+            problem = str(exc)  # raised below, outside the except: nothing chained
         else:
             with self._lock:
                 self._catalogues[kind] = catalogue
             return catalogue
-        raise InvalidResponseError(f"the {kind} models list could not be read ({problem})")
+        what = "the models list" if kind == "image" else f"the {kind} models list"
+        raise InvalidResponseError(f"{what} could not be read ({problem})")
 
     def operation_spec(self, request: ToolboxRequest, fetch: bool = False) -> ModelSpec | None:
         """The catalogue row that checks and prices ``request`` (None when not listed)."""
-        kind = OPERATION_MODEL_TYPE.get(request.operation, "image")
+        kind = model_type(request.operation)
         if fetch:
             catalogue: Catalogue | None = self.models_of(kind)
         else:
             with self._lock:
-                catalogue = self._catalogue if kind == "image" else self._catalogues.get(kind)
+                catalogue = self._catalogues.get(kind)
         return catalogue.get(getattr(request, "model", "")) if catalogue is not None else None
 
     def validate_operation(self, request: ToolboxRequest) -> ToolboxRequest:
         """Check a toolbox request against its model before it costs anything; returns the request
         to send. An edit model the server lists nothing about is left to the server."""
+        if request.validated:  # a surface checked this very object
+            return request
         request.check()
-        kind = OPERATION_MODEL_TYPE.get(request.operation, "image")
+        kind = model_type(request.operation)
         catalogue = self.models_of(kind)
         model = getattr(request, "model", "")
         if request.operation in ("edit", "multi-edit") and len(catalogue):
-            return request.check_against(catalogue.require(model))  # type: ignore[attr-defined]
-        spec = catalogue.get(model)
-        return request.check_against(spec) if spec is not None else request  # type: ignore[attr-defined]
+            checked = request.check_against(catalogue.require(model))
+        else:
+            spec = catalogue.get(model)
+            checked = request.check_against(spec) if spec is not None else request
+        return checked.mark_validated(request.operation)
 
     def edit(self, request: EditRequest, **kw: Any) -> GenerationResult:
         """``POST /image/edit``: one image changed by an instruction."""
@@ -441,6 +390,29 @@ class VeniceClient:
         """``POST /image/background-remove``: a PNG with the background transparent."""
         return self.run_operation(_expect(request, BackgroundRemoveRequest), **kw)
 
+    def run_toolbox(self, request: ToolboxRequest, *, use_cache: bool = True) -> GenerationResult:
+        """The maker's toolbox (``img.upscale(2)`` on a result this client made): checked against
+        the model's catalogue, then sent (a client has no cache: ``use_cache`` is ignored)."""
+        return self.run_operation(self.validate_operation(request))
+
+    def rerun(self, cells: list[SweepCell], route: str = "generate") -> list[SweepCell]:
+        """The maker's ``retry_failed``: each cell's request sent again, one after the other."""
+        fresh = []
+        for cell in cells:
+            again = SweepCell(dict(cell.params), request=cell.request)
+            try:
+                request = cell.request
+                if isinstance(request, OpenAIImageRequest) or route == "openai":
+                    again.result = self.generate_openai(request)
+                elif isinstance(request, GenerateRequest):
+                    again.result = self.generate(request)
+                else:
+                    again.result = self.run_operation(request)
+            except VeniceError as exc:
+                again.error = exc
+            fresh.append(again)
+        return fresh
+
     def run_operation(
         self,
         request: ToolboxRequest,
@@ -448,13 +420,15 @@ class VeniceClient:
         on_retry: RetryCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
-        """Send one toolbox request (checked first: a refusal sends nothing) and read its image."""
-        request.check()
+        """Send one toolbox request (checked first unless a surface did: a refusal sends nothing)
+        and read its image."""
+        if not request.validated:
+            request.check()
         body = request.body()
         started = time.perf_counter()
         failure: VeniceError | None = None
         try:
-            reply = self._send(
+            reply = self._call(
                 "POST", request.path, body=body, on_retry=on_retry, cancel=cancel,
                 model=getattr(request, "model", None),
             )  # fmt: skip
@@ -468,7 +442,7 @@ class VeniceClient:
             retries=reply.retries, spec=self.operation_spec(request),
         )  # fmt: skip
         del reply.body[:]
-        return result
+        return result.made_by(self)
 
     # ---- plumbing ----------------------------------------------------------------------------
 
@@ -484,7 +458,7 @@ class VeniceClient:
         self,
         request: GenerateRequest | OpenAIImageRequest,
         images: list[GeneratedImage],
-        reply: _Reply,
+        reply: Reply,
         meta: Mapping[str, Any],
         wall_ms: float,
     ) -> GenerationResult:
@@ -497,243 +471,13 @@ class VeniceClient:
         )  # fmt: skip
         if reply.waited_s:
             result.timing = replace(result.timing, retry_wait_ms=reply.waited_s * 1000)
-        return result
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        body: Body | None = None,
-        params: Mapping[str, str] | None = None,
-        auth: bool = True,
-        on_retry: RetryCallback | None = None,
-        cancel: threading.Event | None = None,
-        model: str | None = None,
-    ) -> _Reply:
-        """One call with bounded retries. Returns the response with its (bounded) body.
-
-        Retries 429/500/502/503/504 and dropped connections, waiting ``Retry-After`` (or the
-        rate-limit reset header on a 429) when the server says, else exponential backoff with
-        jitter. Never retries other statuses, timeouts or bodies that are not what they claim.
-        """
-        bearer = self._auth(required=auth)  # before anything is sent
-        url = self.base_url + path
-        policy = self.retry
-        waited = 0.0
-        retries = 0
-        while True:
-            locked = self.gate.lock_reason()
-            if locked is not None and self.gate.wait_s() > policy.max_total_wait_s - waited:
-                left = self.gate.wait_s()
-                raise ErrorBudgetError(
-                    f"not sent: {locked}", resets_at=time.time() + left, retry_after=left
-                )
-            # The gate paces every worker from the rate-limit headers (and a 429's pause).
-            while (slot := self.gate.take(model or path))[0] is None:
-                self._pause(slot[1], cancel)
-            self._pause(0, cancel)
-            blocked = self.breaker.blocked()
-            if blocked is not None:
-                raise self._through_proxy(
-                    APIConnectionError(f"not sent to {self._shown_url}: {blocked}")
-                )
-            payload = body.requests_kwargs() if body is not None else {"json": json_body}
-            reply, failure, retryable = self._attempt(method, url, payload, params, bearer)
-            self.gate.finish(slot[0], *((reply.headers, reply.status) if reply else (None,)))
-            if reply is not None and 200 <= reply.status < 300:
-                reply.retries = retries
-                reply.waited_s = waited
-                return reply
-            if reply is not None and reply.status < 400:  # redirects are not followed (POST, key)
-                where = reply.headers.get("Location") or "elsewhere"
-                raise InvalidResponseError(
-                    f"the server answered HTTP {reply.status}, redirecting to {where}",
-                    hint="Check the base URL (%venice config); redirects are not followed.",
-                )
-            status: int | None = None
-            if reply is not None:
-                status = reply.status
-                failure = api_error(status, reply.headers, reply.body, model=model, path=path)
-                if status == 404 and model is None:  # no such path: the base URL is wrong
-                    failure.hint = (
-                        f"{self._shown_url} has no {path}: the base URL should be the API root, "
-                        f"e.g. {DEFAULT_BASE_URL} (see %venice config)."
-                    )
-                retryable = should_retry(status, reply.headers, policy=policy)
-                if isinstance(failure, ModelOfflineError):  # switched off, not busy
-                    retryable = False
-            assert failure is not None
-            if status is None or status in (407, 502, 504):
-                failure = self._through_proxy(failure)
-            if not retryable or retries >= policy.max_retries:
-                if retries:
-                    failure.message += f" (after {plural(retries, 'retry', 'retries')})"
-                raise failure
-            headers = reply.headers if reply is not None else None
-            delay = retry_delay(retries + 1, headers, status=status, policy=policy)
-            if waited + delay > policy.max_total_wait_s:
-                if isinstance(failure, ErrorBudgetError):  # every worker stops sending too
-                    self.gate.lock_out(delay, _short(failure.message))
-                if hasattr(failure, "retry_after") and failure.retry_after is None:
-                    failure.retry_after = delay
-                failure.message += (
-                    f" (gave up: waiting {delay:.1f} s more would pass the "
-                    f"{policy.max_total_wait_s:g} s retry budget)"
-                )
-                raise failure
-            retries += 1
-            if status == 429:
-                self.gate.pause(delay)
-            reason = f"HTTP {status}: {_short(failure.message)}" if status else failure.message
-            event = RetryEvent(retries, policy.max_retries, delay, status, reason)
-            log.info("venice_nb: %s", event.describe())
-            for callback in (on_retry, self.on_retry):
-                if callback is not None:
-                    callback(event)
-            self._pause(delay, cancel)
-            waited += delay
-
-    def _attempt(
-        self,
-        method: str,
-        url: str,
-        payload: Mapping[str, Any],
-        params: Mapping[str, str] | None,
-        bearer: Bearer | None,
-    ) -> tuple[_Reply | None, VeniceError | None, bool]:
-        """One HTTP exchange: (reply, None, _) or (None, error, retryable). Never raises ours
-        from inside an ``except`` block, so no ``requests`` exception is chained to it."""
-        failure: VeniceError | None = None
-        retryable = False
-        resp: requests.Response | None = None
-        try:
-            resp = self._session.request(
-                method, url, **payload, params=params, auth=bearer, stream=True,
-                headers={"Accept-Encoding": "gzip"}, allow_redirects=False,
-                timeout=(self.connect_timeout, self.read_timeout),
-            )  # fmt: skip
-            self.breaker.succeeded()  # any answer: the server is up
-            stream = ImagesStream() if _json_success(resp) else None
-            body = read_body(
-                resp, self.max_response_bytes, deadline_s=self.read_timeout, watcher=stream
-            )
-            if stream is None:
-                return _Reply(resp.status_code, resp.headers, body), None, False
-            body, images_json = stream.finish(body)
-            return (
-                _Reply(resp.status_code, resp.headers, body, images_json=images_json),
-                None,
-                False,
-            )
-        except BodyTimeout as exc:
-            failure = APITimeoutError(exc.message)
-        except InvalidResponseError as exc:
-            failure = InvalidResponseError(exc.message, hint=exc.hint)
-        except requests.exceptions.ConnectTimeout:
-            failure = APIConnectionError(
-                f"could not connect to {self._shown_url} within {self.connect_timeout:g} s"
-            )
-            retryable = True
-            self.breaker.failed(f"no connection within {self.connect_timeout:g} s")
-        except requests.exceptions.ReadTimeout:
-            failure = APITimeoutError(
-                f"no answer from {self._shown_url} within {self.read_timeout:g} s"
-            )
-        except requests.exceptions.ContentDecodingError:
-            failure = InvalidResponseError("the server's compressed answer could not be decoded")
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
-            if "timed out" in str(e).lower():
-                failure = APITimeoutError(
-                    f"no answer from {self._shown_url} within {self.read_timeout:g} s"
-                )
-            else:
-                failure = APIConnectionError(
-                    f"the connection to {self._shown_url} failed or was dropped "
-                    f"({_connection_reason(e)})"
-                )
-                retryable = True
-                if _never_connected(e):
-                    self.breaker.failed(_connection_reason(e))
-        except requests.exceptions.RequestException as exc:
-            failure = APIConnectionError(
-                f"the request to {self._shown_url} failed ({type(exc).__name__})"
-            )
-        finally:
-            if resp is not None:
-                resp.close()
-        return None, failure, retryable
-
-    def _through_proxy(self, failure: VeniceError) -> VeniceError:
-        """``failure`` naming the environment's proxy, if the call went through one."""
-        proxy = proxy_for(self.base_url) if self._session.trust_env else None
-        if proxy is not None and proxy.url not in failure.message:
-            failure.message += f" ({proxy.describe()}; to go direct, add the host to NO_PROXY)"
-        return failure
-
-    @staticmethod
-    def _pause(seconds: float, cancel: threading.Event | None) -> None:
-        """Sleep ``seconds`` (0 returns at once); a set ``cancel`` ends it with CancelledError."""
-        if cancel is not None and cancel.is_set():
-            raise CancelledError()
-        if seconds <= 0:
-            return
-        if cancel is None:
-            time.sleep(seconds)
-        elif cancel.wait(seconds):
-            raise CancelledError()
+        return result.made_by(self)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-
-OPERATION_MODEL_TYPE = {
-    "edit": "inpaint",
-    "multi-edit": "inpaint",
-    "upscale": "upscale",
-    "remove-background": "image",  # bria-bg-remover is listed under type=image
-}
 
 
 def _expect(request: Any, kind: type) -> Any:
     if not isinstance(request, kind):
         raise TypeError(f"expected a {kind.__name__}, got {type(request).__name__}")
     return request
-
-
-def _json_success(resp: requests.Response) -> bool:
-    """A 200 in JSON: its ``images`` strings are worth decoding while they arrive."""
-    kind = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    return resp.status_code == 200 and kind == "application/json"
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _never_connected(exc: Exception) -> bool:
-    """True when no connection to the server (or its proxy) was made at all: refused, no such
-    host, unreachable. A connection dropped mid-answer means the server is up."""
-    from urllib3.exceptions import NewConnectionError, ProxyError
-
-    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
-    return isinstance(reason, (NewConnectionError, ProxyError))
-
-
-def _connection_reason(exc: Exception) -> str:
-    """A short, header-free reason: 'connection refused', 'connection reset', ..."""
-    text = str(exc).lower()
-    for needle, reason in (
-        ("refused", "connection refused"),
-        ("reset", "connection reset"),
-        ("aborted", "connection aborted"),
-        ("remote end closed", "closed without an answer"),
-        ("incomplete", "answer cut short"),
-        ("name or service", "host name not found"),
-        ("nodename", "host name not found"),
-        ("getaddrinfo", "host name not found"),
-    ):
-        if needle in text:
-            return reason
-    return type(exc).__name__

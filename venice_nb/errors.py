@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .retry import error_budget_reset, server_delay
+
 ONE_LINE_MAX = 400
 
 
@@ -300,8 +302,6 @@ def from_response(
     """The error for an HTTP error answer, from its status, headers and body (JSON, a string or
     an HTML page from a proxy), explained by what it means on the live service (venice-api.md
     §0.7-0.8). ``model`` is the model the request named; ``path`` the route it went to."""
-    from .ratelimit import error_budget_reset, server_delay
-
     cls = STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
     request_id = headers.get("CF-RAY")
     text = bytes(body[:20_000]).decode("utf-8", "replace")

@@ -11,7 +11,6 @@ fetched: the service reads them itself, so their size is not known here.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import math
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ValidationError
+from .images_stream import strict_b64decode
 from .result import (
     MIME,
     GeneratedImage,
@@ -126,10 +126,20 @@ class InputImage:
 # ---- turning things into InputImages ---------------------------------------------------------
 
 
-def to_input(value: Any, label: str | None = None) -> InputImage:
-    """An ``InputImage`` from anything a user may pass; a ValidationError (one line) otherwise."""
+def to_input(value: Any, label: str | None = None, *, files: bool = True) -> InputImage:
+    """An ``InputImage`` from anything a user may pass; a ValidationError (one line) otherwise.
+
+    ``files=False`` (the request models in ``operations/``, which do no I/O) refuses a path
+    instead of reading it: the surfaces read files, the requests only hold what was read."""
     if isinstance(value, InputImage):
         return value
+    if not files and _is_path(value):
+        raise ValidationError(
+            f"a request holds images, not paths: read {str(value)!r} first with "
+            "venice_nb.images_in.to_input(path), or pass the path to venice_nb.edit/upscale/"
+            "remove_background, which read it",
+            field="image",
+        )
     if isinstance(value, GenerationResult):
         name = label or _result_label(value)
         if len(value.images) != 1:
@@ -160,6 +170,15 @@ def to_input(value: Any, label: str | None = None) -> InputImage:
             "  ", " "
         ),
         field="image",
+    )
+
+
+def _is_path(value: Any) -> bool:
+    """A file path (not a URL, not a data URI): what ``to_input`` would read from disk."""
+    if isinstance(value, os.PathLike):
+        return True
+    return isinstance(value, str) and not value.strip().lower().startswith(
+        ("http://", "https://", "data:")
     )
 
 
@@ -322,8 +341,8 @@ def _data_uri(text: str) -> bytes:
             "a data URI must be base64-encoded (data:image/png;base64,...)", field="image"
         )
     try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
+        return strict_b64decode(payload.encode("ascii", "replace"))
+    except ValueError:
         raise ValidationError("the data URI holds invalid base64", field="image") from None
 
 

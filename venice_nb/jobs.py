@@ -7,24 +7,24 @@ them), so neither has to import the other to name a job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .operations.generate import GenerateRequest
+from .operations.generate import request_from
+from .operations.request import Request
 
 
 @dataclass(frozen=True)
 class Job:
     """One request of a sweep and the swept values that label its cell."""
 
-    request: GenerateRequest
+    request: Request  # a generation or a toolbox request (edit, upscale...)
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from .operations.generate import request_from
-
-        if not hasattr(self.request, "operation"):  # toolbox requests (edit, upscale) run too
-            request_from(self.request, "Job")  # a TypeError now, not an AttributeError later
+        if not isinstance(self.request, Request):
+            request_from(
+                self.request, "Job"
+            )  # a TypeError that says how, not an AttributeError later
 
 
 def as_jobs(jobs: Any) -> list[Job]:

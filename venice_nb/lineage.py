@@ -78,36 +78,3 @@ def lineage_for(request: Any, **served: str | None) -> Lineage:
         notes=tuple(request.notes()),
         **served,
     )
-
-
-def derived_result(
-    request: Any,
-    data: bytes | bytearray,
-    headers: Mapping[str, str],
-    wall_ms: float,
-    *,
-    base_url: str,
-    retries: int = 0,
-    spec: Any = None,
-) -> Any:
-    """The ``GenerationResult`` of a toolbox call: its one image (format from the magic bytes,
-    moderation flags from the headers) with its lineage, the headers read as for a generation,
-    and the operation's price (a blocked result is not charged)."""
-    from .responses import build_result, moderation_flags
-    from .result import GeneratedImage
-
-    lineage = lineage_for(
-        request,
-        model_id=headers.get("x-venice-model-id") or None,
-        model_name=headers.get("x-venice-model-name") or None,
-    )
-    image = GeneratedImage.from_bytes(data, index=0, lineage=lineage, **moderation_flags(headers))
-    result = build_result(
-        request, [image], headers, {}, wall_ms, base_url=base_url, retries=retries
-    )
-    result.route = request.operation
-    if result.content_violation:
-        result.cost_usd = 0.0
-    elif spec is not None or request.operation in ("upscale", "remove-background"):
-        result.cost_usd = request.estimated_cost(spec)
-    return result

@@ -32,7 +32,8 @@ from IPython.utils.process import arg_split
 from traitlets import TraitError, default, observe, validate
 
 from .errors import ConfigurationError, ValidationError, VeniceError
-from .settings import BASE_URL_ENV, Settings, setting_trait
+from .settings import Settings, setting_trait
+from .urls import BASE_URL_ENV
 
 if TYPE_CHECKING:  # pragma: no cover
     from .parse import Plan
@@ -68,7 +69,7 @@ def show(html: str, text: str) -> None:
 
 
 def did_you_mean(name: str, choices: Any) -> str:
-    from .catalogue import did_you_mean as suggest
+    from .fuzzy import did_you_mean as suggest
 
     return suggest(name, choices)
 
@@ -338,7 +339,6 @@ class VeniceMagics(Magics):
                 "goes in the cell body, options start with - or --"
             )
         from .parse import interpolate, split_body
-        from .run import execute
 
         prompt, negative = split_body(cell or "")
         try:
@@ -364,21 +364,43 @@ class VeniceMagics(Magics):
                 raise UsageError(
                     f"--thumb {args.thumb} is not a thumbnail size: 0, or 64 to 4096 pixels"
                 ) from exc
-        save_dir = None if args.save is None else args.save or self.session.settings.save_dir
-        checked = self._preflight(plan, save_dir, use_cache=not args.no_cache, confirmed=args.yes)
-        from .display.html import notice_html
+        return self._carry_out(
+            plan, None, plan.notes, plan.axes, route=plan.route, save=args.save,
+            no_cache=args.no_cache, confirmed=args.yes, output=args.output, thumb=thumb,
+        )  # fmt: skip
 
+    def _carry_out(
+        self,
+        plan: Plan | None,
+        jobs: list[Job] | None,
+        notes: list[str],
+        axes: list[tuple[str, list[Any]]],
+        *,
+        route: str,
+        save: str | None,
+        no_cache: bool,
+        confirmed: bool,
+        output: str | None,
+        thumb: int | None = None,
+    ) -> GenerationResult | SweepResult:
+        """The one sequence of a cell, generation or toolbox: preflight (nothing paid for until
+        everything passed), the notes, run with the live line, bind ``-o``, then save (a failed
+        save must not lose a paid result)."""
+        from .display.html import notice_html
+        from .run import execute
+
+        save_dir = None if save is None else save or self.session.settings.save_dir
+        checked = self._preflight(
+            plan, save_dir, use_cache=not no_cache, confirmed=confirmed, jobs=jobs
+        )
         notice = self.session.take_notice()
-        for note in [notice] if notice else []:
+        for note in ([notice] if notice else []) + notes + checked.notes:
             show(notice_html(note), note)
-        for note in plan.notes + checked.notes:
-            show(notice_html(note), note)
-        jobs = checked.jobs
-        result = execute(self.session, jobs, plan.axes, plan.route, use_cache=not args.no_cache)
+        result = execute(self.session, checked.jobs, axes, route, use_cache=not no_cache)
         if thumb is not None:
             result.thumb_size = thumb  # this output's gallery size; the setting stays as it is
-        if args.output:
-            self.user_ns[args.output] = result
+        if output:
+            self.user_ns[output] = result
         if save_dir:
             self._save(result, save_dir)
         return result
@@ -387,25 +409,14 @@ class VeniceMagics(Magics):
 
     def _toolbox(self, operation: str, rest: list[str], body: str) -> Any:
         from . import toolbox_magic
-        from .run import execute
 
         tokens = self._split(rest[0] if rest else "")
         plan = toolbox_magic.plan(operation, tokens, body, self.user_ns, self.session)
         self._check_output_name(plan.output)
-        save_dir = None if plan.save is None else plan.save or self.session.settings.save_dir
-        checked = self._preflight(
-            None, save_dir, use_cache=not plan.no_cache, confirmed=plan.yes, jobs=plan.jobs
-        )
-        from .display.html import notice_html
-
-        notice = self.session.take_notice()
-        for note in ([notice] if notice else []) + plan.notes + checked.notes:
-            show(notice_html(note), note)
-        result = execute(self.session, checked.jobs, plan.axes, use_cache=not plan.no_cache)
-        if plan.output:
-            self.user_ns[plan.output] = result
-        if save_dir:
-            self._save(result, save_dir)
+        result = self._carry_out(
+            None, plan.jobs, plan.notes, plan.axes, route="generate", save=plan.save,
+            no_cache=plan.no_cache, confirmed=plan.yes, output=plan.output,
+        )  # fmt: skip
         if plan.compare and getattr(result, "lineage", None) is not None:
             from IPython.display import display
 

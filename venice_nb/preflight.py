@@ -23,10 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ValidationError
+from .jobs import as_jobs
+from .operations.generate import flag
+from .text import format_usd, plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from .jobs import Job
-    from .operations.generate import GenerateRequest
+    from .operations.request import Request
     from .session import VeniceSession
 
 
@@ -86,7 +89,7 @@ def check_save_target(directory: str | os.PathLike[str], name: str = "--save") -
 
 def preflight(
     session: VeniceSession,
-    jobs: Sequence[Job | GenerateRequest] | Callable[[], Sequence[Job | GenerateRequest]],
+    jobs: Sequence[Job | Request] | Callable[[], Sequence[Job | Request]],
     *,
     route: str = "generate",
     use_cache: bool = True,
@@ -99,9 +102,6 @@ def preflight(
     ``jobs`` may be a callable so that building them (which reads the catalogue) happens after
     the settings check. ``confirmed=False`` applies the cost guard (``cost_limit_usd``).
     """
-    from .jobs import as_jobs
-    from .operations.generate import flag
-
     session.check_refusals()
     if save_dir is not None:
         check_save_target(save_dir)
@@ -137,9 +137,6 @@ def preflight(
         )
     limit = session.settings.cost_limit_usd
     if not confirmed and checked.cost_usd > limit + 1e-9:
-        from .display.html import format_usd
-        from .text import plural
-
         images = sum(job.request.image_count for job in sent)
         what = f"{plural(len(sent), 'request')}, {plural(images, 'image')}"
         if hits:

@@ -1,7 +1,8 @@
 """What a successful answer says besides its main image bytes, and the result it becomes.
 
 The OpenAI route's image list, the moderation flags, a model's deprecation, the seed the server
-echoed and the numbers in its headers, gathered by ``build_result`` into a ``GenerationResult``.
+echoed and the numbers in its headers, gathered by ``build_result`` into a ``GenerationResult``
+(``derived_result`` for a toolbox answer: one image with its lineage and the operation's price).
 Each reader is forgiving where the API is loose (a missing or garbled header is ``None``) and
 strict where a wrong guess would mislead (images).
 """
@@ -14,19 +15,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from .errors import InvalidResponseError
-from .ratelimit import seconds_until_reset
+from .lineage import lineage_for
 from .result import LOCAL_PREVIEW, GeneratedImage, GenerationResult, RateLimit, Timing
+from .retry import seconds_until_reset
 from .text import readable_date
 from .wire import decode_b64
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalogue import ModelSpec
-    from .operations.generate import GenerateRequest
-    from .operations.openai import OpenAIImageRequest
+    from .operations.request import Request
 
 
 def build_result(
-    request: GenerateRequest | OpenAIImageRequest,
+    request: Request,
     images: list[GeneratedImage],
     headers: Mapping[str, str],
     meta: Mapping[str, Any],
@@ -157,3 +158,33 @@ def _float(value: str | None) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def derived_result(
+    request: Any,
+    data: bytes | bytearray,
+    headers: Mapping[str, str],
+    wall_ms: float,
+    *,
+    base_url: str,
+    retries: int = 0,
+    spec: Any = None,
+) -> Any:
+    """The ``GenerationResult`` of a toolbox call: its one image (format from the magic bytes,
+    moderation flags from the headers) with its lineage, the headers read as for a generation,
+    and the operation's price (a blocked result is not charged)."""
+    lineage = lineage_for(
+        request,
+        model_id=headers.get("x-venice-model-id") or None,
+        model_name=headers.get("x-venice-model-name") or None,
+    )
+    image = GeneratedImage.from_bytes(data, index=0, lineage=lineage, **moderation_flags(headers))
+    result = build_result(
+        request, [image], headers, {}, wall_ms, base_url=base_url, retries=retries
+    )
+    result.route = request.operation
+    if result.content_violation:
+        result.cost_usd = 0.0
+    elif spec is not None or request.operation in ("upscale", "remove-background"):
+        result.cost_usd = request.estimated_cost(spec)
+    return result

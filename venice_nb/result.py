@@ -1,8 +1,8 @@
 """What a generation gives back: images as received, plus everything the API told us about them.
 
 Images stay the bytes the server sent (no decode, no re-encode); their format comes from their magic
-bytes, never from what we asked for. Size is read lazily from the header via Pillow, which is only
-imported then. ``save()`` is ``saving.save_result``: atomic, never overwriting, never outside the
+bytes, never from what we asked for (``image_format.py``). Size is read from the header, else
+lazily via Pillow, which is only imported then. ``save()`` is ``saving.save_result``: atomic, never overwriting, never outside the
 target directory.
 """
 
@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidResponseError, VeniceError, redact_url
+from .image_format import header_size, image_problem, sniff_format
+from .maker import Maker, maker_of
 from .saving import save_result
 from .text import plural
 
@@ -23,125 +25,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image
 
     from .lineage import Lineage
-    from .operations.generate import GenerateRequest
-    from .operations.openai import OpenAIImageRequest
+    from .operations.request import Request
 
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 EXTENSION = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 LOCAL_PREVIEW = "local preview"
-
-
-def sniff_format(data: bytes | bytearray | memoryview) -> str | None:
-    """'png', 'jpeg' or 'webp' from the magic bytes, None for anything else."""
-    head = bytes(data[:12])
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return None
-
-
-def header_size(data: bytes | bytearray | memoryview, fmt: str) -> tuple[int, int] | None:
-    """(width, height) read from the header bytes, or None when they are not the usual shape
-    (the caller then asks Pillow). Opening a WebP with Pillow decodes its first frame (~7 ms for
-    1024x1024), so the display and the panel ask here first."""
-    head = bytes(data[:32])
-    if fmt == "png" and head[12:16] == b"IHDR":
-        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    if fmt == "webp" and len(head) >= 30:
-        chunk = head[12:16]
-        if chunk == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":
-            w, h = int.from_bytes(head[26:28], "little"), int.from_bytes(head[28:30], "little")
-            return w & 0x3FFF, h & 0x3FFF
-        if chunk == b"VP8L" and head[20] == 0x2F:
-            bits = int.from_bytes(head[21:25], "little")
-            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-        if chunk == b"VP8X":
-            w, h = int.from_bytes(head[24:27], "little"), int.from_bytes(head[27:30], "little")
-            return w + 1, h + 1
-        return None
-    if fmt == "jpeg":
-        return _jpeg_size(data)
-    return None
-
-
-def header_alpha(data: bytes | bytearray | memoryview, fmt: str) -> bool | None:
-    """Whether the picture carries transparency, from its header: a PNG's colour type or a tRNS
-    chunk before the pixels, a WebP's alpha flag (VP8X) or hint (VP8L). None when the header is
-    not the usual shape (the caller asks Pillow, which decodes a WebP's first frame to say)."""
-    if fmt == "jpeg":
-        return False
-    head = bytes(data[:32])
-    if fmt == "webp" and len(head) >= 25:
-        chunk = head[12:16]
-        if chunk == b"VP8 ":
-            return False
-        if chunk == b"VP8L" and head[20] == 0x2F:
-            return bool(int.from_bytes(head[21:25], "little") >> 28 & 1)
-        if chunk == b"VP8X":
-            return bool(head[20] & 0x10)
-        return None
-    if fmt == "png" and head[12:16] == b"IHDR" and len(head) >= 26:
-        if head[25] in (4, 6):  # grey + alpha, RGBA
-            return True
-        pos, n = 8, len(data)
-        while pos + 8 <= n:  # chunks until the first IDAT: a tRNS makes a colour transparent
-            kind = bytes(data[pos + 4 : pos + 8])
-            if kind == b"tRNS":
-                return True
-            if kind in (b"IDAT", b"IEND"):
-                return False
-            pos += 12 + int.from_bytes(bytes(data[pos : pos + 4]), "big")
-        return None
-    return None
-
-
-def _jpeg_size(data: bytes | bytearray | memoryview) -> tuple[int, int] | None:
-    """The frame size from the first SOF marker, walking the segments before it."""
-    pos, n = 2, len(data)
-    while pos + 9 < n:
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0x01, *range(0xD0, 0xD8)):  # no length
-            pos += 2
-            continue
-        length = int.from_bytes(bytes(data[pos + 2 : pos + 4]), "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            h = int.from_bytes(bytes(data[pos + 5 : pos + 7]), "big")
-            w = int.from_bytes(bytes(data[pos + 7 : pos + 9]), "big")
-            return (w, h) if w and h else None
-        if length < 2:
-            return None
-        pos += 2 + length
-    return None
-
-
-def image_problem(data: bytes | bytearray | memoryview, fmt: str) -> str | None:
-    """Why ``data`` (already sniffed as ``fmt``) is not a whole image, or None when it looks whole.
-
-    Structural checks only, no decoding (the client stays free of PIL): a PNG ends with its IEND
-    chunk, a WebP's RIFF size fits the bytes, a JPEG has its end-of-image marker near the end.
-    A body cut short in transit (truncated base64 that still decodes, a dropped stream) fails these.
-    """
-    n = len(data)
-    if fmt == "png":
-        if n < 8 + 25 + 12 or bytes(data[-12:])[4:8] != b"IEND":
-            return "the PNG has no IEND chunk at its end (cut short)"
-    elif fmt == "webp":
-        riff_size = int.from_bytes(bytes(data[4:8]), "little")
-        if n < 20 or riff_size + 8 > n:
-            return f"the WebP declares {riff_size + 8:,} bytes but has {n:,} (cut short)"
-    elif fmt == "jpeg":
-        tail = bytes(data[-4096:]) if n > 4096 else bytes(data[2:])
-        if b"\xff\xd9" not in tail:
-            return "the JPEG has no end-of-image marker (cut short)"
-    return None
 
 
 @dataclass(frozen=True, repr=False)
@@ -269,8 +157,16 @@ class RateLimit:
     reset_in_s: float | None = None
 
 
+class _KeepsMaker:
+    """A maker holds connections and maybe a key: it is never pickled with what it made (an
+    unpickled result says, in one line, that it has no maker)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "maker": None}
+
+
 @dataclass
-class GeneratedImage:
+class GeneratedImage(_KeepsMaker):
     """One image as received."""
 
     data: bytes
@@ -280,6 +176,8 @@ class GeneratedImage:
     blurred: bool = False
     content_violation: bool = False
     lineage: Lineage | None = field(default=None, repr=False)  # set on derived images
+    # The client or session that made this image: its verbs run there (see maker.py).
+    maker: Maker | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray, **kw: Any) -> GeneratedImage:
@@ -295,25 +193,23 @@ class GeneratedImage:
             raise InvalidResponseError(f"image {kw.get('index', 0) + 1}: {problem}")
         return cls(data=bytes(data), format=fmt, **kw)
 
-    # ---- the toolbox on this image (venice_nb.toolbox) -----------------------------------------
+    # ---- the toolbox on this image, run by its maker (maker.py) -------------------------------
 
     def edit(self, prompt: str, **kw: Any) -> GenerationResult:
         """This image changed by an instruction: ``img.edit("make it night", model=...)``."""
-        from .toolbox import edit
-
-        return edit(self, prompt, **kw)
+        return maker_of(kw.pop("session", None) or self.maker, "edit").edit_image(
+            self, prompt, **kw
+        )
 
     def upscale(self, scale: int = 2, **kw: Any) -> GenerationResult:
         """This image 2x or 4x bigger."""
-        from .toolbox import upscale
-
-        return upscale(self, scale, **kw)
+        maker = maker_of(kw.pop("session", None) or self.maker, "upscale")
+        return maker.upscale_image(self, scale, **kw)
 
     def remove_background(self, **kw: Any) -> GenerationResult:
         """This image with its background made transparent (a PNG)."""
-        from .toolbox import remove_background
-
-        return remove_background(self, **kw)
+        maker = maker_of(kw.pop("session", None) or self.maker, "remove the background")
+        return maker.remove_image_background(self, **kw)
 
     def compare(self, size: int = 512) -> Any:
         """This derived image beside its source(s), before/after (results have it too)."""
@@ -367,10 +263,10 @@ class GeneratedImage:
 
 
 @dataclass
-class GenerationResult:
+class GenerationResult(_KeepsMaker):
     """Everything one request returned. The magic binds it with ``-o`` and returns it."""
 
-    request: GenerateRequest | OpenAIImageRequest
+    request: Request  # a generation's, or the toolbox request a derived image came from
     images: list[GeneratedImage]
     id: str | None = None
     timing: Timing = field(default_factory=Timing)
@@ -392,6 +288,15 @@ class GenerationResult:
     cached: bool = False
     warnings: tuple[str, ...] = ()  # fields the model ignores, left out of the request
     thumb_size: int | None = field(default=None, repr=False, compare=False)  # --thumb; display only
+    # The client or session that made this result: its verbs run there (see maker.py).
+    maker: Maker | None = field(default=None, repr=False, compare=False)
+
+    def made_by(self, maker: Maker) -> GenerationResult:
+        """Remember ``maker`` on this result and its images, so their verbs run there."""
+        self.maker = maker
+        for image in self.images:
+            image.maker = maker
+        return self
 
     # ---- conveniences ----------------------------------------------------------------------
 
@@ -409,20 +314,18 @@ class GenerationResult:
         return self.images[0].lineage if self.images else None
 
     def edit(self, prompt: str, **kw: Any) -> GenerationResult:
-        """The (single) image of this result changed by an instruction."""
-        from .toolbox import edit
-
-        return edit(self, prompt, **kw)
+        """The (single) image of this result changed by an instruction, on this result's maker."""
+        return maker_of(kw.pop("session", None) or self.maker, "edit").edit_image(
+            self, prompt, **kw
+        )
 
     def upscale(self, scale: int = 2, **kw: Any) -> GenerationResult:
-        from .toolbox import upscale
-
-        return upscale(self, scale, **kw)
+        maker = maker_of(kw.pop("session", None) or self.maker, "upscale")
+        return maker.upscale_image(self, scale, **kw)
 
     def remove_background(self, **kw: Any) -> GenerationResult:
-        from .toolbox import remove_background
-
-        return remove_background(self, **kw)
+        maker = maker_of(kw.pop("session", None) or self.maker, "remove the background")
+        return maker.remove_image_background(self, **kw)
 
     def compare(self, size: int = 512) -> Any:
         """The source image(s) beside this derived one (before/after), for display."""
@@ -468,7 +371,7 @@ class GenerationResult:
         return {
             "route": self.route,
             # Toolbox requests describe their input images instead of carrying their bytes.
-            "request": getattr(self.request, "provenance_json", self.request.to_json)(),
+            "request": self.request.provenance_json(),
             "id": self.id,
             "seed": self.seed,  # None when the model ignores seeds: no claim of reproducibility
             "backend": self.backend,
@@ -533,7 +436,7 @@ class SweepCell:
 
 
 @dataclass
-class SweepResult:
+class SweepResult(_KeepsMaker):
     """A grid of generations. ``rows``/``cols`` name the swept fields shown on each axis."""
 
     cells: list[SweepCell]
@@ -543,6 +446,7 @@ class SweepResult:
     pages: str | None = None  # a third swept field: one titled sub-grid per value
     route: str = "generate"
     thumb_size: int | None = field(default=None, repr=False, compare=False)  # --thumb
+    maker: Maker | None = field(default=None, repr=False, compare=False)  # where it ran
 
     @property
     def results(self) -> list[GenerationResult]:
@@ -563,23 +467,18 @@ class SweepResult:
     def save(self, directory: str | os.PathLike[str] = "venice-images") -> list[Path]:
         return [p for r in self.results for p in r.save(directory)]
 
-    def retry_failed(self, session: Any = None) -> SweepResult:
-        """Send the failed cells again (only those: the others were paid for) and return this
-        grid with their new results or errors. Shows in a notebook as the updated grid."""
-        from .sweep import Job, SweepRunner
-
+    def retry_failed(self, session: Maker | None = None) -> SweepResult:
+        """Send the failed cells again (only those: the others were paid for) on the session the
+        sweep ran with (or ``session``), and return this grid with their new results or errors.
+        Shows in a notebook as the updated grid."""
         failed = [i for i, c in enumerate(self.cells) if c.error is not None and c.request]
         if not failed:
             print("retry_failed: no failed cell, nothing sent")  # a word, not silence
             return self
-        if session is None:
-            from .session import get_session
-
-            session = get_session()
-        jobs = [Job(self.cells[i].request, self.cells[i].params) for i in failed]
-        runner = SweepRunner(session, jobs, route=self.route)  # type: ignore[arg-type]
+        maker = maker_of(session or self.maker, "retry the failed cells")
         print(f"retry_failed: sending {len(failed)} failed cell(s) again\u2026", flush=True)
-        for i, cell in zip(failed, runner.run(), strict=True):
+        cells = maker.rerun([self.cells[i] for i in failed], route=self.route)
+        for i, cell in zip(failed, cells, strict=True):
             self.cells[i] = cell
         still = sum(1 for i in failed if self.cells[i].error is not None)
         print(f"retry_failed: {len(failed) - still} now ok, {still} failed again")

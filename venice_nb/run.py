@@ -13,8 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from .display.grid import sweep_html
+from .display.html import status_html
 from .errors import error_line
-from .text import plural
+from .operations.common import ToolboxRequest
+from .operations.generate import GenerateRequest
+from .sweep import SweepRunner
+from .text import format_ms, plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import GenerationResult, SweepResult
@@ -63,8 +68,6 @@ class StatusLine:
             return
         from IPython.display import display
 
-        from .display.html import status_html
-
         self._last = (text, state, progress, body)
         data = bundle(status_html(text, state, progress) + body, text)
         if self._handle is None:
@@ -88,9 +91,6 @@ def execute(
     Raises VeniceRunError when the only request (or every request of a sweep) failed, and
     GenerationCancelled on Ctrl-C after dropping the requests not yet sent.
     """
-    from .display.html import format_ms
-    from .sweep import SweepRunner
-
     landed = threading.Event()  # set by the workers' completion callback, read by this thread
     runner = SweepRunner(
         session,
@@ -154,8 +154,6 @@ class LiveGrid:
 
     def html(self, fresh: bool = True) -> str:
         if fresh or not self._html:
-            from .display.grid import sweep_html
-
             self._html = sweep_html(self.runner.result(*grid_axes(self.axes)))
         return self._html
 
@@ -174,19 +172,16 @@ def running_text(
     jobs: list[Job], axes: list[tuple[str, list[Any]]], route: str, runner: SweepRunner, local: bool
 ) -> str:
     """'model · what · elapsed (and what is left)' plus the retry being waited out, if any."""
-    models = sorted({j.request.model for j in jobs})
+    models = sorted({j.request.model or "" for j in jobs})
     model = models[0] if len(models) == 1 else f"{len(models)} models"
     if axes:
         names = " x ".join(name for name, _ in axes)
         what = f"sweep over {names}: {runner.done}/{runner.total} done, {runner.running} running"
-    elif hasattr(jobs[0].request, "operation"):  # toolbox: "upscale of shot[0]"
-        request = jobs[0].request
-        inputs = request.inputs  # type: ignore[attr-defined]  # hasattr does not narrow
-        what = f"{request.operation} of {', '.join(im.label for im in inputs)}"
+    elif isinstance(request := jobs[0].request, ToolboxRequest):  # "upscale of shot[0]"
+        what = f"{request.operation} of {', '.join(im.label for im in request.inputs)}"
     else:
-        images = jobs[0].request.image_count
-        what = f"generating {plural(images, 'image')}"
-        size = jobs[0].request.size_label()
+        what = f"generating {plural(request.image_count, 'image')}"
+        size = request.size_label() if isinstance(request, GenerateRequest) else None
         what += f" ({size})" if size else ""
     via = " via /images/generations" if route == "openai" else ""
     tail = " · local preview" if local else ""

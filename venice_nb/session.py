@@ -9,27 +9,37 @@ their values into ``session.settings``; the panel reads the same object, so both
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import settings as settings_module
 from .apikey import Secret, current_key, masked, wrap
+from .cache import ResultCache
 from .errors import ConfigurationError, redact_url
+from .jobs import Job
+from .lineage import lineage_for
+from .operations.common import ToolboxRequest
 from .operations.generate import GenerateRequest, Review, request_from
+from .operations.openai import review_openai
+from .operations.request import Request
+from .retry import RetryPolicy
 from .settings import Settings, default_cache_dir
+from .sweep import SweepRunner
+from .urls import resolve_base_url
+from .verbs import ToolboxVerbs
+from .version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cache import ResultCache
     from .catalogue import ModelSpec
     from .client import VeniceClient
-    from .operations.common import ToolboxRequest
-    from .ratelimit import RetryCallback
-    from .result import GenerationResult
+    from .result import GenerationResult, SweepCell
+    from .retry import RetryCallback
 
 # The client (requests, urllib3) is imported when the first call is made, not at %load_ext.
+_T = TypeVar("_T", bound=ToolboxRequest)
 LOCAL_KEY = "local-preview"  # the local server accepts any bearer key; never send the user's
 
 
-class VeniceSession:
+class VeniceSession(ToolboxVerbs):
     """Shared state for one kernel. Thread-safe: the panel's worker uses it too."""
 
     def __init__(
@@ -177,7 +187,6 @@ class VeniceSession:
                 return self._client
             self._drop_client()
             from .client import VeniceClient
-            from .ratelimit import RetryPolicy
 
             s = self.settings
             policy = RetryPolicy(max_retries=s.max_retries)
@@ -251,55 +260,56 @@ class VeniceSession:
             return self.build_request(prompt=value)
         return request_from(value, where)
 
-    def validate(self, request: GenerateRequest | str, route: str = "generate") -> GenerateRequest:
+    @overload
+    def validate(self, request: GenerateRequest | str, route: str = ...) -> GenerateRequest: ...
+    @overload
+    def validate(self, request: _T, route: str = ...) -> _T: ...
+    def validate(self, request: Request | str, route: str = "generate") -> Request:
         """Every check that can be made without generating: raises ValidationError.
 
         Returns the request to send (fields the model ignores left out), marked validated for
         ``route``: a surface validates once and hands this value on, and ``generate`` sends it
         without checking it again."""
-        if hasattr(request, "operation"):  # a toolbox request: checked against its own catalogue
-            return self.client().validate_operation(request)  # type: ignore[arg-type,return-value]
+        if isinstance(request, ToolboxRequest):  # checked against its own catalogue
+            return self.client().validate_operation(request)
         request = self.request_from(request, "VeniceSession.validate")
         return self.review(request, route).request
 
-    def review(self, request: GenerateRequest | str, route: str = "generate") -> Review:
+    def review(self, request: Request | str, route: str = "generate") -> Review[Any]:
         """``validate`` plus the one-line warnings a surface shows once (see ``Review``)."""
-        if hasattr(request, "operation"):  # a toolbox request: checked against its own catalogue
-            checked = self.client().validate_operation(request)  # type: ignore[arg-type]
-            return Review(checked)  # type: ignore[arg-type]
+        if isinstance(request, ToolboxRequest):  # checked against its own catalogue
+            return Review(self.client().validate_operation(request))
         request = self.request_from(request, "VeniceSession.review")
         client = self.client()
         if route == "openai":
-            from .operations.openai import review_openai
-
             review = review_openai(request, client.models())
             review.request.mark_validated("openai")
             return review
         return client.review(request)
 
-    def is_cached(self, request: GenerateRequest, route: str = "generate") -> bool:
+    def is_cached(self, request: Request, route: str = "generate") -> bool:
         """Whether ``generate`` would serve ``request`` from the cache (free, nothing sent)."""
         found = self._cache_entry(request, route)
         return found is not None and found[0].has(found[1])
 
-    def _cache_entry(self, request: GenerateRequest, route: str) -> tuple[ResultCache, str] | None:
+    def _cache_entry(self, request: Request, route: str) -> tuple[ResultCache, str] | None:
         """The cache and key for ``request``: seeded requests, and the toolbox's deterministic
         operations (keyed by input bytes and parameters), when the cache is on."""
-        if hasattr(request, "operation"):
-            cache = self.cache if getattr(request, "deterministic", False) else None
+        if isinstance(request, ToolboxRequest):
+            cache = self.cache if request.deterministic else None
             if cache is None:
                 return None
             origin = self._cache_origin(self.client())
-            return cache, cache.key(request.operation, origin, request.cache_json())  # type: ignore[attr-defined]
-        cache = self.cache if request.seed is not None else None
+            return cache, cache.key(request.operation, origin, request.cache_json())
+        cache = self.cache if getattr(request, "seed", None) is not None else None
         if cache is None:
             return None
         return cache, cache.key(route, self._cache_origin(self.client()), request.to_json())
 
-    def estimated_cost(self, request: GenerateRequest) -> float | None:
+    def estimated_cost(self, request: Request) -> float | None:
         """USD from the catalogue's prices; None for an unpriced or unlisted model."""
-        if hasattr(request, "operation"):  # a toolbox request: priced from its own catalogue
-            return operation_cost(self.client(), request)  # type: ignore[arg-type]
+        if isinstance(request, ToolboxRequest):  # priced from its own catalogue
+            return operation_cost(self.client(), request)
         request = self.request_from(request, "VeniceSession.estimated_cost")
         spec = self.client().models().get(request.model)
         if spec is None or not spec.is_generation_model:
@@ -311,8 +321,6 @@ class VeniceSession:
         in every kernel but renders the same bytes for the same request (per package version), so
         its results are keyed by name, not by URL, and a re-run after a restart stays free."""
         if self._client_backend == "local":
-            from . import __version__
-
             return f"local-preview/{__version__}"
         return client.base_url
 
@@ -322,11 +330,6 @@ class VeniceSession:
             return None
         with self._lock:
             if self._cache is None:
-                try:
-                    from .cache import ResultCache
-                except ImportError:  # cache.py not there yet: behave as if disabled
-                    return None
-
                 self._cache = ResultCache(
                     self.settings.cache_dir or default_cache_dir(),
                     max_bytes=int(self.settings.cache_max_mb * 1024 * 1024),
@@ -353,14 +356,35 @@ class VeniceSession:
         if cache is not None and key is not None:
             hit = cache.get(key, request)
             if hit is not None:
-                return hit
+                return hit.made_by(self)
         if route == "openai":
             result = client.generate_openai(request, on_retry=on_retry, cancel=cancel)
         else:
             result = client.generate(request, on_retry=on_retry, cancel=cancel)
         if cache is not None and key is not None and not result.content_violation:
             cache.put(key, result)
-        return result
+        return result.made_by(self)
+
+    def send(
+        self,
+        request: Request,
+        *,
+        route: str = "generate",
+        use_cache: bool = True,
+        on_retry: RetryCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GenerationResult:
+        """The one dispatch: a toolbox request to its endpoint, anything else generated on
+        ``route``. Sweeps, the panel's worker and reruns all send through here."""
+        if isinstance(request, ToolboxRequest):
+            return self.run_operation(
+                request, use_cache=use_cache, on_retry=on_retry, cancel=cancel
+            )
+        generation = self.request_from(request, "VeniceSession.send")
+        return self.generate(
+            generation, route="openai" if route == "openai" else "generate", use_cache=use_cache,
+            on_retry=on_retry, cancel=cancel,
+        )  # fmt: skip
 
     def run_operation(
         self,
@@ -372,21 +396,32 @@ class VeniceSession:
     ) -> GenerationResult:
         """Run a validated toolbox request; upscales and background removals are looked up in
         the cache by their input bytes and parameters first, and stored after."""
-        from .lineage import lineage_for
-
         client = self.client()
-        found = self._cache_entry(request, request.operation) if use_cache else None  # type: ignore[arg-type]
+        found = self._cache_entry(request, request.operation) if use_cache else None
         cache, key = found if found is not None else (None, None)
         if cache is not None and key is not None:
-            hit = cache.get(key, request)  # type: ignore[arg-type]
+            hit = cache.get(key, request)
             if hit is not None:
                 for image in hit.images:  # the cache keeps bytes; lineage comes from the request
                     image.lineage = lineage_for(request)
-                return hit
+                return hit.made_by(self)
         result = client.run_operation(request, on_retry=on_retry, cancel=cancel)
         if cache is not None and key is not None and not result.content_violation:
             cache.put(key, result)
-        return result
+        return result.made_by(self)
+
+    # ---- the maker of what it runs (maker.py) ------------------------------------------------
+
+    def run_toolbox(self, request: ToolboxRequest, *, use_cache: bool = True) -> GenerationResult:
+        """A toolbox request from Python (``venice_nb.upscale``, ``img.upscale(2)``): refused
+        settings and the catalogue checked first (a refusal sends nothing), then run."""
+        self.check_refusals()
+        return self.run_operation(self.validate(request), use_cache=use_cache)
+
+    def rerun(self, cells: list[SweepCell], route: str = "generate") -> list[SweepCell]:
+        """A sweep's failed cells sent again, concurrently like the sweep itself."""
+        jobs = [Job(cell.request, cell.params) for cell in cells]
+        return SweepRunner(self, jobs, route="openai" if route == "openai" else "generate").run()
 
 
 def operation_cost(client: VeniceClient, request: ToolboxRequest) -> float | None:
@@ -394,7 +429,7 @@ def operation_cost(client: VeniceClient, request: ToolboxRequest) -> float | Non
     spec = client.operation_spec(request, fetch=True)
     if spec is None and request.operation in ("edit", "multi-edit"):
         return None
-    return request.estimated_cost(spec)  # type: ignore[attr-defined]
+    return request.estimated_cost(spec)
 
 
 def _shown(value: Any) -> str:
@@ -402,8 +437,6 @@ def _shown(value: Any) -> str:
 
 
 def _resolved(base_url: str | None) -> str:
-    from .client import resolve_base_url
-
     try:
         return resolve_base_url(base_url)
     except ConfigurationError as exc:

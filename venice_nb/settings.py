@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigurationError, redact_url
+from .retry import RetryPolicy
+from .urls import check_base_url
 
 Backend = Literal["auto", "venice", "local"]
 BACKENDS = ("auto", "venice", "local")
 FORMATS = ("webp", "png", "jpeg")
-BASE_URL_ENV = "VENICE_BASE_URL"
 
 
 def default_cache_dir() -> str:
@@ -68,8 +69,6 @@ def _base_url(name: str, value: Any) -> str | None:
     url = _optional_text(name, value)
     if url is None:
         return None
-    from .urls import check_base_url
-
     return check_base_url(url, f"VeniceMagics.{name}")
 
 
@@ -145,7 +144,8 @@ class Settings:
         default=300.0, metadata=_rule(_positive, "Seconds to wait for an answer.")
     )
     max_retries: int = field(
-        default=4, metadata=_rule(_number_in(0, 10, whole=True), "Retries on 429/5xx (0-10).")
+        default=RetryPolicy.max_retries,  # the client's own default, declared once there
+        metadata=_rule(_number_in(0, 10, whole=True), "Retries on 429/5xx (0-10)."),
     )
     concurrency: int = field(
         default=4,
@@ -203,7 +203,7 @@ class Settings:
         """``value`` normalised for setting ``name``; raises ConfigurationError if refused."""
         spec = {f.name: f for f in fields(cls)}.get(name)
         if spec is None:
-            from .catalogue import did_you_mean
+            from .fuzzy import did_you_mean
 
             hint = did_you_mean(name, cls.names())
             raise ConfigurationError(

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Literal
 
 from .errors import VeniceError
 from .jobs import Job, as_jobs
-from .ratelimit import RetryEvent
+from .preflight import preflight
 from .result import SweepCell, SweepResult
+from .retry import RetryEvent
 
 if TYPE_CHECKING:  # pragma: no cover
     from .session import VeniceSession
@@ -85,22 +86,10 @@ class SweepRunner:
         with self._lock:
             self.running += 1
         try:
-            request = self.jobs[index].request
-            if hasattr(request, "operation"):  # a toolbox request: edit, upscale...
-                cell.result = self.session.run_operation(
-                    request,  # type: ignore[arg-type]  # Job.request is typed GenerateRequest only
-                    use_cache=self.use_cache,
-                    on_retry=self._retried,
-                    cancel=self.cancel,
-                )
-            else:
-                cell.result = self.session.generate(
-                    request,
-                    route=self.route,
-                    use_cache=self.use_cache,
-                    on_retry=self._retried,
-                    cancel=self.cancel,
-                )
+            cell.result = self.session.send(
+                self.jobs[index].request, route=self.route, use_cache=self.use_cache,
+                on_retry=self._retried, cancel=self.cancel,
+            )  # fmt: skip
         except VeniceError as exc:
             cell.error = exc
         finally:
@@ -178,8 +167,9 @@ class SweepRunner:
         self, rows: str | None = None, cols: str | None = None, pages: str | None = None
     ) -> SweepResult:
         return SweepResult(
-            self.cells, rows=rows, cols=cols, wall_ms=self.wall_ms, pages=pages, route=self.route
-        )
+            self.cells, rows=rows, cols=cols, wall_ms=self.wall_ms, pages=pages, route=self.route,
+            maker=self.session,
+        )  # fmt: skip
 
 
 def run_sweep(
@@ -198,8 +188,6 @@ def run_sweep(
 
     ``preflight`` first, as for the magic: a refused setting or an invalid request stops the whole
     sweep before anything is sent (the Python API has no cost guard: calling is confirming)."""
-    from .preflight import preflight
-
     checked = preflight(session, jobs, route=route, use_cache=use_cache)
     runner = SweepRunner(
         session,

@@ -21,18 +21,14 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
-from .catalogue import did_you_mean
 from .errors import ValidationError, VeniceError
+from .fuzzy import did_you_mean
+from .images_in import fit_for, style_reference, style_reference_value, to_input
+from .jobs import Job
 from .parse import MAX_SWEEP_VALUES, SEPARATOR, combinations, interpolate, is_number
 from .run import GenerationCancelled, VeniceRunError
+from .verbs import TOOLS, WORDS
 
-OPERATIONS = {
-    "edit": "edit",
-    "multi-edit": "edit",
-    "upscale": "upscale",
-    "remove-background": "remove-background",
-    "remove-bg": "remove-background",
-}
 MODEL_TYPES = {"image": "image", "edit": "inpaint", "inpaint": "inpaint", "upscale": "upscale"}
 _REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(-?\d+)\])?$")
 
@@ -139,8 +135,6 @@ def resolve_image(text: str, namespace: Mapping[str, Any]) -> tuple[Any, str]:
 
 
 def input_images(texts: Sequence[str], namespace: Mapping[str, Any]) -> list[Any]:
-    from .images_in import to_input
-
     out = []
     for text in texts:
         value, label = resolve_image(text, namespace)
@@ -156,8 +150,6 @@ def style_references(
 ) -> tuple[dict[str, Any], ...] | None:
     """``--style-ref`` values (repeatable) and their ``--style-ref-strength`` (one for all, or
     one each) as the ``style_references`` field of a generation; checked (8 MB, no SVG)."""
-    from .images_in import style_reference, style_reference_value
-
     if not refs:
         if strengths:
             raise UsageError("--style-ref-strength needs a --style-ref image")
@@ -217,7 +209,7 @@ def plan(
     session: Any,
 ) -> ToolboxPlan:
     """Parse, build, check and validate one toolbox cell; every refusal is one UsageError."""
-    operation = OPERATIONS[operation]
+    operation = WORDS[operation].name
     args, positional = parse_options(operation, tokens)
     images = list(args.image)
     if operation == "edit":
@@ -244,8 +236,6 @@ def plan(
         raise UsageError(f"{operation} takes one image, got {len(images)}: {' '.join(images)}")
     inputs = input_images(images, namespace)
     if args.downscale:
-        from .images_in import fit_for
-
         inputs = fit_for(operation, inputs)
     transport = "multipart" if args.multipart else "auto"
     axes_src: dict[str, list[Any]] = {}
@@ -300,22 +290,10 @@ def plan(
 
 
 def _build(operation: str, inputs: list[Any], values: dict[str, Any]) -> Any:
-    from .operations.background import BackgroundRemoveRequest
-    from .operations.upscale import UpscaleRequest
-    from .toolbox import build_edit
-
-    if operation == "edit":
-        prompt = values.pop("prompt")
-        model = values.pop("model")
-        return build_edit(inputs, prompt, model, **values)
-    if operation == "upscale":
-        return UpscaleRequest(inputs[0], **{k: v for k, v in values.items() if v is not None})
-    return BackgroundRemoveRequest(inputs[0], transport=values["transport"])
+    return TOOLS[operation].build(inputs, **values)
 
 
 def _job(request: Any, params: dict[str, Any]) -> Any:
-    from .sweep import Job
-
     return Job(request, params)
 
 

@@ -8,9 +8,12 @@ Messages show the URL without credentials (``redact_url``).
 
 from __future__ import annotations
 
+import os
+
 from .errors import ConfigurationError, redact_url
 
 DEFAULT_BASE_URL = "https://api.venice.ai/api/v1"
+BASE_URL_ENV = "VENICE_BASE_URL"
 
 # Endpoint paths below the API root, longest first so /image/multi-edit wins over /image/edit.
 ENDPOINTS = tuple(
@@ -66,3 +69,12 @@ def check_base_url(url: str, where: str = "base URL") -> str:
                 f"paste the part before {endpoint}: {root!r}"
             )
     return url
+
+
+def resolve_base_url(base_url: str | None = None) -> str:
+    """The URL calls go to: ``base_url``, else ``$VENICE_BASE_URL``, else the public API."""
+    if base_url:
+        return check_base_url(base_url)
+    if os.environ.get(BASE_URL_ENV, "").strip():
+        return check_base_url(os.environ[BASE_URL_ENV], f"${BASE_URL_ENV}")
+    return DEFAULT_BASE_URL

@@ -9,17 +9,14 @@ unusual falls back to ``json.loads`` on the body as it arrived.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import sys
 import time
 from typing import Any, Protocol
 
 import requests
 
 from .errors import InvalidResponseError
-from .images_stream import ImagesStream
+from .images_stream import ImagesStream, strict_b64decode
 
 CHUNK = 1 << 20
 
@@ -123,12 +120,8 @@ def decode_b64(data: str | bytes | memoryview, where: str) -> bytes:
         except UnicodeEncodeError:
             raise InvalidResponseError(f"{where} is not valid base64 (non-ASCII text)") from None
     try:
-        if isinstance(data, memoryview) and sys.version_info >= (3, 11):
-            # b64decode copies a memoryview whole (tobytes) before decoding: for a 4K PNG that is
-            # 20 MB more at the peak. binascii reads the buffer in place, with the same strictness.
-            return binascii.a2b_base64(data, strict_mode=True)
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError) as exc:
+        return strict_b64decode(data)
+    except ValueError as exc:  # binascii.Error is one
         reason = str(exc).split(":")[0]
         raise InvalidResponseError(
             f"{where} is not valid base64 ({reason}); the image data was cut short or garbled"

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import VeniceError, error_line
 from ..result import SweepCell, SweepResult, Timing
-from ..text import esc, plural
+from ..text import esc, format_ms, format_usd, plural
 from .html import (
     BADGE_COLOURS,
     ERROR_COLOUR,
@@ -24,15 +24,17 @@ from .html import (
     Bundle,
     badge,
     footer_html,
-    format_ms,
-    format_usd,
     format_value,
     has_api_timing,
     image_html,
     no_timing_reason,
+    preview_limit,
     thumb_dimensions,
+    thumb_limit,
     timing_html,
 )
+from .preview import preview_dimensions
+from .tiles import params_line
 
 
 def _error_line(error: BaseException | None) -> tuple[str, str]:
@@ -54,9 +56,7 @@ def _box_size(
     sweep: SweepResult, preview_size: int | None, thumb_size: int | None
 ) -> tuple[int, int]:
     """One tile size for the whole sweep: the largest thumbnail of any of its images."""
-    from .preview import preview_dimensions
-
-    limit = _preview_limit(preview_size)
+    limit = preview_limit(preview_size)
     width = height = 0
     for image in sweep.images:
         try:
@@ -66,18 +66,10 @@ def _box_size(
         thumb = thumb_dimensions(shown, thumb_size) or shown
         width, height = max(width, thumb[0]), max(height, thumb[1])
     if not width:
-        side = thumb_size if thumb_size else _preview_limit(None) or 256
+        side = thumb_size if thumb_size else preview_limit(None) or 256
         side = min(side or 256, 256)
         width = height = side
     return width, height
-
-
-def _preview_limit(preview_size: int | None) -> int:
-    if preview_size is not None:
-        return preview_size
-    from ..settings import current
-
-    return current().preview_size
 
 
 def _tile_box(width: int, height: int, inner: str, extra: str = "") -> str:
@@ -300,8 +292,6 @@ def _legend(sweep: SweepResult) -> str:
     shared = ""
     first = next((r for r in sweep.results), None)
     if first is not None:
-        from .tiles import params_line
-
         swept = {sweep.rows, sweep.cols, sweep.pages} | {k for c in sweep.cells for k in c.params}
         shared = params_line(first, skip=tuple(swept))
     return f'<div class="venice-nb-legend" style="margin-bottom:6px">{axes}{shared}</div>'
@@ -313,7 +303,7 @@ def sweep_html(
     """The comparison grid: a legend, one titled sub-grid per value of a third swept field, tiles
     of one size (placeholders until their result arrives), one timing summary and a footer."""
     if thumb_size is None:
-        thumb_size = _thumb_default()
+        thumb_size = thumb_limit()
     box = _box_size(sweep, preview_size, thumb_size)
     if sweep.pages:
         pages = _ordered(c.params.get(sweep.pages) for c in sweep.cells)
@@ -332,12 +322,6 @@ def sweep_html(
     return (
         f'<div class="venice-nb-sweep {NOMATH}" style="{FONT}">{_legend(sweep)}{body}{tail}</div>'
     )
-
-
-def _thumb_default() -> int:
-    from ..settings import current
-
-    return int(getattr(current(), "thumb_size", 0) or 0)
 
 
 def _jsonable(value: Any) -> Any:

@@ -9,7 +9,7 @@ objects' ``_repr_mimebundle_`` and the panel all use them. Choices that matter:
   no script. Everything from the server or the user goes through ``html.escape``.
 - Images larger than the preview size are downscaled here, for the notebook only (``preview.py``).
 
-A sweep's grid is built from these pieces in ``display_sweep.py``.
+A sweep's grid is built from these pieces in ``grid.py``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..catalogue import SIZING_LABELS
 from ..errors import error_line
 from ..result import GeneratedImage, GenerationResult, Timing
-from ..text import esc, plural, readable_date
+from ..settings import current
+from ..text import esc, format_diem, format_ms, format_usd, plural, readable_date
 from .lineage import backdrop, lineage_line
+from .preview import image_preview, preview_dimensions
+from .tiles import data_uri, download_link, file_name, params_line, reproduce_html, zoomable
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import Catalogue
@@ -67,28 +71,6 @@ LOCAL_NOT_BILLED = "local preview \u2014 not billed"
 # ---- small pieces ------------------------------------------------------------------------------
 
 
-def format_ms(ms: float | None) -> str:
-    """'850 ms', '1.23 s', '2 min 5 s'."""
-    if ms is None:
-        return "n/a"
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s"
-
-
-def format_usd(usd: float) -> str:
-    """'$0.01', '$0.005' (sub-cent prices keep their digits), '$0'."""
-    if usd == 0:
-        return "$0"
-    if abs(usd) < 0.01:
-        return f"${usd:.4f}".rstrip("0").rstrip(".")
-    return f"${usd:,.2f}"
-
-
 def format_value(value: Any) -> str:
     """A swept value as a label: 4.0 -> '4', 7.5 -> '7.5'."""
     if isinstance(value, float) and value.is_integer():
@@ -105,12 +87,15 @@ def badge(text: str, colour: str | None = None, title: str | None = None) -> str
     )
 
 
-def _preview_size(preview_size: int | None) -> int:
-    if preview_size is not None:
-        return preview_size
-    from ..settings import current
+def preview_limit(explicit: int | None = None) -> int:
+    """The longest side of notebook previews: ``explicit``, else the setting (the one place
+    display/ reads settings; grid.py asks here too)."""
+    return current().preview_size if explicit is None else explicit
 
-    return current().preview_size
+
+def thumb_limit(explicit: int | None = None) -> int:
+    """The longest side of gallery thumbnails: ``explicit``, else the setting (0: full size)."""
+    return int(current().thumb_size or 0) if explicit is None else explicit
 
 
 # ---- images ------------------------------------------------------------------------------------
@@ -124,8 +109,6 @@ def _embedded(
     A picture whose pixels Pillow cannot read (truncated, odd encoding) is still shown as received,
     labelled "size unknown": the browser may render what Pillow refused, and the cell never fails.
     """
-    from .preview import image_preview, preview_dimensions
-
     try:
         full = image.size
     except (OSError, ValueError, SyntaxError):
@@ -168,20 +151,10 @@ def thumb_dimensions(
     shown: tuple[int, int] | None, thumb_size: int | None
 ) -> tuple[int, int] | None:
     """The gallery size of an image embedded at ``shown``: long side ``thumb_size`` (0 = as shown)."""
-    from .preview import preview_dimensions
-
     if shown is None:
         return None
-    limit = _thumb_size(thumb_size)
+    limit = thumb_limit(thumb_size)
     return preview_dimensions(shown, limit) if limit else shown
-
-
-def _thumb_size(thumb_size: int | None) -> int:
-    if thumb_size is not None:
-        return thumb_size
-    from ..settings import current
-
-    return int(getattr(current(), "thumb_size", 0) or 0)
 
 
 def image_html(
@@ -197,9 +170,7 @@ def image_html(
 ) -> str:
     """One image as a gallery tile: a thumbnail that opens to full size in place, its seed and
     size, and a download of the bytes as received with a readable name."""
-    from .tiles import data_uri, download_link, file_name, zoomable
-
-    data, mime, shown, label, title = _embedded(image, _preview_size(preview_size))
+    data, mime, shown, label, title = _embedded(image, preview_limit(preview_size))
     name = seed_label(image, result)
     src = data_uri(data, mime)
     thumb = thumb_dimensions(shown, thumb_size)
@@ -325,10 +296,6 @@ def timing_html(
 # ---- results -----------------------------------------------------------------------------------
 
 
-def format_diem(amount: float) -> str:
-    return f"{amount:,.4f}".rstrip("0").rstrip(".") + " DIEM"
-
-
 def balance_text(amount: float, unit: str, after: bool) -> str:
     """The balance line: the headers give it before the request, so say which one is shown."""
     money = format_diem(amount) if unit == "DIEM" else format_usd(amount)
@@ -404,8 +371,6 @@ def result_html(
     result: GenerationResult, preview_size: int | None = None, thumb_size: int | None = None
 ) -> str:
     """A result's gallery, what made it (and the cell that makes it again), timing and footer."""
-    from .tiles import params_line, reproduce_html
-
     return (
         f'<div class="venice-nb-result {NOMATH}" title="{esc(_prompt_title(result))}" style="{FONT}">'
         f"{images_row(result.images, preview_size, thumb_size, result)}{lineage_line(result)}"
@@ -486,8 +451,6 @@ def _table(
 
 def models_table_html(catalogue: Catalogue) -> str:
     """``%venice models``: id, name, sizing, price per image, traits, deprecation."""
-    from ..catalogue import SIZING_LABELS
-
     rows = []
     for spec in catalogue.generation_models().values():
         traits = list(spec.traits) + (["offline"] if spec.offline else [])

@@ -11,7 +11,8 @@ import base64
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from ..result import header_alpha
+from ..image_format import header_alpha
+from .preview import downscale
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..images_in import InputImage
@@ -74,8 +75,6 @@ def lineage_line(result: GenerationResult) -> str:
 
 
 def _thumb(data: bytes, mime: str, fmt: str, caption: str, limit: int) -> str:
-    from .preview import downscale
-
     shown = data
     try:
         shown, size = downscale(data, fmt, limit)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from io import BytesIO
 from typing import TYPE_CHECKING
 
-from ..result import header_size
+from ..image_format import header_size
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image

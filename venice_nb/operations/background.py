@@ -33,7 +33,7 @@ class BackgroundRemoveRequest(SingleImageRequest):
     def fields_json(self) -> dict[str, Any]:
         return {}
 
-    def check(self) -> BackgroundRemoveRequest:
+    def check_schema(self) -> BackgroundRemoveRequest:
         check_pixels(self.image, "background removal", EDIT_MAX_PIXELS)
         self.kind()
         return self

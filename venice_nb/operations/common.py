@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from ..catalogue import ModelSpec, did_you_mean
+from ..catalogue import ModelSpec
 from ..errors import ValidationError
+from ..fuzzy import did_you_mean
 from ..images_in import FILE_MAX_BYTES, MB, InputImage, to_input
+from .request import Validated
 
 JSON_MAX_BYTES = 35 * MB
 TRANSPORTS = ("auto", "json", "multipart")
@@ -25,6 +27,7 @@ OUTPUT_FORMATS = ("jpeg", "png", "webp")
 QUALITIES = ("low", "medium", "high")
 SPEC_PROMPT_MAX = 32_768
 DEFAULT_EDIT_MODEL = "firered-image-edit"
+_R = TypeVar("_R", bound="ToolboxRequest")
 
 
 @dataclass(frozen=True)
@@ -245,7 +248,7 @@ def edit_price(
     return round(price + spec.pricing.extra_inputs(images), 6)
 
 
-class ToolboxRequest:
+class ToolboxRequest(Validated):
     """Behaviour the four typed toolbox requests share (each is a frozen dataclass).
 
     A subclass sets ``operation`` and ``path`` and defines ``inputs``, ``fields_json()`` (the
@@ -254,6 +257,7 @@ class ToolboxRequest:
 
     operation: str = ""
     path: str = ""
+    model: str | None = None  # edit models; upscale and background removal have none
     transport: str = "auto"
     deterministic = False  # same input bytes and parameters give the same picture (cacheable)
 
@@ -267,8 +271,23 @@ class ToolboxRequest:
     def body(self) -> Body:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
-    def check(self) -> Any:  # pragma: no cover - every subclass overrides
+    def check_schema(self) -> Any:  # pragma: no cover - every subclass overrides
         """What the endpoint's schema alone says; returns self (the subclass)."""
+        raise NotImplementedError
+
+    def check(self: _R) -> _R:
+        """``check_schema`` once per object: the surface, the catalogue check and the client all
+        ask, and only the first asking runs it (a changed copy is a new object, checked anew)."""
+        if not self.__dict__.get("_schema_checked"):
+            self.check_schema()
+            object.__setattr__(self, "_schema_checked", True)  # frozen: no field, never sent
+        return self
+
+    def check_against(self: _R, spec: ModelSpec) -> _R:  # pragma: no cover - overridden
+        """What the chosen model takes; returns the request to send."""
+        raise NotImplementedError
+
+    def estimated_cost(self, spec: ModelSpec | None) -> float | None:  # pragma: no cover
         raise NotImplementedError
 
     @property
@@ -317,14 +336,15 @@ class ToolboxRequest:
 
 class SingleImageRequest(ToolboxRequest):
     """What the one-image requests (edit, upscale, background removal) share. Each is a frozen
-    dataclass whose ``image`` field takes anything ``to_input`` takes (a result, a path, bytes...).
+    dataclass whose ``image`` field takes an image already in memory (an ``InputImage``, a result,
+    bytes, a PIL image, a URL); paths are read by the surfaces (``to_input``), not here.
     """
 
     image: InputImage
 
     def __post_init__(self) -> None:
         if not isinstance(self.image, InputImage):
-            object.__setattr__(self, "image", to_input(self.image))
+            object.__setattr__(self, "image", to_input(self.image, files=False))
 
     @property
     def inputs(self) -> tuple[InputImage, ...]:

@@ -61,7 +61,7 @@ class EditRequest(SingleImageRequest):
 
     # ---- validation ---------------------------------------------------------------------------
 
-    def check(self) -> EditRequest:
+    def check_schema(self) -> EditRequest:
         """What the schema says for every model, and the input's pixel bounds. Returns self."""
         if not isinstance(self.model, str) or not self.model.strip():
             raise ValidationError("no edit model given; pass -m MODEL", field="model")
@@ -90,7 +90,9 @@ class EditRequest(SingleImageRequest):
         )
         return replace(self, **changes) if changes else self
 
-    def estimated_cost(self, spec: ModelSpec) -> float | None:
+    def estimated_cost(self, spec: ModelSpec | None) -> float | None:
+        if spec is None:  # an edit model the catalogue does not list: no price to tell
+            return None
         return edit_price(spec, self.resolution, None, 1)
 
     # ---- body ---------------------------------------------------------------------------------

@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
-from ..catalogue import ModelSpec, did_you_mean
+from ..catalogue import ModelSpec
 from ..errors import ValidationError
+from ..fuzzy import did_you_mean
+from .request import Validated
 
 FORMATS = ("webp", "png", "jpeg")
 QUALITIES = ("low", "medium", "high")
@@ -92,9 +94,10 @@ def prompt_units(text: str) -> int:
 
 
 @dataclass(frozen=True)
-class GenerateRequest:
+class GenerateRequest(Validated):
     """A request for ``POST /image/generate``. Unset (None) fields are not sent."""
 
+    operation: ClassVar[str] = "generate"
     model: str
     prompt: str
     negative_prompt: str | None = None
@@ -288,7 +291,9 @@ class GenerateRequest:
         """The request to send to ``spec``'s model (see ``review``); raises for a refusal."""
         return self.review(spec, styles).request
 
-    def review(self, spec: ModelSpec, styles: Sequence[str] | None = None) -> Review:
+    def review(
+        self, spec: ModelSpec, styles: Sequence[str] | None = None
+    ) -> Review[GenerateRequest]:
         """What the chosen model and the styles list make of this request, before it is sent.
 
         Refuses (ValidationError) only what the live service refuses. A field the model ignores
@@ -427,18 +432,6 @@ class GenerateRequest:
             canonical.mark_validated()
         return Review(canonical, warnings, dict(ignored))
 
-    @property
-    def validated(self) -> str | None:
-        """The route ("generate" or "openai") this very object was validated for at the surface,
-        None when it was not. A changed copy (``with_``, ``replace``) is a new, unvalidated
-        request; the mark is no field, so it is never sent, compared or cached."""
-        return self.__dict__.get("_validated_for")
-
-    def mark_validated(self, route: str = "generate") -> GenerateRequest:
-        """Record that every check for ``route`` passed on this object; returns self."""
-        object.__setattr__(self, "_validated_for", route)  # frozen: set like __post_init__ would
-        return self
-
     def canonical_for(self, spec: ModelSpec) -> GenerateRequest:
         """This request with tokens spelled as ``spec`` spells them (resolution case)."""
         if self.resolution is not None:
@@ -485,14 +478,17 @@ def request_from(
     raise TypeError(f"{where} expects {wanted}, got {type(value).__name__}; {how}")
 
 
+_Q = TypeVar("_Q")
+
+
 @dataclass(frozen=True)
-class Review:
+class Review(Generic[_Q]):
     """A request checked against its model: what to send, and what was left out and why.
 
     ``warnings`` are one line each, for the magic and the panel to show once; ``ignored`` maps
     each dropped field to its reason (a sweep over one of them is refused).
     """
 
-    request: GenerateRequest
+    request: _Q  # a GenerateRequest; a toolbox request for the session's toolbox review
     warnings: tuple[str, ...] = ()
     ignored: dict[str, str] = field(default_factory=dict)

@@ -55,7 +55,7 @@ class MultiEditRequest(ToolboxRequest):
             self,
             "images",
             tuple(
-                im if isinstance(im, InputImage) else to_input(im, f"image {i + 1}")
+                im if isinstance(im, InputImage) else to_input(im, f"image {i + 1}", files=False)
                 for i, im in enumerate(images)
             ),
         )
@@ -81,7 +81,7 @@ class MultiEditRequest(ToolboxRequest):
 
     # ---- validation ---------------------------------------------------------------------------
 
-    def check(self) -> MultiEditRequest:
+    def check_schema(self) -> MultiEditRequest:
         if not isinstance(self.model, str) or not self.model.strip():
             raise ValidationError("no edit model given; pass -m MODEL", field="model")
         if not self.images:
@@ -124,7 +124,9 @@ class MultiEditRequest(ToolboxRequest):
         )
         return replace(self, **changes) if changes else self
 
-    def estimated_cost(self, spec: ModelSpec) -> float | None:
+    def estimated_cost(self, spec: ModelSpec | None) -> float | None:
+        if spec is None:  # an edit model the catalogue does not list: no price to tell
+            return None
         return edit_price(spec, self.resolution, self.quality, len(self.images))
 
     # ---- body ---------------------------------------------------------------------------------

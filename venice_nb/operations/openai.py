@@ -7,10 +7,11 @@ what this route cannot carry; ``to_json()`` drops unset keys like the native bod
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ValidationError
 from .generate import FORMATS, GenerateRequest, Review, flag, prompt_units, size_distance
+from .request import Validated
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import Catalogue
@@ -28,8 +29,10 @@ OPENAI_PROMPT_LIMIT = 1500
 
 
 @dataclass(frozen=True)
-class OpenAIImageRequest:
+class OpenAIImageRequest(Validated):
     """A request for the OpenAI-compatible ``POST /images/generations``."""
+
+    operation: ClassVar[str] = "openai"
 
     prompt: str
     model: str | None = None
@@ -122,6 +125,14 @@ class OpenAIImageRequest:
             raise ValidationError("--openai makes one image per request (n=1)", field="n")
         return self
 
+    @property
+    def image_count(self) -> int:
+        return self.n or 1
+
+    def provenance_json(self) -> dict[str, Any]:
+        """What provenance records: the body as sent (it carries no images)."""
+        return self.to_json()
+
     def to_json(self) -> dict[str, Any]:
         body = {k: v for k, v in asdict(self).items() if v is not None}
         # The spec gives `model` a default, but the live route answers 400 "model is required"
@@ -130,7 +141,7 @@ class OpenAIImageRequest:
         return body
 
 
-def review_openai(request: GenerateRequest, catalogue: Catalogue) -> Review:
+def review_openai(request: GenerateRequest, catalogue: Catalogue) -> Review[GenerateRequest]:
     """A native request checked for the OpenAI-compatible route against the catalogue.
 
     An id Venice does not list (``dall-e-3``) is sent with a note: the route falls back to the

@@ -56,7 +56,7 @@ class UpscaleRequest(SingleImageRequest):
             out["creativity"] = self.creativity
         return out
 
-    def check(self) -> UpscaleRequest:
+    def check_schema(self) -> UpscaleRequest:
         if self.scale not in SCALES or isinstance(self.scale, bool):
             raise ValidationError(f"--scale must be 2 or 4, got {self.scale!r}", field="scale")
         if self.creativity is not None and not _is_number(self.creativity):

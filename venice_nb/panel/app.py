@@ -24,20 +24,24 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ..display.html import format_usd
+from ..display.html import mirror_html
 from ..errors import VeniceError
+from ..images_in import style_reference, to_input
 from ..operations.generate import SEED_LIMIT, GenerateRequest
+from ..operations.request import Request
 from ..preflight import preflight
 from ..saving import safe_stem
-from ..text import plural
+from ..session import get_session
+from ..text import format_usd, plural
+from ..verbs import TOOLS
 from . import widgets as pw
 from .edit_form import DEFAULT_EDIT_MODEL, EditForm
 from .style_refs import HeldStyleRefs
 from .worker import Job, Worker
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..ratelimit import RetryEvent
     from ..result import GeneratedImage, GenerationResult
+    from ..retry import RetryEvent
     from ..session import VeniceSession
 
 DEFAULT_PROMPT = "A gondola in a narrow Venice canal at golden hour, cinematic light"
@@ -69,7 +73,7 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
 @dataclass
 class HistoryEntry:
     number: int
-    request: GenerateRequest
+    request: Request
     result: GenerationResult
     superseded: bool = False  # answered after a newer request (or a cancel): kept, not shown
 
@@ -78,8 +82,6 @@ class Panel:
     """An interactive panel. ``initial`` takes ``GenerateRequest`` field values to start from."""
 
     def __init__(self, session: VeniceSession | None = None, **initial: Any) -> None:
-        from ..session import get_session
-
         self.session = session or get_session()
         self.last_error: str | None = None  # traceback of the last failure shown in the status
         self.result: GenerationResult | None = None  # what the grid shows
@@ -241,11 +243,6 @@ class Panel:
         ``upscale-4``, ``remove-background``; ``style-ref`` keeps the image (up to 3) as a style
         reference for the next Generate. The result joins the grid and the history, with its
         source in its lineage."""
-        from ..images_in import style_reference, to_input
-        from ..operations.background import BackgroundRemoveRequest
-        from ..operations.upscale import UpscaleRequest
-        from ..toolbox import build_edit
-
         with self._lock:
             label = f"#{self.shown_number} image {image.index + 1}"
             try:
@@ -258,29 +255,26 @@ class Panel:
                         "idle",
                     )
                     return None
-                source = to_input(image, label)
                 if action == "edit" and instruction is None:
                     self._ask_edit(image, label)
                     return None
-                if action == "edit":
-                    request: Any = build_edit(source, str(instruction), model or self.edit_model)
-                elif action.startswith("upscale-"):
-                    request = UpscaleRequest(source, scale=int(action.rsplit("-", 1)[1]))
-                elif action == "remove-background":
-                    request = BackgroundRemoveRequest(source)
-                else:
+                name, values = action, dict[str, Any]()
+                if action.startswith("upscale-"):
+                    name, values = "upscale", {"scale": int(action.rsplit("-", 1)[1])}
+                elif action == "edit":
+                    values = {"prompt": str(instruction), "model": model or self.edit_model}
+                if name not in TOOLS:
                     raise VeniceError(f"unknown tile action {action!r}")
+                request = TOOLS[name].build([to_input(image, label)], **values)
                 checked = preflight(self.session, [request])
             except VeniceError as exc:
                 self._set_status(exc.one_line(), "error")
                 return None
-            request = checked.jobs[0].request
-            job = self.worker.submit(request, 0.0)
+            queued = checked.jobs[0].request
+            job = self.worker.submit(queued, 0.0)
             self._set_busy(True)
             notes = "; ".join(request.notes())
-            text = f"#{job.number} queued: {pw.describe(request)}" + (
-                f" ({notes})" if notes else ""
-            )
+            text = f"#{job.number} queued: {pw.describe(queued)}" + (f" ({notes})" if notes else "")
             self._set_status(text, "running")
             return job
 
@@ -321,14 +315,14 @@ class Panel:
                 return None
             try:
                 # the panel shows its cost before a click: no cost guard here
-                request = preflight(self.session, [request]).jobs[0].request
+                checked = preflight(self.session, [request]).jobs[0].request
             except VeniceError as exc:
                 self._set_status(exc.one_line(), "error")
                 return None
-            job = self.worker.submit(request, delay_s)
+            job = self.worker.submit(checked, delay_s)
             self._set_busy(True)
             aside = f" ({self._refs_note})" if self._refs_note else ""
-            self._set_status(f"#{job.number} queued: {pw.describe(request)}{aside}", "running")
+            self._set_status(f"#{job.number} queued: {pw.describe(checked)}{aside}", "running")
             return job
 
     def cancel(self) -> None:
@@ -340,7 +334,7 @@ class Panel:
             self._set_busy(False)
             self.timing.remove_class("venice-previous")
             shown = getattr(self.result, "request", None)
-            if shown is not None and not hasattr(shown, "operation") and shown.seed is not None:
+            if isinstance(shown, GenerateRequest) and shown.seed is not None:
                 with self._quietly():  # the field shows the seed of the pictures on screen
                     self.seed.value = shown.seed
             if was_busy:
@@ -360,13 +354,11 @@ class Panel:
 
     def _run(
         self,
-        request: GenerateRequest,
+        request: Request,
         on_retry: Callable[[RetryEvent], None],
         cancel: threading.Event,
     ) -> GenerationResult:
-        if hasattr(request, "operation"):  # a tile's toolbox action
-            return self.session.run_operation(request, on_retry=on_retry, cancel=cancel)  # type: ignore[arg-type]
-        return self.session.generate(request, on_retry=on_retry, cancel=cancel)
+        return self.session.send(request, on_retry=on_retry, cancel=cancel)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until no request is pending or running (tests, scripts). False on timeout."""
@@ -571,8 +563,6 @@ class Panel:
         self._mirror = display(self.mirror_bundle(), raw=True, display_id=True)
 
     def mirror_bundle(self) -> dict[str, str]:
-        from ..display.html import mirror_html
-
         result = self.result
         html = mirror_html(result, self.shown_number)
         text = (
@@ -612,7 +602,7 @@ class Panel:
                 entry = found[0]
             self.worker.invalidate()  # whatever is in flight would overwrite what was chosen
             self._set_busy(False)
-            if not hasattr(entry.request, "operation"):  # a derived image has no form to restore
+            if isinstance(entry.request, GenerateRequest):  # a derived image has no form to restore
                 with self._quietly():
                     self.controls.show(entry.request)
                     self.seed_lock.value = True

@@ -15,8 +15,10 @@ import ipywidgets as w
 
 from ..display import html as display
 from ..display.preview import image_preview
+from ..operations.common import ToolboxRequest
 from ..operations.generate import FORMATS, MAX_PIXELS, MAX_VARIANTS, SEED_LIMIT, GenerateRequest
-from ..text import plural
+from ..operations.request import Request
+from ..text import format_ms, format_usd, plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import Catalogue, ModelSpec
@@ -71,11 +73,13 @@ def timing_html(timing: Timing | None, note: str = "") -> str:
     return display.timing_html(timing, note=note or None)
 
 
-def describe(req: GenerateRequest, count: bool = True) -> str:
-    if hasattr(req, "operation"):  # a toolbox request from a tile's action
-        sources = ", ".join(im.label for im in req.inputs)  # type: ignore[attr-defined]
+def describe(req: Request, count: bool = True) -> str:
+    if isinstance(req, ToolboxRequest):  # a toolbox request from a tile's action
+        sources = ", ".join(im.label for im in req.inputs)
         model = f" with {req.model}" if req.operation in ("edit", "multi-edit") else ""
         return f"{req.operation} of {sources}{model}"
+    if not isinstance(req, GenerateRequest):
+        return f"{plural(req.image_count, 'image')} · {req.model}"
     size = req.size_label()
     cfg = f"cfg {req.cfg_scale:g}" if req.cfg_scale is not None else "default cfg"
     seed = f"seed {req.seed}" if req.seed is not None else "no seed (the model draws its own)"
@@ -85,7 +89,7 @@ def describe(req: GenerateRequest, count: bool = True) -> str:
 
 def summary(number: int, result: GenerationResult) -> str:
     parts = [
-        f"#{number}: {plural(len(result.images), 'image')} in {display.format_ms(result.timing.wall_ms)}"
+        f"#{number}: {plural(len(result.images), 'image')} in {format_ms(result.timing.wall_ms)}"
     ]
     if isinstance(result.request, GenerateRequest):
         parts.append(describe(result.request, count=False))
@@ -96,7 +100,7 @@ def summary(number: int, result: GenerationResult) -> str:
     if result.is_local_preview:
         parts.append("local preview")
     elif result.cost_usd is not None:
-        parts.append(display.format_usd(result.cost_usd))
+        parts.append(format_usd(result.cost_usd))
     if result.content_violation:
         parts.append("blocked by the content policy")
     elif result.blurred:

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..operations.generate import GenerateRequest
-from ..ratelimit import RetryEvent
+from ..operations.request import Request
+from ..retry import RetryEvent
 
 TICK_S = 0.5
 IDLE_EXIT_S = 60.0  # an idle worker thread ends; the next submit starts a new one
@@ -29,7 +29,7 @@ class Job:
     """One request the worker was asked to make."""
 
     number: int
-    request: GenerateRequest
+    request: Request
     not_before: float = 0.0  # monotonic time; a debounced job waits until then
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float | None = None
@@ -50,7 +50,7 @@ class Listener(Protocol):
     def job_failed(self, job: Job, error: BaseException, trace: str) -> None: ...
 
 
-Run = Callable[[GenerateRequest, Callable[[RetryEvent], None], threading.Event], Any]
+Run = Callable[[Request, Callable[[RetryEvent], None], threading.Event], Any]
 
 
 class Worker:
@@ -80,7 +80,7 @@ class Worker:
 
     # ---- used by the panel (main thread) -----------------------------------------------------
 
-    def submit(self, request: GenerateRequest, delay_s: float = 0.0) -> Job:
+    def submit(self, request: Request, delay_s: float = 0.0) -> Job:
         """Queue ``request`` as the latest job, replacing any pending one; the active one is cancelled
         from retrying and its answer will be stale."""
         with self._cond:

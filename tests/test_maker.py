@@ -1,0 +1,152 @@
+"""A result acts through what made it (maker.py): two real local servers, A and B, tell apart
+where a result's verbs and a sweep's ``retry_failed`` are sent. Before the maker, both went to the
+kernel's default session (its own local preview server), silently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from venice_nb.client import VeniceClient
+from venice_nb.maker import Maker, MakerError
+from venice_nb.operations.generate import GenerateRequest
+from venice_nb.result import GenerationResult, SweepCell, SweepResult
+from venice_nb.server import LocalServer
+from venice_nb.session import VeniceSession
+from venice_nb.settings import Settings
+from venice_nb.sweep import Job, run_sweep
+
+KEY = "maker-test-key-0123456789"
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[LocalServer, LocalServer]]:
+    with LocalServer() as a, LocalServer() as b:
+        yield a, b
+
+
+@pytest.fixture
+def a(servers: tuple[LocalServer, LocalServer]) -> LocalServer:
+    servers[0].reset_counters()
+    servers[0].clear_faults()
+    return servers[0]
+
+
+@pytest.fixture
+def b(servers: tuple[LocalServer, LocalServer]) -> LocalServer:
+    servers[1].reset_counters()
+    servers[1].clear_faults()
+    return servers[1]
+
+
+def posts(server: LocalServer, path: str) -> int:
+    return sum(1 for r in server.received if r.method == "POST" and r.path.endswith(path))
+
+
+def session_on(server: LocalServer, tmp_path: Path) -> VeniceSession:
+    settings = Settings(backend="venice", base_url=server.base_url, cache_dir=str(tmp_path / "c"))
+    session = VeniceSession(settings)
+    session.login(KEY)
+    return session
+
+
+def request(seed: int = 7) -> GenerateRequest:
+    return GenerateRequest(model="z-image-turbo", prompt="a kite", seed=seed)
+
+
+def test_a_clients_result_upscales_edits_and_cuts_out_on_that_client(a, b) -> None:
+    client = VeniceClient(api_key=KEY, base_url=a.base_url)
+    shot = client.generate(request())
+    assert shot.maker is client and shot.images[0].maker is client
+    bigger = shot.images[0].upscale(2)
+    assert posts(a, "/image/upscale") == 1 and posts(b, "/image/upscale") == 0
+    assert bigger.base_url == a.base_url
+    assert bigger.images[0].size == (2 * shot.image.size[0], 2 * shot.image.size[1])
+    shot.remove_background()
+    shot.edit("make it night")
+    assert posts(a, "/image/background-remove") == 1 and posts(a, "/image/edit") == 1
+    assert b.request_count == 0
+    assert all(r.has_auth for r in a.received if r.method == "POST")  # the client's own key
+    assert bigger.maker is client  # a derived result acts through the same maker again
+
+
+def test_a_sessions_result_upscales_on_that_sessions_server(a, b, tmp_path) -> None:
+    session = session_on(b, tmp_path)
+    shot = session.generate(request())
+    assert shot.maker is session
+    shot.images[0].upscale(2)
+    assert posts(b, "/image/upscale") == 1 and posts(a, "/image/upscale") == 0
+    again = session.generate(request())  # a cache hit is the session's too
+    assert again.cached and again.maker is session
+
+
+def test_retry_failed_reruns_where_the_sweep_ran(a, b, tmp_path) -> None:
+    session = session_on(b, tmp_path)
+    session.generate(request(1))  # the catalogue is read before the faults are armed
+    session.configure(concurrency=1, max_retries=0)
+    b.inject("500", count=1)
+    grid = run_sweep(session, [Job(request(s), {"seed": s}) for s in (11, 12)], cols="seed")
+    assert [cell.ok for cell in grid.cells] == [False, True] and grid.maker is session
+    b.reset_counters()
+    assert grid.retry_failed() is grid
+    assert [cell.ok for cell in grid.cells] == [True, True]
+    assert posts(b, "/image/generate") == 1 and a.request_count == 0
+
+
+def test_a_client_reruns_failed_cells_itself(a) -> None:
+    client = VeniceClient(api_key=KEY, base_url=a.base_url)
+    cells = [SweepCell({"seed": 5}, error=MakerError("failed before"), request=request(5))]
+    grid = SweepResult(cells, maker=client)
+    assert not grid.cells[0].ok
+    grid.retry_failed()
+    assert grid.cells[0].ok and grid.cells[0].result.maker is client  # type: ignore[union-attr]
+    assert posts(a, "/image/generate") == 1
+
+
+def test_a_result_without_a_maker_says_so_in_one_line(a) -> None:
+    client = VeniceClient(api_key=KEY, base_url=a.base_url)
+    shot = client.generate(request())
+    hand_made = GenerationResult(request=shot.request, images=list(shot.images))
+    hand_made.images = [type(im)(data=im.data, format=im.format) for im in shot.images]
+    a.reset_counters()
+    with pytest.raises(MakerError) as caught:
+        hand_made.images[0].upscale(2)
+    line = str(caught.value)
+    assert "\n" not in line and "cannot upscale" in line and "session=" in line
+    with pytest.raises(MakerError, match=r"^str cannot retry the failed cells: it is not a "):
+        SweepResult([SweepCell({}, error=MakerError("x"), request=request())]).retry_failed(
+            "a session"  # type: ignore[arg-type]
+        )
+    assert a.request_count == 0  # nothing was sent anywhere
+
+
+def test_a_maker_that_cannot_run_an_operation_says_which(a) -> None:
+    from venice_nb.maker import cannot
+
+    class GenerateOnly(VeniceClient):
+        def upscale_image(self, image, scale=2, **kw):  # type: ignore[no-untyped-def,override]
+            raise cannot(self, "upscale", "this maker only generates")
+
+    client = GenerateOnly(api_key=KEY, base_url=a.base_url)
+    assert isinstance(client, Maker)
+    shot = client.generate(request())
+    a.reset_counters()
+    with pytest.raises(
+        MakerError, match=r"^GenerateOnly cannot upscale: this maker only generates$"
+    ):
+        shot.upscale(2)
+    assert a.request_count == 0
+
+
+def test_a_pickled_result_leaves_its_maker_behind(a) -> None:
+    import pickle
+
+    client = VeniceClient(api_key=KEY, base_url=a.base_url)
+    shot = client.generate(request())
+    again = pickle.loads(pickle.dumps(shot))
+    assert again.maker is None and again.images[0].maker is None and shot.maker is client
+    assert KEY.encode() not in pickle.dumps(shot)
+    with pytest.raises(MakerError, match="has no maker"):
+        again.upscale(2)

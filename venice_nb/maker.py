@@ -1,0 +1,81 @@
+"""What made a result, and what a result may ask of it.
+
+A result keeps its maker (the ``VeniceClient`` or ``VeniceSession`` that produced it; the magic,
+the panel and sweeps run through a session) so ``img.upscale(2)`` and ``sweep.retry_failed()`` go
+to the same server, key, cache and settings as the request that made them, never to the kernel's
+default session. This module sits below ``result.py`` and imports nothing of the package at run
+time: the result layer sees only this protocol, the makers live above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from .errors import VeniceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .result import GenerationResult, SweepCell
+
+
+@runtime_checkable
+class Maker(Protocol):
+    """What a maker offers the results it made: the toolbox on an image, and a rerun of a
+    sweep's failed cells. A maker that cannot run one says so with ``cannot``."""
+
+    def edit_image(
+        self,
+        images: Any,
+        prompt: str,
+        *,
+        model: str | None = None,
+        labels: Sequence[str] | None = None,
+        downscale: bool = False,
+        **fields: Any,
+    ) -> GenerationResult: ...
+
+    def upscale_image(
+        self,
+        image: Any,
+        scale: int = 2,
+        *,
+        creativity: float | None = None,
+        transport: str = "auto",
+        use_cache: bool = True,
+        downscale: bool = False,
+    ) -> GenerationResult: ...
+
+    def remove_image_background(
+        self,
+        image: Any,
+        *,
+        transport: str = "auto",
+        use_cache: bool = True,
+        downscale: bool = False,
+    ) -> GenerationResult: ...
+
+    def rerun(self, cells: list[SweepCell], route: str = "generate") -> list[SweepCell]:
+        """``cells`` (failed ones, each with its request) sent again: new cells, same order."""
+        ...
+
+
+class MakerError(VeniceError):
+    """A result asked its maker for something it cannot do (or it has no maker)."""
+
+
+def cannot(maker: object, action: str, why: str = "") -> MakerError:
+    """The one line for an operation a maker cannot run."""
+    name = type(maker).__name__
+    return MakerError(f"{name} cannot {action}" + (f": {why}" if why else ""))
+
+
+def maker_of(found: Any, action: str) -> Maker:
+    """``found`` when it is a maker; else the one line saying what to do instead."""
+    if found is None:
+        raise MakerError(
+            f"cannot {action}: this result has no maker (it was built by hand or loaded); "
+            "pass session= or use a VeniceClient/VeniceSession method"
+        )
+    if not isinstance(found, Maker):
+        raise cannot(found, action, "it is not a VeniceClient or VeniceSession")
+    return found
