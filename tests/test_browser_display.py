@@ -245,6 +245,7 @@ def test_panel_persists_wraps_and_reads_in_the_dark_theme(tmp_path: Path) -> Non
             reopened.goto(f"{lab.url}/lab/tree/shared-copy.ipynb")
             images = reopened.locator(".venice-nb-panel-mirror img")
             expect(images).to_have_count(2, timeout=WAIT_MS)
+            expect(images.first).to_be_visible()  # for a reader without a kernel: shown
             for i in range(2):
                 expect(images.nth(i)).to_have_js_property("complete", True)
                 assert images.nth(i).evaluate("img => img.naturalWidth") == 256
@@ -261,6 +262,7 @@ def test_panel_persists_wraps_and_reads_in_the_dark_theme(tmp_path: Path) -> Non
             html_page.goto(exported.as_uri())
             shown = html_page.locator(".venice-nb-panel-mirror img")
             expect(shown).to_have_count(2)
+            expect(shown.first).to_be_visible()
             assert shown.first.evaluate("img => img.naturalWidth") == 256
             _shot(html_page, "panel-nbconvert.png")
             html_page.close()

@@ -162,7 +162,7 @@ def grid_axes(
     axes: list[tuple[str, list[Any]]],
 ) -> tuple[str | None, str | None, str | None]:
     """(rows, cols, pages): the first two swept fields, the third as one sub-grid per value; a
-    single long axis wraps as a gallery. Further axes label the tiles."""
+    single axis, whatever its length, is a gallery whose rows wrap. Further axes label the tiles."""
     if len(axes) >= 2:
         return axes[0][0], axes[1][0], axes[2][0] if len(axes) >= 3 else None
     return None, None, None  # one look whatever its length: a wrapping gallery of labelled tiles
