@@ -2,7 +2,8 @@
 (written to disk with their outputs and opened in JupyterLab: its sanitizer has the last word).
 
 - No tile is cut off at 1024 and 1280 px: every picture's box lies inside its output area, for a
-  single-axis gallery (four seeds, the tutorials' ``--seed 1:4``) and a 2 x 4 grid of models.
+  single-axis gallery (four seeds, the tutorials' ``--seed 1:4``), a 2 x 4 grid of models and a
+  result with two variants.
 - An opened picture lies inside the viewport and on top (``elementFromPoint`` at its centre is
   the picture), with a close bar that closes it.
 
@@ -60,9 +61,15 @@ def _sweeps() -> list[SweepResult]:
 
 def _untrusted_notebook(path: Path) -> None:
     """Outputs written straight to disk: no signature, so Lab opens them untrusted (sanitized)."""
+    from factories import make_result
+
+    from venice_nb.display.html import result_bundle
+
+    pair = make_result(*(image("webp", (1024, 1024), seed=5 - i, index=i) for i in range(2)))
+    bundles = [sweep_bundle(sweep, preview_size=1024, thumb_size=320) for sweep in _sweeps()]
+    bundles.append(result_bundle(pair, preview_size=1024, thumb_size=320))
     cells = []
-    for i, sweep in enumerate(_sweeps()):
-        data, meta = sweep_bundle(sweep, preview_size=1024, thumb_size=320)
+    for i, (data, meta) in enumerate(bundles):
         output = {"output_type": "display_data", "data": data, "metadata": meta}
         cells.append(
             {"cell_type": "code", "execution_count": i + 1, "id": f"c{i}", "metadata": {},
@@ -99,7 +106,7 @@ def test_no_tile_is_cut_off_and_an_opened_picture_is_on_screen_and_on_top(tmp_pa
                 outputs = page.locator(".jp-OutputArea-output")
                 expect(outputs.nth(1).locator("img")).to_have_count(8, timeout=WAIT_MS)
                 page.wait_for_timeout(500)
-                for n, count in ((0, 4), (1, 8)):
+                for n, count in ((0, 4), (1, 8), (2, 2)):
                     boxes = outputs.nth(n).evaluate(BOXES)
                     left, right = boxes["area"]
                     assert len(boxes["tiles"]) == count
@@ -109,7 +116,7 @@ def test_no_tile_is_cut_off_and_an_opened_picture_is_on_screen_and_on_top(tmp_pa
                     if n == 1:  # the grid's tiles are all one size
                         assert len({round(w) for *_, w in boxes["tiles"]}) == 1, boxes
                 # the last tile of each output opens inside the viewport, on top, and closes
-                for n in (0, 1):
+                for n in (0, 1, 2):
                     zoom = outputs.nth(n).locator(".venice-nb-zoom").last
                     picture = zoom.locator("img")
                     before = picture.bounding_box()["width"]
