@@ -92,3 +92,16 @@ def test_images_compare_too_and_side_by_side() -> None:
     row = html.split('style="', 2)[2].split('"', 1)[0]
     assert "display:flex" in row and "flex-wrap:nowrap" in row  # never "after" under "before"
     assert html.index("before: shot[0]") < html.index("\u2192") < html.index("after:")
+
+
+def test_the_magic_keeps_an_explicit_negative_seed(ip, server) -> None:
+    """End to end: ``%%venice --seed -5`` is sent, captioned and reproduced as seed -5."""
+    from magics_harness import cell, restored_traits, warm
+
+    with restored_traits(ip):
+        warm(ip, server)
+        shot, _ = cell(ip, "-W 256 -H 256 --seed -5 --no-cache", "a fox")
+    assert [r.body["seed"] for r in server.received if r.method == "POST"][-1] == -5
+    html = ip.display_formatter.format(shot)[0]["text/html"]
+    assert "seed -5" in Parsed(html).all_text and "not reproducible" not in html
+    assert "-s -5" in html
