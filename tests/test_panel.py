@@ -134,7 +134,9 @@ def test_status_ticks_while_running(panel, local_server):
     run(panel)
     ticks = [s for s in seen if s.startswith("#1 generating") and not s.endswith(" 0.0 s")]
     assert ticks, seen  # the elapsed time moved at least once while waiting
-    assert float(ticks[-1].rsplit("·", 1)[1].strip().removesuffix(" s")) >= 0.5
+    elapsed = re.search(r"· ([\d.]+) s", ticks[-1])
+    assert elapsed and float(elapsed.group(1)) >= 0.5, ticks[-1]
+    assert "left" in ticks[-1]  # an estimate from the first run on
 
 
 @pytest.mark.slow  # a second or more: outside the fast loop, still in CI
@@ -321,9 +323,9 @@ def test_sizing_controls_follow_the_model_and_the_cost_follows_variants(panel, l
 
 
 def test_seed_lock_randomize_and_hand_picked_seeds(panel, local_server):
-    # a number field over the API's non-negative seeds, not a billion-wide slider
+    # a number field over the API's seeds (negative ones too), not a billion-wide slider
     assert type(panel.seed).__name__ == "BoundedIntText"
-    assert panel.seed.min == 0 and panel.seed.max == 999_999_999
+    assert panel.seed.min == -999_999_999 and panel.seed.max == 999_999_999
     assert panel.seed_lock.value  # a seed given when opening the panel is kept
     panel.seed_lock.value = False
     assert panel.seed_lock.description == "New seed each run"
@@ -376,7 +378,7 @@ def test_step_and_reuse_seed_lock_the_seed(panel, local_server):
     shown_seed = panel.result.request.seed
     reuse_first = first.children[2].children[2]
     reuse_second = second.children[2].children[2]
-    assert reuse_first.description == "Reuse seed" and not reuse_first.disabled
+    assert reuse_first.tooltip.startswith("Reuse seed") and not reuse_first.disabled
     assert reuse_second.disabled  # variant 2's seed is the server's secret
     assert "not reproducible" in second.children[1].value
     panel.seed.value = 5
@@ -409,15 +411,41 @@ def test_the_panel_mirrors_its_latest_result_into_static_html(panel, local_serve
         display(panel)
     assert len(cap.outputs) == 2  # the widget, then its static twin
     assert "application/vnd.jupyter.widget-view+json" in cap.outputs[0].data
-    assert "no result yet" in cap.outputs[1].data["text/html"]
+    assert "no picture was made" in cap.outputs[1].data["text/html"]
+    assert "press Generate" not in cap.outputs[1].data["text/html"]  # no button for a reader
     with capture_output() as cap:
         run(panel)
     updates = [o.data["text/html"] for o in cap.outputs if "text/html" in o.data]
     assert updates, "the static copy was not updated"
     last = updates[-1]
-    assert "latest result #1" in last and last.count("<img") == 1
+    assert "result #1" in last and last.count("<img") == 1
     assert "%%venice -m z-image-turbo" in last  # the line that makes it again
     assert "<script" not in last
+
+
+def test_the_static_copy_changes_on_results_only_and_hides_while_the_panel_is_live(
+    panel, local_server
+):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from venice_nb.panel.widgets import STYLE
+
+    InteractiveShell.instance()
+    with capture_output():
+        from IPython.display import display
+
+        display(panel)
+    run(panel)
+    local_server.inject("500", count=10)
+    with capture_output() as cap:
+        run(panel)
+    assert panel.status_state == "error"
+    # a failure is the live panel's business: the reader's copy keeps the last picture, no error
+    assert not [o for o in cap.outputs if "text/html" in o.data]
+    assert "result #1" in panel.mirror_bundle()["text/html"]
+    assert "\u2717" not in panel.mirror_bundle()["text/html"]
+    assert ".venice-nb-panel-mirror{display:none}" in STYLE  # the live panel hides the copy
 
 
 def test_history_restores_parameters_and_images_without_a_request(panel, local_server):
@@ -555,7 +583,7 @@ def test_moderated_images_carry_a_badge_and_the_status_says_so(panel, prompt, ba
 
 
 def test_cfg_is_sent_only_once_the_user_chose_it(panel, local_server):
-    assert not panel.controls.cfg_chosen and panel.cfg_scale.description == "cfg: model default"
+    assert not panel.controls.cfg_chosen and panel.cfg_scale.description == "cfg (auto)"
     run(panel)
     first = [r.body for r in local_server.received if r.path.endswith("/image/generate")][-1]
     assert "cfg_scale" not in first  # the model's own default, not a fixed 5.0
@@ -568,9 +596,11 @@ def test_cfg_is_sent_only_once_the_user_chose_it(panel, local_server):
 
 def test_fields_the_model_ignores_are_named_and_not_sent(panel, local_server):
     panel.model.value = "nano-banana-pro"
-    panel.seed_lock.value = True
-    assert "nano-banana-pro ignores --seed" in panel.cost.value
+    # a model that ignores seeds: the seed controls are off, nothing says "seed None"
+    assert panel.seed.disabled and panel.seed_lock.disabled and panel.randomize.disabled
+    assert "ignores the seed" in panel.seed.tooltip
     run(panel)
+    assert "seed None" not in panel.status_text and "no seed" in panel.status_text
     body = [r.body for r in local_server.received if r.path.endswith("/image/generate")][-1]
     assert body["model"] == "nano-banana-pro" and "seed" not in body
     assert panel.result is not None and panel.result.seed is None

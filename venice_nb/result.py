@@ -57,6 +57,22 @@ class Timing:
         ]
         return f"Timing({', '.join(parts)})"
 
+    def __str__(self) -> str:
+        """What the timing bar shows, in words: each part counted once, as they add up to the
+        wall time (``repr`` keeps the API's raw, cumulative numbers)."""
+        from .display.html import SEGMENT_LABELS, format_ms
+
+        parts = [
+            f"{SEGMENT_LABELS.get(name, name)} {format_ms(ms)}"
+            for name, ms in self.segments()
+            if ms > 0 or name == "inference"
+        ]
+        has_server = any(
+            v is not None for v in (self.queue_ms, self.preprocessing_ms, self.inference_ms)
+        )
+        detail = " \u00b7 ".join(parts) if has_server else "no server timing"
+        return f"{format_ms(self.wall_ms)} wall: {detail}"
+
     @classmethod
     def from_api(cls, raw: Any, wall_ms: float, retry_wait_ms: float = 0.0) -> Timing:
         raw = raw if isinstance(raw, Mapping) else {}
@@ -194,6 +210,16 @@ class GeneratedImage(_KeepsMaker):
         """This image with its background made transparent (a PNG)."""
         maker = maker_of(kw.pop("session", None) or self.maker, "remove the background")
         return maker.remove_image_background(self, **kw)
+
+    def compare(self, size: int = 512) -> Any:
+        """This derived image beside its source(s), before/after (results have it too)."""
+        from types import SimpleNamespace
+
+        from .display.lineage import Comparison
+
+        if self.lineage is None:
+            raise VeniceError("this image was not derived from another image; nothing to compare")
+        return Comparison(SimpleNamespace(lineage=self.lineage, image=self), size)  # type: ignore[arg-type]
 
     @property
     def mime(self) -> str:
@@ -473,11 +499,15 @@ class SweepResult(_KeepsMaker):
         Shows in a notebook as the updated grid."""
         failed = [i for i, c in enumerate(self.cells) if c.error is not None and c.request]
         if not failed:
+            print("retry_failed: no failed cell, nothing sent")  # a word, not silence
             return self
         maker = maker_of(session or self.maker, "retry the failed cells")
+        print(f"retry_failed: sending {len(failed)} failed cell(s) again\u2026", flush=True)
         cells = maker.rerun([self.cells[i] for i in failed], route=self.route)
         for i, cell in zip(failed, cells, strict=True):
             self.cells[i] = cell
+        still = sum(1 for i in failed if self.cells[i].error is not None)
+        print(f"retry_failed: {len(failed) - still} now ok, {still} failed again")
         return self
 
     def __iter__(self) -> Iterator[SweepCell]:

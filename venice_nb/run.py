@@ -26,8 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .session import VeniceSession
     from .sweep import Job, SweepRunner
 
-GALLERY_AFTER = 4  # one swept axis with more values wraps as a labelled gallery, not one row
-
 
 class VeniceRunError(UsageError):
     """A failure met while generating (server, network): one red line, no traceback."""
@@ -207,11 +205,10 @@ def grid_axes(
     axes: list[tuple[str, list[Any]]],
 ) -> tuple[str | None, str | None, str | None]:
     """(rows, cols, pages): the first two swept fields, the third as one sub-grid per value; a
-    single long axis wraps as a gallery. Further axes label the tiles."""
+    single axis, whatever its length, is a gallery whose rows wrap. Further axes label the tiles."""
     if len(axes) >= 2:
         return axes[0][0], axes[1][0], axes[2][0] if len(axes) >= 3 else None
-    name, values = axes[0]
-    return (None, name, None) if len(values) <= GALLERY_AFTER else (None, None, None)
+    return None, None, None  # one look whatever its length: a wrapping gallery of labelled tiles
 
 
 def running_text(

@@ -176,7 +176,8 @@ def style_references(
             image = style_reference(value, label)
         except ValidationError as exc:
             raise UsageError(exc.one_line()) from None
-        entry: dict[str, Any] = {"image": style_reference_value(image)}
+        # "name": how the cell named it, for the reproduce line (never sent: see to_json)
+        entry: dict[str, Any] = {"image": style_reference_value(image), "name": text}
         if strengths:
             entry["strength"] = strengths[i] if len(strengths) > 1 else strengths[0]
         out.append(entry)

@@ -46,6 +46,10 @@ def _error_line(error: BaseException | None) -> tuple[str, str]:
 
 
 LABEL = "white-space:nowrap;text-align:center;font-weight:bold;padding:0 4px"
+# Column labels wrap between words when a column is narrow, never inside one (not clipped).
+COL_LABEL = "white-space:normal;text-align:center;font-weight:bold;padding:0 4px"
+# Row labels stay in view while a wide grid scrolls sideways (opaque, so tiles pass beneath).
+ROW_LABEL = f"{LABEL};position:sticky;left:0;z-index:1;background:var(--jp-layout-color0, #fff)"
 
 
 def _box_size(
@@ -69,9 +73,10 @@ def _box_size(
 
 
 def _tile_box(width: int, height: int, inner: str, extra: str = "") -> str:
+    """A placeholder or failure the size of one picture, narrower when the space is."""
     return (
-        f'<div style="width:{width}px;min-height:{height}px;display:flex;align-items:center;'
-        f'justify-content:center;{extra}">{inner}</div>'
+        f'<div style="width:{width}px;max-width:100%;min-height:{height}px;display:flex;'
+        f'align-items:center;justify-content:center;{extra}">{inner}</div>'
     )
 
 
@@ -82,6 +87,7 @@ def _cell_html(
     thumb_size: int | None,
     box: tuple[int, int],
     layer: int,
+    zoom_px: int | None = None,
 ) -> str:
     """A tile: the image(s) in a box of the sweep's one tile size, a placeholder, or the failure."""
     label = " ".join(f"{name}={format_value(cell.params.get(name))}" for name in extra)
@@ -101,16 +107,38 @@ def _cell_html(
     result = cell.result
     tail = badge("cached") if result.cached else ""
     images = "".join(
-        image_html(im, preview_size, thumb_size=thumb_size, result=result, layer=layer)
+        image_html(
+            im,
+            preview_size,
+            thumb_size=thumb_size,
+            result=result,
+            layer=layer,
+            zoom_px=zoom_px,
+            name_tag=_name_tag(cell.params),
+        )
         for im in result.images
     )
-    width = (box[0] + 8) * len(result.images)  # each figure has 4 px on either side
-    body = _tile_box(width, box[1], images, "flex-wrap:wrap")
+    # the pictures take their own width (the thumbnail, less when the column is narrower,
+    # more while one is opened): no fixed box that could cut one off
+    body = (
+        '<div style="display:flex;flex-wrap:wrap;justify-content:center;align-items:flex-start;'
+        f'max-width:100%">{images}</div>'
+    )
     return f'<div class="venice-nb-cell" style="{CELL}">{head}{body}{tail}</div>'
 
 
-CELL = "display:flex;flex-direction:column;align-items:center"
+# An opened grid tile widens its column: this wide at most, so it can be scrolled fully into view
+# in a notebook at 1024 px with the file browser open.
+GRID_ZOOM_PX = 560
+CELL = "display:flex;flex-direction:column;align-items:center;max-width:100%"
 PLACEHOLDER = "background:rgba(128,128,128,0.08)"
+
+
+def _name_tag(params: dict[str, Any]) -> str:
+    """The swept values a download name needs besides model and seed (which it has already)."""
+    return "-".join(
+        f"{k}-{format_value(v)}" for k, v in params.items() if k not in ("model", "seed")
+    )
 
 
 def _ordered(values: Iterable[Any]) -> list[Any]:
@@ -122,7 +150,8 @@ def _ordered(values: Iterable[Any]) -> list[Any]:
 
 
 def _sweep_timing(sweep: SweepResult) -> str:
-    """One summary: the sweep's wall time, and one bar summing what its fresh requests spent."""
+    """One summary: the sweep's wall time, and a bar of what one of its fresh requests spent on
+    average (requests that ran at the same time are not added up into a longer bar)."""
     fresh = [r for r in sweep.results if not r.cached]
     cached = len(sweep.results) - len(fresh)
     n = len(sweep.cells)
@@ -132,27 +161,22 @@ def _sweep_timing(sweep: SweepResult) -> str:
     if not fresh:
         return timing_html(Timing(wall_ms=sweep.wall_ms), note=note, reason="no request made")
 
-    def total(name: str) -> float | None:
-        values = [getattr(r.timing, name) for r in fresh]
-        return (
-            sum(v for v in values if v is not None) if any(v is not None for v in values) else None
-        )
+    def mean(name: str) -> float | None:
+        values = [v for r in fresh if (v := getattr(r.timing, name)) is not None]
+        return sum(values) / len(values) if values else None
 
-    summed = Timing(
-        total("queue_ms"),
-        total("preprocessing_ms"),
-        total("inference_ms"),
-        total("total_ms"),
-        wall_ms=sum(r.timing.wall_ms for r in fresh),
-        retry_wait_ms=sum(r.timing.retry_wait_ms for r in fresh),  # its own segment, not network
+    average = Timing(
+        mean("queue_ms"),
+        mean("preprocessing_ms"),
+        mean("inference_ms"),
+        mean("total_ms"),
+        wall_ms=sum(r.timing.wall_ms for r in fresh) / len(fresh),
+        retry_wait_ms=sum(r.timing.retry_wait_ms for r in fresh) / len(fresh),
     )
-    if sweep.wall_ms > 0 and summed.wall_ms > 0:
-        note += (
-            f"; {format_ms(summed.wall_ms)} of request time summed in the bar"
-            f" ({summed.wall_ms / sweep.wall_ms:.1f}x overlap)"
-        )
-    reason = None if has_api_timing(summed) else no_timing_reason(fresh[0])
-    return timing_html(summed, note=note, reason=reason, wall_ms=sweep.wall_ms)
+    if len(fresh) > 1:
+        note += f"; the bar: one request on average ({format_ms(average.wall_ms)})"
+    reason = None if has_api_timing(average) else no_timing_reason(fresh[0])
+    return timing_html(average, note=note, reason=reason, wall_ms=sweep.wall_ms)
 
 
 def _sweep_footer(sweep: SweepResult) -> str:
@@ -201,8 +225,12 @@ def _grid(
         slots.setdefault(key, []).append(cell)
     if not sweep.rows and not sweep.cols:  # one long axis: a wrapping gallery of labelled tiles
         names = [k for k in (cells[0].params if cells else {}) if k not in axes]
+        # tiles share a row's width (about 0.7 of a thumbnail each at the least, the picture at
+        # most its thumbnail size) and wrap onto new rows: nothing is cut off at any width
+        basis = round(box[0] * 0.7)
         tiles = "".join(
-            _cell_html(c, names, preview_size, thumb_size, box, len(cells) - i)
+            f'<div style="flex:1 1 {basis}px;max-width:100%;display:flex;justify-content:center">'
+            f"{_cell_html(c, names, preview_size, thumb_size, box, len(cells) - i)}</div>"
             for i, c in enumerate(cells)
         )
         return (
@@ -211,7 +239,11 @@ def _grid(
         )
     widest = max(len(members) for members in slots.values())
     lead = "auto " if sweep.rows else ""
-    template = f"{lead}repeat({len(cols)}, {box[0] * max(1, widest)}px)"
+    # columns as wide as a thumbnail when there is room, narrower when not (down to what their
+    # content needs); an opened picture widens its column instead of covering its neighbours
+    template = f"{lead}repeat({len(cols)}, minmax(auto, 1fr))"
+    # equal columns, each at most a tile's width (plus room for a row label)
+    most = len(cols) * ((box[0] + 8) * max(1, widest) + 8) + (160 if sweep.rows else 0)
     parts: list[str] = []
     if sweep.cols:
         if sweep.rows:
@@ -219,27 +251,29 @@ def _grid(
                 f'<div style="{LABEL};{MUTED}">{esc(sweep.rows)} \u2193 {esc(sweep.cols)} \u2192</div>'
             )
         parts += [
-            f'<div class="venice-nb-col-label" style="{LABEL}">{esc(f"{sweep.cols}={format_value(c)}")}</div>'
+            f'<div class="venice-nb-col-label" style="{COL_LABEL}">{esc(f"{sweep.cols}=")}<wbr>{esc(format_value(c))}</div>'
             for c in cols
         ]
     layer = len(cells)
     for row in rows:
         if sweep.rows:
             parts.append(
-                f'<div class="venice-nb-row-label" style="{LABEL}">{esc(f"{sweep.rows}={format_value(row)}")}</div>'
+                f'<div class="venice-nb-row-label" style="{ROW_LABEL}">{esc(f"{sweep.rows}={format_value(row)}")}</div>'
             )
         for col in cols:
             members = slots.get((row, col), [])
             extra = [k for k in members[0].params if k not in axes] if len(members) > 1 else []
             inner = "".join(
-                _cell_html(c, extra, preview_size, thumb_size, box, layer) for c in members
+                _cell_html(c, extra, preview_size, thumb_size, box, layer, GRID_ZOOM_PX)
+                for c in members
             )
             layer -= len(members)
             parts.append(f'<div class="venice-nb-slot" style="{CELL}">{inner}</div>')
     return (
+        '<div class="venice-nb-scroll" style="overflow-x:auto;max-width:100%">'
         f'<div class="venice-nb-grid" style="display:grid;grid-template-columns:{template};'
-        f'gap:8px;align-items:center;justify-items:center;justify-content:start">'
-        f"{''.join(parts)}</div>"
+        f'max-width:{most}px;gap:8px;align-items:center;justify-items:center;justify-content:start">'
+        f"{''.join(parts)}</div></div>"
     )
 
 

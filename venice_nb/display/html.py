@@ -132,7 +132,7 @@ def _embedded(
 
 
 def seed_label(image: GeneratedImage, result: GenerationResult | None = None) -> str:
-    """The seed as a person can reuse it; never a negative number or a seed the picture lacks.
+    """The seed as a person can reuse it (a negative seed is a seed too); never one it lacks.
 
     The API returns the seed for the first image only: variants 2-4 get seeds of the server's
     choosing, so they are "not reproducible" on their own (the request's line reproduces all four).
@@ -140,7 +140,7 @@ def seed_label(image: GeneratedImage, result: GenerationResult | None = None) ->
     if image.lineage is not None:  # derived: its operation; the line below names the source
         return image.lineage.title
     seed = image.seed
-    if seed is not None and seed >= 0:
+    if seed is not None:
         return f"seed {seed}"
     if image.index > 0:
         return f"variant {image.index + 1} \u00b7 not reproducible alone"
@@ -165,6 +165,8 @@ def image_html(
     thumb_size: int | None = None,
     result: GenerationResult | None = None,
     layer: int = 1,
+    zoom_px: int | None = None,
+    name_tag: str = "",
 ) -> str:
     """One image as a gallery tile: a thumbnail that opens to full size in place, its seed and
     size, and a download of the bytes as received with a readable name."""
@@ -172,7 +174,7 @@ def image_html(
     name = seed_label(image, result)
     src = data_uri(data, mime)
     thumb = thumb_dimensions(shown, thumb_size)
-    img = zoomable(src, shown, thumb, name, title, layer, backdrop(image))
+    img = zoomable(src, shown, thumb, name, title, layer, backdrop(image), zoom_px)
     if not caption:
         return img
     flags = ""
@@ -181,7 +183,7 @@ def image_html(
     if image.content_violation:
         flags += badge("blocked", title="the server flagged a content policy violation")
     as_received = data is image.data
-    name_for_file = file_name(result, image)
+    name_for_file = file_name(result, image, name_tag)
     if not as_received:  # the preview's own format, e.g. a JPEG preview of a 4K PNG
         extension = {"image/jpeg": "jpg"}.get(mime, mime.rsplit("/", 1)[-1])
         name_for_file = f"{name_for_file.rsplit('.', 1)[0]}-preview.{extension}"
@@ -193,7 +195,7 @@ def image_html(
     width = f"max-width:{thumb[0]}px;" if thumb else ""
     return (
         f'<figure class="venice-nb-tile" style="display:inline-block;vertical-align:top;'
-        f'margin:0 4px 8px 4px"><div>{img}</div>'
+        f'max-width:100%;margin:0 4px 8px 4px"><div>{img}</div>'
         f'<figcaption style="{width}font-size:11px;line-height:1.3">{parts}{flags}'
         "</figcaption></figure>"
     )
@@ -440,14 +442,19 @@ def notice_html(text: str) -> str:
     )
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], cls: str) -> str:
-    """``rows`` hold HTML already escaped by the caller."""
+def _table(
+    header: Sequence[str], rows: Iterable[Sequence[str]], cls: str, wide: bool = False
+) -> str:
+    """``rows`` hold HTML already escaped by the caller; ``wide`` spreads a many-column table
+    over the output's width (Lab otherwise shrinks it to a tall, narrow column of wrapped
+    words)."""
     th = f'style="padding:3px 8px;text-align:left;{RULE}"'
     td = f'style="padding:3px 8px;text-align:left;vertical-align:top;{RULE}"'
     head = "".join(f"<th {th}>{esc(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td {td}>{c}</td>" for c in row) + "</tr>" for row in rows)
     return (
-        f'<table class="{cls} {NOMATH}" style="{FONT};border-collapse:collapse">'
+        f'<table class="{cls} {NOMATH}" style="{FONT};border-collapse:collapse'
+        f'{";width:100%" if wide else ""}">'
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
 
@@ -471,17 +478,17 @@ def models_table_html(catalogue: Catalogue) -> str:
         rows.append(
             (
                 f'<code style="white-space:nowrap">{esc(spec.id)}</code>',
-                esc(spec.name),
+                f'<span style="white-space:nowrap">{esc(spec.name)}</span>',
                 f'{esc(SIZING_LABELS.get(spec.sizing, spec.sizing))}<div style="{MUTED}">'
                 f"{esc(spec.sizes_label())}</div>",
-                esc(spec.pricing.describe()),
+                f'<span style="white-space:nowrap">{esc(spec.pricing.describe())}</span>',
                 esc(", ".join(traits)),
                 f'<span style="{MUTED}">{esc(", ".join(ignores))}</span>',
                 deprecation,
             )
         )
     header = ("id", "name", "sizes", "price / image", "traits", "ignores", "deprecation")
-    return _table(header, rows, "venice-nb-models")
+    return _table(header, rows, "venice-nb-models", wide=True)
 
 
 def styles_html(styles: Sequence[str]) -> str:
@@ -507,28 +514,21 @@ def config_html(info: Mapping[str, Any]) -> str:
     return _table(("setting", "value"), rows, "venice-nb-config")
 
 
-def mirror_html(
-    result: GenerationResult | None,
-    number: int | None = None,
-    previous: bool = False,
-    note: str = "",
-) -> str:
-    """The panel's static twin: its latest result as the magic shows it, so a saved notebook,
-    nbviewer or nbconvert shows what the panel showed (widgets need a live kernel)."""
+def mirror_html(result: GenerationResult | None, number: int | None = None) -> str:
+    """The panel's static twin, for readers without a kernel (nbviewer, nbconvert, a reopened
+    copy): the last result the panel showed, as the magic shows it. Updated on results only, so it
+    never keeps an error or asks for a button the reader does not have; while the live panel is on
+    screen its stylesheet hides this copy (see ``panel.widgets.STYLE``)."""
     head = "<b>Venice image panel</b>"
     if result is None:
         return (
             f'<div class="venice-nb-panel-mirror {NOMATH}" style="{FONT}">{head} '
-            f'<span style="{MUTED}">\u00b7 no result yet: press Generate above</span></div>'
+            f'<span style="{MUTED}">\u00b7 no picture was made before this notebook was saved'
+            "</span></div>"
         )
-    if previous:
-        label = f"previous result #{number}: the last request failed"
-        error = f'<div style="color:{ERROR_COLOUR}">\u2717 {esc(note)}</div>' if note else ""
-        body = f'{error}<div style="opacity:0.5">{result_html(result)}</div>'
-    else:
-        label = f"latest result #{number}"
-        body = result_html(result)
+    label = f"result #{number}, as the interactive panel showed it"
     return (
         f'<div class="venice-nb-panel-mirror {NOMATH}" style="{FONT}">'
-        f'<div>{head} <span style="{MUTED}">\u00b7 {esc(label)}</span></div>{body}</div>'
+        f'<div>{head} <span style="{MUTED}">\u00b7 {esc(label)}</span></div>'
+        f"{result_html(result)}</div>"
     )

@@ -18,9 +18,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..images_in import InputImage
     from ..result import GeneratedImage, GenerationResult
 
+# The checkerboard, then a flat grey the sanitizer of untrusted notebooks keeps when it drops the
+# gradient: transparent pixels never turn white there.
 CHECKERBOARD = (
     "background:repeating-conic-gradient(rgba(128,128,128,0.35) 0% 25%, "
-    "rgba(128,128,128,0.1) 0% 50%) 50% / 16px 16px"
+    "rgba(128,128,128,0.1) 0% 50%) 50% / 16px 16px;background-color:rgba(128,128,128,0.2)"
 )
 NOMATH = "mathjax_ignore tex2jax_ignore"
 THUMB = 256
@@ -82,7 +84,7 @@ def _thumb(data: bytes, mime: str, fmt: str, caption: str, limit: int) -> str:
     src = f"data:{mime};base64,{base64.b64encode(shown).decode('ascii')}"
     style = "max-width:100%;height:auto" + (";" + CHECKERBOARD if has_alpha(data, fmt) else "")
     return (
-        f'<figure style="display:inline-block;margin:0 8px 8px 0;vertical-align:top">'
+        f'<figure style="flex:0 1 auto;min-width:0;margin:0 8px 8px 0;vertical-align:top">'
         f'<img src="{src}" {dims}alt="{_e(caption)}" style="{style}">'
         f"<figcaption>{_e(caption)}</figcaption></figure>"
     )
@@ -112,10 +114,13 @@ def compare_html(result: GenerationResult, size: int = THUMB * 2) -> str:
     except (OSError, ValueError, SyntaxError):
         after_label = f"after: {lineage.title.lower()}"
     after = _thumb(image.data, image.mime, image.format, after_label, size)
-    arrow = '<div style="display:inline-block;vertical-align:top;margin:0 8px;font-size:24px">\u2192</div>'
+    # one row that never wraps: the pictures shrink together, so the arrow always sits between
+    # them (it used to dangle at a line's end while "after" wrapped under "before")
+    arrow = '<div style="flex:0 0 auto;font-size:24px;margin:0 4px">\u2192</div>'
     return (
         f'<div class="venice-nb-compare {NOMATH}" style="font-size:12px">'
-        f"<div>{befores}{arrow}{after}</div>{lineage_line(result)}</div>"
+        '<div style="display:flex;flex-wrap:nowrap;align-items:center;max-width:100%">'
+        f"{befores}{arrow}{after}</div>{lineage_line(result)}</div>"
     )
 
 

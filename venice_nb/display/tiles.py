@@ -3,10 +3,10 @@
 Everything is static HTML checked in JupyterLab's sanitizer (untrusted notebooks), in a trusted
 notebook and in nbconvert HTML; no script anywhere:
 
-- Zoom is a ``<details>`` whose summary holds the one ``<img>``. Opening it adds an empty spacer as
-  wide as the embedded picture; the image has ``min-width:100%`` of its summary, so it grows to that
-  width in place, over its neighbours (``z-index``), and shrinks back on the next click. The bytes
-  are embedded once. (``position:fixed`` overlays are stripped in untrusted notebooks; this is not.)
+- Zoom is a ``<details>`` whose summary holds the one ``<img>`` (see ``zoomable``): opened, the
+  tile grows in the page's flow to the picture's size, bounded by the viewport, with a close bar
+  under it. The bytes are embedded once (an overlay would need a second copy: no script may
+  move the first).
 - The download is ``<a download="readable-name.webp">`` that borrows the picture's own ``data:`` URI
   when clicked (one inline ``onclick``), so the bytes are stored once and a saved notebook does not
   double in weight. A picture embedded as received downloads as received; a downscaled one (above
@@ -24,7 +24,7 @@ import shlex
 from typing import Any
 
 from ..result import GeneratedImage, GenerationResult
-from ..saving import safe_stem
+from ..saving import result_stem, safe_stem
 from ..text import esc
 
 # Colours: text inherits the theme's colour; greys are translucent so they read on light and dark.
@@ -74,7 +74,7 @@ def reproduce_cell(request: Any, seed: int | None = None) -> str | None:
     if to_json is None or not hasattr(request, "style_preset"):
         return None
     body: dict[str, Any] = to_json()
-    if seed is not None and body.get("seed") is None and seed >= 0:
+    if seed is not None and body.get("seed") is None:  # negative seeds are seeds too
         body["seed"] = seed
     words = ["%%venice"]
     for name, option in OPTIONS.items():
@@ -85,32 +85,66 @@ def reproduce_cell(request: Any, seed: int | None = None) -> str | None:
             words.append(option)
     if body.get("safe_mode") is False:
         words.append("--no-safe-mode")
-    known = set(OPTIONS) | set(SWITCHES) | {"safe_mode", "prompt", "negative_prompt"}
+    for ref in getattr(request, "style_references", None) or ():
+        source = _style_ref_source(ref)
+        if source is not None:
+            words += ["--style-ref", shlex.quote(source)]
+            if ref.get("strength") is not None:
+                words += ["--style-ref-strength", shlex.quote(_number(ref["strength"]))]
     lines = [" ".join(words)]
     prompt = str(body.get("prompt", ""))
     lines.append(prompt.replace("{", "{{").replace("}", "}}"))
     negative = body.get("negative_prompt")
     if negative:
         lines += ["---", str(negative).replace("{", "{{").replace("}", "}}")]
-    rest = sorted(k for k in body if k not in known)
-    if rest:  # fields the magic has no option for (style references...) are named, not lost
-        lines.insert(1, f"# not reproduced by this line: {', '.join(rest)}")
-    return "\n".join(lines)
+    return "\n".join(lines)  # nothing between the options and the prompt: it would join the prompt
 
 
-def file_name(result: GenerationResult | None, image: GeneratedImage) -> str:
+KNOWN = set(OPTIONS) | set(SWITCHES) | {"safe_mode", "prompt", "negative_prompt"}
+
+
+def _style_ref_source(ref: dict[str, Any]) -> str | None:
+    """How ``--style-ref`` can name a reference again: the cell's own name for it, or its URL."""
+    name = ref.get("name")
+    if name:
+        return str(name)
+    image = str(ref.get("image", ""))
+    return image if image.lower().startswith(("http://", "https://")) else None
+
+
+def reproduce_notes(request: Any) -> list[str]:
+    """What the reproduce cell cannot carry, said outside the cell (never inside it)."""
+    if not hasattr(request, "to_json"):
+        return []
+    body: dict[str, Any] = request.to_json()
+    notes = []
+    refs = getattr(request, "style_references", None) or ()
+    unnamed = sum(1 for ref in refs if _style_ref_source(ref) is None)
+    if unnamed:
+        notes.append(
+            f"add --style-ref for the {unnamed} style reference(s) picked in the panel "
+            "(a variable holding the picture, a file or a URL)"
+        )
+    rest = sorted(k for k in body if k not in KNOWN and k != "style_references")
+    if rest:
+        notes.append(f"not carried by the cell: {', '.join(rest)}")
+    return notes
+
+
+def file_name(result: GenerationResult | None, image: GeneratedImage, tag: str = "") -> str:
     """A readable download name: model, seed and variant, e.g. ``z-image-turbo-seed-42-2.webp``;
+    ``tag`` adds what else tells a grid's tiles apart (``cfg_scale-7.5``), so names never collide;
     a derived image by what made it, as ``result.save()`` names it (``upscale-2x-of-shot.png``)."""
-    if result is not None and result.lineage is not None:
-        from ..saving import result_stem
-
-        variant = f"-{image.index + 1}" if image.index else ""
-        return f"{result_stem(result)}{variant}.{image.extension}"
+    if result is not None and result.lineage is not None:  # as ``result.save()`` names it
+        parts = [result_stem(result), tag, str(image.index + 1) if image.index else ""]
+        return f"{safe_stem('-'.join(p for p in parts if p))}.{image.extension}"
     model = getattr(getattr(result, "request", None), "model", None) or "venice"
     seed = image.seed if image.seed is not None else (result.seed if result else None)
     parts = [str(model)]
-    if seed is not None and seed >= 0:
-        parts.append(f"seed-{seed}")
+    if seed is not None:
+        parts.append(f"seed-{seed}" if seed >= 0 else f"seed{seed}")
+    if tag:
+        parts.append(tag)
     if image.index:
         parts.append(str(image.index + 1))
     return f"{safe_stem('-'.join(parts))}.{image.extension}"
@@ -118,6 +152,13 @@ def file_name(result: GenerationResult | None, image: GeneratedImage) -> str:
 
 def data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+CLOSE_BAR_PX = 22
+# The opened picture is at most this tall (it fits a laptop screen); its width is bounded by the
+# output area. Viewport units would say it better, but the sanitizer of untrusted notebooks drops
+# them.
+ZOOM_MAX_HEIGHT_PX = 720
 
 
 def zoomable(
@@ -128,29 +169,49 @@ def zoomable(
     title: str = "",
     layer: int = 1,
     backdrop: str = "",
+    most_px: int | None = None,
 ) -> str:
-    """One image as a thumbnail that grows to ``shown`` (its embedded size) when clicked.
+    """One image as a thumbnail that opens larger when clicked, with a visible close bar.
 
-    ``backdrop`` is extra CSS for the ``<img>`` (the checkerboard behind transparent pictures).
+    ``most_px`` bounds the opened width where the tile cannot know its room (a grid's column
+    widens to it, and the grid scrolls sideways past what fits).
 
-    ``thumb`` is the size drawn in the gallery; with no known size the image is just shown.
-    ``layer`` orders overlapping tiles: earlier tiles get higher layers, so a tile opened in
-    place paints over the tiles after it.
+    ``thumb`` is the size drawn in the gallery (the tile may shrink it to the space there is);
+    ``shown`` is the embedded size, the most it opens to. ``backdrop`` is extra CSS for the
+    ``<img>`` (the checkerboard behind transparent pictures). ``layer`` is kept for callers.
+
+    Static HTML with inline styles only (kept by the sanitizer of an untrusted notebook) and one
+    copy of the bytes: the ``<details>`` body holds an empty block as wide as the picture opens
+    (ZOOM_MAX_HEIGHT_PX tall at most); the tile grows to it in the page's flow, up to the width of
+    the output area, so the opened picture pushes its neighbours aside instead of covering them
+    and never leaves the screen sideways. The close bar lives in the summary
+    (a click there closes) just below the picture, where the clipped ``<details>`` only shows it
+    while open.
     """
-    tip = f' title="{esc(title or "click to view full size; click again to close")}"'
+    del layer  # in-flow growth: no tile overlaps another, so no stacking order is needed
+    tip = f' title="{esc(title or "click to enlarge; click again to close")}"'
     if thumb is None or shown is None or thumb == shown:
         dims = f' width="{shown[0]}" height="{shown[1]}"' if shown else ""
         style = "max-width:100%;height:auto" + (f";{backdrop}" if backdrop else "")
         return f'<img src="{src}"{dims} alt="{esc(alt)}"{tip} style="{style}">'
     img = (
         f'<img src="{src}" width="{thumb[0]}" height="{thumb[1]}" alt="{esc(alt)}"{tip} '
-        f'style="display:block;min-width:100%;height:auto{";" + backdrop if backdrop else ""}">'
+        f'style="display:block;width:{thumb[0]}px;max-width:100%;min-width:100%;height:auto'
+        f'{";" + backdrop if backdrop else ""}">'
+    )
+    close = (
+        f'<span class="venice-nb-zoom-close" style="position:absolute;top:100%;left:0;'
+        f"width:100%;height:{CLOSE_BAR_PX}px;line-height:{CLOSE_BAR_PX}px;text-align:center;"
+        f'font-size:12px;background:rgba(128,128,128,0.25)">\u2715 close</span>'
+    )
+    room = min(shown[0], round(ZOOM_MAX_HEIGHT_PX * shown[0] / shown[1]), most_px or shown[0])
+    spacer = (
+        f'<div class="venice-nb-zoom-room" style="width:{room}px;height:{CLOSE_BAR_PX}px"></div>'
     )
     return (
-        f'<details class="venice-nb-zoom" style="display:inline-block;position:relative;'
-        f'z-index:{layer};vertical-align:top">'
-        f'<summary style="display:block;list-style:none">{img}</summary>'
-        f'<div style="width:{shown[0]}px;max-width:none;height:0"></div></details>'
+        '<details class="venice-nb-zoom" style="display:block;overflow:hidden">'
+        f'<summary style="display:block;position:relative;list-style:none">{img}{close}</summary>'
+        f"{spacer}</details>"
     )
 
 
@@ -172,11 +233,15 @@ def reproduce_html(result: GenerationResult) -> str:
     cell = reproduce_cell(result.request, result.seed)
     if cell is None:
         return ""
+    notes = "".join(
+        f'<div class="venice-nb-reproduce-note" style="{SOFT}">\u2139 {esc(note)}</div>'
+        for note in reproduce_notes(result.request)
+    )
     return (
         '<details class="venice-nb-reproduce" style="margin-top:2px">'
         f'<summary style="{SOFT}">%%venice cell that reproduces this</summary>'
         f'<pre style="margin:2px 0;padding:4px 6px;{CODE_BACKGROUND};white-space:pre-wrap;'
-        f'font-size:11px">{esc(cell)}</pre></details>'
+        f'font-size:11px">{esc(cell)}</pre>{notes}</details>'
     )
 
 

@@ -157,8 +157,14 @@ class GenerateRequest(Validated):
         return dataclass_repr(self)
 
     def to_json(self) -> dict[str, Any]:
-        """The body as sent: unset keys dropped, never a null."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """The body as sent: unset keys dropped, never a null; a style reference's "name" (how
+        the cell named it, for the reproduce line) stays home."""
+        body = {k: v for k, v in asdict(self).items() if v is not None}
+        if self.style_references:
+            body["style_references"] = tuple(
+                {k: v for k, v in ref.items() if k != "name"} for ref in self.style_references
+            )
+        return body
 
     def provenance_json(self) -> dict[str, Any]:
         """The body for provenance, sidecars and output metadata: style reference images that
@@ -271,7 +277,7 @@ class GenerateRequest(Validated):
                 field="style_references",
             )
         for i, ref in enumerate(refs, 1):
-            if not isinstance(ref, dict) or set(ref) - {"image", "strength"}:
+            if not isinstance(ref, dict) or set(ref) - {"image", "strength", "name"}:
                 raise ValidationError(
                     f"{where} entry {i} must be a dict with 'image' and optional 'strength'",
                     field="style_references",

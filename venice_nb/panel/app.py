@@ -26,7 +26,7 @@ import ipywidgets as w
 
 from ..display.html import mirror_html
 from ..errors import VeniceError
-from ..images_in import style_reference, style_reference_value, to_input
+from ..images_in import style_reference, to_input
 from ..operations.generate import SEED_LIMIT, GenerateRequest
 from ..operations.request import Request
 from ..preflight import preflight
@@ -35,6 +35,8 @@ from ..session import get_session
 from ..text import format_usd, plural
 from ..verbs import TOOLS
 from . import widgets as pw
+from .edit_form import DEFAULT_EDIT_MODEL, EditForm
+from .style_refs import HeldStyleRefs
 from .worker import Job, Worker
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,8 +102,10 @@ class Panel:
         self._viewing: GeneratedImage | None = None
         self._mirror: Any = None  # the display handle of the static copy beside the widget
         self._mirror_note = ""
-        self.style_refs: list[Any] = []  # InputImages chosen with a tile's "Style ref"
-        self.edit_model = "firered-image-edit"  # the model a tile's "Edit…" uses
+        self.held_refs = HeldStyleRefs(self._on_refs_changed)  # a tile's "Style ref" adds here
+        self._refs_note: str | None = None  # why held references are not sent (model takes none)
+        self.edit_model = DEFAULT_EDIT_MODEL  # the model a tile's "Edit…" offers first
+        self.edit_form = EditForm([], self._send_edit)  # asks before an edit is sent
         client = self.session.client()
         self.catalogue = client.models()
         self.styles = client.styles()
@@ -131,9 +135,7 @@ class Panel:
         defaults: dict[str, Any] = {
             "format": request.format or "webp",
             "variants": request.variants or 1,
-            "seed": request.seed
-            if request.seed is not None and request.seed >= 0
-            else _random_seed(),
+            "seed": request.seed if request.seed is not None else _random_seed(),
             "safe_mode": True if request.safe_mode is None else request.safe_mode,
         }
         if spec.sizing == "pixels":
@@ -161,6 +163,10 @@ class Panel:
 
     def _build(self, req: GenerateRequest) -> None:
         self.controls = pw.Controls(self.catalogue, self.styles, req)
+        form = list(self.controls.box.children)
+        at = form.index(self.controls.style_preset) + 1
+        self.controls.box.children = [*form[:at], self.held_refs.box, *form[at:]]
+        self.held_refs.follow_model(self.catalogue.require(req.model))
         self.status = w.HTML()
         self.status.add_class("venice-status")
         self.timing = w.HTML(pw.timing_html(None))
@@ -184,7 +190,8 @@ class Panel:
         backend = "local preview (not billed)" if self.session.backend == "local" else "Venice API"
         title = w.HTML(f"<b>Venice image panel</b> <span style='{pw.SOFT}'>· {backend}</span>")
         output = w.VBox(
-            [self.status, self.timing, self.previous_label, self.grid, self.viewer, self.save_all,
+            [self.status, self.timing, self.previous_label, self.edit_form.box, self.viewer,
+             self.grid, self.save_all,
              w.HTML(f"<span style='font-size:12px;{pw.SOFT}'>History: every result paid for "
                     "(click to restore)</span>"),
              self.history],
@@ -216,16 +223,32 @@ class Panel:
     def request(self) -> GenerateRequest:
         """The request the controls describe now (not yet validated)."""
         extra = dict(self._extra)
-        if self.style_refs:  # chosen with a tile's "Style ref"
-            extra["style_references"] = tuple(
-                {"image": style_reference_value(im)} for im in self.style_refs
-            )
-        return self.session.build_request(**self.controls.fields(), **extra)
+        fields = self.controls.fields()
+        refs, self._refs_note = self.held_refs.for_model(self.catalogue.require(fields["model"]))
+        if refs:  # chosen with a tile's "Style ref", for a model that takes them
+            extra["style_references"] = refs
+        return self.session.build_request(**fields, **extra)
+
+    @property
+    def style_refs(self) -> list[Any]:
+        """The pictures held as style references (shown and removable in the form)."""
+        return self.held_refs.images
+
+    @_guarded
+    def _on_refs_changed(self) -> None:
+        self._update_cost()
 
     # ---- the toolbox on a tile -------------------------------------------------------------
 
-    def tool(self, image: GeneratedImage, action: str) -> Job | None:
-        """Run a tile's action: ``edit`` (the Prompt box is the instruction), ``upscale-2``,
+    def tool(
+        self,
+        image: GeneratedImage,
+        action: str,
+        instruction: str | None = None,
+        model: str | None = None,
+    ) -> Job | None:
+        """Run a tile's action: ``edit`` (with no ``instruction`` it opens the edit form and
+        sends nothing: an edit is worded by a person, not taken from the prompt), ``upscale-2``,
         ``upscale-4``, ``remove-background``; ``style-ref`` keeps the image (up to 3) as a style
         reference for the next Generate. The result joins the grid and the history, with its
         source in its lineage."""
@@ -233,20 +256,22 @@ class Panel:
             label = f"#{self.shown_number} image {image.index + 1}"
             try:
                 if action == "style-ref":
-                    if len(self.style_refs) >= 3:
-                        self.style_refs.pop(0)
-                    self.style_refs.append(style_reference(image, label))
+                    self.held_refs.add(style_reference(image, label))
                     self._set_status(
-                        f"{label} is a style reference ({len(self.style_refs)} kept) for the "
-                        "next Generate, with a model that takes them (krea-v2-*, luma-uni-1*)",
+                        f"{label} is a style reference ({len(self.style_refs)} held, shown in "
+                        "the form) for the next Generate with a model that takes them "
+                        "(krea-v2-*, luma-uni-1*)",
                         "idle",
                     )
+                    return None
+                if action == "edit" and instruction is None:
+                    self._ask_edit(image, label)
                     return None
                 name, values = action, dict[str, Any]()
                 if action.startswith("upscale-"):
                     name, values = "upscale", {"scale": int(action.rsplit("-", 1)[1])}
                 elif action == "edit":
-                    values = {"prompt": self.prompt.value, "model": self.edit_model}
+                    values = {"prompt": str(instruction), "model": model or self.edit_model}
                 if name not in TOOLS:
                     raise VeniceError(f"unknown tile action {action!r}")
                 request = TOOLS[name].build([to_input(image, label)], **values)
@@ -265,6 +290,23 @@ class Panel:
     @_guarded
     def _on_tool(self, image: GeneratedImage, action: str) -> None:
         self.tool(image, action)
+
+    def _ask_edit(self, image: GeneratedImage, label: str) -> None:
+        form = self.edit_form
+        if len(form.model.options) <= 1:  # the edit models, fetched once when first needed
+            try:
+                ids = [s.id for s in self.session.client().models_of("inpaint").values()]
+            except (VeniceError, AttributeError):
+                ids = []
+            if ids:
+                form.model.options = ids
+                form.model.value = self.edit_model if self.edit_model in ids else ids[0]
+        form.ask(image, label)
+        self._set_status(f"Edit {label}: type what to change above the pictures.", "idle")
+
+    @_guarded
+    def _send_edit(self, image: GeneratedImage, instruction: str, model: str) -> Job | None:
+        return self.tool(image, "edit", instruction=instruction, model=model)
 
     def generate(self, delay_s: float = 0.0) -> Job | None:
         """Validate the controls' request and hand it to the worker; a refusal goes to the status."""
@@ -288,7 +330,8 @@ class Panel:
                 return None
             job = self.worker.submit(checked, delay_s)
             self._set_busy(True)
-            self._set_status(f"#{job.number} queued: {pw.describe(checked)}", "running")
+            aside = f" ({self._refs_note})" if self._refs_note else ""
+            self._set_status(f"#{job.number} queued: {pw.describe(checked)}{aside}", "running")
             return job
 
     def cancel(self) -> None:
@@ -298,6 +341,11 @@ class Panel:
             was_busy = self.worker.busy
             self.worker.invalidate()
             self._set_busy(False)
+            self.timing.remove_class("venice-previous")
+            shown = getattr(self.result, "request", None)
+            if isinstance(shown, GenerateRequest) and shown.seed is not None:
+                with self._quietly():  # the field shows the seed of the pictures on screen
+                    self.seed.value = shown.seed
             if was_busy:
                 self._set_status(
                     "Cancelled. A request already sent may still be answered; it goes into the "
@@ -358,6 +406,7 @@ class Panel:
         if change["owner"] is self.model:
             with self._quietly():
                 self.controls.follow_model(self.catalogue.require(change["new"]))
+            self.held_refs.follow_model(self.catalogue.require(change["new"]))
         if self._quiet:
             return
         if change["owner"] is self.seed and not self.seed_lock.value:
@@ -395,7 +444,9 @@ class Panel:
             spec = self.catalogue.require(request.model)
             price = spec.price(request.resolution, request.quality)
             cost = request.estimated_cost(spec)
-            notes = request.review(spec).warnings
+            notes = list(request.review(spec).warnings)
+            if self._refs_note:
+                notes.append(self._refs_note)
         except VeniceError as exc:
             self.cost.value = f"<span style='{pw.SOFT}'>cost: {exc.one_line()}</span>"
             return
@@ -420,6 +471,7 @@ class Panel:
     def job_started(self, job: Job) -> None:
         with self._lock:
             if self.worker.is_current(job):
+                self.timing.add_class("venice-previous")  # the bar is the last answer's: dimmed
                 self._set_status(
                     f"#{job.number} generating: {pw.describe(job.request)} · 0.0 s", "running"
                 )
@@ -431,12 +483,13 @@ class Panel:
                 text = f"#{job.number} generating: {pw.describe(job.request)}{job.note}"
                 elapsed = job.elapsed()
                 text += f" · {elapsed:.1f} s"
-                progress = None
-                expected = self._expected_s()
-                if expected:  # the last fresh answer's wall time is the estimate for this one
-                    progress = min(0.95, elapsed / expected)
-                    left = expected - elapsed
-                    text += f", about {left:.0f} s left" if left >= 1 else ", any moment now"
+                expected, guess = self._expected_s(job.request)
+                progress = min(0.95, elapsed / expected)
+                left = expected - elapsed
+                if left >= 1:
+                    text += f", about {left:.0f} s left" + (" (a first guess)" if guess else "")
+                else:
+                    text += ", any moment now"
                 self._set_status(text, state, progress)
 
     def job_retry(self, job: Job, event: RetryEvent) -> None:
@@ -489,6 +542,7 @@ class Panel:
         self._close_viewer()
         note = "cached" if result.cached else ""
         self.timing.value = pw.timing_html(result.timing, note)
+        self.timing.remove_class("venice-previous")
         self.result, self.shown_number = result, number
         self.save_all.disabled = not result.images
         self._update_mirror()
@@ -504,7 +558,6 @@ class Panel:
         else:
             self.grid.remove_class("venice-previous")
             self.previous_label.value = ""
-        self._update_mirror()
 
     # ---- the static copy beside the widget ---------------------------------------------------
 
@@ -520,12 +573,11 @@ class Panel:
 
     def mirror_bundle(self) -> dict[str, str]:
         result = self.result
-        failed = self.status_state == "error" if result is not None else False
-        html = mirror_html(result, self.shown_number, previous=failed, note=self.status_text)
+        html = mirror_html(result, self.shown_number)
         text = (
-            f"Venice image panel: latest result #{self.shown_number}"
+            f"Venice image panel: result #{self.shown_number}"
             if result
-            else ("Venice image panel: no result yet")
+            else "Venice image panel: no picture was made before this notebook was saved"
         )
         from ..redact import redact_text
 
@@ -539,8 +591,12 @@ class Panel:
         self.entries.append(entry)
         label = f"#{entry.number}: {pw.describe(entry.request)}"
         if entry.superseded:
-            label += " (superseded: kept because it was paid for)"
-        item = pw.history_item(entry.number, entry.result, label, lambda: self._on_restore(entry))
+            label += (
+                " (superseded: answered after a newer request or a cancel; kept, it was paid for)"
+            )
+        item = pw.history_item(
+            entry.number, entry.result, label, lambda: self._on_restore(entry), entry.superseded
+        )
         items = [item, *self.history.children]
         for extra in items[HISTORY_LIMIT:]:
             extra.close()
@@ -566,7 +622,8 @@ class Panel:
             self._set_status(f"Restored #{entry.number} from history (no new request).", "ok")
 
     def enlarge(self, image: GeneratedImage) -> None:
-        """Show one image large below the grid; the same image again closes the large view."""
+        """Show one image large above the tiles, as tall as the screen allows (not below every
+        tile, off-screen); Close, or Enlarge on the same image again, closes it."""
         with self._lock:
             current = self._viewing
             self._close_viewer()
@@ -575,22 +632,20 @@ class Panel:
             close = w.Button(description="Close", icon="times", layout=w.Layout(width="auto"))
             close.on_click(lambda _b: self._close_viewer())
             big = pw.image_widget(image, px=0)
-            big.layout.max_width = f"{max(image.size[0], 256)}px"
+            big.layout.width = "auto"
+            head = w.HTML(f"<b>Image {image.index + 1}</b> · {pw.caption_text(image, None)}")
             self.viewer.children = [
-                w.HBox(
-                    [
-                        w.HTML(f"<b>Image {image.index + 1}</b> · {pw.caption_text(image, None)}"),
-                        close,
-                    ]
-                ),
+                w.HBox([head, close], layout=w.Layout(justify_content="space-between")),
                 big,
             ]
+            self.viewer.add_class("venice-viewer-open")
             self._viewing = image
 
     def _close_viewer(self) -> None:
         for child in self.viewer.children:
             child.close()
         self.viewer.children = []
+        self.viewer.remove_class("venice-viewer-open")
         self._viewing = None
 
     # ---- saving ------------------------------------------------------------------------------
@@ -622,12 +677,12 @@ class Panel:
 
     # ---- status, errors, display, closing ----------------------------------------------------
 
-    def _expected_s(self) -> float | None:
-        """How long a generation took last time it was really sent (not from the cache)."""
-        for entry in reversed(self.entries):
-            if not entry.result.cached and entry.result.timing.wall_ms > 0:
-                return entry.result.timing.wall_ms / 1000
-        return None
+    def _expected_s(self, request: Any = None) -> tuple[float, bool]:
+        """(seconds, is_a_guess) the next request should take: see ``estimate.py``."""
+        from .estimate import expected_seconds
+
+        answered = [(e.request, e.result) for e in self.entries]
+        return expected_seconds(request, answered, self.session.backend)
 
     def _set_status(self, text: str, state: str, progress: float | None = None) -> None:
         self.status.value = pw.status_html(text, state, progress)
@@ -660,6 +715,8 @@ class Panel:
             self._closed = True
         self.worker.close(timeout)
         self._close_viewer()
+        self.held_refs.close()
+        self.edit_form.close()
         for widget in {*pw.descendants(self.root), *self.controls.all_widgets()}:
             widget.close()
 

@@ -24,16 +24,31 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import Catalogue, ModelSpec
     from ..result import GeneratedImage, GenerationResult, Timing
 
-CELL_PX = 240
+CELL_PX = 196  # two tiles side by side in the result column (four variants on one screen)
+ICON = w.Layout(width="32px", padding="0")
 LABEL_PX = "80px"
 NO_STYLE = ""  # not None: a Dropdown whose value is None shows no selection at all
 # Theme-following text: the theme's own colour, softened (a fixed grey fails on the dark theme).
 SOFT = "color:var(--jp-ui-font-color1, inherit);opacity:0.75"
 # The result column wraps under the form when the two do not fit side by side (~1000 px).
-WRAP = w.Layout(display="flex", flex_flow="row wrap", width="100%", max_width="100%")
+# wrap-reverse: when the two do not fit side by side, the results go above the form, so the newest
+# result is on screen under the panel's title, not below a form of controls.
+WRAP = w.Layout(display="flex", flex_flow="row wrap-reverse", width="100%", max_width="100%")
 STYLE = (
     "<style>.venice-previous{opacity:0.45}"
-    ".venice-panel .widget-html-content{line-height:1.35}</style>"
+    # the static copy is for readers without a kernel: hidden while this live panel shows
+    ".venice-nb-panel-mirror{display:none}"
+    ".venice-panel .widget-html-content{line-height:1.35}"
+    # Enlarge: above the tiles (where the click was), as tall as the screen allows. Not a
+    # position:fixed overlay: Lab's notebook contains fixed elements, so one lands off-screen.
+    ".venice-viewer-open{position:relative;z-index:10;width:100%;box-sizing:border-box;"
+    "padding:6px;margin-bottom:8px;background:var(--jp-layout-color1,#fff);"
+    "border:1px solid var(--jp-border-color2,#ccc)}"
+    ".venice-viewer-open img{max-width:100%;max-height:calc(85vh - 48px);width:auto;"
+    "height:auto;object-fit:contain;align-self:center}"
+    ".venice-transparent{background:repeating-conic-gradient(rgba(128,128,128,0.35) 0% 25%,"
+    "rgba(128,128,128,0.1) 0% 50%) 50%/16px 16px}"
+    "</style>"
 )
 THUMB_PX = 72
 # The panel's states, in the words display.status_html knows.
@@ -67,7 +82,8 @@ def describe(req: Request, count: bool = True) -> str:
         return f"{plural(req.image_count, 'image')} · {req.model}"
     size = req.size_label()
     cfg = f"cfg {req.cfg_scale:g}" if req.cfg_scale is not None else "default cfg"
-    text = f"{req.model}, {size}, {cfg}, seed {req.seed}"
+    seed = f"seed {req.seed}" if req.seed is not None else "no seed (the model draws its own)"
+    text = f"{req.model}, {size}, {cfg}, {seed}"
     return f"{plural(req.image_count, 'image')} · {text}" if count else text
 
 
@@ -98,13 +114,17 @@ def tile_seed(image: GeneratedImage, request_seed: int | None) -> int | None:
     """The seed that really made this picture, or None. Only the first variant honours the
     request's seed; the API picks the others' at random and does not say which."""
     seed = image.seed if image.seed is not None else (request_seed if image.index == 0 else None)
-    return seed if seed is not None and seed >= 0 else None
+    return seed  # a negative seed the service reports reproduces its picture too
 
 
 def caption_text(image: GeneratedImage, request_seed: int | None) -> str:
-    """Seed and size; "not reproducible" where no true seed is known."""
+    """Seed and size; "not reproducible" where no true seed is known; a derived picture says
+    what made it ("Upscale 2x of #1 image 1"), as the static copy does."""
     seed = tile_seed(image, request_seed)
     name = f"seed {seed}" if seed is not None else f"variant {image.index + 1}, not reproducible"
+    lineage = getattr(image, "lineage", None)
+    if lineage is not None:
+        name = lineage.summary()
     try:
         width, height = image.size
         size = f"{width}×{height}"
@@ -156,25 +176,24 @@ def image_cell(
     The buttons act on whatever image the cell shows now, so ``refill_cell`` can put the next
     result into the same widgets (creating a dozen widgets per image cost ~100 ms a click)."""
     shown: dict[str, Any] = {}
+    # one row of actions: three icon buttons (their words in the tooltip) and the toolbox menu
     enlarge = w.Button(
-        description="Enlarge", icon="search-plus", tooltip="Show this image at full size",
-        layout=w.Layout(width="auto"),
-    )  # fmt: skip
-    save = w.Button(
-        description="Save", icon="download", tooltip="Save this image and a JSON sidecar",
-        layout=w.Layout(width="auto"),
-    )  # fmt: skip
+        icon="search-plus", tooltip="Enlarge: this image, above the tiles", layout=ICON
+    )
+    save = w.Button(icon="download", tooltip="Save this image and a JSON sidecar", layout=ICON)
     enlarge.on_click(lambda _b: on_enlarge(shown["image"]))
     save.on_click(lambda _b: on_save(shown["image"]))
-    reuse = w.Button(description="Reuse seed", icon="recycle", layout=w.Layout(width="auto"))
+    reuse = w.Button(icon="recycle", layout=ICON)
     if on_reuse is not None:
         reuse.on_click(lambda _b: on_reuse(shown["seed"]) if shown["reusable"] else None)
+    actions: list[w.Widget] = [enlarge, save, reuse]
+    if on_tool is not None:
+        actions.append(tool_menu(lambda: shown["image"], on_tool))
     cell = w.VBox(
         [
             image_widget(image, preview=preview),
             w.HTML(),
-            w.HBox([enlarge, save, reuse], layout=w.Layout(flex_flow="row wrap")),
-            *([tool_row(lambda: shown["image"], on_tool)] if on_tool is not None else []),
+            w.HBox(actions, layout=w.Layout(flex_flow="row nowrap", width="100%")),
         ],
         layout=w.Layout(margin="0 8px 8px 0", width=f"{CELL_PX + 4}px"),
     )
@@ -193,27 +212,33 @@ def refill_cell(
     image_set: bool = False,
 ) -> None:
     """Show ``image`` in a cell made by ``image_cell``: new values, the same widgets."""
-    picture, caption, buttons, *_tools = cell.children
+    picture, caption, buttons = cell.children
     if not image_set:
         picture.value, picture.format = _shown(image, preview)
     caption.value = (
         f'<div class="venice-caption" style="font-size:12px">'
         f"{html.escape(caption_text(image, request_seed))}{badges_html(image)}</div>"
     )
+    from ..display.lineage import backdrop
+
+    if backdrop(image):  # transparent pixels show a checkerboard, as in the static copy
+        picture.add_class("venice-transparent")
+    else:
+        picture.remove_class("venice-transparent")
     seed = tile_seed(image, request_seed)
     reusable = seed is not None and cell.venice_reuse_enabled
     cell.venice_shown.update(image=image, seed=seed, reusable=reusable)
     reuse = buttons.children[2]
     reuse.disabled = not reusable
     reuse.tooltip = (
-        f"Lock seed {seed} for the next Generate"
+        f"Reuse seed: lock seed {seed} for the next Generate"
         if seed is not None
         else "This picture's seed is not known: it cannot be reproduced"
     )
 
 
 TOOLS = (  # (action, label, tooltip)
-    ("edit", "Edit…", "Edit this image by the text in the Prompt box (firered-image-edit)"),
+    ("edit", "Edit…", "Edit this image: asks what to change (and the edit model) first"),
     ("upscale-2", "Upscale 2x", "A copy twice as big"),
     ("upscale-4", "Upscale 4x", "A copy four times as big (reduced on large images)"),
     ("remove-background", "Remove bg", "This image with a transparent background"),
@@ -221,34 +246,57 @@ TOOLS = (  # (action, label, tooltip)
 )
 
 
-def tool_row(
+def tool_menu(
     current: Callable[[], GeneratedImage], on_tool: Callable[[GeneratedImage, str], None]
-) -> w.HBox:
-    """The toolbox buttons under a tile; each calls ``on_tool(the image shown now, action)``."""
-    buttons = []
-    for action, label, tip in TOOLS:
-        button = w.Button(description=label, tooltip=tip, layout=w.Layout(width="auto"))
-        button.on_click(lambda _b, a=action: on_tool(current(), a))
-        buttons.append(button)
-    row = w.HBox(buttons, layout=w.Layout(flex_flow="row wrap"))
-    row.add_class("venice-tools")
-    return row
+) -> w.Dropdown:
+    """The toolbox as one small menu beside the tile's buttons; choosing an entry calls
+    ``on_tool(the image shown now, action)`` and the menu returns to its title."""
+    menu = w.Dropdown(
+        options=[("Tools\u2026", ""), *((label, action) for action, label, _tip in TOOLS)],
+        value="", tooltip="; ".join(f"{label}: {tip}" for _a, label, tip in TOOLS),
+        layout=w.Layout(width="auto", flex="1 1 auto", min_width="70px"),
+    )  # fmt: skip
+    menu.add_class("venice-tools")
+
+    def chosen(change: dict[str, Any]) -> None:
+        action = change["new"]
+        if action:
+            menu.value = ""
+            on_tool(current(), action)
+
+    menu.observe(chosen, names="value")
+    return menu
 
 
 def history_item(
-    number: int, result: GenerationResult, label: str, on_restore: Callable[[], None]
+    number: int,
+    result: GenerationResult,
+    label: str,
+    on_restore: Callable[[], None],
+    superseded: bool = False,
 ) -> w.VBox:
-    """A thumbnail of a generation's first image and a button that brings it back."""
+    """A thumbnail of a generation's first image and a button that brings it back; a superseded
+    answer (it came after a newer request or a cancel) says so on its button."""
     children: list[w.Widget] = []
     if result.images:
-        children.append(image_widget(result.images[0], THUMB_PX, preview=THUMB_PX * 2))
+        thumb = image_widget(result.images[0], THUMB_PX, preview=THUMB_PX * 2)
+        # one square box for every thumbnail, so the buttons under them line up
+        thumb.layout.height = f"{THUMB_PX}px"
+        thumb.layout.object_fit = "contain"
+        children.append(thumb)
+    else:
+        children.append(w.Box(layout=w.Layout(width=f"{THUMB_PX}px", height=f"{THUMB_PX}px")))
     button = w.Button(
-        description=f"#{number}", tooltip=label, layout=w.Layout(width=f"{THUMB_PX}px")
+        description=f"#{number} late" if superseded else f"#{number}",
+        tooltip=label,
+        layout=w.Layout(width=f"{THUMB_PX}px"),
     )
     button.on_click(lambda _b: on_restore())
     children.append(button)
     item = w.VBox(children, layout=w.Layout(margin="0 6px 0 0", min_width=f"{THUMB_PX + 4}px"))
     item.add_class("venice-history-item")
+    if superseded:
+        item.add_class("venice-superseded")
     return item
 
 
@@ -309,9 +357,9 @@ class Controls:
         self.cfg_chosen = req.cfg_scale is not None
         self.cfg_scale.observe(lambda _c: self.choose_cfg(True), names="value")
         # A number field, not a billion-wide slider (40 million seeds per pixel); -1/+1 step
-        # through neighbouring seeds. Seeds shown are never negative.
+        # through neighbouring seeds. The service's own seeds are often negative: so are these.
         self.seed = w.BoundedIntText(
-            value=max(0, req.seed or 0), min=0, max=SEED_LIMIT, step=1, description="Seed",
+            value=req.seed or 0, min=-SEED_LIMIT, max=SEED_LIMIT, step=1, description="Seed",
             continuous_update=False, style=label, layout=w.Layout(width="210px"),
         )  # fmt: skip
         self.seed.add_class("venice-seed")
@@ -367,7 +415,14 @@ class Controls:
                 self.resolution, self.quality]  # fmt: skip
 
     def follow_model(self, spec: ModelSpec, req: GenerateRequest | None = None) -> None:
-        """Swap the sizing controls to the model's sizing mode, keeping what still fits."""
+        """Swap the sizing controls to the model's sizing mode, keeping what still fits; the seed
+        controls are off for a model that ignores seeds (it draws a new picture every run)."""
+        ignores = bool(getattr(spec, "ignores_seed", False))
+        for widget in (self.seed, self.seed_down, self.seed_up, self.randomize, self.seed_lock):
+            widget.disabled = ignores
+        self.seed.tooltip = (
+            f"{spec.id} ignores the seed: every run is a new image" if ignores else ""
+        )
         if spec.sizing == "pixels":
             step = max(1, spec.width_height_divisor)
             top = MAX_PIXELS - MAX_PIXELS % step
@@ -406,7 +461,7 @@ class Controls:
         if req.cfg_scale is not None:
             self.cfg_scale.value = req.cfg_scale
         self.choose_cfg(req.cfg_scale is not None)
-        if req.seed is not None and req.seed >= 0:
+        if req.seed is not None:
             self.seed.value = req.seed
         self.variants.value = req.variants or 1
         self.safe_mode.value = req.safe_mode is not False
@@ -420,7 +475,7 @@ class Controls:
             "negative_prompt": self.negative_prompt.value.strip() or None,
             "format": self.format.value,
             "variants": self.variants.value,
-            "seed": self.seed.value,
+            "seed": None if getattr(spec, "ignores_seed", False) else self.seed.value,
             "cfg_scale": float(self.cfg_scale.value) if self.cfg_chosen else None,
             "style_preset": self.style_preset.value or None,
             "safe_mode": self.safe_mode.value,
@@ -439,7 +494,8 @@ class Controls:
         """Mark cfg as chosen (sent) or left to the model's default (not sent, no readout)."""
         self.cfg_chosen = chosen
         self.cfg_scale.readout = chosen
-        self.cfg_scale.description = "cfg_scale" if chosen else "cfg: model default"
+        # short enough for the label column (a longer one was cut to "cfg: mode…")
+        self.cfg_scale.description = "cfg_scale" if chosen else "cfg (auto)"
         self.cfg_scale.tooltip = (
             "Sent with each request"
             if chosen
