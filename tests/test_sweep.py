@@ -336,6 +336,67 @@ def test_ctrl_c_cancels_at_once_and_nothing_updates_afterwards(shell, server):
     assert server.generate_count == 1
 
 
+def _interrupt_at(server, posts: int) -> threading.Thread:
+    """Ctrl-C in the test's (main) thread once ``posts`` requests reached the server: the first
+    answers landed, the next one is in flight."""
+
+    def watch() -> None:
+        for _ in range(400):  # bounded: 20 s at most
+            if len([r for r in server.received if r.method == "POST"]) >= posts:
+                _thread.interrupt_main()
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def _edit_jobs(models):
+    from PIL import Image
+
+    from venice_nb.verbs import build_edit
+
+    picture = Image.new("RGB", (320, 256), (10, 80, 160))
+    return [Job(build_edit(picture, "make it night", m), {"model": m}) for m in models]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("jobs", "again"),
+    [
+        (lambda: seed_jobs([1, 2, 3, 4]), lambda landed: seed_jobs([landed.seed])),
+        (
+            lambda: _edit_jobs(["qwen-image-2-edit", "firered-image-edit", "flux-2-max-edit"]),
+            lambda landed: _edit_jobs([landed.request.model]),
+        ),
+    ],
+    ids=["generation", "edit"],
+)
+def test_an_interrupted_python_sweep_keeps_what_landed_in_partial_and_in_the_cache(
+    server, tmp_path, jobs, again
+):
+    session = make_session(server, concurrency=1)
+    session.configure(cache_enabled=True, cache_dir=str(tmp_path / "cache"))
+    session.client().models()
+    server.latency = 0.4
+    watcher = _interrupt_at(server, 2)
+    with pytest.raises(KeyboardInterrupt) as info:  # Run All stops, as before
+        run_sweep(session, jobs(), cols="seed")
+    watcher.join(5)
+    partial = info.value.partial  # type: ignore[attr-defined]
+    assert isinstance(info.value, GenerationCancelled) and isinstance(partial, SweepResult)
+    assert 1 <= len(partial.results) < 4 and partial.cols == "seed"
+    assert "in .partial" in str(info.value)
+    landed = partial.results[0]
+    server.latency = 0.0
+    time.sleep(0.5)  # the request in flight at the interrupt finishes
+    before = len([r for r in server.received if r.method == "POST"])
+    rerun = run_sweep(session, again(landed))
+    assert rerun.results[0].cached and rerun.results[0].images[0].data == landed.images[0].data
+    assert len([r for r in server.received if r.method == "POST"]) == before  # not paid again
+
+
 def test_session_and_sweep_entry_points_take_prompts_and_refuse_the_rest(server):
     """A plain prompt and plain requests are accepted; anything else is a TypeError up front."""
     session = make_session(server)

@@ -1,6 +1,6 @@
 """The toolbox from Python (``venice_nb.edit``, ``img.upscale(4)``, ``img.remove_background()``)
-through a real session and HTTP on 127.0.0.1: routing edit vs multi-edit, the cache of the
-deterministic operations, costs, the before/after view and the checkerboard."""
+through a real session and HTTP on 127.0.0.1: routing edit vs multi-edit, the cache of every
+operation (an edit is paid once too), costs, the before/after view and the checkerboard."""
 
 from __future__ import annotations
 
@@ -109,13 +109,44 @@ def test_background_removal_is_cached_by_bytes_not_by_name(fs, session) -> None:
     )
 
 
-def test_edits_are_never_cached_and_say_their_cost(fs, session) -> None:
-    fs.push(Reply(200, rows("inpaint")), image_reply(png()), image_reply(png()))
+def test_an_edit_is_paid_once_then_comes_from_the_cache_and_says_its_cost(fs, session) -> None:
+    fs.push(Reply(200, rows("inpaint")), image_reply(png()))
     one = venice_nb.edit(shot(), "make it night", model="qwen-image-2-edit", session=session)
     two = venice_nb.edit(shot(), "make it night", model="qwen-image-2-edit", session=session)
-    assert posts(fs) == ["/api/v1/image/edit"] * 2 and not two.cached
+    assert posts(fs) == ["/api/v1/image/edit"] and (one.cached, two.cached) == (False, True)
+    assert two.image.data == one.image.data and two.cost_usd == 0.0
+    assert two.lineage.operation == "edit"
     assert one.cost_usd == 0.05
     assert "$0.05" in one._repr_mimebundle_()[0]["text/html"]
+    fs.push(image_reply(png()), image_reply(png()))
+    three = shot().edit(
+        "make it night", model="qwen-image-2-edit", session=session, use_cache=False
+    )
+    venice_nb.edit(shot(), "make it dawn", model="qwen-image-2-edit", session=session)
+    assert len(posts(fs)) == 3 and not three.cached  # a new take, and another instruction
+
+
+def test_a_multi_edit_is_cached_by_every_input_in_order(fs, session) -> None:
+    fs.push(Reply(200, rows("inpaint")), image_reply(png()), image_reply(png()))
+    base, lamp = shot(), Image.new("RGB", (300, 300), (200, 10, 10))
+    args = dict(model="flux-2-max-edit", session=session)
+    venice_nb.edit([base, lamp], "put the lamp in", **args)
+    again = venice_nb.edit([base, lamp], "put the lamp in", **args)
+    assert again.cached and posts(fs) == ["/api/v1/image/multi-edit"]
+    venice_nb.edit([lamp, base], "put the lamp in", **args)  # another base image
+    assert len(posts(fs)) == 2
+    with pytest.raises(TypeError, match="use_cache"):
+        venice_nb.edit(base, "x", use_cache="no", session=session)
+
+
+def test_an_edit_of_a_url_is_cached_without_its_credentials(fs, session) -> None:
+    fs.push(Reply(200, rows("inpaint")), image_reply(png()))
+    url = "https://ann:hunter2secret@images.example/room.png"
+    venice_nb.edit(url, "make it night", model="qwen-image-2-edit", session=session)
+    again = venice_nb.edit(url, "make it night", model="qwen-image-2-edit", session=session)
+    assert again.cached and len(posts(fs)) == 1
+    stored = "".join(p.read_text() for p in Path(session.settings.cache_dir).rglob("meta.json"))
+    assert "room.png" in stored and "hunter2secret" not in stored and KEY not in stored
 
 
 def test_costs_for_the_guard(fs, session) -> None:

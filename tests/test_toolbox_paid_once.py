@@ -110,3 +110,59 @@ def test_an_interrupted_upscale_sweep_is_cached_so_the_rerun_pays_nothing(ip, se
     again, _ = line(ip, f"upscale shot --scale {scale} -o again")
     assert len(posts(server)) == before  # from the cache: not paid again
     assert again.images[0].data == landed.images[0].data
+
+
+def test_a_rerun_edit_cell_is_free_and_says_so_and_no_cache_asks_for_a_new_take(
+    ip, server, tmp_path
+):
+    config(ip, cache_enabled=True, cache_dir=str(tmp_path / "cache"))
+    first, _ = cell(ip, "edit -i shot -m qwen-image-2-edit", "make it night")
+    again, cap = cell(ip, "edit -i shot -m qwen-image-2-edit", "make it night")
+    assert posts(server) == ["/image/edit"] and again.cached and not first.cached
+    assert again.images[0].data == first.images[0].data
+    assert "cached: no request, no cost" in seen(cap)
+    fresh_take, _ = cell(ip, "edit -i shot -m qwen-image-2-edit --no-cache", "make it night")
+    assert posts(server) == ["/image/edit"] * 2 and not fresh_take.cached
+    cell(ip, "edit -i shot -i shot -m flux-2-max-edit", "twice the fox")
+    cell(ip, "edit -i shot -i shot -m flux-2-max-edit", "twice the fox")
+    assert posts(server)[2:] == ["/image/multi-edit"]
+
+
+def test_the_cost_guard_counts_a_cached_edit_as_free(ip, server, tmp_path):
+    from IPython.core.error import UsageError
+
+    from venice_nb.session import get_session
+    from venice_nb.verbs import build_edit
+
+    config(ip, cache_enabled=True, cache_dir=str(tmp_path / "cache"))
+    cell(ip, "edit -i shot -m qwen-image-2-edit", "make it night")
+    line_ = "edit -i shot -m qwen-image-2-edit,firered-image-edit"
+    prices = [
+        get_session().estimated_cost(build_edit(ip.user_ns["shot"], "x", model))
+        for model in ("qwen-image-2-edit", "firered-image-edit")
+    ]
+    assert all(prices)
+    config(ip, cost_limit_usd=max(prices) + 0.001)  # one edit fits, two do not
+    _, cap = cell(ip, line_, "make it night")
+    assert "1 of 2 requests come from the cache (free); 1 will be sent" in seen(cap)
+    assert len(posts(server)) == 2
+    with pytest.raises(UsageError, match=r"cost about .*\(2 requests"):
+        cell(ip, line_, "make it dawn")  # nothing cached: both would be paid
+    assert len(posts(server)) == 2
+
+
+@pytest.mark.slow
+def test_an_interrupted_edit_sweep_is_cached_so_the_rerun_pays_only_the_rest(ip, server, tmp_path):
+    config(ip, concurrency=1, cache_enabled=True, cache_dir=str(tmp_path / "cache"))
+    server.latency = 0.4
+    models = "qwen-image-2-edit,firered-image-edit"
+    watcher = interrupt_when(server, 2)
+    with pytest.raises(GenerationCancelled):
+        cell(ip, f"edit -i shot -m {models} -o up", "make it night")
+    watcher.join(5)
+    landed = ip.user_ns["up"].results[0]
+    server.latency = 0.0
+    before = len(posts(server))
+    again, _ = cell(ip, f"edit -i shot -m {landed.request.model}", "make it night")
+    assert len(posts(server)) == before and again.cached  # paid once, kept on disk
+    assert again.images[0].data == landed.images[0].data

@@ -241,11 +241,10 @@ class ResultCache:
     def put(self, key: str, result: GenerationResult) -> None:
         """Store ``result`` under ``key``; refused (silently) unless it is a seeded, fresh, whole result."""
         if (
-            # Seeded generations, and the toolbox's deterministic operations (upscale,
-            # background removal: same bytes and parameters, same picture).
+            # Seeded generations, and every toolbox answer (keyed by input bytes and parameters).
             (
                 getattr(result.request, "seed", None) is None
-                and not getattr(result.request, "deterministic", False)
+                and not getattr(result.request, "cacheable", False)
             )
             or result.cached
             or result.content_violation

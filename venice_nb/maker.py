@@ -30,6 +30,7 @@ class Maker(Protocol):
         *,
         model: str | None = None,
         labels: Sequence[str] | None = None,
+        use_cache: bool = True,
         downscale: bool = False,
         **fields: Any,
     ) -> GenerationResult: ...

@@ -18,7 +18,7 @@ from .display.html import status_html
 from .errors import error_line
 from .operations.common import ToolboxRequest
 from .operations.generate import GenerateRequest
-from .sweep import SweepRunner
+from .sweep import GenerationCancelled, SweepRunner
 from .text import format_ms, plural
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,18 +32,6 @@ class VeniceRunError(UsageError):
 
     def _render_traceback_(self) -> list[str]:
         return [f"\x1b[0;31mVeniceError\x1b[0m: {self}"]
-
-
-class GenerationCancelled(KeyboardInterrupt):
-    """Ctrl-C while generating: stops Run All like any interrupt, shown as one line.
-
-    ``partial`` holds what was already paid for and landed (a result, or the grid of the cells
-    that finished), so the magic binds it to ``-o`` before the interrupt goes on."""
-
-    partial: GenerationResult | SweepResult | None = None
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31mKeyboardInterrupt\x1b[0m: {self}"]
 
 
 def bundle(html: str, text: str) -> dict[str, str]:

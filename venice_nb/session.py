@@ -305,10 +305,10 @@ class VeniceSession(ToolboxVerbs):
         return found is not None and found[0].has(found[1])
 
     def _cache_entry(self, request: Request, route: str) -> tuple[ResultCache, str] | None:
-        """The cache and key for ``request``: seeded requests, and the toolbox's deterministic
-        operations (keyed by input bytes and parameters), when the cache is on."""
+        """The cache and key for ``request``: seeded requests, and every toolbox request (keyed by
+        input bytes and parameters, never URL credentials), when the cache is on."""
         if isinstance(request, ToolboxRequest):
-            cache = self.cache if request.deterministic else None
+            cache = self.cache if request.cacheable else None
             if cache is None:
                 return None
             origin = self._cache_origin(self.client())
@@ -406,8 +406,8 @@ class VeniceSession(ToolboxVerbs):
         on_retry: RetryCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
-        """Run a validated toolbox request; upscales and background removals are looked up in
-        the cache by their input bytes and parameters first, and stored after."""
+        """Run a validated toolbox request: looked up in the cache by its input bytes and
+        parameters first, and stored the moment it lands (a sweep's cells one by one)."""
         client = self.client()
         found = self._cache_entry(request, request.operation) if use_cache else None
         cache, key = found if found is not None else (None, None)

@@ -27,9 +27,23 @@ from .result import SweepCell, SweepResult
 from .retry import RetryEvent
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .result import GenerationResult
     from .session import VeniceSession
 
 ProgressCallback = Callable[[int, int, SweepCell], None]
+
+
+class GenerationCancelled(KeyboardInterrupt):
+    """Ctrl-C while generating: stops Run All like any interrupt, shown as one line.
+
+    ``partial`` holds what was already paid for and landed (a result, or the grid of the cells
+    that finished): the magic binds it to ``-o``, and a Python caller of ``run_sweep`` reads it
+    from the exception (``except KeyboardInterrupt as stop: grid = stop.partial``)."""
+
+    partial: GenerationResult | SweepResult | None = None
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mKeyboardInterrupt\x1b[0m: {self}"]
 
 
 class SweepRunner:
@@ -193,7 +207,10 @@ def run_sweep(
     """Run ``jobs`` and return the grid (the Python API behind ``%%venice`` sweeps).
 
     ``preflight`` first, as for the magic: a refused setting or an invalid request stops the whole
-    sweep before anything is sent (the Python API has no cost guard: calling is confirming)."""
+    sweep before anything is sent (the Python API has no cost guard: calling is confirming).
+    Each answer is cached as it lands; on Ctrl-C the rest is dropped and a
+    ``GenerationCancelled`` (a KeyboardInterrupt) is raised whose ``partial`` is the grid of the
+    cells that landed (None if none did)."""
     checked = preflight(session, jobs, route=route, use_cache=use_cache)
     runner = SweepRunner(
         session,
@@ -203,5 +220,15 @@ def run_sweep(
         concurrency=concurrency,
         on_progress=on_progress,
     )
-    runner.run()
+    try:
+        runner.run()
+    except KeyboardInterrupt:
+        landed = sum(1 for cell in runner.cells if cell.result is not None)
+        runner.wall_ms = runner.elapsed_s() * 1000
+        stop = GenerationCancelled(
+            "sweep cancelled; requests not yet sent were dropped"
+            + (f", the {landed} that landed are in .partial" if landed else "")
+        )
+        stop.partial = runner.result(rows, cols, pages) if landed else None
+        raise stop from None
     return runner.result(rows, cols, pages)

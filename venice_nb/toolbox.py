@@ -23,6 +23,7 @@ def edit(
     *,
     model: str | None = None,
     session: VeniceSession | None = None,
+    use_cache: bool = True,
     downscale: bool = False,
     **fields: Any,
 ) -> GenerationResult:
@@ -31,9 +32,13 @@ def edit(
     ``venice_nb.edit(shot, "make it night")``, ``venice_nb.edit([room, lamp], "put the lamp in
     the room", model="flux-2-max-edit")``. Keyword arguments: aspect_ratio, resolution, quality,
     output_format, enhance_prompt, disable_prompt_optimization_thinking, safe_mode, transport.
+    The same edit again comes from the session's cache (free); ``use_cache=False`` pays for a
+    new take.
     """
     maker = session or get_session()
-    return maker.edit_image(images, prompt, model=model, downscale=downscale, **fields)
+    return maker.edit_image(
+        images, prompt, model=model, use_cache=use_cache, downscale=downscale, **fields
+    )
 
 
 def upscale(

@@ -141,17 +141,20 @@ class ToolboxVerbs:
         *,
         model: str | None = None,
         labels: Sequence[str] | None = None,
+        use_cache: bool = True,
         downscale: bool = False,
         **fields: Any,
     ) -> GenerationResult:
-        """Edit one image, or combine several (the first is the base) under one instruction."""
+        """Edit one image, or combine several (the first is the base) under one instruction.
+        The same edit again comes from the cache; ``use_cache=False`` pays for a new take."""
         # Python words for Python mistakes (never "pass -m MODEL"): TypeError/ValueError.
         need_text("edit()", "prompt", prompt, "make it night")
         need_text("edit()", "model", model, DEFAULT_EDIT_MODEL, optional=True)
+        need_flag("edit()", "use_cache", use_cache)
         need_flag("edit()", "downscale", downscale)
         check_types("edit()", fields, {**field_types(EditRequest), **field_types(MultiEditRequest)})
         request = build_edit(images, prompt, model, labels, downscale=downscale, **fields)
-        return self.run_toolbox(request)
+        return self.run_toolbox(request, use_cache=use_cache)
 
     def upscale_image(
         self,

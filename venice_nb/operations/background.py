@@ -25,7 +25,6 @@ class BackgroundRemoveRequest(SingleImageRequest):
     image: InputImage
     transport: str = "auto"
 
-    deterministic = True  # no seed, no sampling: cached by input bytes and parameters
     operation = "remove-background"
     path = "/image/background-remove"
     model = BACKGROUND_MODEL

@@ -18,6 +18,7 @@ from ..catalogue import ModelSpec
 from ..errors import ValidationError
 from ..fuzzy import did_you_mean
 from ..images_in import FILE_MAX_BYTES, MB, InputImage, to_input
+from ..redact import redact_url
 from .request import Validated
 
 JSON_MAX_BYTES = 35 * MB
@@ -263,7 +264,10 @@ class ToolboxRequest(Validated):
     path: str = ""
     model: str | None = None  # edit models; upscale and background removal have none
     transport: str = "auto"
-    deterministic = False  # same input bytes and parameters give the same picture (cacheable)
+    # Every answer is cached by its input bytes and parameters, as a seeded generation is: an
+    # upscale or a background removal gives the same picture again, and an edit (whose next
+    # take may differ) is paid once; ``use_cache=False`` / ``--no-cache`` asks for a new take.
+    cacheable = True
 
     @property
     def inputs(self) -> tuple[InputImage, ...]:  # pragma: no cover - every subclass overrides
@@ -334,7 +338,7 @@ class ToolboxRequest(Validated):
         return dict(
             self.fields_json(),
             operation=self.operation,
-            inputs=[im.url or im.sha256 for im in self.inputs],
+            inputs=[redact_url(im.url) if im.url else im.sha256 for im in self.inputs],
         )
 
 

@@ -40,7 +40,6 @@ class UpscaleRequest(SingleImageRequest):
     creativity: float | None = None
     transport: str = "auto"
 
-    deterministic = True  # no seed, no sampling: cached by input bytes and parameters
     operation = "upscale"
     path = "/image/upscale"
     model = UPSCALER_MODEL
