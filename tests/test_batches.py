@@ -220,6 +220,26 @@ def test_batch_on_request_and_resume_from_the_magic(ip, server, tmp_path):
     assert "resuming: 3 of 3 requests are already done" in notes
 
 
+def test_a_batch_cell_refuses_a_bad_option_like_any_cell(ip, server, tmp_path):
+    """A batch goes through the cell's one sequence: its options are checked as a sweep's are."""
+    with pytest.raises(UsageError, match="--thumb 7 is not a thumbnail size"):
+        cell(ip, f"-m z-image-turbo -s 1:3 --thumb 7 --batch {tmp_path / 'b'}", "a lantern")
+    assert server.generate_count == 0 and not (tmp_path / "b").exists()
+
+
+def test_the_cell_sequence_is_written_once():
+    """Notes, preflight and -o binding live in VeniceMagics._carry_out only (issue 19's rule):
+    a batch, a sweep and a toolbox cell all go through it."""
+    import inspect
+
+    from venice_nb import magics
+
+    source = inspect.getsource(magics)
+    assert source.count("take_notice()") == 1 and source.count("show(notice_html(note)") == 1
+    assert source.count("self.user_ns[output] = result") == 1
+    assert not hasattr(magics.VeniceMagics, "_batch")
+
+
 def test_the_cost_guard_sees_the_whole_batch(ip, server, tmp_path):
     ip.user_ns["boats"] = PROMPTS
     config(ip, cost_limit_usd=0.05)
