@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import _thread
 import json
-import os
 import threading
 import time
 
@@ -150,21 +149,42 @@ def test_429_and_503_are_retried_inside_the_batch(ip, server, tmp_path):
     assert len(result.done) == 6 and result.failed == []
 
 
-def test_an_unwritable_manifest_is_refused_before_anything_is_sent(ip, server, tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root writes read-only files")
-    (tmp_path / "manifest.jsonl").write_text("")
-    (tmp_path / "manifest.jsonl").chmod(0o444)
-    with pytest.raises(ValidationError, match="not writable"):
-        venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL)
-    assert server.generate_count == 0
-
-
-def test_an_unwritable_directory_is_refused_before_anything_is_sent(ip, server, tmp_path):
+def _under_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ValidationError, match="is a file"):
-        venice_nb.batch(PROMPTS[:3], save=tmp_path / "file", **SMALL)
+    return tmp_path / "file" / "batch"
+
+
+def _manifest_a_directory(tmp_path):
+    (tmp_path / "manifest.jsonl").mkdir()
+    return tmp_path
+
+
+def _manifest_links_under_a_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "manifest.jsonl").symlink_to(tmp_path / "file" / "manifest.jsonl")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        (_under_a_file, "is under .*which is a file"),
+        (_manifest_a_directory, "is a directory; the manifest must be a file"),
+        (_manifest_links_under_a_file, "cannot read the manifest .*Not a directory"),
+    ],
+)
+def test_an_unwritable_manifest_is_refused_before_anything_is_sent(
+    ip, server, tmp_path, where, text
+):
+    """Places no one can write the manifest, root included (CI runs as root, and root writes
+    read-only files): one line, and not one request sent."""
+    directory = where(tmp_path)
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(ValidationError, match=text) as refused:
+        venice_nb.batch(PROMPTS[:3], save=directory, **SMALL)
+    assert "\n" not in refused.value.one_line()
     assert server.generate_count == 0
+    assert sorted(tmp_path.iterdir()) == before  # nothing written: no images, no thumbs
 
 
 def test_a_full_disk_is_refused_before_anything_is_sent(ip, server, tmp_path, monkeypatch):
@@ -172,13 +192,6 @@ def test_a_full_disk_is_refused_before_anything_is_sent(ip, server, tmp_path, mo
     with pytest.raises(ValidationError, match="MB free"):
         venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL)
     assert server.generate_count == 0 and not (tmp_path / "manifest.jsonl").exists()
-
-
-def test_a_manifest_that_is_a_directory_is_refused(ip, server, tmp_path):
-    (tmp_path / "manifest.jsonl").mkdir()
-    with pytest.raises(ValidationError, match="is a directory"):
-        venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL)
-    assert server.generate_count == 0
 
 
 def test_a_corrupt_manifest_is_refused_not_overwritten(ip, server, tmp_path):
