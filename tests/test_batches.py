@@ -13,7 +13,7 @@ import time
 
 import pytest
 from IPython.core.error import UsageError
-from magics_harness import KEY_FRAGMENT, cell, config, restored_traits, warm
+from magics_harness import KEY_FRAGMENT, cell, config, fresh_shell
 
 import venice_nb
 from venice_nb.batch_result import BatchResult
@@ -25,12 +25,8 @@ from venice_nb.session import get_session
 
 @pytest.fixture(autouse=True)
 def fresh(ip, server):
-    server.latency = 0.0
-    with restored_traits(ip):
-        warm(ip, server)
+    with fresh_shell(ip, server):
         yield
-    server.clear_faults()
-    server.latency = 0.0
 
 
 def sent(server):

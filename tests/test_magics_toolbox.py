@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
-from magics_harness import KEY, assert_no_key, cell, config, restored_traits, seen, texts, warm
+from magics_harness import KEY, assert_no_key, cell, config, fresh_shell, seen, texts
 from PIL import Image
 
 from venice_nb.result import GenerationResult, SweepResult
@@ -20,11 +20,8 @@ from venice_nb.session import get_session
 
 @pytest.fixture(autouse=True)
 def fresh(ip, server):
-    server.latency = 0.0
-    with restored_traits(ip):
-        warm(ip, server)
+    with fresh_shell(ip, server):
         yield
-    server.clear_faults()
 
 
 @pytest.fixture

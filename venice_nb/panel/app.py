@@ -27,6 +27,7 @@ import ipywidgets as w
 from ..display.html import mirror_html
 from ..errors import VeniceError
 from ..images_in import style_reference, to_input
+from ..operations.common import DEFAULT_EDIT_MODEL
 from ..operations.generate import SEED_LIMIT, GenerateRequest
 from ..operations.request import Request
 from ..preflight import preflight
@@ -37,7 +38,7 @@ from ..session import get_session
 from ..text import format_usd, plural
 from ..verbs import TOOLS
 from . import widgets as pw
-from .edit_form import DEFAULT_EDIT_MODEL, EditForm
+from .edit_form import EditForm
 from .estimate import expected_seconds
 from .style_refs import HeldStyleRefs
 from .worker import Job, Worker
