@@ -113,6 +113,18 @@ def fresh_shell(ip: InteractiveShell, server: LocalServer) -> Iterator[None]:
     server.latency = 0.0
 
 
+def posts(server: LocalServer) -> list[str]:
+    """The API paths (``/image/edit``...) of the POSTs the server received, in order."""
+    return [r.path.rsplit("/api/v1", 1)[-1] for r in server.received if r.method == "POST"]
+
+
+def line(ip: InteractiveShell, text: str) -> tuple[Any, CapturedIO]:
+    """Run ``%venice text`` directly; exceptions propagate."""
+    with capture_output() as cap:
+        result = ip.run_line_magic("venice", text)
+    return result, cap
+
+
 def cell(ip: InteractiveShell, line: str, body: str) -> tuple[Any, CapturedIO]:
     """Run ``%%venice line`` + body directly; exceptions propagate."""
     with capture_output() as cap:

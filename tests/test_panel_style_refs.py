@@ -4,7 +4,8 @@ the references wait for a model that takes them)."""
 
 from __future__ import annotations
 
-from test_panel_toolbox import buttons, posts
+from magics_harness import posts
+from test_panel_toolbox import buttons
 
 from venice_nb.panel.app import Panel
 

@@ -3,12 +3,9 @@ LocalServer; derived images join the grid and the history with their source."""
 
 from __future__ import annotations
 
+from magics_harness import posts
+
 from venice_nb.panel.app import Panel
-from venice_nb.server import LocalServer
-
-
-def posts(server: LocalServer) -> list[str]:
-    return [r.path.rsplit("/api/v1", 1)[-1] for r in server.received if r.method == "POST"]
 
 
 class MenuEntry:
