@@ -23,7 +23,16 @@ import math
 import tempfile
 from pathlib import Path
 
-from .common import BENCH_KEY, ROOT, Row, clean_env, configured, run_python
+from .common import (
+    BENCH_KEY,
+    RSS_PROBE,
+    Row,
+    clean_env,
+    configured,
+    execute_notebook,
+    outputs_weight,
+    run_python,
+)  # fmt: skip
 
 PACE_TARGET = 1.10
 MEMORY_TARGET = 1.5
@@ -95,17 +104,8 @@ def pace(n: int = 120, latency: float = 0.5, limit: int = LIMIT, window_s: float
 
 
 CHILD = r"""
-import gc, json, sys, threading, time
+import json
 from pathlib import Path
-
-def status():
-    out = {}
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                key, value = line.split(":")
-                out[key] = int(value.split()[0]) * 1024
-    return out
 
 import venice_nb
 from venice_nb.session import get_session
@@ -119,25 +119,9 @@ def run(n, tag):
     return result
 
 run(4, "warm-up")
-gc.collect()
-before = status()["VmRSS"]
-try:
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")
-    hwm_reset = status()["VmHWM"] <= before + 1024 * 1024
-except OSError:
-    hwm_reset = False
-peak = [before]
-stop = threading.Event()
-def sample():
-    while not stop.is_set():
-        peak[0] = max(peak[0], status()["VmRSS"])
-        time.sleep(0.002)
-sampler = threading.Thread(target=sample, daemon=True)
-sampler.start()
+before, hwm_reset, peak, stop = watch_peak()
 result = run(N, "measured")
-stop.set()
-sampler.join()
+stop()
 after = status()
 raw = sum(p.stat().st_size for p in result.images.paths)
 print(json.dumps({"before": before, "sampled": peak[0], "hwm": after["VmHWM"],
@@ -151,7 +135,7 @@ def _memory(base_url: str, n: int, size: int) -> dict:
             "backend": "venice", "base_url": base_url, "cache_enabled": False,
             "concurrency": CONCURRENCY,
         }  # fmt: skip
-        code = f"CONFIG = {config!r}\nN = {n}\nSIZE = {size}\nDIR = {tmp!r}\n" + CHILD
+        code = f"CONFIG = {config!r}\nN = {n}\nSIZE = {size}\nDIR = {tmp!r}\n" + RSS_PROBE + CHILD
         out = run_python(code, env=clean_env(VENICE_API_KEY=BENCH_KEY), timeout=600)
     report = json.loads(out.strip().splitlines()[-1])
     if report["done"] != n:
@@ -187,7 +171,6 @@ def memory(small: int = 24, large: int = 240, size: int = 1024) -> Row:
 
 def weight(n: int = 120, size: int = 1024, timeout: float = 600) -> Row:
     import nbformat
-    from nbclient import NotebookClient
 
     prompts = _prompts(n, "weight")
     nb = nbformat.v4.new_notebook()
@@ -200,23 +183,8 @@ def weight(n: int = 120, size: int = 1024, timeout: float = 600) -> Row:
                 f"--batch {tmp}/lesson --no-cache --yes\n{{prompt}}"
             ),
         ]
-        env = clean_env(XDG_CACHE_HOME=str(Path(tmp) / "cache"))
-        client = NotebookClient(
-            nb, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": tmp}}
-        )
-        client.execute(env=env, cwd=str(ROOT))
-        for cell in nb.cells:
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "error":
-                    raise RuntimeError(f"cell failed: {out.get('ename')}: {out.get('evalue')}")
-        full = Path(tmp) / "with-outputs.ipynb"
-        nbformat.write(nb, full)
-        for cell in nb.cells:
-            cell.outputs = []
-            cell.execution_count = None
-        bare = Path(tmp) / "without-outputs.ipynb"
-        nbformat.write(nb, bare)
-        added = full.stat().st_size - bare.stat().st_size
+        execute_notebook(nb, tmp, timeout)
+        added, _ = outputs_weight(nb, tmp)
         images = [p for p in (Path(tmp) / "lesson").glob("*.webp")]
         raw = sum(p.stat().st_size for p in images)
     per_image = added / n

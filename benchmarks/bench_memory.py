@@ -18,24 +18,15 @@ from __future__ import annotations
 
 import json
 
-from .common import BENCH_KEY, Row, clean_env, run_python
+from .common import BENCH_KEY, RSS_PROBE, Row, clean_env, run_python
 
 TARGET = 4.0
 MB = 1024 * 1024
 
 CHILD = r"""
-import gc, json, threading, time
+import json
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-
-def status():
-    out = {}
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                key, value = line.split(":")
-                out[key] = int(value.split()[0]) * 1024
-    return out
 
 sh = InteractiveShell.instance()
 sh.run_line_magic("load_ext", "venice_nb")
@@ -53,27 +44,11 @@ def cell(line):
 
 cell(WARMUP)
 sh.user_ns.pop("_mem", None)
-gc.collect()
-before = status()["VmRSS"]
-try:
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")
-    hwm_reset = status()["VmHWM"] <= before + 1024 * 1024
-except OSError:
-    hwm_reset = False
-peak = [before]
-stop = threading.Event()
-def sample():
-    while not stop.is_set():
-        peak[0] = max(peak[0], status()["VmRSS"])
-        time.sleep(0.002)
-sampler = threading.Thread(target=sample, daemon=True)
-sampler.start()
+before, hwm_reset, peak, stop = watch_peak()
 t0 = time.perf_counter()
 cell(LINE)
 elapsed = time.perf_counter() - t0
-stop.set()
-sampler.join()
+stop()
 after = status()
 result = sh.user_ns["_mem"]
 sizes = [im.size for im in result.images]
@@ -98,7 +73,7 @@ def measure(
     config = {"backend": "venice", "base_url": base_url, **settings}
     code = (
         f"CONFIG = {config!r}\nLINE = {LINE.format(n=n, res=resolution, aspect=aspect)!r}\n"
-        f"WARMUP = {WARMUP!r}\n" + CHILD
+        f"WARMUP = {WARMUP!r}\n" + RSS_PROBE + CHILD
     )
     out = run_python(code, env=clean_env(VENICE_API_KEY=BENCH_KEY), timeout=180)
     report = json.loads(out.strip().splitlines()[-1])

@@ -14,9 +14,8 @@ from __future__ import annotations
 import base64
 import json
 import tempfile
-from pathlib import Path
 
-from .common import PROMPT, ROOT, Row, clean_env
+from .common import PROMPT, Row, execute_notebook, outputs_weight
 
 TARGET = 1.40
 STATS_MARK = "VENICE_BENCH_STATS "
@@ -38,31 +37,13 @@ def _cells(size: int, variants: int, seeds: int) -> list[str]:
 
 def run(size: int = 1024, variants: int = 4, seeds: int = 4, timeout: float = 120) -> list[Row]:
     import nbformat
-    from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in _cells(size, variants, seeds)]
     with tempfile.TemporaryDirectory(prefix="venice-bench-nb-") as tmp:
-        env = clean_env(XDG_CACHE_HOME=str(Path(tmp) / "cache"))
-        client = NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": tmp}}
-        )
-        client.execute(env=env, cwd=str(ROOT))
-        stats_cell = nb.cells.pop()
-        encoded = _stats(stats_cell)
-        for cell in nb.cells:
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "error":
-                    raise RuntimeError(f"cell failed: {out.get('ename')}: {out.get('evalue')}")
-        full = Path(tmp) / "with-outputs.ipynb"
-        nbformat.write(nb, full)
-        for cell in nb.cells:
-            cell.outputs = []
-            cell.execution_count = None
-        bare = Path(tmp) / "without-outputs.ipynb"
-        nbformat.write(nb, bare)
-        text = full.read_text(encoding="utf-8")
-        added = full.stat().st_size - bare.stat().st_size
+        execute_notebook(nb, tmp, timeout)
+        encoded = _stats(nb.cells.pop())  # measurement only: not weighed
+        added, text = outputs_weight(nb, tmp)
     raw = sum(len(base64.b64decode(b)) for b in encoded)
     copies = [text.count(b[:200]) for b in encoded]
     ratio = added / raw

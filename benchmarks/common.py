@@ -153,6 +153,45 @@ def run_cell(sh: Any, line: str, body: str = PROMPT) -> tuple[float, Any]:
 
 # ---- subprocesses ----------------------------------------------------------------------------
 
+# The start of a memory benchmark's child script: ``status()`` reads VmRSS/VmHWM, and
+# ``watch_peak()`` (called once the warm-up is done) notes VmRSS, resets VmHWM
+# (``/proc/self/clear_refs`` = 5) and starts a thread sampling VmRSS every 2 ms; it returns
+# ``(before, hwm_reset, peak, stop)``: ``peak[0]`` is the sampled peak once ``stop()`` returns.
+RSS_PROBE = r"""
+import gc, threading, time
+
+def status():
+    out = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, value = line.split(":")
+                out[key] = int(value.split()[0]) * 1024
+    return out
+
+def watch_peak():
+    gc.collect()
+    before = status()["VmRSS"]
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        hwm_reset = status()["VmHWM"] <= before + 1024 * 1024
+    except OSError:
+        hwm_reset = False
+    peak = [before]
+    halt = threading.Event()
+    def sample():
+        while not halt.is_set():
+            peak[0] = max(peak[0], status()["VmRSS"])
+            time.sleep(0.002)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    def stop():
+        halt.set()
+        sampler.join()
+    return before, hwm_reset, peak, stop
+"""
+
 
 def clean_env(**extra: str) -> dict[str, str]:
     """An environment for a fresh interpreter: no key, throwaway IPython dir and cache."""
@@ -207,3 +246,36 @@ def served(*args: str, timeout: float = 60) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+# ---- notebooks -------------------------------------------------------------------------------
+
+
+def execute_notebook(nb: Any, folder: str, timeout: float) -> None:
+    """Run ``nb`` with nbclient in a real kernel, in ``folder``; raises on a cell's error."""
+    from nbclient import NotebookClient
+
+    env = clean_env(XDG_CACHE_HOME=str(Path(folder) / "cache"))
+    client = NotebookClient(
+        nb, timeout=int(timeout), kernel_name="python3", resources={"metadata": {"path": folder}}
+    )
+    client.execute(env=env, cwd=str(ROOT))
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                raise RuntimeError(f"cell failed: {out.get('ename')}: {out.get('evalue')}")
+
+
+def outputs_weight(nb: Any, folder: str) -> tuple[int, str]:
+    """The bytes ``nb``'s outputs add to the saved .ipynb (written with and without them), and
+    the text of the file with them. Clears ``nb``'s outputs."""
+    import nbformat
+
+    full = Path(folder) / "with-outputs.ipynb"
+    nbformat.write(nb, full)
+    for cell in nb.cells:
+        cell.outputs = []
+        cell.execution_count = None
+    bare = Path(folder) / "without-outputs.ipynb"
+    nbformat.write(nb, bare)
+    return full.stat().st_size - bare.stat().st_size, full.read_text(encoding="utf-8")

@@ -2,7 +2,8 @@
 
 Used by ``test_secrets.py``. The kernel gets the canary key in ``VENICE_API_KEY`` and the test
 server in ``VENICE_BASE_URL``; the notebook then uses the magic (a plain generation, a cached
-replay, a sweep, ``--save`` in three formats, ``-o``, the OpenAI route), the panel (generate, save,
+replay, a sweep, ``--save`` in three formats, ``-o``, the OpenAI route, a batch through a base URL
+with user:password and its contact sheets), the panel (generate, save,
 a 401 in its status line), ``%venice login`` (getpass answered from the environment, as a user
 would type it), ``%venice config``, ``%config VeniceMagics``, ``%whos``, the reprs and strs of every
 object that holds or reaches the key, and the errors 401 and 402 from the magic and from the Python
@@ -84,6 +85,20 @@ VeniceClient(base_url="{url402}").generate(
 )
 """
 
+# A batch (manifest, images + sidecars, thumbnails, the gallery in the notebook) and its contact
+# sheets, sent through a base URL with user:password taken from the environment (so the notebook's
+# source does not hold the password itself): neither the key nor the password may land there.
+BATCH_URL = """\
+import os
+get_ipython().magics_manager.registry["VeniceMagics"].base_url = os.environ["CANARY_CREDENTIALS_URL"]
+"""
+
+BATCH_SHEETS = """\
+print(lot.contact_sheet("sheets/lot.png"), lot.contact_sheet("sheets/lot.html"))
+print(repr(lot), repr(lot.images), lot.rows[0])
+lot
+"""
+
 # A connection setting that makes building the client fail inside the session (a traceback
 # through the frame that hands the key to the client).
 BAD_BASE_URL = """\
@@ -120,6 +135,10 @@ def build(mark: str, main_url: str, url401: str, url402: str, work: Path) -> Any
         ("%venice remove-background first --compare --save saved/cut", False),
         ("print(repr(edited), edited.provenance(), big.lineage); edited.compare()", False),
         ("print(repr(first)); print(first.provenance()); print(repr(grid)); first", False),
+        (BATCH_URL, False),
+        (f"%%venice -s 40:42 --embed-exif --batch batch -o lot\n{mark} a batch of lanterns", False),
+        (BATCH_SHEETS, False),
+        (f'%config VeniceMagics.base_url = "{main_url}"', False),
         (PANEL.format(mark=mark), False),
         (KERNEL_STREAMS.format(mark=mark), False),
         (LOGIN, False),

@@ -28,7 +28,10 @@ KEY_FRAGMENT = "9d2c7e41b8a05f36"
 class GatewayProcess:
     """``serve`` in a child process; ``base_url`` once it says where it listens."""
 
-    def __init__(self, ledger: Path, upstream: str, *flags: str, log: Path) -> None:
+    def __init__(
+        self, ledger: Path, upstream: str, *flags: str, log: Path, key: str = TEACHER_KEY
+    ) -> None:
+        self.key = key
         self.ledger = ledger
         self.upstream = upstream
         self.flags = flags
@@ -39,7 +42,7 @@ class GatewayProcess:
 
     def start(self, timeout: float = 60.0) -> GatewayProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VENICE_")}
-        env["VENICE_API_KEY"] = TEACHER_KEY
+        env["VENICE_API_KEY"] = self.key
         cmd = [sys.executable, "-m", "venice_nb.classroom", "serve", "--ledger", str(self.ledger),
                "--upstream", self.upstream, "--port", "0", *self.flags]  # fmt: skip
         log = open(self.log_path, "a")  # noqa: SIM115 - the child writes it for its whole life

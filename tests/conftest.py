@@ -92,3 +92,21 @@ def ip(server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
     with magic_shell(server, tmp_path_factory.mktemp("shell")) as shell:
         yield shell
+
+
+@pytest.fixture
+def panel(local_server: LocalServer, tmp_path: Any) -> Iterator[Any]:
+    """A panel that has made one picture (seed 42, 512 px) through the local server; the panel's
+    tile and toolbox tests start from it (test_panel.py has its own, unstarted)."""
+    from factories import live_session
+
+    from venice_nb.panel.app import Panel
+
+    session = live_session(local_server.base_url, tmp_path / "saved", "panel-test-key-0123456789")
+    made = Panel(session=session, seed=42, width=512, height=512)
+    try:
+        made.generate_button.click()
+        assert made.wait_idle(20)
+        yield made
+    finally:
+        made.close()

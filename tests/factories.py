@@ -152,3 +152,15 @@ BODIES = {
         {"note": '"images": ["QUFB"]', "images": B64[1:]}
     ).encode(),
 }
+
+
+def live_session(base_url: str, save_dir: Any, key: str, **settings: Any) -> Any:
+    """A session on the real ``venice`` path against a local server: no cache, no retries (unless
+    ``settings`` say), saving into ``save_dir``, logged in with ``key``."""
+    from venice_nb.session import VeniceSession
+    from venice_nb.settings import Settings
+
+    chosen = {"cache_enabled": False, "max_retries": 0, "save_dir": str(save_dir)}
+    session = VeniceSession(Settings(backend="venice", base_url=base_url, **{**chosen, **settings}))
+    session.login(key)
+    return session

@@ -101,6 +101,30 @@ def warm(ip: InteractiveShell, server: LocalServer) -> None:
     server.reset_counters()
 
 
+@contextmanager
+def fresh_shell(ip: InteractiveShell, server: LocalServer) -> Iterator[None]:
+    """A test's shell and server as it found them: no latency or fault left over from another
+    test, catalogue warm and counters at zero, and its ``%config`` undone afterwards."""
+    server.latency = 0.0
+    with restored_traits(ip):
+        warm(ip, server)
+        yield
+    server.clear_faults()
+    server.latency = 0.0
+
+
+def posts(server: LocalServer) -> list[str]:
+    """The API paths (``/image/edit``...) of the POSTs the server received, in order."""
+    return [r.path.rsplit("/api/v1", 1)[-1] for r in server.received if r.method == "POST"]
+
+
+def line(ip: InteractiveShell, text: str) -> tuple[Any, CapturedIO]:
+    """Run ``%venice text`` directly; exceptions propagate."""
+    with capture_output() as cap:
+        result = ip.run_line_magic("venice", text)
+    return result, cap
+
+
 def cell(ip: InteractiveShell, line: str, body: str) -> tuple[Any, CapturedIO]:
     """Run ``%%venice line`` + body directly; exceptions propagate."""
     with capture_output() as cap:

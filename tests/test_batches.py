@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import _thread
 import json
-import os
 import threading
 import time
 
 import pytest
 from IPython.core.error import UsageError
-from magics_harness import KEY_FRAGMENT, cell, config, restored_traits, warm
+from magics_harness import KEY_FRAGMENT, cell, config, fresh_shell
 
 import venice_nb
 from venice_nb.batch_result import BatchResult
@@ -26,12 +25,8 @@ from venice_nb.session import get_session
 
 @pytest.fixture(autouse=True)
 def fresh(ip, server):
-    server.latency = 0.0
-    with restored_traits(ip):
-        warm(ip, server)
+    with fresh_shell(ip, server):
         yield
-    server.clear_faults()
-    server.latency = 0.0
 
 
 def sent(server):
@@ -150,21 +145,42 @@ def test_429_and_503_are_retried_inside_the_batch(ip, server, tmp_path):
     assert len(result.done) == 6 and result.failed == []
 
 
-def test_an_unwritable_manifest_is_refused_before_anything_is_sent(ip, server, tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root writes read-only files")
-    (tmp_path / "manifest.jsonl").write_text("")
-    (tmp_path / "manifest.jsonl").chmod(0o444)
-    with pytest.raises(ValidationError, match="not writable"):
-        venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL)
-    assert server.generate_count == 0
-
-
-def test_an_unwritable_directory_is_refused_before_anything_is_sent(ip, server, tmp_path):
+def _under_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ValidationError, match="is a file"):
-        venice_nb.batch(PROMPTS[:3], save=tmp_path / "file", **SMALL)
+    return tmp_path / "file" / "batch"
+
+
+def _manifest_a_directory(tmp_path):
+    (tmp_path / "manifest.jsonl").mkdir()
+    return tmp_path
+
+
+def _manifest_links_under_a_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "manifest.jsonl").symlink_to(tmp_path / "file" / "manifest.jsonl")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        (_under_a_file, "is under .*which is a file"),
+        (_manifest_a_directory, "is a directory; the manifest must be a file"),
+        (_manifest_links_under_a_file, "cannot read the manifest .*Not a directory"),
+    ],
+)
+def test_an_unwritable_manifest_is_refused_before_anything_is_sent(
+    ip, server, tmp_path, where, text
+):
+    """Places no one can write the manifest, root included (CI runs as root, and root writes
+    read-only files): one line, and not one request sent."""
+    directory = where(tmp_path)
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(ValidationError, match=text) as refused:
+        venice_nb.batch(PROMPTS[:3], save=directory, **SMALL)
+    assert "\n" not in refused.value.one_line()
     assert server.generate_count == 0
+    assert sorted(tmp_path.iterdir()) == before  # nothing written: no images, no thumbs
 
 
 def test_a_full_disk_is_refused_before_anything_is_sent(ip, server, tmp_path, monkeypatch):
@@ -172,13 +188,6 @@ def test_a_full_disk_is_refused_before_anything_is_sent(ip, server, tmp_path, mo
     with pytest.raises(ValidationError, match="MB free"):
         venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL)
     assert server.generate_count == 0 and not (tmp_path / "manifest.jsonl").exists()
-
-
-def test_a_manifest_that_is_a_directory_is_refused(ip, server, tmp_path):
-    (tmp_path / "manifest.jsonl").mkdir()
-    with pytest.raises(ValidationError, match="is a directory"):
-        venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL)
-    assert server.generate_count == 0
 
 
 def test_a_corrupt_manifest_is_refused_not_overwritten(ip, server, tmp_path):
@@ -218,6 +227,26 @@ def test_batch_on_request_and_resume_from_the_magic(ip, server, tmp_path):
     assert server.generate_count == 0 and len(again.done) == 3
     notes = " ".join(o.data["text/plain"] for o in cap.outputs)
     assert "resuming: 3 of 3 requests are already done" in notes
+
+
+def test_a_batch_cell_refuses_a_bad_option_like_any_cell(ip, server, tmp_path):
+    """A batch goes through the cell's one sequence: its options are checked as a sweep's are."""
+    with pytest.raises(UsageError, match="--thumb 7 is not a thumbnail size"):
+        cell(ip, f"-m z-image-turbo -s 1:3 --thumb 7 --batch {tmp_path / 'b'}", "a lantern")
+    assert server.generate_count == 0 and not (tmp_path / "b").exists()
+
+
+def test_the_cell_sequence_is_written_once():
+    """Notes, preflight and -o binding live in VeniceMagics._carry_out only (issue 19's rule):
+    a batch, a sweep and a toolbox cell all go through it."""
+    import inspect
+
+    from venice_nb import magics
+
+    source = inspect.getsource(magics)
+    assert source.count("take_notice()") == 1 and source.count("show(notice_html(note)") == 1
+    assert source.count("self.user_ns[output] = result") == 1
+    assert not hasattr(magics.VeniceMagics, "_batch")
 
 
 def test_the_cost_guard_sees_the_whole_batch(ip, server, tmp_path):

@@ -11,7 +11,6 @@ from shared_data import CATALOGUE_PATH
 
 from venice_nb.catalogue import Catalogue, ModelSpec, Pricing
 from venice_nb.errors import ValidationError
-from venice_nb.fuzzy import closest, did_you_mean
 
 DATA = Path(__file__).resolve().parent / "data"
 ROWS = json.loads((DATA / "docs-example-models.json").read_text())["models"]
@@ -144,9 +143,7 @@ def test_require_suggests_close_ids(cat: Catalogue) -> None:
     assert cat.require("gpt-image-2").id == "gpt-image-2"
 
 
-def test_spelling_helpers() -> None:
-    assert closest("ANIME", ["Anime", "Analog Film"]) == ["Anime"]
-    assert did_you_mean("xyzzy", ["Anime"]) == ""
+def test_an_empty_catalogue_says_so() -> None:
     assert repr(Catalogue([])) == "<Catalogue of 0 image models: >"
 
 

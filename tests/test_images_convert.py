@@ -12,6 +12,7 @@ import io
 
 import numpy as np
 import pytest
+from factories import live_session
 from magics_harness import cell, restored_traits, warm
 from PIL import Image
 
@@ -19,7 +20,6 @@ import venice_nb
 from venice_nb.errors import ValidationError
 from venice_nb.images_in import to_input
 from venice_nb.session import VeniceSession
-from venice_nb.settings import Settings
 
 SIZE = (320, 256)
 
@@ -39,17 +39,7 @@ def gradient16() -> Image.Image:
 
 @pytest.fixture
 def session(local_server, tmp_path) -> VeniceSession:
-    s = VeniceSession(
-        Settings(
-            backend="venice",
-            base_url=local_server.base_url,
-            cache_enabled=False,
-            max_retries=0,
-            save_dir=str(tmp_path / "saved"),
-        )
-    )
-    s.login("sk-images-convert-0123456789")
-    return s
+    return live_session(local_server.base_url, tmp_path / "saved", "sk-images-convert-0123456789")
 
 
 def sent_image(server) -> Image.Image:

@@ -13,8 +13,8 @@ from magics_harness import (
     assert_no_key,
     cell,
     config,
+    fresh_shell,
     magics,
-    restored_traits,
     run,
     seen,
     texts,
@@ -29,11 +29,8 @@ from venice_nb.session import get_session
 
 @pytest.fixture(autouse=True)
 def fresh(ip, server):
-    server.latency = 0.0
-    with restored_traits(ip):
-        warm(ip, server)
+    with fresh_shell(ip, server):
         yield
-    server.clear_faults()
 
 
 def last_body(server):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
-from magics_harness import KEY, assert_no_key, cell, config, restored_traits, seen, texts, warm
+from magics_harness import KEY, assert_no_key, cell, config, fresh_shell, line, posts, seen, texts
 from PIL import Image
 
 from venice_nb.result import GenerationResult, SweepResult
@@ -20,11 +20,8 @@ from venice_nb.session import get_session
 
 @pytest.fixture(autouse=True)
 def fresh(ip, server):
-    server.latency = 0.0
-    with restored_traits(ip):
-        warm(ip, server)
+    with fresh_shell(ip, server):
         yield
-    server.clear_faults()
 
 
 @pytest.fixture
@@ -33,18 +30,6 @@ def shot(ip, server):
     result, _ = cell(ip, "-m z-image-turbo -s 11 -o shot", "a red fox in the snow")
     server.reset_counters()
     return result
-
-
-def posts(server) -> list[str]:
-    return [r.path.rsplit("/api/v1", 1)[-1] for r in server.received if r.method == "POST"]
-
-
-def line(ip, text: str):
-    from IPython.utils.capture import capture_output
-
-    with capture_output() as cap:
-        result = ip.run_line_magic("venice", text)
-    return result, cap
 
 
 # ---- edit -------------------------------------------------------------------------------------

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from factories import live_session
 
 from venice_nb import errors as E
 from venice_nb.network import CircuitBreaker, in_round
 from venice_nb.operations.generate import GenerateRequest
 from venice_nb.server import LocalServer
 from venice_nb.session import VeniceSession
-from venice_nb.settings import Settings
 from venice_nb.sweep import Job, run_sweep
 
 KEY = "sk-comeback-test-81c2d0"
@@ -57,16 +57,7 @@ def restartable() -> Iterator[Restartable]:
 
 def down_session(srv: Restartable, tmp_path: Path) -> VeniceSession:
     """A session whose server answered once, then went down and tripped the breaker."""
-    session = VeniceSession(
-        Settings(
-            backend="venice",
-            base_url=srv.base_url,
-            cache_enabled=False,
-            max_retries=2,
-            save_dir=str(tmp_path / "saved"),
-        )
-    )
-    session.login(KEY)
+    session = live_session(srv.base_url, tmp_path / "saved", KEY, max_retries=2)
     session.client().models()
     srv.down()
     grid = run_sweep(session, [Job(fox(s), {"seed": s}) for s in range(1, 9)], cols="seed")

@@ -293,13 +293,3 @@ def test_a_request_refuses_a_path_instead_of_reading_it(tmp_path) -> None:
         ) as e:
             build()
         assert "\n" not in str(e.value)
-
-
-def test_one_registry_names_the_toolbox_for_every_surface() -> None:
-    from venice_nb.magics import TOOLBOX_OPERATIONS
-    from venice_nb.operations.request import TOOLBOX_OPERATIONS as OPERATIONS
-    from venice_nb.verbs import TOOLS, WORDS, model_type
-
-    assert set(WORDS) == set(TOOLBOX_OPERATIONS)  # the words that start a %venice line
-    assert {op for tool in TOOLS.values() for op in tool.operations} == set(OPERATIONS)
-    assert model_type("multi-edit") == "inpaint" and model_type("remove-background") == "image"

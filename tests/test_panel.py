@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from factories import live_session
 
 from venice_nb.errors import ValidationError
 from venice_nb.operations.generate import GenerateRequest
@@ -30,10 +31,7 @@ TEST_KEY = "panel-test-key-0123456789"
 def make_session(
     server: LocalServer, save_dir: Path, key: str = TEST_KEY, **settings
 ) -> VeniceSession:
-    values = dict(backend="venice", base_url=server.base_url, cache_enabled=False, max_retries=0)
-    session = VeniceSession(Settings(**{**values, "save_dir": str(save_dir), **settings}))
-    session.login(key)
-    return session
+    return live_session(server.base_url, save_dir, key, **settings)
 
 
 @pytest.fixture

@@ -4,28 +4,10 @@ the references wait for a model that takes them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from test_panel import make_session
-from test_panel_toolbox import buttons, posts
+from magics_harness import posts
+from test_panel_toolbox import buttons
 
 from venice_nb.panel.app import Panel
-from venice_nb.server import LocalServer
-
-
-@pytest.fixture
-def panel(local_server: LocalServer, tmp_path: Path) -> Iterator[Panel]:
-    p = Panel(
-        session=make_session(local_server, tmp_path / "saved"), seed=42, width=512, height=512
-    )
-    try:
-        p.generate_button.click()
-        assert p.wait_idle(20)
-        yield p
-    finally:
-        p.close()
 
 
 def chips(panel: Panel) -> list[str]:

@@ -3,31 +3,9 @@ LocalServer; derived images join the grid and the history with their source."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from test_panel import make_session
+from magics_harness import posts
 
 from venice_nb.panel.app import Panel
-from venice_nb.server import LocalServer
-
-
-@pytest.fixture
-def panel(local_server: LocalServer, tmp_path: Path) -> Iterator[Panel]:
-    p = Panel(
-        session=make_session(local_server, tmp_path / "saved"), seed=42, width=512, height=512
-    )
-    try:
-        p.generate_button.click()
-        assert p.wait_idle(20)
-        yield p
-    finally:
-        p.close()
-
-
-def posts(server: LocalServer) -> list[str]:
-    return [r.path.rsplit("/api/v1", 1)[-1] for r in server.received if r.method == "POST"]
 
 
 class MenuEntry:

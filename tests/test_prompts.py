@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
-from magics_harness import cell, restored_traits, warm
+from magics_harness import cell, fresh_shell
 
 from venice_nb.errors import ValidationError
 from venice_nb.prompts import PromptRow, load_prompts, search_replace
@@ -14,11 +14,8 @@ from venice_nb.result import SweepResult
 
 @pytest.fixture(autouse=True)
 def fresh(ip, server):
-    server.latency = 0.0
-    with restored_traits(ip):
-        warm(ip, server)
+    with fresh_shell(ip, server):
         yield
-    server.clear_faults()
 
 
 def prompts_sent(server):

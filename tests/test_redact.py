@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from factories import live_session
 from magics_harness import restored_traits, run, seen, warm
 
 import venice_nb
@@ -31,17 +32,7 @@ def cred_url(port: int = 9, path: str = "/photo.png") -> str:
 
 @pytest.fixture
 def session(local_server, tmp_path) -> VeniceSession:
-    s = VeniceSession(
-        Settings(
-            backend="venice",
-            base_url=local_server.base_url,
-            cache_enabled=False,
-            max_retries=0,
-            save_dir=str(tmp_path / "saved"),
-        )
-    )
-    s.login("sk-redact-test-0123456789")
-    return s
+    return live_session(local_server.base_url, tmp_path / "saved", "sk-redact-test-0123456789")
 
 
 def all_text(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import live_session
 from IPython.core.error import UsageError
 from magics_harness import cell, restored_traits, run, seen, warm
 
@@ -27,17 +28,7 @@ TOO_LONG = "x" * 300
 
 @pytest.fixture
 def session(local_server, tmp_path) -> VeniceSession:
-    s = VeniceSession(
-        Settings(
-            backend="venice",
-            base_url=local_server.base_url,
-            cache_enabled=False,
-            max_retries=0,
-            save_dir=str(tmp_path / "saved"),
-        )
-    )
-    s.login("sk-saving-names-0123456789")
-    return s
+    return live_session(local_server.base_url, tmp_path / "saved", "sk-saving-names-0123456789")
 
 
 @pytest.fixture

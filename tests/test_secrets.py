@@ -34,6 +34,7 @@ from venice_nb.settings import Settings
 
 HEX = uuid.uuid4().hex
 KEY = f"sk-canary-{HEX}"
+URL_SECRET = f"url-pw-{HEX[:12]}"  # the password of a base URL with user:password
 MARK = f"ctl{uuid.uuid4().hex[:10]}"  # in every prompt: the control string
 WIDGETS = "application/vnd.jupyter.widget-state+json"
 
@@ -55,6 +56,7 @@ def run(tmp_path_factory):
         env = {
             "VENICE_API_KEY": KEY,
             "VENICE_BASE_URL": main.base_url,
+            "CANARY_CREDENTIALS_URL": main.base_url.replace("://", f"://alice:{URL_SECRET}@"),
             "IPYTHONDIR": str(root / "ipython"),
             "XDG_CACHE_HOME": str(root / "xdg-cache"),
         }
@@ -122,7 +124,9 @@ def test_the_notebook_used_the_canary_key_on_every_surface(run):
 
 @pytest.mark.slow  # executes the whole canary notebook (the run fixture)
 def test_the_canary_key_appears_nowhere(run):
-    scan, files = search(run, needles_for(KEY, HEX))
+    """Nor the password of the base URL the batch went through (its manifest, sidecars,
+    thumbnails, contact sheets and gallery included)."""
+    scan, files = search(run, [*needles_for(KEY, HEX), URL_SECRET.encode()])
     print(
         f"canary search: {len(scan.places)} places ({files} files), {scan.pieces} pieces "
         f"searched with decoding, {len(scan.hits)} hits"
@@ -153,6 +157,12 @@ def test_the_search_finds_the_control_string_in_every_kind_of_place(run):
     assert where(r"^kernel\.stdout"), "the kernel's stdout"
     assert where(r"^kernel\.stderr"), "the kernel's stderr"
     assert where(r"^server main body"), "server records"
+    assert where(r"^work/batch/manifest\.jsonl: "), "the batch's manifest"
+    assert where(r"^work/batch/.*\.json: "), "the batch's sidecars"
+    assert where(r"^work/sheets/lot\.html: "), "the HTML contact sheet"
+    assert where(r"^canary\.ipynb: .*") and "venice-nb-batch" in run["executed"].path.read_text()
+    assert any(p.startswith("work/sheets/lot.png") for p in scan.places), "the PNG contact sheet"
+    assert any(p.startswith("work/batch/thumbs/") for p in scan.places), "the gallery's thumbnails"
     assert "/image/generate" in run["server_log"], "the server log was captured"
 
 
@@ -270,7 +280,6 @@ def test_results_saved_files_and_provenance_hold_no_key(tmp_path: Path, local_se
 
 # ---- credentials of every kind: URL passwords, proxy passwords, secret query values ------------
 
-URL_SECRET = f"url-pw-{HEX[:12]}"
 PROXY_SECRET = f"proxy-pw-{HEX[12:24]}"
 
 
@@ -355,3 +364,55 @@ def socket_closed():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     yield port
+
+
+# ---- the classroom gateway: its ledger, its log and the teacher's report -----------------------
+
+
+@pytest.mark.slow  # a gateway process in front of a local upstream
+def test_the_gateway_s_ledger_log_and_report_hold_no_key_token_or_password(tmp_path):
+    """The canary key as the teacher's key, the upstream behind a URL with user:password: the
+    SQLite ledger (and its journal), the log (prompts logged too) and the report (table, CSV)
+    are searched like the notebook's files; the student's name and prompt are found there."""
+    pytest.importorskip("starlette")
+    import subprocess
+    import sys
+
+    import requests
+    from classroom_support import ROOT, GatewayProcess, add_students
+
+    ledger = tmp_path / "class.sqlite3"
+    student = f"stu{MARK}"
+    (token,) = add_students(ledger, {student: 1.0}).values()
+    with LocalServer(api_keys={KEY}) as upstream:
+        url = upstream.base_url.replace("://", f"://alice:{URL_SECRET}@")
+        log = tmp_path / "gateway.log"
+        with GatewayProcess(ledger, url, "--log-prompts", log=log, key=KEY) as gateway:
+            for prompt in (f"{MARK} a fox", ""):  # a generation, and one the upstream refuses
+                requests.post(
+                    gateway.base_url + "/image/generate",
+                    json={"model": "z-image-turbo", "prompt": prompt, "width": 256, "height": 256},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=60,
+                )
+            banner = "".join(gateway.banner)
+        assert "status=200" in log.read_text() and "status=400" in log.read_text()
+    reports = [
+        subprocess.run(
+            [sys.executable, "-m", "venice_nb.classroom", "report", "--ledger", str(ledger), *csv],
+            capture_output=True, text=True, timeout=120, cwd=ROOT, check=True,
+        ).stdout
+        for csv in ((), ("--csv",))
+    ]  # fmt: skip
+    needles = [*needles_for(KEY, HEX), URL_SECRET.encode(), token.encode(), token[4:20].encode()]
+    for what, control in ((needles, None), ([MARK.encode()], MARK)):
+        scan = Scan(what)
+        files = scan.tree(tmp_path)  # the ledger, its -wal/-journal if any, the log
+        scan.text("gateway banner", banner)
+        for i, report in enumerate(reports):
+            scan.text(f"report {i}", report)
+        if control is None:
+            assert files >= 2 and scan.hits == [], scan.hits
+        else:  # the same search finds the student and the prompt in each kind of place
+            assert {h.split(":")[0] for h in scan.hits} >= {"class.sqlite3", "gateway.log",
+                                                           "report 0", "report 1"}, scan.hits  # fmt: skip

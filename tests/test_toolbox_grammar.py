@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
-from magics_harness import cell, restored_traits, run, seen, warm
+from magics_harness import cell, posts, restored_traits, run, seen, warm
 
 import venice_nb
 
@@ -18,10 +18,6 @@ def fresh(ip, server):
         cell(ip, "-m z-image-turbo -s 11 -W 256 -H 256 -o shot", "a red fox")
         server.reset_counters()
         yield
-
-
-def posts(server) -> list[str]:
-    return [r.path.rsplit("/api/v1", 1)[-1] for r in server.received if r.method == "POST"]
 
 
 def refused(ip, source: str) -> str:

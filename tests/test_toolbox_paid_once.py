@@ -8,7 +8,7 @@ import _thread
 import threading
 
 import pytest
-from magics_harness import cell, config, restored_traits, seen, warm
+from magics_harness import cell, config, line, posts, restored_traits, seen, warm
 
 from venice_nb.result import SweepResult
 from venice_nb.run import GenerationCancelled
@@ -23,18 +23,6 @@ def fresh(ip, server):
         server.reset_counters()
         yield
     server.latency = 0.0
-
-
-def posts(server) -> list[str]:
-    return [r.path.rsplit("/api/v1", 1)[-1] for r in server.received if r.method == "POST"]
-
-
-def line(ip, text: str):
-    from IPython.utils.capture import capture_output
-
-    with capture_output() as cap:
-        result = ip.run_line_magic("venice", text)
-    return result, cap
 
 
 @pytest.mark.parametrize(

@@ -32,10 +32,17 @@ from typing import TYPE_CHECKING, Any
 
 from .batch_result import THUMB_PX, BatchResult, gallery_html
 from .errors import ValidationError, VeniceError, error_line
+from .fuzzy import did_you_mean
+from .jobs import Job
 from .manifest import Manifest, request_key
+from .operations.generate import GenerateRequest
+from .parse import interpolate
+from .preflight import check_save_target, preflight
+from .prompts import load_prompts
+from .run import StatusLine
+from .session import get_session
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .jobs import Job
     from .preflight import Checked
     from .result import GeneratedImage
     from .session import VeniceSession
@@ -133,8 +140,6 @@ class BatchRun:
     ) -> Checked:
         """Load the manifest, check the directory, the disk and (``preflight``) every request
         still to send with the cost guard; raises ValidationError/ConfigurationError (one line)."""
-        from .preflight import check_save_target, preflight
-
         check_save_target(self.directory, "the batch directory")
         self.manifest.load()
         self.manifest.check_writable()
@@ -418,11 +423,9 @@ def _send_again(
 
 
 class _Status:
-    """``run.StatusLine``, imported when a batch first shows something."""
+    """``run.StatusLine`` with the batch's gallery below it."""
 
     def __init__(self) -> None:
-        from .run import StatusLine
-
         self.line = StatusLine()
 
     def show(self, text: str, state: str, progress: float | None, body: str) -> None:
@@ -466,23 +469,13 @@ def batch(
     Calling is confirming: the cost limit applies to the magic only. ``display`` (default: in a
     notebook) shows the progress line and gallery while it runs.
     """
-    from .jobs import Job
-    from .parse import interpolate
-    from .prompts import load_prompts
-
     if session is None:
-        from .session import get_session
-
         session = get_session()
     if namespace is None:
         namespace = _user_namespace()
-    from .operations.generate import GenerateRequest
-
     allowed = set(GenerateRequest.field_names()) - {"prompt"}  # the prompts are the list's
     unknown = sorted(set(request_fields) - allowed)
     if unknown:
-        from .catalogue import did_you_mean
-
         name = unknown[0]
         hint = (
             "the prompts come from the list"

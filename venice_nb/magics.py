@@ -16,11 +16,12 @@ requests, PIL) is imported by the magic that needs it (``tests/test_load.py`` ho
 from __future__ import annotations
 
 import contextlib
+import functools
 import keyword
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -39,7 +40,6 @@ from .urls import BASE_URL_ENV
 
 if TYPE_CHECKING:  # pragma: no cover
     from .parse import Plan
-    from .preflight import Checked
     from .result import GenerationResult, SweepResult
     from .run import GenerationCancelled, VeniceRunError
     from .session import VeniceSession
@@ -52,6 +52,9 @@ __all__ = [
     "load_ipython_extension",
     "unload_ipython_extension",
 ]
+
+
+T = TypeVar("T")
 
 
 def __getattr__(name: str) -> Any:
@@ -388,8 +391,6 @@ class VeniceMagics(Magics):
                 raise UsageError("--panel opens the panel; drop --openai/--save, it has its own")
             return self._open_panel(plan, args.output)
         self._check_output_name(args.output)
-        if plan.batch is not None or self._images(plan) > self.session.settings.batch_threshold:
-            return self._batch(plan, args)
         thumb = None
         if args.thumb is not None:
             try:
@@ -398,9 +399,11 @@ class VeniceMagics(Magics):
                 raise UsageError(
                     f"--thumb {args.thumb} is not a thumbnail size: 0, or 64 to 4096 pixels"
                 ) from exc
+        batch = plan.batch is not None or self._images(plan) > self.session.settings.batch_threshold
         return self._carry_out(
             plan, None, plan.notes, plan.axes, route=plan.route, save=args.save,
             no_cache=args.no_cache, confirmed=args.yes, output=args.output, thumb=thumb,
+            batch=batch,
         )  # fmt: skip
 
     def _carry_out(
@@ -416,25 +419,49 @@ class VeniceMagics(Magics):
         confirmed: bool,
         output: str | None,
         thumb: int | None = None,
-    ) -> GenerationResult | SweepResult:
-        """The one sequence of a cell, generation or toolbox: preflight (nothing paid for until
-        everything passed), the notes, run with the live line, bind ``-o``, then save (a failed
-        save must not lose a paid result)."""
+        batch: bool = False,
+    ) -> Any:
+        """The one sequence of a cell, generation, batch or toolbox: preflight (nothing paid for
+        until everything passed), the notes, run with the live line, bind ``-o``, then save (a
+        failed save must not lose a paid result). A batch (batches.py) has its own checks (the
+        directory, the manifest, the disk) and saves each image as it lands."""
         from .display.html import notice_html
         from .run import execute
 
+        use_cache = not no_cache
         save_dir = None if save is None else save or self.session.settings.save_dir
-        checked = self._preflight(
-            plan, save_dir, use_cache=not no_cache, confirmed=confirmed, jobs=jobs
-        )
+        go: Callable[[], Any]
+        if batch and plan is not None:  # own checks (directory, manifest, disk); saves as it lands
+            from .batches import BatchRun
+
+            directory = plan.batch or save or None
+            run = self._refusing(
+                lambda: BatchRun(
+                    self.session, self._jobs(plan), directory, route=route, use_cache=use_cache,
+                    title=plan.title,
+                )
+            )  # fmt: skip
+            checked = self._refusing(lambda: run.prepare(confirmed=confirmed))
+            go, save_dir = run.run, None
+        else:
+            from .preflight import preflight
+
+            checked = self._refusing(
+                lambda: preflight(
+                    self.session, jobs if jobs is not None else (lambda: self._jobs(plan)),  # type: ignore[arg-type]
+                    route=route, use_cache=use_cache, save_dir=save_dir, confirmed=confirmed,
+                )
+            )  # fmt: skip
+            go = functools.partial(execute, self.session, checked.jobs, axes, route, use_cache)
         notice = self.session.take_notice()
         for note in ([notice] if notice else []) + notes + checked.notes:
             show(notice_html(note), note)
+        result: Any
         with self._binding_on_cancel(output):
-            result = execute(self.session, checked.jobs, axes, route, use_cache=not no_cache)
+            result = go()
         if plan is not None and plan.title and hasattr(result, "title"):
             result.title = plan.title  # the search/replace template, as the grid's title
-        if thumb is not None:
+        if thumb is not None and hasattr(result, "thumb_size"):
             result.thumb_size = thumb  # this output's gallery size; the setting stays as it is
         if output:
             self.user_ns[output] = result
@@ -461,33 +488,6 @@ class VeniceMagics(Magics):
     def _images(plan: Plan) -> int:
         return len(plan.combos()) * (plan.fields.get("variants") or 1)
 
-    def _batch(self, plan: Plan, args: Any) -> Any:
-        from .batches import BatchRun
-        from .display.html import notice_html
-        from .run import GenerationCancelled, VeniceRunError
-
-        directory = plan.batch or args.save or None
-        try:
-            jobs = self._jobs(plan)
-            run = BatchRun(
-                self.session, jobs, directory, route=plan.route,
-                use_cache=not args.no_cache, title=plan.title,
-            )  # fmt: skip
-            checked = run.prepare(confirmed=args.yes)
-        except (ValidationError, ConfigurationError) as exc:
-            raise UsageError(exc.one_line()) from None
-        except VeniceError as exc:
-            raise VeniceRunError(exc.one_line()) from None
-        except KeyboardInterrupt:
-            raise GenerationCancelled("cancelled while reading the model list") from None
-        notice = self.session.take_notice()
-        for note in ([notice] if notice else []) + plan.notes + checked.notes:
-            show(notice_html(note), note)
-        result = run.run()
-        if args.output:
-            self.user_ns[args.output] = result
-        return result
-
     # ---- the toolbox: edit, upscale, remove-background (grammar in toolbox_magic.py) ------------
 
     def _toolbox(self, operation: str, rest: list[str], body: str) -> Any:
@@ -503,7 +503,7 @@ class VeniceMagics(Magics):
         if plan.compare and getattr(result, "lineage", None) is not None:
             from IPython.display import display
 
-            display(result.compare())  # type: ignore[union-attr]
+            display(result.compare())
         return result
 
     # ---- building the requests -------------------------------------------------------------------
@@ -578,27 +578,12 @@ class VeniceMagics(Magics):
         except ValidationError as exc:
             raise UsageError(exc.one_line()) from None
 
-    def _preflight(
-        self,
-        plan: Plan | None,
-        save_dir: str | None,
-        use_cache: bool,
-        confirmed: bool,
-        jobs: list[Job] | None = None,
-    ) -> Checked:
-        """Everything checked before paying (``preflight``), refusals as one line."""
-        from .preflight import preflight
+    def _refusing(self, step: Callable[[], T]) -> T:
+        """``step`` (a check before paying) with its refusals as one line each."""
         from .run import GenerationCancelled, VeniceRunError
 
         try:
-            return preflight(
-                self.session,
-                jobs if jobs is not None else (lambda: self._jobs(plan)),  # type: ignore[arg-type]
-                route=plan.route if plan is not None else "generate",
-                use_cache=use_cache,
-                save_dir=save_dir,
-                confirmed=confirmed,
-            )
+            return step()
         except (ValidationError, ConfigurationError) as exc:
             raise UsageError(exc.one_line()) from None
         except VeniceError as exc:

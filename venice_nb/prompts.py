@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ValidationError
+from .operations.generate import GenerateRequest
+from .parse import interpolate, option_order
 
 MAX_BATCH = (
     10_000  # requests in one batch (a sweep without a batch stays at parse.MAX_SWEEP_VALUES)
@@ -250,9 +252,6 @@ def add_prompt_axes(
 ) -> Any:
     """Put ``--prompt-sr``, ``--negative-sr`` and ``--prompts`` into ``plan`` (a ``parse.Plan``)
     as axes, in the order of their options on the line, and check every combination."""
-    from .operations.generate import GenerateRequest
-    from .parse import interpolate, option_order
-
     if prompts is not None and prompt_sr is not None:
         raise ValidationError(
             "--prompts and --prompt-sr both vary the prompt; use one of them per cell"

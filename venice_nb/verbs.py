@@ -19,7 +19,7 @@ from .errors import UnexpectedArgumentError, ValidationError
 from .fuzzy import did_you_mean
 from .images_in import fit_for, to_input
 from .operations.background import BackgroundRemoveRequest
-from .operations.common import DEFAULT_EDIT_MODEL
+from .operations.common import DEFAULT_EDIT_MODEL, TRANSPORTS
 from .operations.edit import EditRequest
 from .operations.multi_edit import MultiEditRequest
 from .operations.upscale import UpscaleRequest
@@ -191,8 +191,6 @@ class ToolboxVerbs:
 
 def _check_common(where: str, transport: Any, use_cache: Any, downscale: Any) -> None:
     """The arguments every toolbox verb shares, in Python words (TypeError/ValueError)."""
-    from .operations.common import TRANSPORTS
-
     need_choice(where, "transport", transport, TRANSPORTS)
     need_flag(where, "use_cache", use_cache)
     need_flag(where, "downscale", downscale)

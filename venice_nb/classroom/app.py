@@ -30,6 +30,7 @@ from starlette.routing import Route
 from ..apikey import Secret
 from ..catalogue import Catalogue
 from ..errors import CLASSROOM_REFUSAL
+from ..urls import redact_url
 from . import BALANCE_HEADER
 from .fairness import FairQueue, QueueFull
 from .ledger import Ledger, OverBudget, Student, to_micro, to_usd, usd
@@ -55,7 +56,9 @@ class GatewayConfig:
     max_in_flight: int = 16
 
     def __post_init__(self) -> None:
-        self.upstream = self.upstream.rstrip("/")
+        # The teacher's key is the credential, as in the Python client: a ``user:password@`` in
+        # the upstream URL is not sent (httpx would send it as Basic auth instead of the key).
+        self.upstream = redact_url(self.upstream.rstrip("/"))
 
 
 class Gateway:

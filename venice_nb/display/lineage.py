@@ -12,6 +12,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..image_format import header_alpha
+from ..redact import redact_text
 from .preview import downscale
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,8 +136,6 @@ class Comparison:
         lineage = self.result.lineage
         text = f"<Comparison {lineage.summary() if lineage else ''}>"
         meta = {"venice_nb": {"lineage": lineage.describe()}} if lineage else {}
-        from ..redact import redact_text
-
         html = redact_text(compare_html(self.result, self.size))
         return {"text/html": html, "text/plain": redact_text(text)}, meta
 

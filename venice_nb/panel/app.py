@@ -27,15 +27,19 @@ import ipywidgets as w
 from ..display.html import mirror_html
 from ..errors import VeniceError
 from ..images_in import style_reference, to_input
+from ..operations.common import DEFAULT_EDIT_MODEL
 from ..operations.generate import SEED_LIMIT, GenerateRequest
 from ..operations.request import Request
 from ..preflight import preflight
+from ..pyargs import check_types, field_types
+from ..redact import redact_text
 from ..saving import result_stem
 from ..session import get_session
 from ..text import format_usd, plural
 from ..verbs import TOOLS
 from . import widgets as pw
-from .edit_form import DEFAULT_EDIT_MODEL, EditForm
+from .edit_form import EditForm
+from .estimate import expected_seconds
 from .style_refs import HeldStyleRefs
 from .worker import Job, Worker
 
@@ -82,8 +86,6 @@ class Panel:
     """An interactive panel. ``initial`` takes ``GenerateRequest`` field values to start from."""
 
     def __init__(self, session: VeniceSession | None = None, **initial: Any) -> None:
-        from ..pyargs import check_types, field_types
-
         # Python words for Python mistakes, before anything is fetched: Panel(seed="abc") is a
         # TypeError naming seed, not a comparison error from deep inside.
         check_types("Panel()", initial, field_types(GenerateRequest))
@@ -579,8 +581,6 @@ class Panel:
             if result
             else "Venice image panel: no picture was made before this notebook was saved"
         )
-        from ..redact import redact_text
-
         return {"text/html": redact_text(html), "text/plain": text}
 
     def _update_mirror(self) -> None:
@@ -679,8 +679,6 @@ class Panel:
 
     def _expected_s(self, request: Any = None) -> tuple[float, bool]:
         """(seconds, is_a_guess) the next request should take: see ``estimate.py``."""
-        from .estimate import expected_seconds
-
         answered = [(e.request, e.result) for e in self.entries]
         return expected_seconds(request, answered, self.session.backend)
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
+from ..operations.common import DEFAULT_EDIT_MODEL
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..result import GeneratedImage
-
-DEFAULT_EDIT_MODEL = "firered-image-edit"
 
 
 class EditForm:
@@ -82,4 +82,4 @@ class EditForm:
             widget.close()
 
 
-__all__ = ["DEFAULT_EDIT_MODEL", "EditForm"]
+__all__ = ["EditForm"]

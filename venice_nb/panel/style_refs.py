@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from ..images_in import style_reference_value
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import ModelSpec
     from ..images_in import InputImage
@@ -58,8 +60,6 @@ class HeldStyleRefs:
     def for_model(self, spec: ModelSpec) -> tuple[tuple[dict[str, Any], ...] | None, str | None]:
         """(the ``style_references`` field to send, or None; a one-line note when held ones are
         left out). Never a refusal: the references wait for a model that takes them."""
-        from ..images_in import style_reference_value
-
         if not self.images:
             return None, None
         if not getattr(spec, "supports_style_references", False):

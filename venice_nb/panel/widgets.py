@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..display import html as display
+from ..display.lineage import backdrop
 from ..display.preview import image_preview
 from ..operations.common import ToolboxRequest
 from ..operations.generate import FORMATS, MAX_PIXELS, MAX_VARIANTS, SEED_LIMIT, GenerateRequest
@@ -219,8 +220,6 @@ def refill_cell(
         f'<div class="venice-caption" style="font-size:12px">'
         f"{html.escape(caption_text(image, request_seed))}{badges_html(image)}</div>"
     )
-    from ..display.lineage import backdrop
-
     if backdrop(image):  # transparent pixels show a checkerboard, as in the static copy
         picture.add_class("venice-transparent")
     else:
