@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .account import KeyStanding
     from .catalogue import ModelSpec
     from .client import VeniceClient
-    from .result import GenerationResult, SweepCell
+    from .result import AnswerTime, GenerationResult, SweepCell
     from .retry import RetryCallback
 
 # The client (requests, urllib3) is imported when the first call is made, not at %load_ext.
@@ -212,6 +212,12 @@ class VeniceSession(ToolboxVerbs):
                 client = VeniceClient(self._login_key, base_url=s.base_url, **common)
             self._client, self._client_backend = client, backend
             return client
+
+    def recent_answers(self) -> list[AnswerTime]:
+        """The current client's latest answers (model, pixels, wall time), oldest first; none
+        before a client exists (asking never makes one)."""
+        client = self._client
+        return list(client.recent_answers) if client is not None else []
 
     def _drop_client(self) -> None:
         if self._client is not None:
