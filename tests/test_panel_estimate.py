@@ -78,3 +78,30 @@ def test_after_cancel_the_seed_agrees_and_a_late_answer_is_marked(panel, local_s
     assert len(late) == 1 and late[0].children[-1].description == "#2 late"
     # every thumbnail of the strip is one square, so the buttons line up
     assert {i.children[0].layout.height for i in panel.history.children} == {"72px"}
+
+
+def test_a_new_kernel_measures_from_what_the_cache_kept(local_server, tmp_path) -> None:
+    """Answers cached by an earlier kernel carry the wall time they took: a new session's first
+    estimate rests on them (same server only), not on a fixed figure."""
+    from test_panel import make_session
+
+    from venice_nb.operations.generate import GenerateRequest
+
+    cache_dir = str(tmp_path / "cache")
+    earlier = make_session(local_server, tmp_path / "a", cache_enabled=True, cache_dir=cache_dir)
+    sent = GenerateRequest(model="z-image-turbo", prompt="x", width=256, height=512, seed=3)
+    made = earlier.generate(sent)
+    earlier.generate(GenerateRequest(model="z-image-turbo", prompt="y", seed=4, variants=2))
+    assert not made.cached
+
+    later = make_session(local_server, tmp_path / "b", cache_enabled=True, cache_dir=cache_dir)
+    assert later.recent_answers() == []  # no client yet: nothing is read or made
+    later.client()
+    found = {a.pixels: a for a in later.recent_answers()}  # two answers, both measured
+    assert set(found) == {256 * 512, 2 * 1024 * 1024}
+    first = found[256 * 512]
+    assert (first.model, first.wall_ms) == ("z-image-turbo", made.timing.wall_ms)
+    estimate = expected_seconds(sent, later.recent_answers(), later.backend)
+    assert estimate.measured_on == "z-image-turbo" and estimate.same_model
+    # another server's answers are not this one's measure
+    assert later.cache.answer_times(base_url="http://127.0.0.1:9/api/v1") == []

@@ -61,6 +61,7 @@ class VeniceSession(ToolboxVerbs):
         self._login_key: Secret | None = None  # masked in any repr or traceback
         self._cache: ResultCache | None = None
         self._notice_shown = False
+        self._earlier_answers: list[AnswerTime] | None = None  # from the cache, read once
         self._refused: dict[str, str] = {}  # setting -> why its last assignment was refused
 
     # ---- configuration -----------------------------------------------------------------------
@@ -214,16 +215,26 @@ class VeniceSession(ToolboxVerbs):
             return client
 
     def recent_answers(self) -> list[AnswerTime]:
-        """The current client's latest answers (model, pixels, wall time), oldest first; none
-        before a client exists (asking never makes one)."""
+        """Measured answers (model, pixels, wall time), oldest first: what the cache kept from
+        earlier kernels for this server (read once), then the current client's. None before a
+        client exists (asking never makes one)."""
         client = self._client
-        return list(client.recent_answers) if client is not None else []
+        if client is None:
+            return []
+        if self._earlier_answers is None:
+            cache = self.cache
+            local = self._client_backend == "local"
+            self._earlier_answers = (
+                cache.answer_times(base_url=client.base_url, local=local) if cache else []
+            )
+        return self._earlier_answers + list(client.recent_answers)
 
     def _drop_client(self) -> None:
         if self._client is not None:
             self._client.close()
         self._client = None
         self._client_backend = None
+        self._earlier_answers = None  # another server: its own earlier answers
 
     def balance(self) -> KeyStanding:
         """The key's standing (tier, spendable USD/DIEM, expiry, per-model limits) from

@@ -3,7 +3,8 @@ measured, and called an estimate where nothing was.
 
 What is measured: the wall time of fresh answers (cached ones say nothing about the service's
 speed), the panel's own and every answer of the session's client (a ``%%venice`` cell or a sweep
-before the panel's first Generate counts). The newest answer for the same model wins, else the
+before the panel's first Generate counts), and in a new kernel the times the result cache kept
+from earlier ones for the same server (each entry was a fresh answer once). The newest answer for the same model wins, else the
 newest for any model; it is scaled to the request in the form by the pixels asked for (image
 count x width x height). Before any answer there is only a rough figure per backend, and the
 status says it is an estimate with nothing measured yet.
