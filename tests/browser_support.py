@@ -96,15 +96,16 @@ def lab_env(base: Path) -> dict[str, str]:
 
 
 @contextmanager
-def jupyter_lab(base: Path, timeout: float = 30.0) -> Iterator[Lab]:
-    """Start JupyterLab serving ``base/work``; stop it (and its kernels) with SIGTERM."""
+def jupyter_lab(base: Path, timeout: float = 30.0, app: str = "jupyterlab") -> Iterator[Lab]:
+    """Start JupyterLab (or ``app="notebook"``: Notebook 7, which opens a notebook at
+    ``/notebooks/NAME``) serving ``base/work``; stop it (and its kernels) with SIGTERM."""
     env = lab_env(base)
     root = base / "work"
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = base / "jupyterlab.log"
     command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        sys.executable, "-m", app, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         "--ServerApp.token=", "--ServerApp.password=", "--allow-root",
         f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
     ]  # fmt: skip

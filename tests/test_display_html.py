@@ -581,3 +581,23 @@ def test_download_of_a_downscaled_image_is_its_preview_and_says_so():
     link = re.search(r'<a class="venice-nb-download"[^>]*>[^<]*</a>', html).group(0)
     assert ">download preview<" in link and "-preview." in link
     assert base64.b64encode(im.data).decode() not in html
+
+
+def test_an_untrusted_reader_gets_a_hint_where_the_download_would_be_dead():
+    """Lab's sanitizer keeps ``hidden`` and drops handlers: the link starts hidden with no
+    target, the hint beside it shows, and only the picture's ``onload`` (which runs where the
+    link's ``onclick`` runs too) swaps them."""
+    html = html_of(make_result([image("webp", (300, 200), seed=42)]), preview_size=1024)
+    link = re.search(r'<a class="venice-nb-download"[^>]*>[^<]*</a>(<span[^>]*>[^<]*</span>)', html)
+    assert link is not None
+    assert ' hidden="hidden"' in link.group(0) and " href=" not in link.group(0)
+    assert link.group(1) == (
+        '<span class="venice-nb-save-hint">right-click \u2192 Save image as</span>'
+    )
+    img = Parsed(html).imgs[0]
+    assert img["onload"] == (
+        "var a=this.closest('figure').querySelector('a');a.hidden=0;a.nextSibling.hidden=1"
+    )
+    # without a caption there is no link, so no handler either
+    bare = display.image_html(image("webp", (300, 200)), preview_size=1024, caption=False)
+    assert "onload" not in bare and "venice-nb-save-hint" not in bare

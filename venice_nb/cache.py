@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import redact_url
 from .image_format import sniff_format
 from .redact import redact_value
-from .result import GeneratedImage, GenerationResult, Timing
+from .result import LOCAL_PREVIEW, AnswerTime, GeneratedImage, GenerationResult, Timing
 
 if TYPE_CHECKING:  # pragma: no cover
     from .operations.request import Request
@@ -98,6 +98,15 @@ def _delete(path: Path) -> None:
     else:
         with contextlib.suppress(OSError):
             path.unlink()
+
+
+class _Asked:
+    """A cached request's body read back as the fields ``AnswerTime.of`` looks at."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.model = body.get("model")
+        self.image_count = body.get("variants") or 1
+        self.width, self.height = body.get("width"), body.get("height")
 
 
 class ResultCache:
@@ -423,6 +432,29 @@ class ResultCache:
                 if len(shard.name) == 2:
                     with contextlib.suppress(OSError):
                         os.rmdir(shard.path)  # only if empty
+
+    def answer_times(
+        self, *, base_url: str | None = None, local: bool = False, limit: int = 16
+    ) -> list[AnswerTime]:
+        """How long the newest ``limit`` entries took when they were made, oldest first: what an
+        earlier kernel measured, for the panel's first progress estimate. Only entries made by
+        the same server (``base_url``), or by the local preview (``local``); read, never changed."""
+        newest = sorted(self._entries(), key=lambda entry: entry.mtime)[-limit * 4 :]
+        found: list[AnswerTime] = []
+        for entry in newest:
+            try:
+                meta = json.loads((entry.path / META).read_text(encoding="utf-8"))
+                request, wall_ms = meta["request"], float(meta["timing"]["wall_ms"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # being written, evicted or damaged: not a measure
+            same = (
+                meta.get("backend") == LOCAL_PREVIEW
+                if local
+                else base_url is not None and meta.get("base_url") == redact_url(base_url)
+            )
+            if same and isinstance(request, dict) and wall_ms > 0:
+                found.append(AnswerTime.of(_Asked(request), wall_ms))
+        return found[-limit:]
 
     def stats(self) -> dict[str, int]:
         """``{"entries": n, "bytes": total}`` as on disk now."""

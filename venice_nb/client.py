@@ -17,6 +17,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -49,7 +50,7 @@ from .responses import (
     moderation_flags,
     openai_images,
 )
-from .result import GeneratedImage, GenerationResult, SweepCell
+from .result import AnswerTime, GeneratedImage, GenerationResult, SweepCell
 from .retry import RetryCallback, RetryPolicy
 from .transport import MAX_RESPONSE_BYTES, Reply, Transport
 from .urls import BASE_URL_ENV, DEFAULT_BASE_URL, resolve_base_url
@@ -71,6 +72,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CATALOGUE_TTL_S = 600.0  # the live catalogue moves: minutes, not the kernel's life
+
+
+RECENT_ANSWERS = 32  # answers kept for the progress estimate (requests only, no images)
 
 
 class VeniceClient(Transport, ToolboxVerbs):
@@ -110,6 +114,9 @@ class VeniceClient(Transport, ToolboxVerbs):
         self._refetched: set[str] = set()  # ids fetched again once because the list lacked them
         self._styles: list[str] | None = None
         self._lock = threading.Lock()
+        # this client's latest answers, oldest first: what the panel's
+        # progress estimate measures from (panel/estimate.py), whichever surface sent them
+        self.recent_answers: deque[AnswerTime] = deque(maxlen=RECENT_ANSWERS)
 
     # ---- key ---------------------------------------------------------------------------------
 
@@ -466,6 +473,7 @@ class VeniceClient(Transport, ToolboxVerbs):
             retries=reply.retries, spec=self.operation_spec(request),
         )  # fmt: skip
         del reply.body[:]
+        self.recent_answers.append(AnswerTime.of(request, wall_ms))
         return result.made_by(self)
 
     # ---- plumbing ----------------------------------------------------------------------------
@@ -495,6 +503,7 @@ class VeniceClient(Transport, ToolboxVerbs):
         )  # fmt: skip
         if reply.waited_s:
             result.timing = replace(result.timing, retry_wait_ms=reply.waited_s * 1000)
+        self.recent_answers.append(AnswerTime.of(request, wall_ms))
         return result.made_by(self)
 
 

@@ -32,6 +32,29 @@ EXTENSION = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 LOCAL_PREVIEW = "local preview"
 
 
+@dataclass(frozen=True)
+class AnswerTime:
+    """How long one fresh answer took and what it was for (model, pixels asked for): what the
+    panel's progress estimate measures from. No prompt, no images: the client keeps a few."""
+
+    model: str | None
+    pixels: float
+    wall_ms: float
+
+    @classmethod
+    def of(cls, request: Any, wall_ms: float) -> AnswerTime:
+        return cls(getattr(request, "model", None), pixels_asked(request), wall_ms)
+
+
+def pixels_asked(request: Any) -> float:
+    """Pixels a request asks for: image count x width x height (a 1024 px square where the size
+    is a ratio or the request has none, as a toolbox request)."""
+    count = getattr(request, "image_count", None) or 1
+    width = getattr(request, "width", None) or 1024
+    height = getattr(request, "height", None) or 1024
+    return float(count * width * height)
+
+
 @dataclass(frozen=True, repr=False)
 class Timing:
     """Milliseconds: the API's ``timing`` (queue, preprocessing, inference, total), the client's

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .account import KeyStanding
     from .catalogue import ModelSpec
     from .client import VeniceClient
-    from .result import GenerationResult, SweepCell
+    from .result import AnswerTime, GenerationResult, SweepCell
     from .retry import RetryCallback
 
 # The client (requests, urllib3) is imported when the first call is made, not at %load_ext.
@@ -61,6 +61,7 @@ class VeniceSession(ToolboxVerbs):
         self._login_key: Secret | None = None  # masked in any repr or traceback
         self._cache: ResultCache | None = None
         self._notice_shown = False
+        self._earlier_answers: list[AnswerTime] | None = None  # from the cache, read once
         self._refused: dict[str, str] = {}  # setting -> why its last assignment was refused
 
     # ---- configuration -----------------------------------------------------------------------
@@ -213,11 +214,27 @@ class VeniceSession(ToolboxVerbs):
             self._client, self._client_backend = client, backend
             return client
 
+    def recent_answers(self) -> list[AnswerTime]:
+        """Measured answers (model, pixels, wall time), oldest first: what the cache kept from
+        earlier kernels for this server (read once), then the current client's. None before a
+        client exists (asking never makes one)."""
+        client = self._client
+        if client is None:
+            return []
+        if self._earlier_answers is None:
+            cache = self.cache
+            local = self._client_backend == "local"
+            self._earlier_answers = (
+                cache.answer_times(base_url=client.base_url, local=local) if cache else []
+            )
+        return self._earlier_answers + list(client.recent_answers)
+
     def _drop_client(self) -> None:
         if self._client is not None:
             self._client.close()
         self._client = None
         self._client_backend = None
+        self._earlier_answers = None  # another server: its own earlier answers
 
     def balance(self) -> KeyStanding:
         """The key's standing (tier, spendable USD/DIEM, expiry, per-model limits) from

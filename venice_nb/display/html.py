@@ -24,7 +24,15 @@ from ..settings import current
 from ..text import esc, format_diem, format_ms, format_usd, plural, readable_date
 from .lineage import backdrop, lineage_line
 from .preview import image_preview, preview_dimensions
-from .tiles import data_uri, download_link, file_name, params_line, reproduce_html, zoomable
+from .tiles import (
+    SHOW_DOWNLOAD,
+    data_uri,
+    download_link,
+    file_name,
+    params_line,
+    reproduce_html,
+    zoomable,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..catalogue import Catalogue
@@ -174,7 +182,8 @@ def image_html(
     name = seed_label(image, result)
     src = data_uri(data, mime)
     thumb = thumb_dimensions(shown, thumb_size)
-    img = zoomable(src, shown, thumb, name, title, layer, backdrop(image), zoom_px)
+    onload = SHOW_DOWNLOAD if caption else ""
+    img = zoomable(src, shown, thumb, name, title, layer, backdrop(image), zoom_px, onload)
     if not caption:
         return img
     flags = ""
@@ -190,7 +199,7 @@ def image_html(
     link = download_link(name_for_file, as_received=as_received)
     # parts never break inside, the caption wraps between them at the thumbnail's width
     parts = " \u00b7 ".join(
-        f'<span style="white-space:nowrap">{part}</span>' for part in (esc(name), label, link)
+        [*(f'<span style="white-space:nowrap">{part}</span>' for part in (esc(name), label)), link]
     )
     width = f"max-width:{thumb[0]}px;" if thumb else ""
     return (

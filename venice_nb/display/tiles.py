@@ -10,9 +10,14 @@ notebook and in nbconvert HTML; no script anywhere:
 - The download is ``<a download="readable-name.webp">`` that borrows the picture's own ``data:`` URI
   when clicked (one inline ``onclick``), so the bytes are stored once and a saved notebook does not
   double in weight. A picture embedded as received downloads as received; a downscaled one (above
-  ``preview_size``) downloads its preview, labelled so (``result.save()`` writes full size). Lab's
-  sanitizer drops the handler, ``download`` and ``data:`` links in an *untrusted* notebook; there
-  the picture itself still saves with the browser's "Save image as".
+  ``preview_size``) downloads its preview, labelled so (``result.save()`` writes full size).
+- An *untrusted* notebook (Lab's and Notebook 7's sanitizer) drops the handler and ``download``,
+  which would leave a link that does nothing. So the link starts ``hidden`` beside a plain-text
+  hint ("right-click the picture → Save image as"), and the picture's ``onload`` swaps them where
+  handlers run (a trusted notebook, nbconvert's HTML). The sanitizer keeps ``hidden`` and drops
+  ``onload``: untrusted, the hint shows and the link does not. (Inline CSS cannot make the
+  switch: the sanitizer's patterns keep or drop declarations by accident of their alternations.)
+  Measured in tests/test_browser_surfaces.py.
 - The reproduce line is the ``%%venice`` cell that sends the same request body, in a ``<pre>`` (copy
   it as text) inside a ``<details>`` so it costs one line of screen until opened.
 """
@@ -170,6 +175,7 @@ def zoomable(
     layer: int = 1,
     backdrop: str = "",
     most_px: int | None = None,
+    onload: str = "",
 ) -> str:
     """One image as a thumbnail that opens larger when clicked, with a visible close bar.
 
@@ -190,6 +196,8 @@ def zoomable(
     """
     del layer  # in-flow growth: no tile overlaps another, so no stacking order is needed
     tip = f' title="{esc(title or "click to enlarge; click again to close")}"'
+    if onload:  # after the title: the caller's handler (see download_link)
+        tip += f' onload="{onload}"'
     if thumb is None or shown is None or thumb == shown:
         dims = f' width="{shown[0]}" height="{shown[1]}"' if shown else ""
         style = "max-width:100%;height:auto" + (f";{backdrop}" if backdrop else "")
@@ -219,12 +227,21 @@ def zoomable(
 BORROW_SRC = "this.href=this.closest('figure').querySelector('img').src"
 
 
+# Run by the tile's picture once loaded, where inline handlers run (never where the sanitizer
+# did): the figure's one link is the download, the hint follows it.
+SHOW_DOWNLOAD = "var a=this.closest('figure').querySelector('a');a.hidden=0;a.nextSibling.hidden=1"
+
+
 def download_link(name: str, as_received: bool) -> str:
-    """A download of the tile's picture under a readable ``name`` (see the module docstring)."""
-    label, what = ("download", "as received") if as_received else ("download preview", "preview")
+    """A download of the tile's picture under a readable ``name``, hidden until the picture's
+    ``onload`` shows it, then the hint that stands in its place where handlers do not run (an
+    untrusted notebook, where the link would be dead; see the module docstring). No ``href``:
+    the click sets it, and Lab would rewrite a ``#`` into a link to its files route."""
+    label = "download" if as_received else "download preview"
     return (
-        f'<a class="venice-nb-download" href="#" download="{esc(name)}" onclick="{BORROW_SRC}" '
-        f'title="download {esc(name)} ({what})">{label}</a>'
+        f'<a class="venice-nb-download" hidden="hidden" download="{esc(name)}" '
+        f'onclick="{BORROW_SRC}">{label}</a>'
+        '<span class="venice-nb-save-hint">right-click \u2192 Save image as</span>'
     )
 
 

@@ -33,6 +33,7 @@ from ..operations.request import Request
 from ..preflight import preflight
 from ..pyargs import check_types, field_types
 from ..redact import redact_text
+from ..result import AnswerTime
 from ..saving import result_stem
 from ..session import get_session
 from ..text import format_usd, plural
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import GeneratedImage, GenerationResult
     from ..retry import RetryEvent
     from ..session import VeniceSession
+    from .estimate import Estimate
 
 DEFAULT_PROMPT = "A gondola in a narrow Venice canal at golden hour, cinematic light"
 DEFAULT_SIZE = 1024
@@ -485,11 +487,11 @@ class Panel:
                 text = f"#{job.number} generating: {pw.describe(job.request)}{job.note}"
                 elapsed = job.elapsed()
                 text += f" · {elapsed:.1f} s"
-                expected, guess = self._expected_s(job.request)
-                progress = min(0.95, elapsed / expected)
-                left = expected - elapsed
+                estimate = self._expected_s(job.request)
+                progress = min(0.95, elapsed / estimate.seconds)
+                left = estimate.seconds - elapsed
                 if left >= 1:
-                    text += f", about {left:.0f} s left" + (" (a first guess)" if guess else "")
+                    text += f", about {left:.0f} s left{estimate.note}"
                 else:
                     text += ", any moment now"
                 self._set_status(text, state, progress)
@@ -677,9 +679,16 @@ class Panel:
 
     # ---- status, errors, display, closing ----------------------------------------------------
 
-    def _expected_s(self, request: Any = None) -> tuple[float, bool]:
-        """(seconds, is_a_guess) the next request should take: see ``estimate.py``."""
-        answered = [(e.request, e.result) for e in self.entries]
+    def _expected_s(self, request: Any = None) -> Estimate:
+        """How long the next request should take, from what was measured: see ``estimate.py``.
+        The panel's own fresh answers, then the session client's (which include the panel's
+        latest, and any cell's before the panel's first run)."""
+        own = [
+            AnswerTime.of(e.request, e.result.timing.wall_ms)
+            for e in self.entries
+            if not e.result.cached
+        ]
+        answered = own + self.session.recent_answers()
         return expected_seconds(request, answered, self.session.backend)
 
     def _set_status(self, text: str, state: str, progress: float | None = None) -> None:

@@ -1,47 +1,61 @@
-"""How long the next request will take, for the panel's progress bar: from the panel's own past
-answers, scaled to the request now in the form, with a first guess before there is any.
+"""How long the next request will take, for the panel's progress bar: measured where anything was
+measured, and called an estimate where nothing was.
 
-The estimate used to be "the last fresh answer's wall time": nothing on the first run, and the
-same number after a switch from one 512 px image to four 1024 px ones. Now it prefers an answer
-from the same model, scales it by the pixels asked for (image count x width x height), and before
-any answer guesses from the backend, saying it is a guess.
+What is measured: the wall time of fresh answers (cached ones say nothing about the service's
+speed), the panel's own and every answer of the session's client (a ``%%venice`` cell or a sweep
+before the panel's first Generate counts), and in a new kernel the times the result cache kept
+from earlier ones for the same server (each entry was a fresh answer once). The newest answer for the same model wins, else the
+newest for any model; it is scaled to the request in the form by the pixels asked for (image
+count x width x height). Before any answer there is only a rough figure per backend, and the
+status says it is an estimate with nothing measured yet.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
+
+from ..result import AnswerTime, pixels_asked
 
 # Before any answer: the local preview draws in well under a second; the service takes seconds.
 FIRST_GUESS_S = {"local": 0.5, "venice": 10.0}
 
 
-def _pixels(request: Any) -> float:
-    """Pixels asked for: image count x width x height (a 1024 px square when the size is a ratio)."""
-    count = getattr(request, "image_count", None) or 1
-    width = getattr(request, "width", None) or 1024
-    height = getattr(request, "height", None) or 1024
-    return float(count * width * height)
+@dataclass(frozen=True)
+class Estimate:
+    """Seconds the next request should take, and what that figure rests on."""
+
+    seconds: float
+    measured_on: str | None  # the model of the answer measured; None: nothing measured yet
+    same_model: bool = False
+
+    @property
+    def note(self) -> str:
+        """What the status says after "about N s left": nothing when it rests on this model."""
+        if self.measured_on is None:
+            return " (an estimate: nothing measured yet)"
+        if not self.same_model:
+            return f" (measured on {self.measured_on})"
+        return ""
+
+    def __repr__(self) -> str:
+        basis = self.measured_on or "nothing measured"
+        return f"Estimate({self.seconds:.1f} s, {basis}{', same model' if self.same_model else ''})"
 
 
-def expected_seconds(
-    request: Any, answered: Iterable[tuple[Any, Any]], backend: str
-) -> tuple[float, bool]:
-    """(seconds, is_a_guess) for ``request``; ``answered`` holds (request, result) pairs, oldest
-    first. Cached answers say nothing about the service's speed and are skipped."""
-    fresh = [
-        (req, res) for req, res in answered
-        if not getattr(res, "cached", False) and getattr(res.timing, "wall_ms", 0) > 0
-    ]  # fmt: skip
+def expected_seconds(request: Any, answered: Iterable[AnswerTime], backend: str) -> Estimate:
+    """The estimate for ``request`` from ``answered`` (fresh answers, oldest first)."""
+    fresh = [a for a in answered if a.wall_ms > 0]
     if not fresh:
-        return FIRST_GUESS_S.get(backend, FIRST_GUESS_S["venice"]), True
+        return Estimate(FIRST_GUESS_S.get(backend, FIRST_GUESS_S["venice"]), None)
     model = getattr(request, "model", None)
-    same = [pair for pair in fresh if getattr(pair[0], "model", None) == model]
-    ref_request, ref_result = (same or fresh)[-1]
-    seconds = ref_result.timing.wall_ms / 1000
-    ratio = _pixels(request) / max(1.0, _pixels(ref_request))
+    same = [a for a in fresh if a.model == model]
+    ref = (same or fresh)[-1]
+    ratio = pixels_asked(request) / max(1.0, ref.pixels)
     # generation time grows with pixels, but not all of it (queue, network): half fixed, half scaled
-    return seconds * (0.5 + 0.5 * ratio), not same
+    seconds = ref.wall_ms / 1000 * (0.5 + 0.5 * ratio)
+    return Estimate(seconds, ref.model or "another model", same_model=bool(same))
 
 
-__all__ = ["FIRST_GUESS_S", "expected_seconds"]
+__all__ = ["FIRST_GUESS_S", "Estimate", "expected_seconds"]
