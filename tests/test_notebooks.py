@@ -314,7 +314,7 @@ def test_prompt_batches_notebook_resumes_and_writes_sheets(executed: Any) -> Non
     rerun = "%%venice -W 256 -H 256 --seed 5 --prompts subjects --batch lesson-batch\n"
     again = json.dumps(run.cell(rerun).outputs)
     assert "resuming: 60 of 60" in again and "0 sent by this run" in again
-    stopped = run.text(run.cell("import _thread"))
+    stopped = run.text(run.cell("import os\nimport signal"))
     done_first = int(stopped.split(" of 40 done")[0].split()[-1])
     assert 10 <= done_first < 40
     resumed = run.text(run.cell("night = venice_nb.batch"))
