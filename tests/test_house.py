@@ -17,6 +17,7 @@ LAYERS: list[set[str]] = [
     {
         "text",
         "version",
+        "retry_headers",
         "retry",
         "ratelimit",
         "metadata",

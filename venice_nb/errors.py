@@ -14,7 +14,7 @@ from typing import Any
 
 from .redact import redact_text, redact_value
 from .redact import redact_url as redact_url  # where the package has always found it
-from .retry import error_budget_reset, server_delay
+from .retry_headers import error_budget_reset, server_delay
 
 ONE_LINE_MAX = 400
 

@@ -9,18 +9,30 @@ the cache), so no path has to remember it. The URL that is *sent* keeps its cred
 
 from __future__ import annotations
 
+import functools
 import re
 
-_SECRET_QUERY = re.compile(
-    r"((?:^|&)[^=&]*(?:key|token|secret|password|passwd|pwd|auth|sig|signature)[^=&]*=)[^&]*",
-    re.I,
+# Compiled on first use (``_secret_query``, ``_host_after_at``): errors import this module at
+# ``%load_ext``, and most sessions never redact a thing.
+_SECRET_QUERY = (
+    r"((?:^|&)[^=&]*(?:key|token|secret|password|passwd|pwd|auth|sig|signature)[^=&]*=)[^&]*"
 )
 
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _URL_ENDS = frozenset(" \t\r\n\"'<>\\`()[]{}|^")
 _USERINFO_ENDS = frozenset(" \t\r\n\"'<>\\`()[]{}|^/,;=")
-_HOST_AFTER_AT = re.compile(r"(?:[\w-]{1,63}\.){1,10}[\w-]{1,63}|localhost\b|\[")
+_HOST_AFTER_AT = r"(?:[\w-]{1,63}\.){1,10}[\w-]{1,63}|localhost\b|\["
 _LOOK_BACK = 256  # a scheme or a user:password is never longer: bounded work on megabyte HTML
+
+
+@functools.cache
+def _secret_query() -> re.Pattern[str]:
+    return re.compile(_SECRET_QUERY, re.I)
+
+
+@functools.cache
+def _host_after_at() -> re.Pattern[str]:
+    return re.compile(_HOST_AFTER_AT)
 
 
 def redact_url(url: str) -> str:
@@ -35,7 +47,7 @@ def redact_url(url: str) -> str:
     if not slash:
         host, qmark, query = host.partition("?")
     if query:
-        query = _SECRET_QUERY.sub(lambda m: m.group(1) + "***", query)
+        query = _secret_query().sub(lambda m: m.group(1) + "***", query)
     return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path}{qmark}{query}"
 
 
@@ -85,7 +97,7 @@ def _cut_bare_credentials(text: str) -> str:
         while start > max(done, at - _LOOK_BACK) and text[start - 1] not in _USERINFO_ENDS:
             start -= 1
         userinfo = text[start:at]
-        if ":" in userinfo.lstrip(":") and _HOST_AFTER_AT.match(text, at + 1):
+        if ":" in userinfo.lstrip(":") and _host_after_at().match(text, at + 1):
             out.append(text[done:start])
             done = at + 1
         at = text.find("@", at + 1)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigurationError, redact_url
-from .retry import RetryPolicy
+from .retry_headers import DEFAULT_MAX_RETRIES
 from .urls import check_base_url
 
 Backend = Literal["auto", "venice", "local"]
@@ -152,7 +152,7 @@ class Settings:
         default=300.0, metadata=_rule(_positive, "Seconds to wait for an answer.")
     )
     max_retries: int = field(
-        default=RetryPolicy.max_retries,  # the client's own default, declared once there
+        default=DEFAULT_MAX_RETRIES,  # the client's own default (RetryPolicy), declared once there
         metadata=_rule(_number_in(0, 10, whole=True), "Retries on 429/5xx (0-10)."),
     )
     concurrency: int = field(
