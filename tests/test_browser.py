@@ -16,27 +16,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser_support import CHROMIUM, KERNELSPEC, jupyter_lab, launch_chromium, write_notebook
+from browser_support import (
+    KERNELSPEC,
+    jupyter_lab,
+    launch_chromium,
+    require_browser,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.slow  # a server, a browser or whole notebooks: not the fast loop
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "panel.png"
 WAIT_MS = 30_000
-
-
-def _require_browser() -> None:
-    missing = []
-    if not CHROMIUM.exists():
-        missing.append(f"{CHROMIUM} (run scripts/install-browser.sh)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package (pip install playwright)")
-    if missing:
-        message = "browser test needs " + " and ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def _slider(panel, label: str):
@@ -83,7 +74,7 @@ def _diagnose(page, tmp_path: Path, log: str) -> None:
 @pytest.mark.browser
 @pytest.mark.timeout(120)
 def test_panel_generates_and_follows_the_sliders_in_jupyterlab(tmp_path: Path) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     with jupyter_lab(tmp_path) as lab, sync_playwright() as pw:

@@ -21,22 +21,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, KERNELSPEC, jupyter_lab, launch_chromium, write_notebook
+from browser_support import (
+    KERNELSPEC,
+    jupyter_lab,
+    launch_chromium,
+    require_browser,
+    write_notebook,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WAIT_MS = 40_000
 SHOTS = Path(os.environ.get("VENICE_NB_SHOTS", "")) if os.environ.get("VENICE_NB_SHOTS") else None
-
-
-def _require_browser() -> None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.skip("the browser tests need the playwright package")
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"no browser at {CHROMIUM}")
-        pytest.skip(f"no browser at {CHROMIUM}")
 
 
 def _open(page, lab, name: str, expect) -> None:
@@ -95,7 +90,7 @@ MEASURE_GRID = """
 
 @pytest.mark.timeout(300)
 def test_sweep_grids_zoom_and_tiles_that_fill_in(tmp_path: Path) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     cells = [
@@ -190,7 +185,7 @@ CONTRAST = """
 
 @pytest.mark.timeout(300)
 def test_panel_persists_wraps_and_reads_in_the_dark_theme(tmp_path: Path) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     cells = ["%load_ext venice_nb", "%venice panel -W 256 -H 256 -n 2"]
@@ -287,7 +282,7 @@ def test_panel_persists_wraps_and_reads_in_the_dark_theme(tmp_path: Path) -> Non
 
 def test_download_link_saves_the_picture_as_received_under_its_readable_name(tmp_path: Path):
     """The link holds no copy of the image: Chromium must still download the exact bytes."""
-    _require_browser()
+    require_browser()
     from factories import image, make_result
     from playwright.sync_api import sync_playwright
 

@@ -17,7 +17,13 @@ import os
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, KERNELSPEC, jupyter_lab, launch_chromium
+from browser_support import (
+    KERNELSPEC,
+    jupyter_lab,
+    launch_chromium,
+    require_browser,
+    write_notebook,
+)
 from factories import image
 
 from venice_nb.display.grid import sweep_bundle
@@ -29,15 +35,6 @@ WAIT_MS = 40_000
 # VENICE_NB_DOCS=docs refreshes the README's pictures from these tests
 DOCS = Path(os.environ["VENICE_NB_DOCS"]) if os.environ.get("VENICE_NB_DOCS") else None
 MODELS = ("z-image-turbo", "qwen-image-2512", "hidream", "flux-2-max")
-
-
-def _require_browser() -> None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.skip("the browser tests need the playwright package")
-    if not CHROMIUM.exists():
-        pytest.skip(f"no browser at {CHROMIUM}")
 
 
 def _cell(params: dict, index: int) -> SweepCell:
@@ -93,7 +90,7 @@ ON_TOP = "([x, y]) => { const e = document.elementFromPoint(x, y); return e && e
 
 @pytest.mark.timeout(300)
 def test_no_tile_is_cut_off_and_an_opened_picture_is_on_screen_and_on_top(tmp_path: Path) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     with jupyter_lab(tmp_path) as lab, sync_playwright() as pw:
@@ -166,8 +163,7 @@ def _run_cells(page, count: int, expect) -> None:
 def test_panel_with_four_variants_fits_one_screen_and_enlarge_opens_on_top(tmp_path: Path) -> None:
     """At 1024 px: tiles two or more per row, the whole result on screen under the panel's top,
     the panel under a height bound; Enlarge opens inside the viewport, over everything."""
-    _require_browser()
-    from browser_support import write_notebook
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     cells = ["%load_ext venice_nb", "%venice panel -W 512 -H 512 -n 4 -s 7"]

@@ -18,7 +18,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, KERNELSPEC, jupyter_lab, lab_env, launch_chromium
+from browser_support import (
+    KERNELSPEC,
+    jupyter_lab,
+    lab_env,
+    launch_chromium,
+    require_browser,
+    write_notebook,
+)
 from factories import image, make_result
 from test_browser_layout import BOXES, ON_TOP, _untrusted_notebook
 
@@ -46,15 +53,6 @@ LINKS = """
 """
 
 
-def _require_browser() -> None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.skip("the browser tests need the playwright package")
-    if not CHROMIUM.exists():
-        pytest.skip(f"no browser at {CHROMIUM}")
-
-
 def _dead(link: dict) -> bool:
     """A link that does nothing when clicked: no target, or '#' (which Lab turns into a 404 of its
     files route, /files/%23) without a download handler."""
@@ -65,7 +63,7 @@ def _dead(link: dict) -> bool:
 
 @pytest.mark.timeout(300)
 def test_untrusted_copy_has_no_dead_link_and_says_how_to_save(tmp_path: Path) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     with jupyter_lab(tmp_path) as lab, sync_playwright() as pw:
@@ -156,7 +154,7 @@ def _with_static_copy(path: Path) -> None:
 
 @pytest.mark.timeout(300)
 def test_notebook7_grids_and_static_copy_fit_and_open_on_top(tmp_path: Path) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     with jupyter_lab(tmp_path, app="notebook") as server, sync_playwright() as pw:
@@ -187,8 +185,7 @@ GRID_CELLS = [
 
 @pytest.mark.timeout(300)
 def test_nbconvert_export_of_an_executed_grid_fits_and_opens_on_top(tmp_path: Path) -> None:
-    _require_browser()
-    from browser_support import write_notebook
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     env = lab_env(tmp_path)
