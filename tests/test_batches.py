@@ -332,6 +332,20 @@ def test_unknown_request_fields_are_refused_in_one_line(ip, server, tmp_path, fi
     assert server.generate_count == 0 and not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("prompts", "fields", "error", "words"),
+    [(["a kite"], {"seed": "abc"}, TypeError, "batch\\(\\): seed must be an int, got str 'abc'"),
+     (["a kite"], {"cfg_scale": "high"}, TypeError, "batch\\(\\): cfg_scale must be"),
+     ("a kite over the sea", {}, ValidationError, "prompts is a string but no file")],
+)  # fmt: skip
+def test_python_mistakes_are_told_in_python_words(
+    ip, server, tmp_path, prompts, fields, error, words
+):
+    with pytest.raises(error, match=words):
+        venice_nb.batch(prompts, save=tmp_path, **fields)
+    assert server.generate_count == 0 and not any(tmp_path.iterdir())
+
+
 def test_a_refused_batch_leaves_no_directory_behind(ip, server, tmp_path):
     ip.user_ns["boats"] = PROMPTS
     config(ip, cost_limit_usd=0.05)

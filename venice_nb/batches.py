@@ -39,6 +39,7 @@ from .operations.generate import GenerateRequest
 from .parse import interpolate
 from .preflight import check_save_target, preflight
 from .prompts import load_prompts
+from .pyargs import check_types, field_types
 from .run import StatusLine
 from .session import get_session
 
@@ -484,6 +485,12 @@ def batch(
         )
         raise ValidationError(
             f"venice_nb.batch: {name!r} is not a request field" + (f"; {hint}" if hint else "")
+        )
+    check_types("batch()", request_fields, field_types(GenerateRequest))
+    if isinstance(prompts, (str, os.PathLike)) and not Path(prompts).is_file():
+        raise ValidationError(
+            f"batch(): prompts is a string but no file {str(prompts)!r}; give a list of prompts "
+            "(batch(['a fox', 'an owl'], ...)) or the path of a .txt/.csv file"
         )
     rows = load_prompts(prompts)
     jobs = []
