@@ -238,7 +238,12 @@ def test_panel_persists_wraps_and_reads_in_the_dark_theme(tmp_path: Path) -> Non
             shutil.copy(notebook, copy)
             reopened = browser.new_page(viewport={"width": 1024, "height": 900})
             reopened.goto(f"{lab.url}/lab/tree/shared-copy.ipynb")
-            images = reopened.locator(".venice-nb-panel-mirror img")
+            # Lab's workspace reopens panel.ipynb in a tab beside the copy, and its panel comes
+            # back live from the running kernel: its stylesheet is then in this page too, and must
+            # hide only its own copy, not the copy in the other notebook (CI met this race).
+            expect(reopened.locator(".venice-panel")).to_have_count(1, timeout=WAIT_MS)
+            copy_tab = reopened.get_by_role("tabpanel", name="shared-copy.ipynb")
+            images = copy_tab.locator(".venice-nb-panel-mirror img")
             expect(images).to_have_count(2, timeout=WAIT_MS)
             expect(images.first).to_be_visible()  # for a reader without a kernel: shown
             for i in range(2):

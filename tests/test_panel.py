@@ -427,7 +427,7 @@ def test_the_static_copy_changes_on_results_only_and_hides_while_the_panel_is_li
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
-    from venice_nb.panel.widgets import STYLE
+    from venice_nb.panel.widgets import MIRROR_BESIDE_LIVE_PANEL, STYLE
 
     InteractiveShell.instance()
     with capture_output():
@@ -443,7 +443,11 @@ def test_the_static_copy_changes_on_results_only_and_hides_while_the_panel_is_li
     assert not [o for o in cap.outputs if "text/html" in o.data]
     assert "result #1" in panel.mirror_bundle()["text/html"]
     assert "\u2717" not in panel.mirror_bundle()["text/html"]
-    assert ".venice-nb-panel-mirror{display:none}" in STYLE  # the live panel hides the copy
+    # the live panel hides its own copy, and only that one (a bare rule hid every notebook's copy)
+    assert f"{MIRROR_BESIDE_LIVE_PANEL}{{display:none}}" in STYLE
+    assert (
+        "<style>.venice-nb-panel-mirror{" not in STYLE and "}.venice-nb-panel-mirror{" not in STYLE
+    )
 
 
 def test_history_restores_parameters_and_images_without_a_request(panel, local_server):

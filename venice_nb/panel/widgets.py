@@ -35,10 +35,18 @@ SOFT = "color:var(--jp-ui-font-color1, inherit);opacity:0.75"
 # wrap-reverse: when the two do not fit side by side, the results go above the form, so the newest
 # result is on screen under the panel's title, not below a form of controls.
 WRAP = w.Layout(display="flex", flex_flow="row wrap-reverse", width="100%", max_width="100%")
+# A mirror whose output follows a live panel's output in the same output area: the panel's output
+# holds a panel and no mirror, the mirror's holds no panel. Front-end neutral (no Lab class names).
+MIRROR_BESIDE_LIVE_PANEL = (
+    ":has(.venice-panel):not(:has(.venice-nb-panel-mirror))"
+    "~:not(:has(.venice-panel)) .venice-nb-panel-mirror"
+)
 STYLE = (
     "<style>.venice-previous{opacity:0.45}"
-    # the static copy is for readers without a kernel: hidden while this live panel shows
-    ".venice-nb-panel-mirror{display:none}"
+    # The static copy is for readers without a kernel: hidden while this live panel shows, and
+    # only its own copy (the output after the panel's), never a copy in another cell or another
+    # notebook open beside it (this stylesheet is global to the page while the panel lives).
+    f"{MIRROR_BESIDE_LIVE_PANEL}{{display:none}}"
     ".venice-panel .widget-html-content{line-height:1.35}"
     # Enlarge: above the tiles (where the click was), as tall as the screen allows. Not a
     # position:fixed overlay: Lab's notebook contains fixed elements, so one lands off-screen.
