@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
         "image_format",
         "redact",
         "pyargs",
+        "magic_args",
     },
     {"errors"},
     {
@@ -56,7 +57,7 @@ LAYERS: list[set[str]] = [
     {"preflight", "sweep"},
     {"session"},
     {"run", "toolbox", "batches", "panel.worker", "panel.widgets"},
-    {"toolbox_magic", "panel.app", "panel"},
+    {"toolbox_magic", "panel.app", "panel", "line_commands"},
     {"magics"},
     {""},  # the package face, venice_nb/__init__.py
 ]
@@ -239,7 +240,16 @@ def test_the_reader_sees_function_level_imports_and_a_circle() -> None:
 # Modules whose own package imports sit at the top (none of them is imported by %load_ext): a
 # function-level import there only hides an edge. magics.py, result.py and the package face stay
 # lazy on purpose (tests/test_load.py), as do PIL, requests, ipywidgets, starlette and httpx.
-TOP_LEVEL_ONLY = ("batches", "prompts", "classroom.student", "account", "display", "panel")
+TOP_LEVEL_ONLY = (
+    "batches",
+    "prompts",
+    "classroom.student",
+    "account",
+    "display",
+    "panel",
+    "line_commands",
+    "magic_args",
+)
 
 
 def function_level_imports(name: str) -> list[str]:

@@ -88,7 +88,7 @@ def test_load_ext_imports_only_what_registering_the_magics_needs(tmp_path: Path)
     ours = sorted(m for m in report["new"] if m.startswith("venice_nb"))
     # errors needs redact (stdlib re only) so no message can hold a URL's credentials
     assert ours == [
-        "venice_nb", "venice_nb.errors", "venice_nb.magics", "venice_nb.redact",
+        "venice_nb", "venice_nb.errors", "venice_nb.magic_args", "venice_nb.magics", "venice_nb.redact",
         "venice_nb.retry_headers", "venice_nb.settings", "venice_nb.urls", "venice_nb.version",
     ]  # fmt: skip
 

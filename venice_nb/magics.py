@@ -25,16 +25,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import (
-    argument,
-    argument_group,
-    construct_parser,
-    magic_arguments,
-)
-from IPython.utils.process import arg_split
+from IPython.core.magic_arguments import argument, argument_group
 from traitlets import TraitError, default, observe, validate
 
 from .errors import ConfigurationError, ValidationError, VeniceError
+from .magic_args import (
+    SWEEP_DEST,
+    SWEEP_OPTIONS,
+    SWITCH_FIELDS,
+    VALUE_FIELDS,
+    Tokens,
+    lazy_magic_arguments,
+    split_line,
+    whole,
+)
 from .settings import Settings, setting_trait
 from .urls import BASE_URL_ENV
 
@@ -79,42 +83,6 @@ def did_you_mean(name: str, choices: Any) -> str:
     return suggest(name, choices)
 
 
-class LazyParser:
-    """The argparse parser of a magic, built the first time anything asks for it.
-
-    ``magic_arguments`` builds the parser (and formats its help) when the class is defined, which
-    made up a good part of what ``%load_ext`` cost; IPython reaches the parser only through
-    attributes (``func.parser.parse_argstring``...), so a proxy can defer it to the first cell.
-    """
-
-    def __init__(self, func: Any) -> None:
-        self._func = func
-        self._parser: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._parser is None:
-            self._parser = construct_parser(self._func)  # also sets the full help as __doc__
-        return getattr(self._parser, name)
-
-
-class lazy_magic_arguments(magic_arguments):  # named like the decorator it extends
-    """``@magic_arguments`` with the parser built on first use (``LazyParser``).
-
-    ``%%venice?`` asks the function's ``getdoc()`` (IPython's inspector tries it first), which
-    returns the full option help as ``magic_arguments`` would have put in ``__doc__``.
-    """
-
-    def __call__(self, func: Any) -> Any:
-        if not getattr(func, "has_arguments", False):
-            func.has_arguments = True
-            func.decorators = []
-        if self.name is not None:
-            func.argcmd_name = self.name
-        func.parser = LazyParser(func)
-        func.getdoc = lambda: func.parser.format_help()
-        return func
-
-
 SUBCOMMANDS = (
     "styles",
     "models",
@@ -128,44 +96,6 @@ SUBCOMMANDS = (
 )
 # Operation words that start a toolbox line (grammar and planning live in toolbox_magic.py).
 TOOLBOX_OPERATIONS = ("edit", "multi-edit", "upscale", "remove-background", "remove-bg")
-# Sweepable request fields and their option strings, to find the axes' order on the line.
-SWEEP_OPTIONS = {
-    "model": ("-m", "--model"),
-    "aspect_ratio": ("-a", "--aspect-ratio"),
-    "seed": ("-s", "--seed"),
-    "cfg_scale": ("-c", "--cfg-scale"),
-    "steps": ("--steps",),
-    "style_preset": ("--style",),
-}
-SWEEP_DEST = {"style_preset": "style"}  # request field -> argparse dest, where they differ
-VALUE_FIELDS = {
-    "width": "width",
-    "height": "height",
-    "resolution": "resolution",
-    "quality": "quality",
-    "format": "format",
-    "variants": "variants",
-    "lora_strength": "lora_strength",
-}
-SWITCH_FIELDS = {
-    "binary": "return_binary",
-    "web_search": "enable_web_search",
-    "hide_watermark": "hide_watermark",
-    "embed_exif": "embed_exif_metadata",
-    "enhance_prompt": "enhance_prompt",
-}
-
-
-def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        import argparse
-
-        raise argparse.ArgumentTypeError(
-            f"takes one whole number, got {text!r} (lists and ranges work on "
-            "--seed, --cfg-scale, --steps, --style, --model, --aspect-ratio)"
-        ) from None
 
 
 @magics_class
@@ -289,13 +219,13 @@ class VeniceMagics(Magics):
     @argument_group("Request (one option per field of POST /image/generate)")
     @argument("-m", "--model", help="model id (see %%venice models); a comma list sweeps")
     @argument("--negative", metavar="TEXT", help="negative prompt (or below a --- line)")
-    @argument("-W", "--width", type=_whole, help="width in pixels (pixel-sized models)")
-    @argument("-H", "--height", type=_whole, help="height in pixels (pixel-sized models)")
+    @argument("-W", "--width", type=whole, help="width in pixels (pixel-sized models)")
+    @argument("-H", "--height", type=whole, help="height in pixels (pixel-sized models)")
     @argument("-a", "--aspect-ratio", help="e.g. 16:9 (aspect-ratio models); a list sweeps")
     @argument("-r", "--resolution", help="1K, 2K or 4K (tiered models)")
     @argument("-q", "--quality", help="low, medium or high (models that take it)")
     @argument("-f", "--format", help="webp (API default), png or jpeg")
-    @argument("-n", "--variants", type=_whole, help="images per request, 1-4")
+    @argument("-n", "--variants", type=whole, help="images per request, 1-4")
     @argument("-s", "--seed", help="seed, +-999999999; a list or range sweeps (1:8)")
     @argument("-c", "--cfg-scale", help="prompt adherence, above 0 up to 20; sweeps (4:10:2)")
     @argument("--steps", help="inference steps (models that use them); sweeps")
@@ -305,7 +235,7 @@ class VeniceMagics(Magics):
     @argument("--web-search", action="store_true", help="let the model search the web")
     @argument("--hide-watermark", action="store_true", help="ask for no watermark")
     @argument("--embed-exif", action="store_true", help="embed the prompt in EXIF")
-    @argument("--lora-strength", type=_whole, metavar="0-100", help="LoRA strength")
+    @argument("--lora-strength", type=whole, metavar="0-100", help="LoRA strength")
     @argument("--enhance-prompt", action="store_true", help="let the server rewrite the prompt")
     @argument("--style-ref", action="append", metavar="IMAGE",
               help="style reference image (shot, shot[1], file, URL); repeatable")  # fmt: skip
@@ -332,7 +262,7 @@ class VeniceMagics(Magics):
     @argument("--openai", action="store_true", help="use the OpenAI-compatible route")
     @argument("--no-cache", action="store_true", help="do not reuse a cached result")
     @argument(
-        "--thumb", type=_whole, metavar="PX",
+        "--thumb", type=whole, metavar="PX",
         help="thumbnail size of this output (0: full preview; default VeniceMagics.thumb_size)",
     )  # fmt: skip
     @argument("--panel", action="store_true", help="open the interactive panel instead")
@@ -493,7 +423,7 @@ class VeniceMagics(Magics):
     def _toolbox(self, operation: str, rest: list[str], body: str) -> Any:
         from . import toolbox_magic
 
-        tokens = self._split(rest[0] if rest else "")
+        tokens = split_line(rest[0] if rest else "")
         plan = toolbox_magic.plan(operation, tokens, body, self.user_ns, self.session)
         self._check_output_name(plan.output)
         result = self._carry_out(
@@ -508,22 +438,11 @@ class VeniceMagics(Magics):
 
     # ---- building the requests -------------------------------------------------------------------
 
-    @staticmethod
-    def _split(line: str) -> list[str]:
-        """The line's words as a shell would split them (quotes group, backslashes escape)."""
-        try:
-            tokens = arg_split(line, posix=os.name != "nt", strict=True)
-            if os.name == "nt":  # non-POSIX splitting keeps the quotes (and the backslashes)
-                tokens = [t[1:-1] if len(t) > 1 and t[0] == t[-1] in "'\"" else t for t in tokens]
-        except ValueError as exc:
-            raise UsageError(f"cannot read the options: {exc} (unbalanced quotes?)") from None
-        return tokens
-
-    def _parse(self, func: Any, line: str) -> tuple[Any, _Tokens]:
+    def _parse(self, func: Any, line: str) -> tuple[Any, Tokens]:
         """argparse through magic_arguments, with a did-you-mean for unknown options."""
         from .parse import is_number, parse_once, unknown_option
 
-        tokens = self._split(line)
+        tokens = split_line(line)
         parser = func.parser
         try:
             args, extra = parse_once(parser, tokens)
@@ -533,7 +452,7 @@ class VeniceMagics(Magics):
         if unknown:
             known = [s for a in parser._actions for s in a.option_strings]
             raise UsageError(unknown_option(unknown[0].split("=", 1)[0], known))
-        return args, _Tokens(tokens, [t for t in extra if t not in unknown])
+        return args, Tokens(tokens, [t for t in extra if t not in unknown])
 
     def _plan(
         self,
@@ -663,24 +582,13 @@ class VeniceMagics(Magics):
         command, _, rest = line.strip().partition(" ")
         command = command.lower()
         if command in ("", "help", "-h", "--help"):
-            show(_help_html(), HELP_TEXT)
-            return
+            from .line_commands import show_help
+
+            return show_help()
         if command in TOOLBOX_OPERATIONS:
             return self._toolbox(command, [rest], "")
-        words = line.split()
-        if command.startswith("-") and any(w.split("=")[0] == "--prompts" for w in words):
+        if command.startswith("-") and any(w.split("=")[0] == "--prompts" for w in line.split()):
             return self.venice_cell(line, "")  # IPython refuses a %%venice cell with no body
-        if command == "models":  # [--type edit|upscale|image] [--refresh]
-            words = rest.split()
-            refresh = any(w in ("--refresh", "-r") for w in words)
-            rest = " ".join(w for w in words if w not in ("--refresh", "-r"))
-            if not rest:
-                return self._cmd_models(refresh=refresh)
-            from .toolbox_magic import models_type
-
-            return self._models_of_type(models_type(rest), refresh=refresh)
-        if command == "balance":  # [MODEL ...]: the limits of those models (default: the default)
-            return self._cmd_balance(rest.split())
         if command not in SUBCOMMANDS:
             from .parse import suggest_word, unknown_word
 
@@ -700,131 +608,21 @@ class VeniceMagics(Magics):
             prompt = " ".join(tokens.positional)
             plan = self._plan(args, tokens.all, prompt, args.negative, need_prompt=False)
             return self._open_panel(plan, args.output)
+        from . import line_commands
+
+        if command == "models":  # [--type edit|upscale|image] [--refresh]
+            words = rest.split()
+            refresh = any(w in ("--refresh", "-r") for w in words)
+            rest = " ".join(w for w in words if w not in ("--refresh", "-r"))
+            from .toolbox_magic import models_type
+
+            kind = models_type(rest) if rest else "image"
+            return line_commands.models(self.session, kind, refresh=refresh)
+        if command == "balance":  # [MODEL ...]: the limits of those models (default: the default)
+            return line_commands.balance(self.session, rest.split())
         if rest.strip():
             raise UsageError(f"%venice {command} takes no arguments, got {rest.strip()!r}")
-        getattr(self, f"_cmd_{command}")()
-        return None
-
-    def _cmd_styles(self) -> None:
-        from .display.html import styles_html
-
-        styles = self._call(lambda: self.session.client().styles())
-        show(styles_html(styles), f"{len(styles)} styles: " + ", ".join(styles))
-
-    def _cmd_models(self, refresh: bool = False) -> None:
-        """The generation models; ``--refresh`` fetches the list now instead of using the copy
-        cached for a few minutes."""
-        from .display.html import models_table_html
-
-        catalogue = self._call(lambda: self.session.client().models(refresh=refresh))
-        lines = [
-            f"{s.id}: {s.name}; {s.sizes_label()}; {s.pricing.describe()}"
-            for s in catalogue.generation_models().values()
-        ]
-        show(models_table_html(catalogue), "\n".join(lines))
-
-    def _models_of_type(self, kind: str, refresh: bool = False) -> None:
-        if kind == "image":
-            return self._cmd_models(refresh=refresh)
-        from html import escape
-
-        from .toolbox_magic import models_text
-
-        catalogue = self._call(lambda: self.session.client().models_of(kind, refresh))
-        text = models_text(catalogue, kind)
-        show(f'<pre style="font-size:12px">{escape(text)}</pre>', text)
-        return None
-
-    def _cmd_balance(self, models: list[str]) -> None:
-        """The key's tier, spendable balances, expiry and the rate limits of the models in use
-        (those named, else the default model), read from GET /api_keys/rate_limits."""
-        session = self.session
-        standing = self._call(session.balance)
-        if not models:
-            models = [self._call(session.default_model)]
-        show(standing.html(models), standing.text(models))
-
-    def _cmd_config(self) -> None:
-        from .display.html import config_html
-
-        info = self.session.describe()
-        text = "\n".join(f"{k}: {v}" for k, v in info.items())
-        show(config_html(info), text)
-
-    def _cmd_login(self) -> None:
-        import getpass
-
-        from IPython.core.error import StdinNotImplementedError
-
-        try:
-            key = getpass.getpass("Venice API key (kept in memory for this kernel only): ")
-        except (StdinNotImplementedError, EOFError):
-            raise UsageError(
-                "this frontend cannot ask for input; set VENICE_API_KEY before starting Jupyter"
-            ) from None
-        key = key.strip()
-        if not key:
-            print(f"no key entered; the key stays {self.session.masked_key}")
-            return
-        self.session.login(key)
-        backend = "the Venice API" if self.session.backend == "venice" else "the local preview"
-        print(f"key set ({self.session.masked_key}); cells now use {backend}")
-
-    def _cmd_logout(self) -> None:
-        self.session.login(None)
-        left = self.session.masked_key
-        tail = f"; VENICE_API_KEY is still set ({left})" if self.session.has_key else ""
-        print(f"the key from %venice login is forgotten{tail}")
-
-    def _call(self, fn: Any) -> Any:
-        from .run import GenerationCancelled, VeniceRunError
-
-        try:
-            return fn()
-        except VeniceError as exc:
-            raise VeniceRunError(exc.one_line()) from None
-        except KeyboardInterrupt:
-            raise GenerationCancelled("cancelled") from None
-
-
-class _Tokens:
-    """The magic line's words, and those argparse left as positional."""
-
-    def __init__(self, all: list[str], positional: list[str]) -> None:
-        self.all = all
-        self.positional = positional
-
-
-HELP_TEXT = """\
-%%venice [options]      generate from the prompt in the cell body (%%venice? lists the options)
-%venice styles          the style presets for --style
-%venice models          the image models: sizes, prices, traits (--refresh: fetch now)
-%venice balance [MODEL ...]   the key's tier, what it can spend (USD, DIEM), its expiry and the
-                        rate limits of MODEL (default: the default model); no request is paid
-%venice config          the effective configuration (key masked) and backend
-%venice login           set the API key for this kernel (hidden input, memory only)
-%venice logout          forget the key set by %venice login
-%venice classroom URL   use a class gateway with the token your teacher gave (hidden input)
-%venice panel [opts]    open the interactive panel, seeded with %%venice options
-%venice --prompts LIST [opts]   one request per prompt of a list variable or .txt/.csv file
-                        (%%venice --prompts LIST with a body: a template with {prompt})
-%%venice --prompt-sr "dusk,dawn,noon"   vary the prompt: search the first value, one column each
-%%venice edit -i IMG [-i IMG2 ...] [-m MODEL]   edit IMG by the instruction in the cell body
-                        (several -i combine images; --- between instructions sweeps them)
-%venice upscale IMG [--scale 2|4] [--creativity 0.01]   a bigger copy of IMG
-%venice remove-background IMG   IMG with its background transparent (PNG)
-  IMG: a result (shot), one of its images (shot[1]), a file path or a URL; --compare shows the
-  source beside the result; --downscale shrinks an input too large for the endpoint instead of
-  refusing it; -o, --save, --no-cache, --yes as for %%venice
-%%venice ... --style-ref IMG [--style-ref-strength 0.6]   borrow IMG's style (models that take it)
-%venice models --type edit|upscale   the edit models or the upscaler, with their prices
-Configure with %config VeniceMagics.<setting> = value (%config VeniceMagics lists them)."""
-
-
-def _help_html() -> str:
-    from html import escape
-
-    return f'<pre style="font-size:12px">{escape(HELP_TEXT)}</pre>'
+        return line_commands.PLAIN[command](self.session)
 
 
 def _valid_config(config: Any) -> tuple[Any, dict[str, str]]:
