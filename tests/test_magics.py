@@ -425,3 +425,16 @@ def test_thumb_sets_this_outputs_thumbnail_size_only(ip, server):
     assert not re.search(r'<img [^>]*width="96"', html)
     with pytest.raises(UsageError, match=r"--thumb 5 is not a thumbnail size"):
         cell(ip, "--thumb 5", "a fox")
+
+
+def test_a_jpeg_shown_at_half_size_is_shown_not_lost(ip, server):
+    """A 1024 px JPEG previewed at 512: libjpeg's draft lands on the size exactly (it used to be
+    encoded after its file was closed: an AssertionError after the image was paid for)."""
+    config(ip, preview_size=512)
+    outcome, _ = run(ip, "%%venice -m z-image-turbo -f jpeg --seed 4 -o jpeg_shot\na red fox")
+    assert outcome.success, outcome.error_in_exec
+    shot = ip.user_ns["jpeg_shot"]
+    assert shot.images[0].format == "jpeg" and shot.images[0].size == (1024, 1024)
+    data, _ = ip.display_formatter.format(shot)  # what the cell's output shows
+    assert 'src="data:image/jpeg;base64,' in data["text/html"]
+    assert server.generate_count == 1

@@ -90,8 +90,10 @@ def make_preview(data: bytes, fmt: str, max_side: int) -> Preview:
         if image.mode not in wanted:
             image = image.convert("RGBA" if alpha else "RGB")
         small = _shrink(image, target)
-    out = BytesIO()
-    small.save(out, format=out_fmt.upper(), **_SAVE_OPTIONS[out_fmt])
+        # inside the with: a JPEG drafted to the exact target comes back as ``im`` itself, whose
+        # file is closed once the block ends
+        out = BytesIO()
+        small.save(out, format=out_fmt.upper(), **_SAVE_OPTIONS[out_fmt])
     if out.tell() >= len(data):
         return Preview(data, size, fmt)  # no lighter preview: the browser scales the original
     return Preview(out.getvalue(), small.size, out_fmt)
@@ -121,8 +123,8 @@ def downscale(data: bytes, fmt: str, max_side: int) -> tuple[bytes, tuple[int, i
         if fmt == "jpeg" and image.mode not in ("RGB", "L", "CMYK"):
             image = image.convert("RGB")
         small = _shrink(image, target)
-    out = BytesIO()
-    small.save(out, format=fmt.upper(), **_SAVE_OPTIONS.get(fmt, {}))
+        out = BytesIO()  # inside the with, as in make_preview
+        small.save(out, format=fmt.upper(), **_SAVE_OPTIONS.get(fmt, {}))
     if out.tell() >= len(data):
         return data, size
     return out.getvalue(), small.size
