@@ -98,7 +98,7 @@ def test_retry_failed_reruns_where_the_sweep_ran(a, b, tmp_path) -> None:
 def test_a_client_reruns_failed_cells_itself(a) -> None:
     client = VeniceClient(api_key=KEY, base_url=a.base_url)
     cells = [SweepCell({"seed": 5}, error=MakerError("failed before"), request=request(5))]
-    grid = SweepResult(cells, maker=client)
+    grid = SweepResult(cells).made_by(client)
     assert not grid.cells[0].ok
     grid.retry_failed()
     assert grid.cells[0].ok and grid.cells[0].result.maker is client  # type: ignore[union-attr]
@@ -150,3 +150,64 @@ def test_a_pickled_result_leaves_its_maker_behind(a) -> None:
     assert KEY.encode() not in pickle.dumps(shot)
     with pytest.raises(MakerError, match="has no maker"):
         again.upscale(2)
+
+
+def test_the_module_functions_run_on_their_inputs_maker(a, b) -> None:
+    """``venice_nb.upscale(shot)`` as ``shot.upscale()``: on the client that made ``shot``, not
+    on the kernel's session (which would answer with a local preview picture)."""
+    import venice_nb
+
+    client = VeniceClient(api_key=KEY, base_url=a.base_url)
+    shot, other = client.generate(request(1)), client.generate(request(2))
+    venice_nb.upscale(shot, 2)
+    venice_nb.remove_background(shot.images[0])
+    venice_nb.edit([shot, other], "put the two together")
+    assert posts(a, "/image/upscale") == 1 and posts(a, "/image/background-remove") == 1
+    assert posts(a, "/image/multi-edit") + posts(a, "/image/edit") == 1
+    assert b.request_count == 0
+
+
+def test_a_result_whose_session_now_sends_elsewhere_says_so(a, b, tmp_path) -> None:
+    session = session_on(a, tmp_path)
+    shot = session.generate(request(3))
+    session.configure(concurrency=1, max_retries=0)
+    a.inject("500", count=1)
+    grid = run_sweep(session, [Job(request(s), {"seed": s}) for s in (21, 22)], cols="seed")
+    session.configure(base_url=b.base_url)  # as %config VeniceMagics.base_url = ... would
+    a.reset_counters()
+    for verb in (
+        lambda: shot.images[0].upscale(2),
+        lambda: shot.remove_background(),
+        grid.retry_failed,
+    ):
+        with pytest.raises(MakerError) as caught:
+            verb()
+        line = str(caught.value)
+        assert "\n" not in line and a.base_url in line and b.base_url in line
+        assert "session=" in line
+    assert a.request_count == 0 and b.request_count == 0  # nothing sent, nothing paid
+    shot.images[0].upscale(2, session=session)  # named: sent where it is told
+    assert posts(b, "/image/upscale") == 1
+
+
+def test_results_stay_plain_data_and_copies_keep_their_maker(a) -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    client = VeniceClient(api_key=KEY, base_url=a.base_url)
+    shot = client.generate(request(4))
+    record = dataclasses.asdict(shot)  # the maker holds a connection: it is no field
+    assert "maker" not in record and record["base_url"] == a.base_url
+    assert "maker" not in dataclasses.asdict(shot.images[0])
+    assert copy.copy(shot).maker is client and copy.deepcopy(shot).images[0].maker is client
+    assert copy.deepcopy(shot).images[0].data == shot.images[0].data
+    assert pickle.loads(pickle.dumps(shot)).maker is None
+
+
+def test_a_result_records_where_it_was_made_without_credentials(a) -> None:
+    with_password = a.base_url.replace("http://", "http://teacher:hunter2@")
+    client = VeniceClient(api_key=KEY, base_url=with_password)
+    shot = client.generate(request(5))
+    assert shot.base_url == a.base_url and shot.origin == a.base_url
+    assert "hunter2" not in repr(vars(shot)) and "hunter2" not in repr(vars(shot.images[0]))

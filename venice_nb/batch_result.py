@@ -79,7 +79,8 @@ class BatchImages(Sequence["GeneratedImage"]):
         seeds = row.get("seeds") or [row.get("seed")]
         n = (row.get("files") or []).index(path.name)
         seed = seeds[min(n, len(seeds) - 1)]
-        return GeneratedImage.from_bytes(path.read_bytes(), index=n, seed=seed, maker=self._maker)
+        image = GeneratedImage.from_bytes(path.read_bytes(), index=n, seed=seed)
+        return image.made_by(self._maker)
 
     def __iter__(self) -> Iterator[GeneratedImage]:
         for i in range(len(self)):

@@ -469,7 +469,7 @@ class VeniceClient(Transport, ToolboxVerbs):
             raise failure
         wall_ms = (time.perf_counter() - started) * 1000
         result = derived_result(
-            request, reply.body, reply.headers, wall_ms, base_url=self.base_url,
+            request, reply.body, reply.headers, wall_ms, base_url=self.origin,
             retries=reply.retries, spec=self.operation_spec(request),
         )  # fmt: skip
         del reply.body[:]
@@ -499,7 +499,7 @@ class VeniceClient(Transport, ToolboxVerbs):
             spec = self._catalogue.get(getattr(request, "model", None) or "")
         result = build_result(
             request, images, reply.headers, meta, wall_ms,
-            base_url=self.base_url, retries=reply.retries, spec=spec,
+            base_url=self.origin, retries=reply.retries, spec=spec,
         )  # fmt: skip
         if reply.waited_s:
             result.timing = replace(result.timing, retry_wait_ms=reply.waited_s * 1000)

@@ -3,7 +3,9 @@
 A result keeps its maker (the ``VeniceClient`` or ``VeniceSession`` that produced it; the magic,
 the panel and sweeps run through a session) so ``img.upscale(2)`` and ``sweep.retry_failed()`` go
 to the same server, key, cache and settings as the request that made them, never to the kernel's
-default session. This module sits below ``result.py`` and imports nothing of the package at run
+default session. It also keeps where that was (``origin``): a session reconfigured since (a
+login, another base URL) no longer sends there, and the verb says so instead of sending a local
+preview's picture to the paid service. This module sits below ``result.py`` and imports nothing of the package at run
 time: the result layer sees only this protocol, the makers live above it.
 """
 
@@ -70,8 +72,14 @@ def cannot(maker: object, action: str, why: str = "") -> MakerError:
     return MakerError(f"{name} cannot {action}" + (f": {why}" if why else ""))
 
 
-def maker_of(found: Any, action: str) -> Maker:
-    """``found`` when it is a maker; else the one line saying what to do instead."""
+def origin_of(maker: object) -> str | None:
+    """Where ``maker`` sends now, without credentials (``None`` when it cannot say)."""
+    return getattr(maker, "origin", None)
+
+
+def maker_of(found: Any, action: str, made_at: str | None = None) -> Maker:
+    """``found`` when it is a maker (that still sends where ``made_at`` says the result was made);
+    else the one line saying what to do instead."""
     if found is None:
         raise MakerError(
             f"cannot {action}: this result has no maker (it was built by hand or loaded); "
@@ -79,4 +87,11 @@ def maker_of(found: Any, action: str) -> Maker:
         )
     if not isinstance(found, Maker):
         raise cannot(found, action, "it is not a VeniceClient or VeniceSession")
+    now = origin_of(found) if made_at else None
+    if now is not None and now != made_at:
+        # a session reconfigured since (a login, another base_url): the picture is not there
+        raise MakerError(
+            f"cannot {action}: this was made at {made_at} and its session now sends to {now}; "
+            "pass session= to choose where, or make the picture again there"
+        )
     return found

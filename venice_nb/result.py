@@ -8,6 +8,7 @@ target directory.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidResponseError, VeniceError, redact_url
 from .image_format import header_size, image_problem, sniff_format
-from .maker import Maker, maker_of
+from .maker import Maker, maker_of, origin_of
 from .saving import save_result
 from .text import plural
 
@@ -181,11 +182,42 @@ class RateLimit:
 
 
 class _KeepsMaker:
-    """A maker holds connections and maybe a key: it is never pickled with what it made (an
-    unpickled result says, in one line, that it has no maker)."""
+    """What made a result (``maker``) and where it sent (``origin``, no credentials): attributes,
+    not dataclass fields, so ``dataclasses.asdict`` and ``==`` see only what was received.
+
+    A maker holds connections and maybe a key: it is never pickled with what it made (an
+    unpickled result says, in one line, that it has no maker); a copy shares it.
+    """
+
+    maker: Maker | None = None
+    origin: str | None = None
+
+    def made_by(self, maker: Maker | None) -> Any:
+        """Remember ``maker`` (and where it sends now), so the verbs run there; returns self."""
+        self.maker, self.origin = maker, origin_of(maker)
+        return self
+
+    def _maker_for(self, kw: dict[str, Any], action: str) -> Maker:
+        """``session=`` when the call names one, else the maker, if it still sends to origin."""
+        chosen = kw.pop("session", None)
+        if chosen is not None:
+            return maker_of(chosen, action)
+        return maker_of(self.maker, action, made_at=self.origin)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "maker": None}
+
+    def __copy__(self) -> Any:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            clone.__dict__[name] = value if name == "maker" else copy.deepcopy(value, memo)
+        return clone
 
 
 @dataclass
@@ -199,8 +231,6 @@ class GeneratedImage(_KeepsMaker):
     blurred: bool = False
     content_violation: bool = False
     lineage: Lineage | None = field(default=None, repr=False)  # set on derived images
-    # The client or session that made this image: its verbs run there (see maker.py).
-    maker: Maker | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray, **kw: Any) -> GeneratedImage:
@@ -220,18 +250,15 @@ class GeneratedImage(_KeepsMaker):
 
     def edit(self, prompt: str, **kw: Any) -> GenerationResult:
         """This image changed by an instruction: ``img.edit("make it night", model=...)``."""
-        return maker_of(kw.pop("session", None) or self.maker, "edit").edit_image(
-            self, prompt, **kw
-        )
+        return self._maker_for(kw, "edit").edit_image(self, prompt, **kw)
 
     def upscale(self, scale: int = 2, **kw: Any) -> GenerationResult:
         """This image 2x or 4x bigger."""
-        maker = maker_of(kw.pop("session", None) or self.maker, "upscale")
-        return maker.upscale_image(self, scale, **kw)
+        return self._maker_for(kw, "upscale").upscale_image(self, scale, **kw)
 
     def remove_background(self, **kw: Any) -> GenerationResult:
         """This image with its background made transparent (a PNG)."""
-        maker = maker_of(kw.pop("session", None) or self.maker, "remove the background")
+        maker = self._maker_for(kw, "remove the background")
         return maker.remove_image_background(self, **kw)
 
     def compare(self, size: int = 512) -> Any:
@@ -312,14 +339,12 @@ class GenerationResult(_KeepsMaker):
     warnings: tuple[str, ...] = ()  # fields the model ignores, left out of the request
     refused: int = 0  # variants the content policy left out (content_policy_violation_count)
     thumb_size: int | None = field(default=None, repr=False, compare=False)  # --thumb; display only
-    # The client or session that made this result: its verbs run there (see maker.py).
-    maker: Maker | None = field(default=None, repr=False, compare=False)
 
-    def made_by(self, maker: Maker) -> GenerationResult:
+    def made_by(self, maker: Maker | None) -> GenerationResult:
         """Remember ``maker`` on this result and its images, so their verbs run there."""
-        self.maker = maker
+        super().made_by(maker)
         for image in self.images:
-            image.maker = maker
+            image.maker, image.origin = self.maker, self.origin
         return self
 
     # ---- conveniences ----------------------------------------------------------------------
@@ -339,16 +364,13 @@ class GenerationResult(_KeepsMaker):
 
     def edit(self, prompt: str, **kw: Any) -> GenerationResult:
         """The (single) image of this result changed by an instruction, on this result's maker."""
-        return maker_of(kw.pop("session", None) or self.maker, "edit").edit_image(
-            self, prompt, **kw
-        )
+        return self._maker_for(kw, "edit").edit_image(self, prompt, **kw)
 
     def upscale(self, scale: int = 2, **kw: Any) -> GenerationResult:
-        maker = maker_of(kw.pop("session", None) or self.maker, "upscale")
-        return maker.upscale_image(self, scale, **kw)
+        return self._maker_for(kw, "upscale").upscale_image(self, scale, **kw)
 
     def remove_background(self, **kw: Any) -> GenerationResult:
-        maker = maker_of(kw.pop("session", None) or self.maker, "remove the background")
+        maker = self._maker_for(kw, "remove the background")
         return maker.remove_image_background(self, **kw)
 
     def compare(self, size: int = 512) -> Any:
@@ -487,7 +509,6 @@ class SweepResult(_KeepsMaker):
     pages: str | None = None  # a third swept field: one titled sub-grid per value
     route: str = "generate"
     thumb_size: int | None = field(default=None, repr=False, compare=False)  # --thumb
-    maker: Maker | None = field(default=None, repr=False, compare=False)  # where it ran
     title: str | None = None  # a search/replace grid's prompt template
 
     @property
@@ -524,7 +545,7 @@ class SweepResult(_KeepsMaker):
         if not failed:
             print("retry_failed: no failed cell, nothing sent")  # a word, not silence
             return self
-        maker = maker_of(session or self.maker, "retry the failed cells")
+        maker = self._maker_for({"session": session}, "retry the failed cells")
         print(f"retry_failed: sending {len(failed)} failed cell(s) again\u2026", flush=True)
         cells = maker.rerun([self.cells[i] for i in failed], route=self.route)
         for i, cell in zip(failed, cells, strict=True):

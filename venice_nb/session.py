@@ -181,6 +181,12 @@ class VeniceSession(ToolboxVerbs):
 
     # ---- the client --------------------------------------------------------------------------
 
+    @property
+    def origin(self) -> str:
+        """Where this session sends now (its client's ``origin``): a result made here keeps it, and
+        its verbs refuse to run once a login or a new base URL points the session elsewhere."""
+        return self.client().origin
+
     def client(self) -> VeniceClient:
         """The one client for the current backend (starting the local server if needed)."""
         with self._lock:

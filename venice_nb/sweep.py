@@ -188,8 +188,7 @@ class SweepRunner:
     ) -> SweepResult:
         return SweepResult(
             self.cells, rows=rows, cols=cols, wall_ms=self.wall_ms, pages=pages, route=self.route,
-            maker=self.session,
-        )  # fmt: skip
+        ).made_by(self.session)  # fmt: skip
 
 
 def run_sweep(

@@ -1,20 +1,33 @@
 """The toolbox from Python: ``venice_nb.edit``, ``upscale``, ``remove_background``.
 
-Each runs on the session it is given, else the kernel's session, so it shares the client, the
-backend choice (local preview without a key) and the cache with the magic. The verbs on a result
-(``shot.images[0].upscale(4)``) run on the result's maker instead (``maker.py``): the client or
-session that made it. The requests are built once, in ``verbs.py``.
+Each runs on the session it is given; else, when the input is a result or an image, on what made
+it (``maker.py``), as ``shot.images[0].upscale(4)`` does; else on the kernel's session, so a file
+or an array shares the client, the backend choice (local preview without a key) and the cache with
+the magic. The requests are built once, in ``verbs.py``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .maker import Maker, maker_of
 from .session import get_session
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import GenerationResult
     from .session import VeniceSession
+
+
+def _runner(source: Any, session: Maker | None, action: str) -> Maker:
+    """``session`` if given; else the maker of ``source`` (the first of a list) if it has one,
+    still sending where it was made; else the kernel's session."""
+    if session is not None:
+        return maker_of(session, action)
+    first = source[0] if isinstance(source, (list, tuple)) and source else source
+    made_by = getattr(first, "maker", None)
+    if made_by is None:
+        return get_session()
+    return maker_of(made_by, action, made_at=getattr(first, "origin", None))
 
 
 def edit(
@@ -35,8 +48,7 @@ def edit(
     The same edit again comes from the session's cache (free); ``use_cache=False`` pays for a
     new take.
     """
-    maker = session or get_session()
-    return maker.edit_image(
+    return _runner(images, session, "edit").edit_image(
         images, prompt, model=model, use_cache=use_cache, downscale=downscale, **fields
     )
 
@@ -53,7 +65,7 @@ def upscale(
 ) -> GenerationResult:
     """The image 2x or 4x bigger (4x is reduced by the service on large inputs; said first).
     ``downscale=True`` shrinks an input too large even for 2x instead of refusing it."""
-    return (session or get_session()).upscale_image(
+    return _runner(image, session, "upscale").upscale_image(
         image, scale, creativity=creativity, transport=transport, use_cache=use_cache,
         downscale=downscale,
     )  # fmt: skip
@@ -69,6 +81,6 @@ def remove_background(
 ) -> GenerationResult:
     """A PNG of the image with its background transparent (``downscale=True``: shrink an input
     over 33,177,600 pixels or 25 MB instead of refusing it)."""
-    return (session or get_session()).remove_image_background(
+    return _runner(image, session, "remove the background").remove_image_background(
         image, transport=transport, use_cache=use_cache, downscale=downscale
     )

@@ -97,6 +97,11 @@ class Transport:
         self._session.mount("https://", adapter)
         self._session.headers["User-Agent"] = f"venice-nb/{__version__}"
 
+    @property
+    def origin(self) -> str:
+        """Where this sends, without credentials: what a result records as where it was made."""
+        return self._shown_url
+
     def close(self) -> None:
         self._session.close()
 
