@@ -80,7 +80,8 @@ class BatchImages(Sequence["GeneratedImage"]):
         n = (row.get("files") or []).index(path.name)
         seed = seeds[min(n, len(seeds) - 1)]
         image = GeneratedImage.from_bytes(path.read_bytes(), index=n, seed=seed)
-        return image.made_by(self._maker)
+        image.maker = self._maker  # no origin: reading a file must not start the session's client
+        return image
 
     def __iter__(self) -> Iterator[GeneratedImage]:
         for i in range(len(self)):
