@@ -85,6 +85,14 @@ def test_the_refusal_offers_the_comma_list_where_the_toolbox_option_sweeps(ip):
     assert "(a comma list sweeps: --seed 1,2)" in generation  # the same words
 
 
+def test_the_refusal_offers_no_list_where_the_toolbox_option_does_not_sweep(ip):
+    """--aspect-ratio sweeps in a generation cell, not in an edit: no hint that would be refused."""
+    message = refused(ip, "%%venice edit -i shot -a 16:9 --aspect-ratio 1:1\nmake it night")
+    assert message == "--aspect-ratio is given twice ('16:9' and '1:1'); give --aspect-ratio once"
+    edit_models = refused(ip, "%%venice edit -i shot -m qwen-image-2-edit -m firered-image-edit\nx")
+    assert "(a comma list sweeps: --model qwen-image-2-edit,firered-image-edit)" in edit_models
+
+
 def test_repeatable_options_are_not_refused(ip, server):
     cell(ip, "edit -i shot -i shot -m flux-2-max-edit -o both", "merge them")
     assert posts(server) == ["/image/multi-edit"] and len(server.received[-1].body["images"]) == 2

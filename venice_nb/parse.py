@@ -374,13 +374,14 @@ def is_number(token: str) -> bool:
 
 
 def parse_once(
-    parser: argparse.ArgumentParser, tokens: list[str], sweepable: Sequence[str] = ()
+    parser: argparse.ArgumentParser, tokens: list[str], sweepable: Sequence[str] | None = None
 ) -> tuple[Any, list[str]]:
     """``parser.parse_known_args(tokens)``, refusing a single-valued option given two different
     values (``--seed 1 --seed 2``, ``-m a --model b``), which argparse would settle silently by
     keeping the last. Works for every option of the parser, abbreviations included, because it
     watches what argparse assigns rather than reading the tokens again. ``sweepable`` names the
-    parser's other options that take comma lists (the toolbox's ``--scale``)."""
+    parser's options that take comma lists (default: the generation cell's ``SWEEPABLE``; a
+    toolbox cell passes its own, so the hint never suggests a list that cell refuses)."""
     namespace = _Recording()
     args, extra = parser.parse_known_args(tokens, namespace)
     for action in parser._actions:
@@ -395,7 +396,7 @@ def parse_once(
             shown = " and ".join(repr(v) for v in distinct[:3])
             fix = f"give {name} once"
             field = {"style": "style_preset"}.get(action.dest, action.dest)
-            if field in SWEEPABLE or field in sweepable:  # sweepable: a toolbox's own lists
+            if field in (SWEEPABLE if sweepable is None else sweepable):
                 fix += f" (a comma list sweeps: {name} {','.join(str(v) for v in distinct)})"
             times = "twice" if len(given) == 2 else f"{len(given)} times"
             raise ValidationError(f"{name} is given {times} ({shown}); {fix}")
