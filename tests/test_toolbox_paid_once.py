@@ -84,6 +84,34 @@ def test_an_interrupted_sweep_binds_and_shows_what_already_landed(ip, server, ru
 
 
 @pytest.mark.slow
+def test_what_an_interrupt_dropped_is_sent_by_retry_failed_and_nothing_twice(ip, server):
+    """Cells dropped before their request are failures retry_failed sends (they were blanks that
+    neither retry_failed nor the repr saw); the one in flight lands in the bound result."""
+    config(ip, concurrency=1)
+    server.latency = 0.4
+    ip.user_ns.pop("up", None)
+    watcher = interrupt_when(server, 2)  # one landed, one in flight, one never sent
+    with pytest.raises(GenerationCancelled) as info:
+        cell(ip, "edit -i shot -m qwen-image-2-edit,firered-image-edit,flux-2-max-edit -o up", "x")
+    watcher.join(5)
+    message = str(info.value)
+    assert "1 request not yet sent dropped (retry_failed() on the result sends them)" in message
+    assert "1 already sent will still land in the bound result" in message
+    up = ip.user_ns["up"]
+    assert repr(up).startswith("<SweepResult 3 cells, 1 not sent")
+    for _ in range(100):  # bounded: the request in flight comes back
+        if len(up.results) == 2:
+            break
+        threading.Event().wait(0.05)
+    assert len(up.results) == 2
+    before = len(posts(server))
+    server.latency = 0.0
+    up.retry_failed()
+    assert len(posts(server)) == before + 1  # only the dropped one; the landed two not again
+    assert len(up.results) == 3 and not up.errors
+
+
+@pytest.mark.slow
 def test_an_interrupted_upscale_sweep_is_cached_so_the_rerun_pays_nothing(ip, server, tmp_path):
     config(ip, concurrency=1, cache_enabled=True, cache_dir=str(tmp_path / "cache"))
     server.latency = 0.4

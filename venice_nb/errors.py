@@ -93,6 +93,11 @@ class CancelledError(VeniceError):
         super().__init__(message, hint=hint)
 
 
+class NotSentError(CancelledError):
+    """A request dropped before it went out (an interrupted sweep): nothing was paid for it, and
+    ``retry_failed`` sends it."""
+
+
 class CostLimitError(VeniceError):
     """A sweep would cost more than the configured limit and was not confirmed."""
 

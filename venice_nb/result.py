@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidResponseError, VeniceError, redact_url
+from .errors import InvalidResponseError, NotSentError, VeniceError, redact_url
 from .image_format import header_size, image_problem, sniff_format
 from .maker import Maker, maker_of, origin_of
 from .saving import save_result
@@ -567,6 +567,7 @@ class SweepResult(_KeepsMaker):
         return redact_value(sweep_bundle(self, thumb_size=self.thumb_size))  # type: ignore[return-value]
 
     def __repr__(self) -> str:
-        failed = len(self.errors)
-        tail = f", {failed} failed" if failed else ""
+        unsent = sum(1 for c in self.errors if isinstance(c.error, NotSentError))
+        failed = len(self.errors) - unsent
+        tail = (f", {failed} failed" if failed else "") + (f", {unsent} not sent" if unsent else "")
         return f"<SweepResult {len(self.cells)} cells{tail}, {self.wall_ms:.0f} ms>"

@@ -15,7 +15,7 @@ from IPython.core.error import UsageError
 
 from .display.grid import sweep_html
 from .display.html import status_html
-from .errors import error_line
+from .errors import NotSentError, error_line
 from .operations.common import ToolboxRequest
 from .operations.generate import GenerateRequest
 from .sweep import GenerationCancelled, SweepRunner
@@ -143,22 +143,22 @@ def _cancelled(
     landed = [cell for cell in runner.cells if cell.result is not None]
     took = f"cancelled after {runner.elapsed_s():.1f} s"
     partial: GenerationResult | SweepResult | None = None
-    if landed and axes:
+    if axes:  # the grid, even with nothing landed: its retry_failed() sends what was dropped
         runner.wall_ms = runner.elapsed_s() * 1000
         partial = runner.result(*grid_axes(axes))
     elif landed:
         partial = landed[0].result
-    if partial is None:
-        status.show(took, "error")
-    else:
-        kept = f"; {plural(len(landed), 'result')} already paid for kept"
-        body = grid.html() if grid is not None else ""
-        status.show(took + kept, "error", None, body)
-        if grid is None:
-            show(*_result_bundle(partial))
+    kept = f"; {plural(len(landed), 'result')} already paid for kept" if landed else ""
+    status.show(took + kept, "error", None, grid.html() if grid is not None else "")
+    if grid is None and partial is not None:
+        show(*_result_bundle(partial))
+    unsent = sum(1 for c in runner.cells if isinstance(c.error, NotSentError))
+    flying = runner.running
     stop = GenerationCancelled(
-        "generation cancelled; requests not yet sent were dropped"
+        f"generation cancelled; {plural(unsent, 'request')} not yet sent dropped"
+        + (" (retry_failed() on the result sends them)" if unsent and partial is not None else "")
         + (f", the {plural(len(landed), 'result')} that landed kept" if landed else "")
+        + (f"; {flying} already sent will still land in the bound result" if flying else "")
     )
     stop.partial = partial
     return stop

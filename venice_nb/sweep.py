@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Literal
 
-from .errors import VeniceError
+from .errors import NotSentError, VeniceError
 from .jobs import Job, as_jobs
 from .network import in_round
 from .preflight import preflight
@@ -44,6 +44,9 @@ class GenerationCancelled(KeyboardInterrupt):
 
     def _render_traceback_(self) -> list[str]:
         return [f"\x1b[0;31mKeyboardInterrupt\x1b[0m: {self}"]
+
+
+NOT_SENT = "not sent: the cell was interrupted before its request went out"
 
 
 class SweepRunner:
@@ -97,6 +100,7 @@ class SweepRunner:
 
     def _work(self, index: int) -> None:
         if self.cancel.is_set():
+            self._not_sent(index)
             return
         with in_round(self.round):
             self._run_one(index)
@@ -161,6 +165,16 @@ class SweepRunner:
             self.cancel.set()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=cancel)
+        for index, future in enumerate(self._futures):
+            if future.cancelled():
+                self._not_sent(index)
+
+    def _not_sent(self, index: int) -> None:
+        """A cell dropped before its request went out: a failure ``retry_failed`` sends again
+        (nothing was paid for it), not a blank that looks like neither result nor error."""
+        cell = self.cells[index]
+        if cell.result is None and cell.error is None:
+            cell.error = NotSentError(NOT_SENT)
 
     def run(
         self, tick: Callable[[SweepRunner], None] | None = None, interval: float = 0.25
