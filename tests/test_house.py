@@ -40,6 +40,7 @@ LAYERS: list[set[str]] = [
         "lineage",
         "images_convert",
         "account",
+        "inflight",
     },
     {"manifest", "contact"},  # batch files and sheets: read and write files, import errors only
     {"result", "settings"},

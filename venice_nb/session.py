@@ -15,6 +15,7 @@ from . import settings as settings_module
 from .apikey import Secret, current_key, masked, wrap
 from .cache import ResultCache
 from .errors import ConfigurationError, redact_url
+from .inflight import InFlight
 from .jobs import Job
 from .lineage import lineage_for
 from .operations.common import ToolboxRequest
@@ -63,6 +64,7 @@ class VeniceSession(ToolboxVerbs):
         self._notice_shown = False
         self._earlier_answers: list[AnswerTime] | None = None  # from the cache, read once
         self._refused: dict[str, str] = {}  # setting -> why its last assignment was refused
+        self._in_flight = InFlight()  # cache keys being fetched: the same request waits for them
 
     # ---- configuration -----------------------------------------------------------------------
 
@@ -388,17 +390,28 @@ class VeniceSession(ToolboxVerbs):
             request = self.validate(request, route)
         client = self.client()
         cache, key = (self._cache_entry(request, route) if use_cache else None) or (None, None)
-        if cache is not None and key is not None:
+        if cache is None or key is None:
+            return self._generate(client, request, route, on_retry, cancel).made_by(self)
+        with self._in_flight.first(key, cancel):  # the same request in flight: wait for it
             hit = cache.get(key, request)
             if hit is not None:
                 return hit.made_by(self)
-        if route == "openai":
-            result = client.generate_openai(request, on_retry=on_retry, cancel=cancel)
-        else:
-            result = client.generate(request, on_retry=on_retry, cancel=cancel)
-        if cache is not None and key is not None and not result.content_violation:
-            cache.put(key, result)
+            result = self._generate(client, request, route, on_retry, cancel)
+            if not result.content_violation:
+                cache.put(key, result)
         return result.made_by(self)
+
+    @staticmethod
+    def _generate(
+        client: VeniceClient,
+        request: GenerateRequest,
+        route: str,
+        on_retry: RetryCallback | None,
+        cancel: threading.Event | None,
+    ) -> GenerationResult:
+        if route == "openai":
+            return client.generate_openai(request, on_retry=on_retry, cancel=cancel)
+        return client.generate(request, on_retry=on_retry, cancel=cancel)
 
     def send(
         self,
@@ -434,15 +447,17 @@ class VeniceSession(ToolboxVerbs):
         client = self.client()
         found = self._cache_entry(request, request.operation) if use_cache else None
         cache, key = found if found is not None else (None, None)
-        if cache is not None and key is not None:
+        if cache is None or key is None:
+            return client.run_operation(request, on_retry=on_retry, cancel=cancel).made_by(self)
+        with self._in_flight.first(key, cancel):  # the same request in flight: wait for it
             hit = cache.get(key, request)
             if hit is not None:
                 for image in hit.images:  # the cache keeps bytes; lineage comes from the request
                     image.lineage = lineage_for(request)
                 return hit.made_by(self)
-        result = client.run_operation(request, on_retry=on_retry, cancel=cancel)
-        if cache is not None and key is not None and not result.content_violation:
-            cache.put(key, result)
+            result = client.run_operation(request, on_retry=on_retry, cancel=cancel)
+            if not result.content_violation:
+                cache.put(key, result)
         return result.made_by(self)
 
     # ---- the maker of what it runs (maker.py) ------------------------------------------------
