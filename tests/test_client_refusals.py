@@ -100,6 +100,22 @@ def test_refusals_over_real_http_from_the_local_server(local_server: LocalServer
             client.generate(req(prompt="refuse-all-test fox"))
 
 
+def test_a_partly_refused_answer_from_the_cache_keeps_its_note(local_server, tmp_path) -> None:
+    from factories import live_session
+
+    session = live_session(local_server.base_url, tmp_path, KEY, cache_enabled=True,
+                           cache_dir=str(tmp_path / "cache"))  # fmt: skip
+    request = req(prompt="refuse-one-test fox", variants=3, seed=6)
+    first = session.generate(request)
+    again = session.generate(request)
+    assert again.cached and local_server.generate_count == 1
+    assert (first.refused, again.refused) == (1, 1)
+    assert again.refused_note == first.refused_note and "refused 1 of 3" in result_html(again)
+    # the first picture is not "random": the request's seed reproduces the set
+    assert "random seed" not in result_html(first)
+    assert "variant 1 \u00b7 not reproducible alone" in result_html(first)
+
+
 # ---- the lists the catalogue owns ----------------------------------------------------------------
 
 

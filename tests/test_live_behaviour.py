@@ -426,3 +426,18 @@ def test_a_diem_account_on_the_local_server_is_shown_in_diem() -> None:
         result = c.generate(REQ)
     assert result.pays_in_diem and result.balance_diem == pytest.approx(10.0)
     assert "key can spend 9.99 DIEM after this request" in result_html(result)
+
+
+def test_an_account_with_diem_and_usd_is_shown_the_diem_it_spends_first() -> None:
+    """DIEM is spent before USD (§0b.19): the footer counts DIEM down, not the untouched USD."""
+    from venice_nb.display.html import result_html
+    from venice_nb.server import LocalServer
+
+    with LocalServer(balance_usd=100.0, balance_diem=50.0) as srv:
+        c = VeniceClient("sk-local", base_url=srv.base_url, read_timeout=30)
+        c.models()
+        first, second = c.generate(REQ.with_(seed=1)), c.generate(REQ.with_(seed=2))
+    assert first.pays_in_diem and second.balance_usd == pytest.approx(100.0)  # USD untouched
+    assert second.balance_diem == pytest.approx(50.0 - first.cost_diem)  # the server billed DIEM
+    assert "DIEM after this request" in result_html(first)
+    assert "$99" not in result_html(first)

@@ -195,6 +195,7 @@ class ResultCache:
             seed=_field(meta, "seed", int),
             blurred=bool(meta.get("blurred")),
             content_violation=bool(meta.get("content_violation")),
+            refused=_field(meta, "refused", int) or 0,
             deprecation=_field(meta, "deprecation", str),
             enhanced_prompt=_field(meta, "enhanced_prompt", str),
             cost_usd=0.0,
@@ -323,6 +324,7 @@ class ResultCache:
             "seed": result.seed,
             "blurred": result.blurred,
             "content_violation": result.content_violation,
+            "refused": result.refused,  # variants the content policy left out: the note stays
             "deprecation": result.deprecation,
             "enhanced_prompt": result.enhanced_prompt,
             "cost_usd": result.cost_usd,

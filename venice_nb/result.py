@@ -387,8 +387,9 @@ class GenerationResult(_KeepsMaker):
 
     @property
     def pays_in_diem(self) -> bool:
-        """The account is billed in DIEM: it has DIEM and no USD balance."""
-        return bool(self.balance_diem) and not self.balance_usd
+        """The account is billed in DIEM: it has DIEM, which the service spends before USD
+        (venice-api.md §0b.19), whatever USD it also holds."""
+        return bool(self.balance_diem)
 
     @property
     def refused_note(self) -> str | None:

@@ -150,7 +150,9 @@ def seed_label(image: GeneratedImage, result: GenerationResult | None = None) ->
     seed = image.seed
     if seed is not None:
         return f"seed {seed}"
-    if image.index > 0:
+    if image.index > 0 or (result is not None and result.refused):
+        # a partly refused answer does not say which variant this is: the request's seed
+        # reproduces the set, not this picture alone
         return f"variant {image.index + 1} \u00b7 not reproducible alone"
     return "random seed \u00b7 not reproducible"
 
