@@ -115,7 +115,7 @@ def test_a_result_without_a_maker_says_so_in_one_line(a) -> None:
         hand_made.images[0].upscale(2)
     line = str(caught.value)
     assert "\n" not in line and "cannot upscale" in line and "session=" in line
-    with pytest.raises(MakerError, match=r"^str cannot retry the failed cells: it is not a "):
+    with pytest.raises(TypeError, match=r"^cannot retry the failed cells with str 'a session': "):
         SweepResult([SweepCell({}, error=MakerError("x"), request=request())]).retry_failed(
             "a session"  # type: ignore[arg-type]
         )
@@ -211,3 +211,32 @@ def test_a_result_records_where_it_was_made_without_credentials(a) -> None:
     shot = client.generate(request(5))
     assert shot.base_url == a.base_url and shot.origin == a.base_url
     assert "hunter2" not in repr(vars(shot)) and "hunter2" not in repr(vars(shot.images[0]))
+
+
+def test_python_mistakes_on_a_results_verbs_are_answered_in_python_words(a, tmp_path) -> None:
+    import io
+
+    from factories import encode
+
+    import venice_nb
+    from venice_nb.errors import ValidationError
+
+    client = VeniceClient(api_key=KEY, base_url=a.base_url)
+    image = client.generate(request(8)).images[0]
+    a.reset_counters()
+    with pytest.raises(ValueError, match=r"^edit\(\): prompt is empty; give one, e.g. 'make it"):
+        image.edit("  ")
+    with pytest.raises(TypeError, match=r"^remove_background\(\) got an unexpected keyword "
+                       r"argument 'scale'; it takes transport, use_cache, downscale$"):  # fmt: skip
+        image.remove_background(scale=2)
+    with pytest.raises(TypeError, match=r"^upscale\(\) got an unexpected keyword argument 'size'"):
+        image.upscale(2, size=4)
+    with pytest.raises(TypeError, match=r"session= takes a VeniceClient or a VeniceSession"):
+        image.upscale(2, session=5)
+    png = tmp_path / "shot.png"
+    png.write_bytes(encode("png", (64, 64)))
+    with open(png) as text, pytest.raises(ValidationError, match=r"open\(path, 'rb'\)"):
+        venice_nb.upscale(text, session=client)  # a text handle: it raised UnicodeDecodeError
+    with pytest.raises(ValidationError, match=r"is a text stream; open the file in binary mode"):
+        venice_nb.upscale(io.StringIO("not an image"), session=client)
+    assert a.request_count == 0  # every mistake refused before a request

@@ -282,7 +282,7 @@ class APITimeoutError(VeniceError):
 
 
 class APIConnectionError(VeniceError):
-    hint = "Check the network and the base URL (%venice config)."
+    hint = "Check the network and the base URL (%venice config; in Python, base_url=)."
 
 
 class InvalidResponseError(VeniceError):

@@ -12,6 +12,7 @@ their own methods (``min``, ``max``, ``astype``) and Pillow's ``Image.fromarray`
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from .errors import ValidationError
@@ -181,16 +182,21 @@ def stream_bytes(stream: Any, label: str, limit: int) -> bytes:
     """The whole content of a binary stream (``BytesIO``, ``open(path, 'rb')``), read without
     moving it when it can seek, so the same stream can be passed again."""
     getvalue = getattr(stream, "getvalue", None)
-    if callable(getvalue):
-        data = getvalue()
-    else:
-        seekable = callable(getattr(stream, "seekable", None)) and stream.seekable()
-        where = stream.tell() if seekable else 0
-        if seekable:
-            stream.seek(0)
-        data = stream.read(limit + 1)
-        if seekable:
-            stream.seek(where)
+    try:
+        if isinstance(stream, io.TextIOBase):  # open(path) without "b": reading would decode
+            data = ""
+        elif callable(getvalue):
+            data = getvalue()
+        else:
+            seekable = callable(getattr(stream, "seekable", None)) and stream.seekable()
+            where = stream.tell() if seekable else 0
+            if seekable:
+                stream.seek(0)
+            data = stream.read(limit + 1)
+            if seekable:
+                stream.seek(where)
+    except UnicodeDecodeError:  # a text stream of another kind, decoding image bytes
+        data = ""
     if isinstance(data, str):
         raise ValidationError(
             f"{label} is a text stream; open the file in binary mode (open(path, 'rb')) or pass "

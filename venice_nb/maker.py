@@ -66,6 +66,11 @@ class MakerError(VeniceError):
     """A result asked its maker for something it cannot do (or it has no maker)."""
 
 
+class NotAMakerError(MakerError, TypeError):
+    """``session=`` given something that is no VeniceClient or VeniceSession: a TypeError, as
+    Python's own for an argument of the wrong type."""
+
+
 def cannot(maker: object, action: str, why: str = "") -> MakerError:
     """The one line for an operation a maker cannot run."""
     name = type(maker).__name__
@@ -86,7 +91,10 @@ def maker_of(found: Any, action: str, made_at: str | None = None) -> Maker:
             "pass session= or use a VeniceClient/VeniceSession method"
         )
     if not isinstance(found, Maker):
-        raise cannot(found, action, "it is not a VeniceClient or VeniceSession")
+        raise NotAMakerError(
+            f"cannot {action} with {type(found).__name__} {found!r:.40}: session= takes a "
+            "VeniceClient or a VeniceSession"
+        )
     now = origin_of(found) if made_at else None
     if now is not None and now != made_at:
         # a session reconfigured since (a login, another base_url): the picture is not there

@@ -77,6 +77,8 @@ def need_text(where: str, name: str, value: Any, example: str, optional: bool = 
         return
     if not isinstance(value, str):
         raise TypeError(f"{where}: {name} must be a str, e.g. {example!r}; got {_shown(value)}")
+    if not optional and not value.strip():
+        raise ValueError(f"{where}: {name} is empty; give one, e.g. {example!r}")
 
 
 def need_choice(where: str, name: str, value: Any, choices: tuple[Any, ...]) -> None:

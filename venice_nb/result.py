@@ -9,6 +9,7 @@ target directory.
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidResponseError, NotSentError, VeniceError, redact_url
+from .errors import (
+    InvalidResponseError,
+    NotSentError,
+    UnexpectedArgumentError,
+    VeniceError,
+    redact_url,
+)
 from .image_format import header_size, image_problem, sniff_format
 from .maker import Maker, maker_of, origin_of
 from .saving import save_result
@@ -181,6 +188,23 @@ class RateLimit:
     reset_in_s: float | None = None
 
 
+def _known(where: str, kw: dict[str, Any], method: Any) -> dict[str, Any]:
+    """``kw`` when ``method`` takes every name in it; else a TypeError in the verb's own name
+    (Python's would name the maker's method, e.g. ``ToolboxVerbs.remove_image_background()``)."""
+    names = [
+        name
+        for name, p in list(inspect.signature(method).parameters.items())[1:]  # after the image
+        if p.kind is not p.VAR_KEYWORD
+    ]
+    unknown = [name for name in kw if name not in names]
+    if unknown:
+        raise UnexpectedArgumentError(
+            f"{where} got an unexpected keyword argument {unknown[0]!r}; it takes "
+            + ", ".join(names)
+        )
+    return kw
+
+
 class _KeepsMaker:
     """What made a result (``maker``) and where it sent (``origin``, no credentials): attributes,
     not dataclass fields, so ``dataclasses.asdict`` and ``==`` see only what was received.
@@ -254,12 +278,14 @@ class GeneratedImage(_KeepsMaker):
 
     def upscale(self, scale: int = 2, **kw: Any) -> GenerationResult:
         """This image 2x or 4x bigger."""
-        return self._maker_for(kw, "upscale").upscale_image(self, scale, **kw)
+        maker = self._maker_for(kw, "upscale")
+        return maker.upscale_image(self, scale, **_known("upscale()", kw, maker.upscale_image))
 
     def remove_background(self, **kw: Any) -> GenerationResult:
         """This image with its background made transparent (a PNG)."""
         maker = self._maker_for(kw, "remove the background")
-        return maker.remove_image_background(self, **kw)
+        method = maker.remove_image_background
+        return method(self, **_known("remove_background()", kw, method))
 
     def compare(self, size: int = 512) -> Any:
         """This derived image beside its source(s), before/after (results have it too)."""
@@ -367,11 +393,13 @@ class GenerationResult(_KeepsMaker):
         return self._maker_for(kw, "edit").edit_image(self, prompt, **kw)
 
     def upscale(self, scale: int = 2, **kw: Any) -> GenerationResult:
-        return self._maker_for(kw, "upscale").upscale_image(self, scale, **kw)
+        maker = self._maker_for(kw, "upscale")
+        return maker.upscale_image(self, scale, **_known("upscale()", kw, maker.upscale_image))
 
     def remove_background(self, **kw: Any) -> GenerationResult:
         maker = self._maker_for(kw, "remove the background")
-        return maker.remove_image_background(self, **kw)
+        method = maker.remove_image_background
+        return method(self, **_known("remove_background()", kw, method))
 
     def compare(self, size: int = 512) -> Any:
         """The source image(s) beside this derived one (before/after), for display."""

@@ -187,7 +187,7 @@ class Transport:
             where = reply.headers.get("Location") or "elsewhere"
             raise InvalidResponseError(
                 f"the server answered HTTP {reply.status}, redirecting to {where}",
-                hint="Check the base URL (%venice config); redirects are not followed.",
+                hint="Check the base URL (%venice config; in Python, base_url=); redirects are not followed.",
             )
         status = reply.status if reply is not None else None
         if reply is not None:
