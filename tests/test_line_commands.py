@@ -8,6 +8,7 @@ import socket
 
 import pytest
 from factories import live_session
+from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 from venice_nb import line_commands
@@ -64,6 +65,18 @@ def test_balance_reads_the_default_model_when_none_is_named(session, local_serve
     text, _ = _only_output(cap)
     assert "can spend $12.50" in text
     assert text.splitlines()[1].startswith(f"{session.default_model()}: ")
+
+
+def test_balance_takes_ids_with_spaces_or_commas_and_refuses_options(session) -> None:
+    with capture_output() as cap:
+        line_commands.balance(session, ["qwen-image-2,z-image-turbo", "firered-image-edit"])
+    text, _ = _only_output(cap)
+    lines = text.splitlines()
+    assert [line.split(":")[0] for line in lines[1:4]] == [
+        "qwen-image-2", "z-image-turbo", "firered-image-edit"
+    ]  # fmt: skip
+    with pytest.raises(UsageError, match=r"takes model ids, not '--bogus'; e.g. %venice balance"):
+        line_commands.balance(session, ["--bogus"])
 
 
 def test_a_server_that_is_down_is_one_line_without_the_key(tmp_path) -> None:

@@ -78,7 +78,15 @@ def models(session: VeniceSession, kind: str = "image", refresh: bool = False) -
 
 def balance(session: VeniceSession, models: list[str]) -> None:
     """The key's tier, spendable balances, expiry and the rate limits of the models in use
-    (those named, else the default model), read from GET /api_keys/rate_limits."""
+    (those named, else the default model), read from GET /api_keys/rate_limits. Ids may be
+    given with spaces or commas between them."""
+    models = [m for word in models for m in word.split(",") if m]
+    options = [m for m in models if m.startswith("-")]
+    if options:
+        raise UsageError(
+            f"%venice balance takes model ids, not {options[0]!r}; e.g. "
+            "%venice balance qwen-image-2 z-image-turbo"
+        )
     standing = _asking(session.balance)
     if not models:
         models = [_asking(session.default_model)]
