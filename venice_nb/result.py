@@ -27,7 +27,7 @@ from .errors import (
 from .image_format import header_size, image_problem, sniff_format
 from .maker import Maker, maker_of, origin_of
 from .saving import save_result
-from .text import plural
+from .text import format_ms, plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image
@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .lineage import Lineage
     from .operations.request import Request
 
+# The timing bar's words for the segments whose names are not words already.
+SEGMENT_LABELS = {"rest": "network & decoding", "wall": "wall time", "retry": "waiting to retry"}
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 EXTENSION = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 LOCAL_PREVIEW = "local preview"
@@ -91,8 +93,6 @@ class Timing:
     def __str__(self) -> str:
         """What the timing bar shows, in words: each part counted once, as they add up to the
         wall time (``repr`` keeps the API's raw, cumulative numbers)."""
-        from .display.html import SEGMENT_LABELS, format_ms
-
         parts = [
             f"{SEGMENT_LABELS.get(name, name)} {format_ms(ms)}"
             for name, ms in self.segments()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalogue import SIZING_LABELS
 from ..errors import error_line
-from ..result import GeneratedImage, GenerationResult, Timing
+from ..result import SEGMENT_LABELS, GeneratedImage, GenerationResult, Timing
 from ..settings import current
 from ..text import esc, format_diem, format_ms, format_usd, plural, readable_date
 from .lineage import backdrop, lineage_line
@@ -53,7 +53,6 @@ SEGMENT_COLOURS = {
     "rest": "#8e24aa",
     "wall": "#78909c",
 }
-SEGMENT_LABELS = {"rest": "network & decoding", "wall": "wall time", "retry": "waiting to retry"}
 BADGE_COLOURS = {
     "blurred": "#b26a00",
     "blocked": "#c62828",
