@@ -160,3 +160,41 @@ def test_list_is_the_short_view(tmp_path, capsys):
         ["ada", "$1.00", "$1.00", "active"],
     ]
     assert token not in "\n".join(out)
+
+
+def test_a_second_serve_on_a_live_ledger_refuses_before_touching_its_holds(tmp_path, capsys,
+                                                                           monkeypatch):  # fmt: skip
+    monkeypatch.setenv("VENICE_API_KEY", TEACHER_KEY)
+    path = tmp_path / "class.sqlite3"
+    live = SqliteLedger(path)  # the running gateway: it holds the ledger and one request
+    live.add("gus", 0.10)
+    live.claim()
+    held = live.reserve("gus", to_micro(0.05))
+    assert main(["serve", "--port", "0", "--ledger", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: another gateway (process ") and err.count("\n") == 1
+    assert "stop it first, or give this one its own --ledger" in err
+    assert live.open_reservations() == 1
+    live.settle(held, to_micro(0.05), 1, "gus")
+    assert live.student("gus").spent == to_micro(0.05)
+    live.close()
+
+
+def test_a_serve_that_cannot_listen_releases_nothing(tmp_path, capsys, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("VENICE_API_KEY", TEACHER_KEY)
+    path = tmp_path / "class.sqlite3"
+    led = SqliteLedger(path)
+    led.add("gus", 0.10)
+    led.reserve("gus", to_micro(0.05))
+    led.close()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = str(busy.getsockname()[1])
+        assert main(["serve", "--port", port, "--ledger", str(path)]) == 2
+    assert "error: cannot listen on 127.0.0.1:" in capsys.readouterr().err
+    led = SqliteLedger(path)
+    assert led.open_reservations() == 1
+    led.close()

@@ -213,7 +213,7 @@ class Gateway:
         try:
             reply = await self._forward(student.name, out)
         finally:
-            charged = self._settle(held, cost, reply)
+            charged = self._settle(student.name, held, cost, reply)
         after = self.ledger.student(student.name)
         self._log(student.name, out, cost, charged, reply.status_code, started)
         headers = _passed_headers(reply.headers)
@@ -246,7 +246,7 @@ class Gateway:
             again = True
         return reply
 
-    def _settle(self, held: int, cost: Price, reply: httpx.Response | None) -> int:
+    def _settle(self, name: str, held: int, cost: Price, reply: httpx.Response | None) -> int:
         """Charge a priced answer; release everything else (failed, refused, blocked, lost)."""
         blocked = reply is not None and (
             reply.headers.get("x-venice-is-content-violation", "").lower() == "true"
@@ -255,7 +255,13 @@ class Gateway:
             self.ledger.release(held)
             return 0
         charged = cost.settled(enhanced="x-venice-enhanced-prompt" in reply.headers)
-        self.ledger.settle(held, charged, cost.images)
+        if not self.ledger.settle(held, charged, cost.images, name):
+            log.warning(
+                "%s: the hold for this request was gone (released by another process?); "
+                "charged %s anyway",
+                name,
+                usd(charged),
+            )
         return charged
 
     def _log(

@@ -193,11 +193,9 @@ def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
         max_body_bytes=args.max_body_mb << 20,
         queue_per_student=args.queue,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is ours
-    print(ledger.recover(), flush=True)
-    config = GatewayConfig(upstream, key, policy, max_in_flight=args.max_in_flight)
-    app = create_app(config, ledger)
+    # One gateway per ledger: a second one would release the first one's holds (its students'
+    # requests in flight would then be free). Claimed first, so a refused serve touches nothing.
+    ledger.claim()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so, and without it
     # a small answer waits ~40 ms for the client's delayed ACK (Nagle).
@@ -209,7 +207,13 @@ def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
     except OSError as err:
         print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
               file=sys.stderr)  # fmt: skip
+        sock.close()
         return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is ours
+    print(ledger.recover(), flush=True)  # only now: this gateway holds the ledger and its port
+    config = GatewayConfig(upstream, key, policy, max_in_flight=args.max_in_flight)
+    app = create_app(config, ledger)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"policy: {policy.describe()}", flush=True)
     print(f"classroom gateway on http://{host}:{sock.getsockname()[1]}/api/v1 "
