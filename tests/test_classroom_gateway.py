@@ -44,7 +44,8 @@ def classroom(upstream, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("classroom")
     ledger = tmp / "class.sqlite3"
     tokens = add_students(
-        ledger, {"ada": 1.0, "bob": 1.0, "cy": 0.015, "dee": 1.0, "eve": 1.0, "sdk": 1.0}
+        ledger,
+        {"ada": 1.0, "bob": 1.0, "cy": 0.015, "dee": 1.0, "eve": 1.0, "sdk": 1.0, "fay": 1.0},
     )
     gw = GatewayProcess(ledger, upstream.base_url, *POLICY, log=tmp / "gateway.log").start()
     led = SqliteLedger(ledger)
@@ -91,6 +92,26 @@ def test_safe_mode_is_forced_on(classroom, upstream):
     body = {"model": "z-image-turbo", "prompt": "a fox", "safe_mode": False}
     assert seen(post(gw.base_url, GEN, tokens["bob"], body)).status_code == 200
     assert posts(upstream)[-1].body["safe_mode"] is True
+
+
+def test_a_partly_refused_answer_bills_only_the_images_delivered(classroom, upstream):
+    gw, tokens = classroom
+    body = {"model": "qwen-image-2", "prompt": "a canal", "variants": 1}
+    assert seen(post(gw.base_url, GEN, tokens["fay"], body)).status_code == 200
+    one = spent(gw, "fay")
+    billed = upstream.balance_usd
+    body = {"model": "qwen-image-2", "prompt": "a canal refuse-one-test", "variants": 2}
+    resp = seen(post(gw.base_url, GEN, tokens["fay"], body))
+    assert resp.status_code == 200
+    assert resp.json()["content_policy_violation_count"] == 1 and len(resp.json()["images"]) == 1
+    assert spent(gw, "fay") == 2 * one  # one image more, as the service billed
+    assert to_micro(billed - upstream.balance_usd) == one
+    led = SqliteLedger(gw.ledger)
+    assert led.student("fay").images == 2
+    led.close()
+    body = {"model": "qwen-image-2", "prompt": "a canal refuse-all-test", "variants": 2}
+    assert seen(post(gw.base_url, GEN, tokens["fay"], body)).status_code == 200
+    assert spent(gw, "fay") == 2 * one  # nothing delivered, nothing billed
 
 
 REFUSALS = [

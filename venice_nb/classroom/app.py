@@ -31,6 +31,7 @@ from ..apikey import Secret
 from ..catalogue import Catalogue
 from ..errors import CLASSROOM_REFUSAL
 from ..urls import redact_url
+from ..wire import refused_count
 from . import BALANCE_HEADER
 from .fairness import FairQueue, QueueFull
 from .ledger import Ledger, OverBudget, Student, to_micro, to_usd, usd
@@ -254,8 +255,12 @@ class Gateway:
         if reply is None or reply.status_code != 200 or blocked:
             self.ledger.release(held)
             return 0
-        charged = cost.settled(enhanced="x-venice-enhanced-prompt" in reply.headers)
-        if not self.ledger.settle(held, charged, cost.images, name):
+        refused = _refused(reply)
+        if refused >= cost.images:  # every variant refused: a content-policy outcome, not billed
+            self.ledger.release(held)
+            return 0
+        charged = cost.settled("x-venice-enhanced-prompt" in reply.headers, refused)
+        if not self.ledger.settle(held, charged, cost.delivered(refused), name):
             log.warning(
                 "%s: the hold for this request was gone (released by another process?); "
                 "charged %s anyway",
@@ -292,6 +297,17 @@ class Gateway:
                 body["data"] = [r for r in rows if isinstance(r, dict) and r.get("id") in models]
                 content = json.dumps(body).encode()
         return Response(content, reply.status_code, headers=_passed_headers(reply.headers))
+
+
+def _refused(reply: httpx.Response) -> int:
+    """Variants the content policy left out of a generate answer (not billed by the service)."""
+    if b'"content_policy_violation_count"' not in reply.content:
+        return 0
+    try:
+        body = json.loads(reply.content)
+    except ValueError:
+        return 0
+    return refused_count(body) if isinstance(body, dict) else 0
 
 
 def _dollars(micro: int) -> str:
