@@ -326,10 +326,18 @@ def test_queue_bound_per_minute_toolbox_off_and_class_budget(tmp_path):
             third = post(gw.base_url, GEN, tokens["ann"], body)  # the minute's 4th
             assert third.status_code == 429 and "3 requests per minute" in third.json()["error"]
             assert 1 <= int(third.headers["Retry-After"]) <= 60
-            assert post(gw.base_url, GEN, tokens["ben"], body).status_code == 200  # $0.03 used
+            last = post(gw.base_url, GEN, tokens["ben"], body)
+            assert last.status_code == 200  # $0.03 used
+            assert last.headers["x-venice-balance-usd"] == "0.01"  # the class's, before it
             over = post(gw.base_url, GEN, tokens["col"], body)
             assert over.status_code == 402
             assert "the whole class's budget of $0.03 is used up" in over.json()["error"]
+            limits = requests.get(
+                gw.base_url + "/api_keys/rate_limits",
+                headers={"Authorization": f"Bearer {tokens['col']}"},
+                timeout=30,
+            )
+            assert limits.json()["data"]["balances"] == {"USD": 0}  # col's $1 cannot be spent
             assert len(posts(slow)) == 3
             assert "ben /image/generate model=z-image-turbo cost=$0.01 status=200" in gw.log()
             assert "prompt='a kite'" in gw.log()  # the teacher asked for prompts in the log

@@ -123,6 +123,15 @@ class Gateway:
             self._catalogues, self._catalogue_at = fresh, time.monotonic()
             return fresh
 
+    def _left(self, student: Student) -> int:
+        """What the student can still spend: their budget's remainder, or the class's when that
+        is smaller (a used-up class budget refuses every request, whatever a student has left)."""
+        left = student.remaining
+        class_budget = self.config.policy.class_budget_usd
+        if class_budget is not None:
+            left = min(left, to_micro(class_budget) - self.ledger.committed())
+        return max(0, left)
+
     # ---- the request path ---------------------------------------------------------------------
 
     async def handle(self, request: Request) -> Response:
@@ -219,7 +228,7 @@ class Gateway:
         self._log(student.name, out, cost, charged, reply.status_code, started)
         headers = _passed_headers(reply.headers)
         if after is not None:
-            headers[BALANCE_HEADER] = _dollars(after.remaining + charged)  # before this request
+            headers[BALANCE_HEADER] = _dollars(self._left(after) + charged)  # before this request
         return Response(reply.content, reply.status_code, headers=headers)
 
     async def _forward(self, name: str, out: Outgoing) -> httpx.Response:
@@ -282,7 +291,7 @@ class Gateway:
 
     async def _free(self, request: Request, route: str, student: Student) -> Response:
         if route == "/api_keys/rate_limits":
-            return JSONResponse(_rate_limits(student))
+            return JSONResponse(_rate_limits(self._left(student)))
         try:
             reply = await self._send("GET", route, request.url.query)
         except httpx.HTTPError as exc:
@@ -319,13 +328,13 @@ def _unreachable(exc: Exception) -> str:
     return f"the classroom gateway could not reach the image service ({type(exc).__name__})"
 
 
-def _rate_limits(student: Student) -> dict[str, Any]:
-    """``GET /api_keys/rate_limits`` as a student may see it: their budget, not the key's."""
+def _rate_limits(left: int) -> dict[str, Any]:
+    """``GET /api_keys/rate_limits`` as a student may see it: what they can spend, not the key's."""
     return {
         "data": {
             "accessPermitted": True,
             "apiTier": {"id": "classroom", "isCharged": True},
-            "balances": {"USD": to_usd(max(0, student.remaining))},
+            "balances": {"USD": to_usd(max(0, left))},
             "keyExpiration": None,
             "nextEpochBegins": None,
             "rateLimits": [],
