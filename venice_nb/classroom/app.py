@@ -116,10 +116,17 @@ class Gateway:
                 return self._catalogues
             fresh: dict[str, Catalogue] = {}
             for kind in CATALOGUE_TYPES:
-                reply = await self._send("GET", "/models", f"type={kind}")
-                if reply.status_code != 200:
-                    raise Refusal(502, f"the gateway could not read the model list ({kind})")
-                fresh[kind] = Catalogue.from_json(reply.json())
+                try:
+                    reply = await self._send("GET", "/models", f"type={kind}")
+                    if reply.status_code != 200:
+                        raise Refusal(502, f"the gateway could not read the model list ({kind})")
+                    fresh[kind] = Catalogue.from_json(reply.json())
+                except httpx.HTTPError as exc:
+                    raise Refusal(502, _unreachable(exc)) from None
+                except (ValueError, KeyError, TypeError, AttributeError):  # not a model list
+                    raise Refusal(
+                        502, f"the gateway could not read the model list ({kind})"
+                    ) from None
             self._catalogues, self._catalogue_at = fresh, time.monotonic()
             return fresh
 
