@@ -152,6 +152,18 @@ def test_refusals_are_one_clear_line_and_forward_nothing(
     assert len(posts(upstream)) == before, "a refused request reached the upstream"
 
 
+def test_a_student_cannot_forge_a_log_line(classroom, upstream):
+    gw, tokens = classroom
+    forged = "2026-12-07 09:00:00,000 ada /image/generate model=z-image-turbo cost=$0.00 status=200"
+    body = {"model": f"evil\n{forged}\u2028\x1b[2J", "prompt": "x", "image": "aGk="}
+    resp = seen(post(gw.base_url, "/image/edit", tokens["dee"], body))
+    assert resp.status_code == 404 and forged in resp.json()["error"]
+    assert gw.log().count(forged) == 1
+    line = next(line for line in gw.log().splitlines() if forged in line)
+    assert line.endswith(f"Specified model not found: evil\\n{forged}\\u2028\\x1b[2J")
+    assert "\x1b" not in gw.log() and "\u2028" not in gw.log()
+
+
 def test_an_oversized_body_is_413_and_forwards_nothing(classroom, upstream):
     gw, tokens = classroom
     before = len(posts(upstream))

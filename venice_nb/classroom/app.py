@@ -166,7 +166,8 @@ class Gateway:
         except Refusal as refusal:
             if route in PAID_ROUTES:
                 self.ledger.count_refusal(student.name)
-            log.info("%s %s refused %d: %s", student.name, route, refusal.status, refusal.message)
+            message = f"{student.name} {route} refused {refusal.status}: {refusal.message}"
+            log.info("%s", _printable(message))
             return _error(refusal.status, refusal.message, refusal.headers, refusal.body())
 
     def _student(self, request: Request) -> Student | None:
@@ -294,7 +295,7 @@ class Gateway:
         )
         if self.config.policy.log_prompts and out.prompt:
             line += f" prompt={out.prompt[:200]!r}"
-        log.info(line)
+        log.info("%s", _printable(line))
 
     async def _free(self, request: Request, route: str, student: Student) -> Response:
         if route == "/api_keys/rate_limits":
@@ -313,6 +314,14 @@ class Gateway:
                 body["data"] = [r for r in rows if isinstance(r, dict) and r.get("id") in models]
                 content = json.dumps(body).encode()
         return Response(content, reply.status_code, headers=_passed_headers(reply.headers))
+
+
+def _printable(text: str) -> str:
+    """A log line with every control character escaped (``\\n``, ``\\x1b``, ``\\u2028``): what a
+    student sends (a model id, a prompt) must not start a forged line of its own."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _refused(reply: httpx.Response) -> int:
