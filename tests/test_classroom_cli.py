@@ -198,3 +198,45 @@ def test_a_serve_that_cannot_listen_releases_nothing(tmp_path, capsys, monkeypat
     led = SqliteLedger(path)
     assert led.open_reservations() == 1
     led.close()
+
+
+def test_serve_checks_models_against_the_upstream_before_anything(tmp_path, capsys, monkeypatch):
+    from venice_nb.server import LocalServer
+
+    monkeypatch.setenv("VENICE_API_KEY", TEACHER_KEY)
+    path = tmp_path / "class.sqlite3"
+    led = SqliteLedger(path)
+    led.add("gus", 0.10)
+    led.reserve("gus", to_micro(0.05))
+    led.close()
+    with LocalServer(api_keys={TEACHER_KEY}) as up:
+        models = "qwen-image-2,nosuch-model,firered-image-edit,z-image-turb"
+        url = up.base_url
+        args = ["serve", "--upstream", url, "--port", "0", "--models", models]
+        assert main([*args, "--ledger", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: --models takes generation models of {url}: 'nosuch-model' is not "
+        "offered; 'firered-image-edit' is an edit model (--no-toolbox governs the toolbox); "
+        "'z-image-turb' is not offered (did you mean 'z-image-turbo'?) "
+        "(GET /models?type=image lists them)\n"
+    )
+    assert TEACHER_KEY not in err
+    led = SqliteLedger(path)
+    assert led.open_reservations() == 1  # refused before recovering anything
+    led.close()
+
+
+def test_an_unreadable_model_list_only_warns_at_start(tmp_path, capsys):
+    import socket
+
+    from venice_nb.apikey import wrap
+    from venice_nb.classroom.cli import check_models
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/api/v1"
+    assert check_models(dead, wrap(TEACHER_KEY), ["z-image-turbo"]) is None
+    err = capsys.readouterr().err
+    assert err.startswith("warning: --models not checked: the model list of http://127.0.0.1:")
+    assert "(ConnectError)" in err and err.count("\n") == 1

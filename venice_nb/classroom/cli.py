@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..apikey import KEY_ENV, checked, wrap
+from ..apikey import KEY_ENV, Secret, checked, wrap
 from ..errors import ConfigurationError
 from ..urls import check_base_url, redact_url
 from .ledger import LedgerError, SqliteLedger, Student, default_ledger_path, to_usd, usd
@@ -158,6 +158,54 @@ def report_csv(students: list[Student]) -> str:
     return buffer.getvalue()
 
 
+def check_models(upstream: str, key: Secret, ids: Sequence[str]) -> str | None:
+    """``--models`` against the upstream's catalogue, read once at start: the error line naming
+    the ids it lacks (with a did-you-mean) or that are not generation models, else None. An
+    upstream that cannot be read only warns: the gateway may start before the network."""
+    import httpx
+
+    from ..catalogue import Catalogue
+    from ..fuzzy import did_you_mean
+
+    catalogues: dict[str, Catalogue] = {}
+    try:
+        with httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0)) as http:
+            for kind in ("image", "inpaint", "upscale"):
+                reply = http.get(
+                    f"{redact_url(upstream)}/models",
+                    params={"type": kind},
+                    headers={"Authorization": "Bearer " + key.get()},
+                )
+                if reply.status_code != 200:
+                    raise ValueError(f"it answered {reply.status_code}")
+                catalogues[kind] = Catalogue.from_json(reply.json())
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        why = type(exc).__name__ if isinstance(exc, httpx.HTTPError) else str(exc) or "no list"
+        print(f"warning: --models not checked: the model list of {redact_url(upstream)} could "
+              f"not be read ({why}); a model it lacks is refused when a student asks for it",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return None
+    generation = catalogues["image"].generation_models()
+    problems = []
+    for model in ids:
+        if model in generation:
+            continue
+        found = next((k for k, c in catalogues.items() if model in c), None)
+        if found is not None:
+            what = {"inpaint": "an edit", "upscale": "an upscale"}.get(found, "not a generation")
+            problems.append(f"{model!r} is {what} model (--no-toolbox governs the toolbox)")
+        else:
+            hint = did_you_mean(model, generation)
+            problems.append(f"{model!r} is not offered" + (f" ({hint})" if hint else ""))
+    if not problems:
+        return None
+    return (
+        f"error: --models takes generation models of {redact_url(upstream)}: "
+        + "; ".join(problems)
+        + " (GET /models?type=image lists them)"
+    )
+
+
 def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
     try:
         import uvicorn
@@ -207,6 +255,11 @@ def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
     except OSError as err:
         print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
               file=sys.stderr)  # fmt: skip
+        sock.close()
+        return 2
+    unknown = check_models(upstream, key, args.models) if args.models else None
+    if unknown:
+        print(unknown, file=sys.stderr)
         sock.close()
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
