@@ -89,9 +89,16 @@ def test_a_student_generates_with_the_teachers_key_and_sees_their_budget(classro
 
 def test_safe_mode_is_forced_on(classroom, upstream):
     gw, tokens = classroom
-    body = {"model": "z-image-turbo", "prompt": "a fox", "safe_mode": False}
+    body = {"model": "z-image-turbo", "prompt": "a fox"}
     assert seen(post(gw.base_url, GEN, tokens["bob"], body)).status_code == 200
     assert posts(upstream)[-1].body["safe_mode"] is True
+    before = len(posts(upstream))
+    resp = seen(post(gw.base_url, GEN, tokens["bob"], {**body, "safe_mode": False}))
+    assert resp.status_code == 403  # the multipart edit's refusal, in the same words
+    assert resp.json() == {
+        "error": "safe mode is on for this class; leave safe_mode out or set it true"
+    }
+    assert len(posts(upstream)) == before
 
 
 def test_a_partly_refused_answer_bills_only_the_images_delivered(classroom, upstream):
