@@ -361,3 +361,21 @@ def test_queue_bound_per_minute_toolbox_off_and_class_budget(tmp_path):
             assert "ben /image/generate model=z-image-turbo cost=$0.01 status=200" in gw.log()
             assert "prompt='a kite'" in gw.log()  # the teacher asked for prompts in the log
             assert_secret_free(gw.log(), list(tokens.values()))
+
+
+def test_the_per_minute_refusal_says_the_wait_retry_after_gives(tmp_path):
+    from venice_nb.apikey import wrap
+    from venice_nb.classroom import app
+    from venice_nb.classroom.policy import Policy, Refusal
+
+    led = SqliteLedger(tmp_path / "l.sqlite3")
+    config = app.GatewayConfig("http://127.0.0.1:9/api/v1", wrap(TEACHER_KEY), Policy(per_minute=1))
+    gateway = app.Gateway(config, led)
+    clock = iter([100.0, 159.8])
+    gateway.clock = lambda: next(clock)
+    gateway._per_minute("ada")
+    with pytest.raises(Refusal) as info:
+        gateway._per_minute("ada")  # 0.2 s before the window frees a slot
+    assert info.value.headers == {"Retry-After": "1"}
+    assert info.value.message.endswith("per student; wait 1 s")
+    led.close()

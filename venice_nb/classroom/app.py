@@ -75,6 +75,7 @@ class Gateway:
         self._catalogue_at = 0.0
         self._catalogue_lock = asyncio.Lock()
         self._minute: dict[str, deque[float]] = {}
+        self.clock = time.monotonic  # the per-minute windows' clock
 
     # ---- plumbing -----------------------------------------------------------------------------
 
@@ -196,16 +197,17 @@ class Gateway:
         cap = self.config.policy.per_minute
         if not cap:
             return
-        now = time.monotonic()
+        now = self.clock()
         window = self._minute.setdefault(name, deque())
         while window and window[0] <= now - 60.0:
             window.popleft()
         if len(window) >= cap:
-            wait = window[0] + 60.0 - now
+            headers = retry_after(window[0] + 60.0 - now)  # whole seconds, at least 1
             raise Refusal(
                 429,
-                f"this class allows {cap} requests per minute per student; wait {wait:.0f} s",
-                retry_after(wait),
+                f"this class allows {cap} requests per minute per student; "
+                f"wait {headers['Retry-After']} s",
+                headers,
             )
         window.append(now)
 
