@@ -149,6 +149,22 @@ def test_serve_refuses_an_upstream_that_is_not_a_base_url(tmp_path, capsys, monk
     assert TEACHER_KEY not in err
 
 
+def test_a_budget_below_what_was_spent_says_nothing_more_can_be_spent(tmp_path, capsys):
+    ledger = str(tmp_path / "class.sqlite3")
+    main(["add", "bob", "--budget", "1", "--ledger", ledger])
+    led = SqliteLedger(ledger)
+    led.settle(led.reserve("bob", to_micro(0.03)), to_micro(0.03), images=3)
+    led.close()
+    capsys.readouterr()
+    assert main(["budget", "bob", "0.01", "--ledger", ledger]) == 0
+    assert capsys.readouterr().out == (
+        "bob's budget is now $0.01; bob has $0.03 spent already, so can spend nothing more "
+        "until the budget is raised above that\n"
+    )
+    assert main(["budget", "bob", "0.5", "--ledger", ledger]) == 0
+    assert capsys.readouterr().out == "bob's budget is now $0.50\n"
+
+
 def test_list_is_the_short_view(tmp_path, capsys):
     ledger = str(tmp_path / "class.sqlite3")
     main(["add", "ada", "--budget", "1", "--ledger", ledger])

@@ -302,7 +302,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"revoked {args.name}: the token no longer works")
         elif args.command == "budget":
             ledger.set_budget(args.name, args.usd)
-            print(f"{args.name}'s budget is now ${args.usd:.2f}")
+            print(f"{args.name}'s budget is now ${args.usd:.2f}", end="")
+            now = ledger.student(args.name)
+            if now is not None and now.remaining <= 0 < now.spent + now.reserved:
+                used = f"{usd(now.spent)} spent" + (
+                    f" and {usd(now.reserved)} held for requests under way" if now.reserved else ""
+                )
+                print(f"; {args.name} has {used} already, so can spend nothing more until the "
+                      "budget is raised above that", end="")  # fmt: skip
+            print()
         return 0
     except LedgerError as exc:
         print(f"error: {exc}", file=sys.stderr)
