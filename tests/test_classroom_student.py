@@ -41,7 +41,10 @@ def test_a_student_connects_generates_and_sees_the_budget_left(ip, gateway, monk
     result, out = cell(ip, "-m z-image-turbo -s 4", "a gondola at dusk")
     assert len(result.images) == 1
     assert result.balance_after() == (pytest.approx(0.99), "USD", True)
-    assert "0.99 after this request" in str(result._repr_mimebundle_()[0]["text/html"])
+    html = str(result._repr_mimebundle_()[0]["text/html"])
+    assert "0.99 after this request" in html
+    assert not result.is_local_preview  # a rehearsal too: the student's budget was charged
+    assert "not billed" not in html and "(simulated)" not in html
     assert_no_key(seen(cap), seen(out))
     assert_secret_free(seen(cap) + seen(out) + repr(get_session()) + gw.log(), [tokens["ada"]])
     assert KEY not in gw.log()

@@ -44,7 +44,14 @@ PREFIX = "/api/v1"
 CATALOGUE_TTL_S = 600.0
 CATALOGUE_RETRY_S = 60.0  # an unknown model fetches the list again, at most this often
 UPSTREAM_429_RETRIES = 3
-DROPPED_HEADERS = ("x-venice-balance-usd", "x-venice-balance-diem", "x-venice-balance-vcu")
+# The key's balance is not the student's business; "local preview" (a rehearsal in front of the
+# preview server) would label the student's answers "not billed" while their budget is charged.
+DROPPED_HEADERS = (
+    "x-venice-balance-usd",
+    "x-venice-balance-diem",
+    "x-venice-balance-vcu",
+    "x-venice-local-preview",
+)
 
 
 @dataclass
