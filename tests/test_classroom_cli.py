@@ -149,6 +149,22 @@ def test_serve_refuses_an_upstream_that_is_not_a_base_url(tmp_path, capsys, monk
     assert TEACHER_KEY not in err
 
 
+def test_a_budget_below_what_was_spent_says_nothing_more_can_be_spent(tmp_path, capsys):
+    ledger = str(tmp_path / "class.sqlite3")
+    main(["add", "bob", "--budget", "1", "--ledger", ledger])
+    led = SqliteLedger(ledger)
+    led.settle(led.reserve("bob", to_micro(0.03)), to_micro(0.03), images=3)
+    led.close()
+    capsys.readouterr()
+    assert main(["budget", "bob", "0.01", "--ledger", ledger]) == 0
+    assert capsys.readouterr().out == (
+        "bob's budget is now $0.01; bob has $0.03 spent already, so can spend nothing more "
+        "until the budget is raised above that\n"
+    )
+    assert main(["budget", "bob", "0.5", "--ledger", ledger]) == 0
+    assert capsys.readouterr().out == "bob's budget is now $0.50\n"
+
+
 def test_list_is_the_short_view(tmp_path, capsys):
     ledger = str(tmp_path / "class.sqlite3")
     main(["add", "ada", "--budget", "1", "--ledger", ledger])
@@ -160,3 +176,83 @@ def test_list_is_the_short_view(tmp_path, capsys):
         ["ada", "$1.00", "$1.00", "active"],
     ]
     assert token not in "\n".join(out)
+
+
+def test_a_second_serve_on_a_live_ledger_refuses_before_touching_its_holds(tmp_path, capsys,
+                                                                           monkeypatch):  # fmt: skip
+    monkeypatch.setenv("VENICE_API_KEY", TEACHER_KEY)
+    path = tmp_path / "class.sqlite3"
+    live = SqliteLedger(path)  # the running gateway: it holds the ledger and one request
+    live.add("gus", 0.10)
+    live.claim()
+    held = live.reserve("gus", to_micro(0.05))
+    assert main(["serve", "--port", "0", "--ledger", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: another gateway (process ") and err.count("\n") == 1
+    assert "stop it first, or give this one its own --ledger" in err
+    assert live.open_reservations() == 1
+    live.settle(held, to_micro(0.05), 1, "gus")
+    assert live.student("gus").spent == to_micro(0.05)
+    live.close()
+
+
+def test_a_serve_that_cannot_listen_releases_nothing(tmp_path, capsys, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("VENICE_API_KEY", TEACHER_KEY)
+    path = tmp_path / "class.sqlite3"
+    led = SqliteLedger(path)
+    led.add("gus", 0.10)
+    led.reserve("gus", to_micro(0.05))
+    led.close()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = str(busy.getsockname()[1])
+        assert main(["serve", "--port", port, "--ledger", str(path)]) == 2
+    assert "error: cannot listen on 127.0.0.1:" in capsys.readouterr().err
+    led = SqliteLedger(path)
+    assert led.open_reservations() == 1
+    led.close()
+
+
+def test_serve_checks_models_against_the_upstream_before_anything(tmp_path, capsys, monkeypatch):
+    from venice_nb.server import LocalServer
+
+    monkeypatch.setenv("VENICE_API_KEY", TEACHER_KEY)
+    path = tmp_path / "class.sqlite3"
+    led = SqliteLedger(path)
+    led.add("gus", 0.10)
+    led.reserve("gus", to_micro(0.05))
+    led.close()
+    with LocalServer(api_keys={TEACHER_KEY}) as up:
+        models = "qwen-image-2,nosuch-model,firered-image-edit,z-image-turb"
+        url = up.base_url
+        args = ["serve", "--upstream", url, "--port", "0", "--models", models]
+        assert main([*args, "--ledger", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: --models takes generation models of {url}: 'nosuch-model' is not "
+        "offered; 'firered-image-edit' is an edit model (--no-toolbox governs the toolbox); "
+        "'z-image-turb' is not offered (did you mean 'z-image-turbo'?) "
+        "(GET /models?type=image lists them)\n"
+    )
+    assert TEACHER_KEY not in err
+    led = SqliteLedger(path)
+    assert led.open_reservations() == 1  # refused before recovering anything
+    led.close()
+
+
+def test_an_unreadable_model_list_only_warns_at_start(tmp_path, capsys):
+    import socket
+
+    from venice_nb.apikey import wrap
+    from venice_nb.classroom.cli import check_models
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/api/v1"
+    assert check_models(dead, wrap(TEACHER_KEY), ["z-image-turbo"]) is None
+    err = capsys.readouterr().err
+    assert err.startswith("warning: --models not checked: the model list of http://127.0.0.1:")
+    assert "(ConnectError)" in err and err.count("\n") == 1

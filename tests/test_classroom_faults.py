@@ -155,3 +155,27 @@ def test_a_model_the_cached_list_lacks_fetches_the_list_again(
     assert gets.count("/api/v1/models?type=image") == 2
     assert ledger.student("ada").spent == to_micro(0.01)
     ledger.close()
+
+
+@pytest.mark.slow
+def test_an_unreachable_upstream_is_a_json_502_on_every_route(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/api/v1"
+    token = add_students(tmp_path / "class.sqlite3", {"ada": 1.0})["ada"]
+    with GatewayProcess(tmp_path / "class.sqlite3", dead, log=tmp_path / "gw.log") as gw:
+        for route in (GEN, "/image/upscale", "/models"):
+            if route == "/models":
+                resp = requests.get(
+                    gw.base_url + route, headers={"Authorization": f"Bearer {token}"}, timeout=30
+                )
+            else:
+                resp = post(gw.base_url, route, token, {**BODY, "image": "aGk="})
+            assert resp.status_code == 502, (route, resp.text)
+            assert resp.json() == {
+                "error": "the classroom gateway could not reach the image service (ConnectError)"
+            }
+        assert "Traceback" not in gw.log()
+        assert ledger_of(gw)[1] == 0

@@ -44,7 +44,8 @@ def classroom(upstream, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("classroom")
     ledger = tmp / "class.sqlite3"
     tokens = add_students(
-        ledger, {"ada": 1.0, "bob": 1.0, "cy": 0.015, "dee": 1.0, "eve": 1.0, "sdk": 1.0}
+        ledger,
+        {"ada": 1.0, "bob": 1.0, "cy": 0.015, "dee": 1.0, "eve": 1.0, "sdk": 1.0, "fay": 1.0},
     )
     gw = GatewayProcess(ledger, upstream.base_url, *POLICY, log=tmp / "gateway.log").start()
     led = SqliteLedger(ledger)
@@ -88,9 +89,36 @@ def test_a_student_generates_with_the_teachers_key_and_sees_their_budget(classro
 
 def test_safe_mode_is_forced_on(classroom, upstream):
     gw, tokens = classroom
-    body = {"model": "z-image-turbo", "prompt": "a fox", "safe_mode": False}
+    body = {"model": "z-image-turbo", "prompt": "a fox"}
     assert seen(post(gw.base_url, GEN, tokens["bob"], body)).status_code == 200
     assert posts(upstream)[-1].body["safe_mode"] is True
+    before = len(posts(upstream))
+    resp = seen(post(gw.base_url, GEN, tokens["bob"], {**body, "safe_mode": False}))
+    assert resp.status_code == 403  # the multipart edit's refusal, in the same words
+    assert resp.json() == {
+        "error": "safe mode is on for this class; leave safe_mode out or set it true"
+    }
+    assert len(posts(upstream)) == before
+
+
+def test_a_partly_refused_answer_bills_only_the_images_delivered(classroom, upstream):
+    gw, tokens = classroom
+    body = {"model": "qwen-image-2", "prompt": "a canal", "variants": 1}
+    assert seen(post(gw.base_url, GEN, tokens["fay"], body)).status_code == 200
+    one = spent(gw, "fay")
+    billed = upstream.balance_usd
+    body = {"model": "qwen-image-2", "prompt": "a canal refuse-one-test", "variants": 2}
+    resp = seen(post(gw.base_url, GEN, tokens["fay"], body))
+    assert resp.status_code == 200
+    assert resp.json()["content_policy_violation_count"] == 1 and len(resp.json()["images"]) == 1
+    assert spent(gw, "fay") == 2 * one  # one image more, as the service billed
+    assert to_micro(billed - upstream.balance_usd) == one
+    led = SqliteLedger(gw.ledger)
+    assert led.student("fay").images == 2
+    led.close()
+    body = {"model": "qwen-image-2", "prompt": "a canal refuse-all-test", "variants": 2}
+    assert seen(post(gw.base_url, GEN, tokens["fay"], body)).status_code == 200
+    assert spent(gw, "fay") == 2 * one  # nothing delivered, nothing billed
 
 
 REFUSALS = [
@@ -129,6 +157,18 @@ def test_refusals_are_one_clear_line_and_forward_nothing(
     assert message in resp.json()["error"]
     assert "\n" not in resp.json()["error"]
     assert len(posts(upstream)) == before, "a refused request reached the upstream"
+
+
+def test_a_student_cannot_forge_a_log_line(classroom, upstream):
+    gw, tokens = classroom
+    forged = "2026-12-07 09:00:00,000 ada /image/generate model=z-image-turbo cost=$0.00 status=200"
+    body = {"model": f"evil\n{forged}\u2028\x1b[2J", "prompt": "x", "image": "aGk="}
+    resp = seen(post(gw.base_url, "/image/edit", tokens["dee"], body))
+    assert resp.status_code == 404 and forged in resp.json()["error"]
+    assert gw.log().count(forged) == 1
+    line = next(line for line in gw.log().splitlines() if forged in line)
+    assert line.endswith(f"Specified model not found: evil\\n{forged}\\u2028\\x1b[2J")
+    assert "\x1b" not in gw.log() and "\u2028" not in gw.log()
 
 
 def test_an_oversized_body_is_413_and_forwards_nothing(classroom, upstream):
@@ -305,11 +345,37 @@ def test_queue_bound_per_minute_toolbox_off_and_class_budget(tmp_path):
             third = post(gw.base_url, GEN, tokens["ann"], body)  # the minute's 4th
             assert third.status_code == 429 and "3 requests per minute" in third.json()["error"]
             assert 1 <= int(third.headers["Retry-After"]) <= 60
-            assert post(gw.base_url, GEN, tokens["ben"], body).status_code == 200  # $0.03 used
+            last = post(gw.base_url, GEN, tokens["ben"], body)
+            assert last.status_code == 200  # $0.03 used
+            assert last.headers["x-venice-balance-usd"] == "0.01"  # the class's, before it
             over = post(gw.base_url, GEN, tokens["col"], body)
             assert over.status_code == 402
             assert "the whole class's budget of $0.03 is used up" in over.json()["error"]
+            limits = requests.get(
+                gw.base_url + "/api_keys/rate_limits",
+                headers={"Authorization": f"Bearer {tokens['col']}"},
+                timeout=30,
+            )
+            assert limits.json()["data"]["balances"] == {"USD": 0}  # col's $1 cannot be spent
             assert len(posts(slow)) == 3
             assert "ben /image/generate model=z-image-turbo cost=$0.01 status=200" in gw.log()
             assert "prompt='a kite'" in gw.log()  # the teacher asked for prompts in the log
             assert_secret_free(gw.log(), list(tokens.values()))
+
+
+def test_the_per_minute_refusal_says_the_wait_retry_after_gives(tmp_path):
+    from venice_nb.apikey import wrap
+    from venice_nb.classroom import app
+    from venice_nb.classroom.policy import Policy, Refusal
+
+    led = SqliteLedger(tmp_path / "l.sqlite3")
+    config = app.GatewayConfig("http://127.0.0.1:9/api/v1", wrap(TEACHER_KEY), Policy(per_minute=1))
+    gateway = app.Gateway(config, led)
+    clock = iter([100.0, 159.8])
+    gateway.clock = lambda: next(clock)
+    gateway._per_minute("ada")
+    with pytest.raises(Refusal) as info:
+        gateway._per_minute("ada")  # 0.2 s before the window frees a slot
+    assert info.value.headers == {"Retry-After": "1"}
+    assert info.value.message.endswith("per student; wait 1 s")
+    led.close()

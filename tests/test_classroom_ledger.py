@@ -62,9 +62,33 @@ def test_reserve_refuses_beyond_the_budget_and_names_it(ledger):
 def test_settle_never_charges_more_than_was_reserved_nor_twice(ledger):
     ledger.add("ada", 1.0)
     held = ledger.reserve("ada", to_micro(0.05))
-    ledger.settle(held, to_micro(0.50), images=1)
-    ledger.settle(held, to_micro(0.05), images=1)  # a second settle finds nothing
+    assert ledger.settle(held, to_micro(0.50), images=1) is True
+    with pytest.raises(LedgerError, match=r"reservation \d+ is not open .*nothing was charged"):
+        ledger.settle(held, to_micro(0.05), images=1)  # a second settle finds nothing
     assert ledger.student("ada").spent == to_micro(0.05)
+
+
+def test_a_hold_released_under_a_live_request_is_still_charged(ledger):
+    ledger.add("ada", 0.10)
+    held = ledger.reserve("ada", to_micro(0.05))
+    ledger.recover()  # what a second `serve` did to a live gateway's holds
+    assert ledger.settle(held, to_micro(0.05), images=1, student="ada") is False
+    s = ledger.student("ada")
+    assert (s.spent, s.images, s.requests, s.reserved) == (to_micro(0.05), 1, 1, 0)
+
+
+def test_one_gateway_claims_a_ledger_and_the_claim_ends_with_it(tmp_path):
+    from venice_nb.classroom.ledger import LedgerBusy
+
+    path = tmp_path / "class.sqlite3"
+    first, second = SqliteLedger(path), SqliteLedger(path)
+    first.claim()
+    with pytest.raises(LedgerBusy, match=r"another gateway \(process \d+\) is serving the ledger"):
+        second.claim()
+    first.close()
+    second.claim()  # free again once the first gateway has gone
+    second.close()
+    assert (tmp_path / "class.sqlite3.lock").stat().st_mode & 0o077 == 0
 
 
 def test_release_costs_nothing(ledger):

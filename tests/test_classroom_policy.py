@@ -34,10 +34,19 @@ def test_policy_refusals_say_what_the_class_allows():
         assert (info.value.status, message in info.value.message) == (status, True), info.value
 
 
-def test_safe_mode_is_written_into_the_forwarded_body():
-    out = check(Policy(), "/image/generate", b'{"model":"m","prompt":"x","safe_mode":false}',
-                "application/json")  # fmt: skip
+def test_safe_mode_is_written_in_and_turning_it_off_is_refused_in_json_as_in_multipart():
+    out = check(Policy(), "/image/generate", b'{"model":"m","prompt":"x"}', "application/json")
     assert json.loads(out.content)["safe_mode"] is True
+    for off in (b"false", b'"false"', b"0"):
+        with pytest.raises(Refusal) as info:
+            check(Policy(), "/image/generate", b'{"model":"m","safe_mode":%s}' % off,
+                  "application/json")  # fmt: skip
+        assert (info.value.status, info.value.message) == (
+            403, "safe mode is on for this class; leave safe_mode out or set it true"
+        )  # fmt: skip
+    with pytest.raises(Refusal, match="leave moderation out or set it auto"):
+        check(Policy(), "/images/generations", b'{"prompt":"x","moderation":"low"}',
+              "application/json")  # fmt: skip
     free = check(Policy(allow_unsafe=True), "/image/generate", b'{"model":"m","safe_mode":false}',
                  "application/json")  # fmt: skip
     assert json.loads(free.content)["safe_mode"] is False
@@ -55,8 +64,11 @@ def test_a_multipart_body_is_forwarded_untouched_unless_it_turns_safe_mode_off()
     assert (out.content, out.prompt, out.images_in) == (form, "night", 1)
     off = form.replace(b"night", b"night\r\n--b0undary\r\nContent-Disposition: form-data; "
                        b'name="safe_mode"\r\n\r\nfalse')  # fmt: skip
-    with pytest.raises(Refusal, match="safe mode is on for this class"):
+    with pytest.raises(Refusal) as info:
         check(Policy(), "/image/edit", off, ctype)
+    assert (
+        info.value.message == "safe mode is on for this class; leave safe_mode out or set it true"
+    )
     assert check(Policy(allow_unsafe=True), "/image/edit", off, ctype).content == off
 
 

@@ -41,7 +41,10 @@ def test_a_student_connects_generates_and_sees_the_budget_left(ip, gateway, monk
     result, out = cell(ip, "-m z-image-turbo -s 4", "a gondola at dusk")
     assert len(result.images) == 1
     assert result.balance_after() == (pytest.approx(0.99), "USD", True)
-    assert "0.99 after this request" in str(result._repr_mimebundle_()[0]["text/html"])
+    html = str(result._repr_mimebundle_()[0]["text/html"])
+    assert "0.99 after this request" in html
+    assert not result.is_local_preview  # a rehearsal too: the student's budget was charged
+    assert "not billed" not in html and "(simulated)" not in html
     assert_no_key(seen(cap), seen(out))
     assert_secret_free(seen(cap) + seen(out) + repr(get_session()) + gw.log(), [tokens["ada"]])
     assert KEY not in gw.log()
@@ -87,3 +90,24 @@ def test_no_token_entered_changes_nothing(ip, gateway, monkeypatch):
     monkeypatch.setattr(getpass, "getpass", lambda prompt="": "   ")
     _, cap = run(ip, f"%venice classroom {gw.base_url}")
     assert cap.stdout.startswith("no token entered; nothing changed")
+
+
+def test_logout_undoes_the_classroom_so_no_other_key_goes_to_the_gateway(ip, gateway, monkeypatch):
+    gw, tokens = gateway
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": tokens["ada"])
+    session = get_session()
+    before = (str(session.settings.base_url), session.settings.backend)
+    run(ip, f"%venice classroom {gw.base_url}")
+    run(ip, f"%venice classroom {gw.base_url}")  # twice: logout still goes back to the start
+    assert session.settings.base_url == gw.base_url
+    _, cap = run(ip, "%venice logout")
+    assert cap.stdout.strip() == (
+        f"the class token is forgotten and cells no longer use the classroom gateway at "
+        f"{gw.base_url} (back to {before[0]}); VENICE_API_KEY is still set ({session.masked_key})"
+    )
+    assert (str(session.settings.base_url), session.settings.backend) == before
+    result, out = cell(ip, "-m z-image-turbo -s 4", "a gondola at dusk")  # the student's own key
+    assert len(result.images) == 1 and "401" not in seen(out)
+    _, cap = run(ip, "%venice logout")  # nothing left to undo
+    assert cap.stdout.startswith("the key from %venice login is forgotten")
+    assert (str(session.settings.base_url), session.settings.backend) == before

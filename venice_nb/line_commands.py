@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 
+from .classroom.student import disconnect
 from .display.html import config_html, models_table_html, styles_html
 from .errors import VeniceError
 from .run import GenerationCancelled, VeniceRunError, show
@@ -117,10 +118,16 @@ def login(session: VeniceSession) -> None:
 
 
 def logout(session: VeniceSession) -> None:
+    """Forget the key of %venice login (or the class token) and undo what %venice classroom set:
+    no later cell sends $VENICE_API_KEY to a teacher's gateway."""
     session.login(None)
+    undone = disconnect(session)
     left = session.masked_key
     tail = f"; VENICE_API_KEY is still set ({left})" if session.has_key else ""
-    print(f"the key from %venice login is forgotten{tail}")
+    if undone:
+        print(f"the class token is forgotten and {undone}{tail}")
+    else:
+        print(f"the key from %venice login is forgotten{tail}")
 
 
 # The subcommands that take no arguments, by name.

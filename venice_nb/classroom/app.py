@@ -31,6 +31,7 @@ from ..apikey import Secret
 from ..catalogue import Catalogue
 from ..errors import CLASSROOM_REFUSAL
 from ..urls import redact_url
+from ..wire import refused_count
 from . import BALANCE_HEADER
 from .fairness import FairQueue, QueueFull
 from .ledger import Ledger, OverBudget, Student, to_micro, to_usd, usd
@@ -43,7 +44,14 @@ PREFIX = "/api/v1"
 CATALOGUE_TTL_S = 600.0
 CATALOGUE_RETRY_S = 60.0  # an unknown model fetches the list again, at most this often
 UPSTREAM_429_RETRIES = 3
-DROPPED_HEADERS = ("x-venice-balance-usd", "x-venice-balance-diem", "x-venice-balance-vcu")
+# The key's balance is not the student's business; "local preview" (a rehearsal in front of the
+# preview server) would label the student's answers "not billed" while their budget is charged.
+DROPPED_HEADERS = (
+    "x-venice-balance-usd",
+    "x-venice-balance-diem",
+    "x-venice-balance-vcu",
+    "x-venice-local-preview",
+)
 
 
 @dataclass
@@ -74,6 +82,7 @@ class Gateway:
         self._catalogue_at = 0.0
         self._catalogue_lock = asyncio.Lock()
         self._minute: dict[str, deque[float]] = {}
+        self.clock = time.monotonic  # the per-minute windows' clock
 
     # ---- plumbing -----------------------------------------------------------------------------
 
@@ -115,12 +124,28 @@ class Gateway:
                 return self._catalogues
             fresh: dict[str, Catalogue] = {}
             for kind in CATALOGUE_TYPES:
-                reply = await self._send("GET", "/models", f"type={kind}")
-                if reply.status_code != 200:
-                    raise Refusal(502, f"the gateway could not read the model list ({kind})")
-                fresh[kind] = Catalogue.from_json(reply.json())
+                try:
+                    reply = await self._send("GET", "/models", f"type={kind}")
+                    if reply.status_code != 200:
+                        raise Refusal(502, f"the gateway could not read the model list ({kind})")
+                    fresh[kind] = Catalogue.from_json(reply.json())
+                except httpx.HTTPError as exc:
+                    raise Refusal(502, _unreachable(exc)) from None
+                except (ValueError, KeyError, TypeError, AttributeError):  # not a model list
+                    raise Refusal(
+                        502, f"the gateway could not read the model list ({kind})"
+                    ) from None
             self._catalogues, self._catalogue_at = fresh, time.monotonic()
             return fresh
+
+    def _left(self, student: Student) -> int:
+        """What the student can still spend: their budget's remainder, or the class's when that
+        is smaller (a used-up class budget refuses every request, whatever a student has left)."""
+        left = student.remaining
+        class_budget = self.config.policy.class_budget_usd
+        if class_budget is not None:
+            left = min(left, to_micro(class_budget) - self.ledger.committed())
+        return max(0, left)
 
     # ---- the request path ---------------------------------------------------------------------
 
@@ -149,7 +174,8 @@ class Gateway:
         except Refusal as refusal:
             if route in PAID_ROUTES:
                 self.ledger.count_refusal(student.name)
-            log.info("%s %s refused %d: %s", student.name, route, refusal.status, refusal.message)
+            message = f"{student.name} {route} refused {refusal.status}: {refusal.message}"
+            log.info("%s", _printable(message))
             return _error(refusal.status, refusal.message, refusal.headers, refusal.body())
 
     def _student(self, request: Request) -> Student | None:
@@ -178,16 +204,17 @@ class Gateway:
         cap = self.config.policy.per_minute
         if not cap:
             return
-        now = time.monotonic()
+        now = self.clock()
         window = self._minute.setdefault(name, deque())
         while window and window[0] <= now - 60.0:
             window.popleft()
         if len(window) >= cap:
-            wait = window[0] + 60.0 - now
+            headers = retry_after(window[0] + 60.0 - now)  # whole seconds, at least 1
             raise Refusal(
                 429,
-                f"this class allows {cap} requests per minute per student; wait {wait:.0f} s",
-                retry_after(wait),
+                f"this class allows {cap} requests per minute per student; "
+                f"wait {headers['Retry-After']} s",
+                headers,
             )
         window.append(now)
 
@@ -213,12 +240,12 @@ class Gateway:
         try:
             reply = await self._forward(student.name, out)
         finally:
-            charged = self._settle(held, cost, reply)
+            charged = self._settle(student.name, held, cost, reply)
         after = self.ledger.student(student.name)
         self._log(student.name, out, cost, charged, reply.status_code, started)
         headers = _passed_headers(reply.headers)
         if after is not None:
-            headers[BALANCE_HEADER] = _dollars(after.remaining + charged)  # before this request
+            headers[BALANCE_HEADER] = _dollars(self._left(after) + charged)  # before this request
         return Response(reply.content, reply.status_code, headers=headers)
 
     async def _forward(self, name: str, out: Outgoing) -> httpx.Response:
@@ -246,7 +273,7 @@ class Gateway:
             again = True
         return reply
 
-    def _settle(self, held: int, cost: Price, reply: httpx.Response | None) -> int:
+    def _settle(self, name: str, held: int, cost: Price, reply: httpx.Response | None) -> int:
         """Charge a priced answer; release everything else (failed, refused, blocked, lost)."""
         blocked = reply is not None and (
             reply.headers.get("x-venice-is-content-violation", "").lower() == "true"
@@ -254,8 +281,18 @@ class Gateway:
         if reply is None or reply.status_code != 200 or blocked:
             self.ledger.release(held)
             return 0
-        charged = cost.settled(enhanced="x-venice-enhanced-prompt" in reply.headers)
-        self.ledger.settle(held, charged, cost.images)
+        refused = _refused(reply)
+        if refused >= cost.images:  # every variant refused: a content-policy outcome, not billed
+            self.ledger.release(held)
+            return 0
+        charged = cost.settled("x-venice-enhanced-prompt" in reply.headers, refused)
+        if not self.ledger.settle(held, charged, cost.delivered(refused), name):
+            log.warning(
+                "%s: the hold for this request was gone (released by another process?); "
+                "charged %s anyway",
+                name,
+                usd(charged),
+            )
         return charged
 
     def _log(
@@ -267,11 +304,11 @@ class Gateway:
         )
         if self.config.policy.log_prompts and out.prompt:
             line += f" prompt={out.prompt[:200]!r}"
-        log.info(line)
+        log.info("%s", _printable(line))
 
     async def _free(self, request: Request, route: str, student: Student) -> Response:
         if route == "/api_keys/rate_limits":
-            return JSONResponse(_rate_limits(student))
+            return JSONResponse(_rate_limits(self._left(student)))
         try:
             reply = await self._send("GET", route, request.url.query)
         except httpx.HTTPError as exc:
@@ -288,6 +325,25 @@ class Gateway:
         return Response(content, reply.status_code, headers=_passed_headers(reply.headers))
 
 
+def _printable(text: str) -> str:
+    """A log line with every control character escaped (``\\n``, ``\\x1b``, ``\\u2028``): what a
+    student sends (a model id, a prompt) must not start a forged line of its own."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _refused(reply: httpx.Response) -> int:
+    """Variants the content policy left out of a generate answer (not billed by the service)."""
+    if b'"content_policy_violation_count"' not in reply.content:
+        return 0
+    try:
+        body = json.loads(reply.content)
+    except ValueError:
+        return 0
+    return refused_count(body) if isinstance(body, dict) else 0
+
+
 def _dollars(micro: int) -> str:
     """A header's dollar amount as the service writes it: ``0.99``, ``1``."""
     return f"{to_usd(micro):.6f}".rstrip("0").rstrip(".")
@@ -297,13 +353,13 @@ def _unreachable(exc: Exception) -> str:
     return f"the classroom gateway could not reach the image service ({type(exc).__name__})"
 
 
-def _rate_limits(student: Student) -> dict[str, Any]:
-    """``GET /api_keys/rate_limits`` as a student may see it: their budget, not the key's."""
+def _rate_limits(left: int) -> dict[str, Any]:
+    """``GET /api_keys/rate_limits`` as a student may see it: what they can spend, not the key's."""
     return {
         "data": {
             "accessPermitted": True,
             "apiTier": {"id": "classroom", "isCharged": True},
-            "balances": {"USD": to_usd(max(0, student.remaining))},
+            "balances": {"USD": to_usd(max(0, left))},
             "keyExpiration": None,
             "nextEpochBegins": None,
             "rateLimits": [],

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..apikey import KEY_ENV, checked, wrap
+from ..apikey import KEY_ENV, Secret, checked, wrap
 from ..errors import ConfigurationError
 from ..urls import check_base_url, redact_url
 from .ledger import LedgerError, SqliteLedger, Student, default_ledger_path, to_usd, usd
@@ -158,6 +158,54 @@ def report_csv(students: list[Student]) -> str:
     return buffer.getvalue()
 
 
+def check_models(upstream: str, key: Secret, ids: Sequence[str]) -> str | None:
+    """``--models`` against the upstream's catalogue, read once at start: the error line naming
+    the ids it lacks (with a did-you-mean) or that are not generation models, else None. An
+    upstream that cannot be read only warns: the gateway may start before the network."""
+    import httpx
+
+    from ..catalogue import Catalogue
+    from ..fuzzy import did_you_mean
+
+    catalogues: dict[str, Catalogue] = {}
+    try:
+        with httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0)) as http:
+            for kind in ("image", "inpaint", "upscale"):
+                reply = http.get(
+                    f"{redact_url(upstream)}/models",
+                    params={"type": kind},
+                    headers={"Authorization": "Bearer " + key.get()},
+                )
+                if reply.status_code != 200:
+                    raise ValueError(f"it answered {reply.status_code}")
+                catalogues[kind] = Catalogue.from_json(reply.json())
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        why = type(exc).__name__ if isinstance(exc, httpx.HTTPError) else str(exc) or "no list"
+        print(f"warning: --models not checked: the model list of {redact_url(upstream)} could "
+              f"not be read ({why}); a model it lacks is refused when a student asks for it",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return None
+    generation = catalogues["image"].generation_models()
+    problems = []
+    for model in ids:
+        if model in generation:
+            continue
+        found = next((k for k, c in catalogues.items() if model in c), None)
+        if found is not None:
+            what = {"inpaint": "an edit", "upscale": "an upscale"}.get(found, "not a generation")
+            problems.append(f"{model!r} is {what} model (--no-toolbox governs the toolbox)")
+        else:
+            hint = did_you_mean(model, generation)
+            problems.append(f"{model!r} is not offered" + (f" ({hint})" if hint else ""))
+    if not problems:
+        return None
+    return (
+        f"error: --models takes generation models of {redact_url(upstream)}: "
+        + "; ".join(problems)
+        + " (GET /models?type=image lists them)"
+    )
+
+
 def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
     try:
         import uvicorn
@@ -193,11 +241,9 @@ def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
         max_body_bytes=args.max_body_mb << 20,
         queue_per_student=args.queue,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is ours
-    print(ledger.recover(), flush=True)
-    config = GatewayConfig(upstream, key, policy, max_in_flight=args.max_in_flight)
-    app = create_app(config, ledger)
+    # One gateway per ledger: a second one would release the first one's holds (its students'
+    # requests in flight would then be free). Claimed first, so a refused serve touches nothing.
+    ledger.claim()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so, and without it
     # a small answer waits ~40 ms for the client's delayed ACK (Nagle).
@@ -209,7 +255,18 @@ def _serve(args: argparse.Namespace, ledger: SqliteLedger) -> int:
     except OSError as err:
         print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
               file=sys.stderr)  # fmt: skip
+        sock.close()
         return 2
+    unknown = check_models(upstream, key, args.models) if args.models else None
+    if unknown:
+        print(unknown, file=sys.stderr)
+        sock.close()
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is ours
+    print(ledger.recover(), flush=True)  # only now: this gateway holds the ledger and its port
+    config = GatewayConfig(upstream, key, policy, max_in_flight=args.max_in_flight)
+    app = create_app(config, ledger)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"policy: {policy.describe()}", flush=True)
     print(f"classroom gateway on http://{host}:{sock.getsockname()[1]}/api/v1 "
@@ -245,7 +302,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"revoked {args.name}: the token no longer works")
         elif args.command == "budget":
             ledger.set_budget(args.name, args.usd)
-            print(f"{args.name}'s budget is now ${args.usd:.2f}")
+            print(f"{args.name}'s budget is now ${args.usd:.2f}", end="")
+            now = ledger.student(args.name)
+            if now is not None and now.remaining <= 0 < now.spent + now.reserved:
+                used = f"{usd(now.spent)} spent" + (
+                    f" and {usd(now.reserved)} held for requests under way" if now.reserved else ""
+                )
+                print(f"; {args.name} has {used} already, so can spend nothing more until the "
+                      "budget is raised above that", end="")  # fmt: skip
+            print()
         return 0
     except LedgerError as exc:
         print(f"error: {exc}", file=sys.stderr)

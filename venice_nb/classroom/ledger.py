@@ -36,6 +36,10 @@ class LedgerError(Exception):
     """A refused admin action: one line saying what is wrong and how to fix it."""
 
 
+class LedgerBusy(LedgerError):
+    """Another running gateway serves this ledger (it holds the ledger's lock file)."""
+
+
 class OverBudget(Exception):
     """A reservation that would take a budget below zero; ``message`` names the budget."""
 
@@ -124,7 +128,9 @@ class Ledger(Protocol):
     def add(self, name: str, budget_usd: float) -> str: ...
     def authenticate(self, token: str) -> Student | None: ...
     def reserve(self, name: str, amount: int, class_budget: int | None = None) -> int: ...
-    def settle(self, reservation: int, amount: int, images: int) -> None: ...
+    def settle(
+        self, reservation: int, amount: int, images: int, student: str | None = None
+    ) -> bool: ...
     def release(self, reservation: int) -> None: ...
     def count_refusal(self, name: str) -> None: ...
     def student(self, name: str) -> Student | None: ...
@@ -132,6 +138,7 @@ class Ledger(Protocol):
     def revoke(self, name: str) -> None: ...
     def set_budget(self, name: str, budget_usd: float) -> None: ...
     def open_reservations(self) -> int: ...
+    def committed(self) -> int: ...
     def recover(self) -> Recovery: ...
     def close(self) -> None: ...
 
@@ -190,6 +197,7 @@ class SqliteLedger:
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        self._claim: int | None = None  # the lock file's descriptor while this process serves
 
     def __repr__(self) -> str:
         return f"<SqliteLedger {self.path}>"
@@ -300,21 +308,34 @@ class SqliteLedger:
             )
             return int(cur.lastrowid or 0)
 
-    def settle(self, reservation: int, amount: int, images: int) -> None:
-        """Charge what the answer cost (never more than was reserved) and drop the hold."""
+    def settle(
+        self, reservation: int, amount: int, images: int, student: str | None = None
+    ) -> bool:
+        """Charge what the answer cost (never more than was reserved) and drop the hold; True
+        when the hold was there. A hold that is gone (released under a live gateway) still
+        charges ``student`` the ``amount`` the answer cost: a delivered image is never free.
+        Without ``student`` a missing hold is a LedgerError (settled or released already)."""
         with self._tx() as db:
             row = db.execute(
                 "SELECT student, amount FROM reservations WHERE id = ?", (reservation,)
             ).fetchone()
             if row is None:
-                return  # released already (recovery after a restart): nothing to settle twice
-            name, held = row
-            db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
+                if student is None:
+                    raise LedgerError(
+                        f"reservation {reservation} is not open (settled or released already); "
+                        "nothing was charged"
+                    )
+                name, charge = student, amount
+            else:
+                name, held = row
+                charge = min(amount, held)
+                db.execute("DELETE FROM reservations WHERE id = ?", (reservation,))
             db.execute(
                 "UPDATE students SET spent = spent + ?, images = images + ?, "
                 "requests = requests + 1 WHERE name = ?",
-                (min(amount, held), images, name),
+                (charge, images, name),
             )
+            return row is not None
 
     def release(self, reservation: int) -> None:
         """A failed, refused or abandoned request costs nothing: drop its hold."""
@@ -344,6 +365,53 @@ class SqliteLedger:
             db.execute("DELETE FROM reservations")
         return Recovery(int(count), int(amount))
 
+    def committed(self) -> int:
+        """What the whole class has spent or holds now (for the class budget's remainder)."""
+        with self._lock:
+            (spent,) = self._db.execute("SELECT COALESCE(SUM(spent), 0) FROM students").fetchone()
+            (held,) = self._db.execute(
+                "SELECT COALESCE(SUM(amount), 0) FROM reservations"
+            ).fetchone()
+            return int(spent) + int(held)
+
+    def claim(self) -> None:
+        """Hold this ledger for this process's gateway until ``close`` (or the process ends,
+        even by kill -9): an exclusive lock on ``PATH.lock`` beside it. LedgerBusy, naming the
+        process, when another gateway holds it; then nothing may be recovered."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            _lock_file(fd)
+        except OSError:
+            try:
+                holder = os.read(fd, 64).decode("ascii", "replace").strip()
+            except OSError:  # Windows: the holder's lock covers reading too
+                holder = ""
+            os.close(fd)
+            who = f" (process {holder})" if holder.isdigit() else ""
+            raise LedgerBusy(
+                f"another gateway{who} is serving the ledger {self.path}; stop it first, or give "
+                "this one its own --ledger"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._claim = fd
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._claim is not None:
+                os.close(self._claim)  # the lock goes with the descriptor
+                self._claim = None
+
+
+def _lock_file(fd: int) -> None:
+    """An exclusive, non-blocking lock on the open file ``fd``; OSError when another holds it."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

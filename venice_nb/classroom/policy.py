@@ -2,8 +2,9 @@
 
 A refusal is a ``Refusal`` carrying the status and the live service's error shape
 (``{"error": "..."}``), one line that says what is wrong and what the class allows. The request
-that passes is returned as an ``Outgoing``: the body to forward (JSON with ``safe_mode`` forced on
-unless the teacher allowed otherwise; a multipart body untouched) and what pricing needs to know.
+that passes is returned as an ``Outgoing``: the body to forward (JSON with ``safe_mode`` written in
+unless the teacher allowed otherwise, and a request that turns it off refused; a multipart body
+untouched) and what pricing needs to know.
 """
 
 from __future__ import annotations
@@ -183,14 +184,21 @@ def check(policy: Policy, route: str, raw: bytes, content_type: str) -> Outgoing
     return out
 
 
+def _turns_off(value: Any) -> bool:
+    return value is False or str(value).strip().lower() in ("false", "0", "no", "off")
+
+
 def _force_safe(out: Outgoing, body: dict[str, Any] | None) -> None:
-    """Safe mode on: set in a JSON body; a multipart body that turns it off is refused."""
+    """Safe mode on: a request that turns it off is refused, in the same words whether JSON or
+    multipart (a student who asked for it off is told, not silently given blurred images); a
+    JSON body that leaves it out gets it written in."""
     route = out.route
+    if route in SAFE_MODE_ROUTES and _turns_off(out.fields.get("safe_mode")):
+        raise Refusal(403, "safe mode is on for this class; leave safe_mode out or set it true")
+    if route == "/images/generations" and str(out.fields.get("moderation", "")).lower() == "low":
+        raise Refusal(403, "safe mode is on for this class; leave moderation out or set it auto")
     if body is None:
-        value = str(out.fields.get("safe_mode", "true")).strip().lower()
-        if route in SAFE_MODE_ROUTES and value in ("false", "0", "no"):
-            raise Refusal(403, "safe mode is on for this class; leave safe_mode out or set it true")
-        return
+        return  # multipart: the service's default is safe mode on
     if route in SAFE_MODE_ROUTES:
         body["safe_mode"] = True
     elif route == "/images/generations":

@@ -35,8 +35,15 @@ class Price:
         """What to reserve: the surcharge included when it may apply."""
         return self.base + self.enhance
 
-    def settled(self, enhanced: bool) -> int:
-        return self.base + (self.enhance if enhanced else 0)
+    def settled(self, enhanced: bool, refused: int = 0) -> int:
+        """What the answer costs: the images delivered (``refused`` variants the content policy
+        left out are not billed, venice-api.md 0b.15) and the surcharge when it applied."""
+        return self.base * self.delivered(refused) // self.images + (
+            self.enhance if enhanced else 0
+        )
+
+    def delivered(self, refused: int) -> int:
+        return max(0, self.images - refused)
 
 
 def _count(value: object, default: int = 1) -> int:

@@ -8,6 +8,8 @@ the footer under each result shows what the student has left. Light: no extra ne
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +22,34 @@ from ..urls import check_base_url, redact_url
 USAGE = (
     "usage: %venice classroom URL   (the address your teacher gave, e.g. https://class.example.org)"
 )
+
+
+@dataclass
+class _Connection:
+    """What ``%venice classroom`` changed, so ``%venice logout`` can put it back."""
+
+    magics: weakref.ref[Any]
+    url: str
+    backend: Any
+    base_url: Any
+
+
+# session -> what its last %venice classroom set (weak: a dropped session takes its entry along)
+_CONNECTIONS: weakref.WeakKeyDictionary[Any, _Connection] = weakref.WeakKeyDictionary()
+
+
+def disconnect(session: Any) -> str | None:
+    """Undo what ``%venice classroom`` set on ``session`` (the base URL and backend, back to what
+    they were, unless changed since): the line saying so, or None when no gateway was set."""
+    conn = _CONNECTIONS.pop(session, None)
+    magics = conn.magics() if conn is not None else None
+    if conn is None or magics is None or str(magics.base_url or "") != conn.url:
+        return None  # never connected, or the base URL was set elsewhere since: leave it
+    magics.base_url = conn.base_url
+    if magics.backend == "venice":
+        magics.backend = conn.backend
+    where = session.describe()["effective_base_url"]
+    return f"cells no longer use the classroom gateway at {redact_url(conn.url)} (back to {where})"
 
 
 def gateway_url(text: str) -> str:
@@ -61,6 +91,9 @@ def connect(magics: Any, line: str) -> None:
     except ConfigurationError as exc:
         raise UsageError(exc.one_line().replace("API key", "token")) from None
     before = (magics.backend, magics.base_url)
+    earlier = _CONNECTIONS.get(session)
+    if earlier is not None and str(magics.base_url or "") == earlier.url:
+        before = (earlier.backend, earlier.base_url)  # a second gateway: logout goes back further
     magics.backend = "venice"  # traits: session.configure checks and applies them
     magics.base_url = url
     session.login(secret.get())
@@ -73,6 +106,7 @@ def connect(magics: Any, line: str) -> None:
         raise UsageError(
             f"the classroom gateway at {redact_url(url)} did not accept the token: {exc.one_line()}"
         ) from None
+    _CONNECTIONS[session] = _Connection(weakref.ref(magics), url, *before)
     print(
         f"connected to the classroom gateway at {redact_url(url)} (token {session.masked_key}); "
         "cells now generate there, and the line under each result shows your budget left"
