@@ -155,3 +155,20 @@ def test_search_replace_merges_repeats_and_keeps_quoted_commas():
 
 def test_prompt_row_shows_as_its_prompt():
     assert str(PromptRow("a cat", (("seed", 1),), 0)) == "a cat"
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [("--seed 9,10,11", "--seed is swept, and the rows of 'dicts' carry their own seed"),
+     ("--model z-image-turbo,flux-2-pro", "--model is swept, and the rows of 'dicts' carry")],
+)  # fmt: skip
+def test_a_row_field_that_is_also_swept_is_refused_before_sending(ip, server, line, words):
+    """The row's seed used to win over the swept one: each prompt paid once per swept value, for
+    the same image, labelled with seeds it did not have."""
+    ip.user_ns["dicts"] = [
+        {"prompt": "a fox", "seed": 1, "model": "z-image-turbo"},
+        {"prompt": "an owl", "seed": 2, "model": "z-image-turbo"},
+    ]
+    with pytest.raises(UsageError, match=words):
+        cell(ip, f"--prompts dicts {line} --no-cache", "{prompt}")
+    assert prompts_sent(server) == []

@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import ValidationError
 from .operations.generate import GenerateRequest
-from .parse import interpolate, option_order
+from .parse import flag, interpolate, option_order
 
 MAX_BATCH = (
     10_000  # requests in one batch (a sweep without a batch stays at parse.MAX_SWEEP_VALUES)
@@ -279,8 +279,19 @@ def add_prompt_axes(
         rows = load_prompts(prompts, namespace)
         if namespace is not None:
             rows = [PromptRow(interpolate(r.prompt, namespace), r.fields, r.index) for r in rows]
+        swept = sorted(({name for name, _ in plan.axes} | set(new)) - {"prompt"})
+        carried = {name for row in rows for name, _ in row.fields}
+        clash = [name for name in swept if name in carried]
+        if clash:
+            shown = prompts if isinstance(prompts, str) else "the list"
+            option = "--negative-sr" if clash[0] == "negative_prompt" else flag(clash[0])
+            raise ValidationError(
+                f"{option} is swept, and the rows of {shown!r} carry their own {clash[0]}: "
+                "drop one of the two (each row would be paid once per swept value)"
+            )
         new["prompt"] = rows
         plan.templates["prompt"] = (template, PROMPT_SLOT)
+        plan.source = str(prompts) if isinstance(prompts, (str, os.PathLike)) else "a list"
         plan.limit = MAX_BATCH
         if template != PROMPT_SLOT:
             plan.title = f"prompt: {template}"
