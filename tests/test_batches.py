@@ -441,6 +441,9 @@ def test_a_full_disk_mid_batch_stops_in_one_line_and_keeps_what_landed(
     monkeypatch.undo()
     run_text = result._repr_mimebundle_()["text/plain"]
     assert "3/20 done" in run_text
+    server.reset_counters()
+    again = venice_nb.batch(PROMPTS[:20], save=tmp_path, **SMALL, display=False)
+    assert len(again.done) == 20 and server.generate_count == 16  # the 4th, saved, not resent
 
 
 def test_stop_binds_what_landed_to_o_and_the_exception_carries_it(ip, server, tmp_path):

@@ -60,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
 LIVE_TILES = 24  # thumbnails shown while running (the whole gallery once it ends)
 BYTES_PER_PIXEL = 0.6  # a generous guess at an image's size on disk, for the free-space check
 MIN_IMAGE_BYTES = 256 * 1024
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 class BatchCancelled(KeyboardInterrupt):
@@ -183,6 +184,7 @@ class BatchRun:
         check_save_target(self.directory, "the batch directory")
         self.manifest.load()
         self.manifest.check_writable()
+        recovered = self._adopt_landed()
         self.pending = [i for i, key in enumerate(self.keys) if not self.manifest.done(key)]
         checked = preflight(
             self.session,
@@ -206,6 +208,11 @@ class BatchRun:
         self._costs = dict(zip(self.pending, costs, strict=True))
         self._cached = dict(zip(self.pending, checked.cached, strict=True))
         self.to_spend_usd = sum(c for c, hit in zip(costs, checked.cached, strict=True) if not hit)
+        if recovered:
+            checked.notes.append(
+                f"{recovered} image{'s' if recovered != 1 else ''} on disk had no manifest row "
+                "(its write was cut short, e.g. by a full disk): recorded now, not sent again"
+            )
         if self.merged:
             checked.notes.append(
                 f"{self.merged} identical request{'s' if self.merged != 1 else ''} merged (same "
@@ -223,6 +230,29 @@ class BatchRun:
                 f"{self.directory} (not sent again); {len(self.pending)} to send"
             )
         return checked
+
+    def _adopt_landed(self) -> int:
+        """Images this batch saved (``NNNN-<key>``) whose manifest row was never written (the
+        disk filled between the image and its row): paid for, so recorded as done, not resent."""
+        if not self.directory.is_dir():
+            return 0
+        found: dict[str, list[Path]] = {}
+        for path in self.directory.iterdir():
+            if path.suffix.lower() in IMAGE_SUFFIXES and "-" in path.stem:
+                found.setdefault(path.stem.split("-")[1][:8], []).append(path)
+        adopted = []
+        for index, key in enumerate(self.keys):
+            paths = sorted(found.get(key[:8], []))
+            if paths and not self.manifest.done(key):
+                adopted.append(
+                    self._row(
+                        index, self.jobs[index].request, "done",
+                        files=[p.name for p in paths], recovered=True,
+                    )
+                )  # fmt: skip
+        if adopted:
+            self.manifest.update(adopted)
+        return len(adopted)
 
     # ---- running -------------------------------------------------------------------------------
 
