@@ -45,9 +45,8 @@ from .jobs import Job
 from .manifest import Manifest, request_key
 from .network import in_round
 from .operations.generate import GenerateRequest
-from .parse import interpolate
 from .preflight import check_save_target, preflight
-from .prompts import load_prompts
+from .prompts import fill_row, load_prompts
 from .pyargs import check_types, field_types
 from .run import StatusLine
 from .session import get_session
@@ -632,10 +631,11 @@ def batch(
             f"batch(): prompts is a string but no file {str(prompts)!r}; give a list of prompts "
             "(batch(['a fox', 'an owl'], ...)) or the path of a .txt/.csv file"
         )
-    rows = load_prompts(prompts)
+    notes: list[str] = []
+    rows = load_prompts(prompts, notes=notes)
     jobs = []
     for row in rows:
-        prompt = interpolate(row.prompt, namespace) if namespace else row.prompt
+        prompt = fill_row(row, namespace, prompts).prompt if namespace else row.prompt
         fields = {**request_fields, **dict(row.fields), "prompt": prompt}
         jobs.append(Job(session.build_request(**fields), {"prompt": row}))
     source = (
@@ -655,7 +655,7 @@ def batch(
         from .display.html import notice_html
         from .run import show
 
-        for note in checked.notes:
+        for note in notes + checked.notes:
             show(notice_html(note), note)
     return run.run(display=display, keep_gallery=True)
 
