@@ -492,3 +492,60 @@ def test_save_of_the_wrong_type_names_the_parameter(ip, server):
     with pytest.raises(TypeError, match="batch\\(\\): save must be a folder path"):
         venice_nb.batch(["a kite"], save=123)
     assert server.generate_count == 0
+
+
+def test_retry_failed_says_what_it_sent_and_updates_sent(ip, server, tmp_path, capsys):
+    config(ip, max_retries=0)
+    server.inject("500", count=1)
+    result = venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL, concurrency=1)
+    assert len(result.failed) == 1
+    capsys.readouterr()
+    result.retry_failed()
+    assert result.sent == 1 and "retry_failed: 1 sent; 3/3 done" in capsys.readouterr().out
+    result.retry_failed()
+    assert "nothing sent" in capsys.readouterr().out
+
+
+def test_the_local_preview_line_does_not_call_its_prices_spent(ip, server, tmp_path):
+    from venice_nb.batches import BatchRun
+    from venice_nb.jobs import Job
+
+    session = get_session()
+    run = BatchRun(session, [Job(session.build_request(prompt="a kite", **SMALL), {})], tmp_path)
+    run.prepare()
+    run.run(display=False)
+    text = run.progress_text(final=True)
+    if getattr(session, "backend", None) == "local":
+        assert "at the service's prices; nothing is charged on the local preview" in text
+    assert "spent (local preview" not in text
+
+
+def test_the_eta_counts_down_between_answers(ip, server, tmp_path):
+    from venice_nb.batches import BatchRun
+    from venice_nb.jobs import Job
+
+    session = get_session()
+    jobs = [Job(session.build_request(prompt=p, **SMALL), {}) for p in PROMPTS[:4]]
+    run = BatchRun(session, jobs, tmp_path)
+    run.prepare()
+    run._started = time.perf_counter() - 10
+    run.landed = 1
+    first = run.eta_s()
+    run._eta = (run._eta[0], run._eta[1], run._eta[2] - 2)  # two seconds later, no answer
+    assert first is not None and run.eta_s() == pytest.approx(first - 2, abs=0.1)
+
+
+def test_batch_contact_sheet_labels_carry_the_swept_values_and_failed_tiles(ip, server, tmp_path):
+    config(ip, max_retries=0)
+    server.inject("500", count=1)
+    result, _ = cell(
+        ip, f"-m z-image-turbo -W 256 -H 256 -s 1:3 --batch {tmp_path / 'b'}", "a kite"
+    )
+    page = result.contact_sheet(tmp_path / "sheet.html").read_text()
+    assert "(seed=2)" in page and "(seed=3)" in page
+    assert page.count("failed") >= 1 and page.count("<figure>") == 3
+    sweep, _ = cell(ip, "-m z-image-turbo -W 256 -H 256 -s 1,2", "a kite")
+    server.inject("500", count=1)
+    sweep, _ = cell(ip, "-m z-image-turbo -W 256 -H 256 -s 4,5 --no-cache", "a kite")
+    grid = sweep.contact_sheet(tmp_path / "grid.html").read_text()
+    assert grid.count("<figure>") == 2 and "failed" in grid

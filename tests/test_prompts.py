@@ -202,3 +202,10 @@ def test_an_undefined_name_in_a_listed_prompt_names_the_row(ip, server):
     with pytest.raises(UsageError, match="in prompt 2 of 'ps'"):
         cell(ip, "-m z-image-turbo --prompts ps", "{prompt}")
     assert prompts_sent(server) == []
+
+
+def test_prompt_sr_says_when_it_merges_a_repeat(ip, server):
+    _, cap = cell(ip, '-m z-image-turbo -s 3 --prompt-sr "dusk,dusk,dawn"', "a road at dusk")
+    notes = " ".join(o.data["text/plain"] for o in cap.outputs)
+    assert "--prompt-sr: repeated values merged (dusk x2); 2 values left" in notes
+    assert len(prompts_sent(server)) == 2

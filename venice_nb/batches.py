@@ -151,6 +151,7 @@ class BatchRun:
         self._stop_reason: str | None = None
         self._costs: dict[int, float] = {}
         self._cached: dict[int, bool] = {}
+        self._eta: tuple[int, float, float] | None = None  # (left, seconds, when estimated)
 
     def _merge_identical(self, jobs: list[Job]) -> list[Job]:
         """Identical requests with a seed are the same image: each is sent (paid) once. Without
@@ -463,10 +464,19 @@ class BatchRun:
         return sum(1 for r in rows if r.get("status") == "done") / max(1, len(self.keys))
 
     def eta_s(self) -> float | None:
-        """Seconds left: the pace seen so far, and no faster than the key's rate limit allows."""
+        """Seconds left: the pace seen so far, and no faster than the key's rate limit allows;
+        estimated at each answer and counted down between answers."""
         left = len(self.pending) - self.landed - self.failed_now
         if left <= 0:
             return 0.0
+        now = time.perf_counter()
+        if self._eta is not None and self._eta[0] == left:
+            return max(0.0, self._eta[1] - (now - self._eta[2]))
+        estimate = self._estimate(left)
+        self._eta = None if estimate is None else (left, estimate, now)
+        return estimate
+
+    def _estimate(self, left: int) -> float | None:
         elapsed = time.perf_counter() - self._started
         seen = left * elapsed / self.landed if self.landed else None
         pace = self.session.client().gate.pace() if hasattr(self.session, "client") else None
@@ -492,7 +502,10 @@ class BatchRun:
         if not final:
             money += f", ~${self.to_spend_usd:.2f} still to spend"
         if getattr(self.session, "backend", None) == "local":
-            money += " (local preview: nothing is charged)"
+            money = money.replace(" spent", " at the service's prices").replace(
+                "still to spend", "still to come"
+            )
+            money += "; nothing is charged on the local preview"
         parts.append(money)
         parts.append(f"{images} images in {self.directory}")
         if self._stop_reason:
@@ -535,11 +548,12 @@ def _send_again(
     route: str,
     title: str | None,
     session: VeniceSession | None = None,
-) -> None:
-    """``BatchResult.retry_failed``: the same batch again, which sends only what is not done."""
+) -> int:
+    """``BatchResult.retry_failed``: the same batch again, which sends only what is not done;
+    how many requests it sent."""
     run = BatchRun(session or default, jobs, directory, route=route, title=title)
     run.prepare()
-    run.run(display=False)
+    return run.run(display=False).sent
 
 
 class _Status:

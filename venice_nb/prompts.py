@@ -274,6 +274,18 @@ def _read_file(path: Path, ignored: dict[str, str]) -> list[PromptRow]:
 # ---- a cell's prompt axes ------------------------------------------------------------------------
 
 
+def _note_merged(plan: Any, option: str, text: str, kept: list[str]) -> None:
+    """A note when a search/replace list repeats a value (each is requested once), as the
+    numeric sweeps say it (``parse.merge_duplicates``)."""
+    given = split_values(text)
+    if len(given) == len(kept):
+        return
+    shown = ", ".join(f"{v} x{given.count(v)}" for v in kept if given.count(v) > 1)
+    plan.notes.append(
+        f"{option}: repeated values merged ({shown}); {len(kept)} values left, each requested once"
+    )
+
+
 def fill_row(row: PromptRow, namespace: Mapping[str, Any], source: Any) -> PromptRow:
     """``{name}`` in a listed prompt filled from ``namespace``; a mistake names the row."""
     try:
@@ -308,12 +320,14 @@ def add_prompt_axes(
     if prompt_sr is not None:
         template = plan.fields.get("prompt") or ""
         values = search_replace("--prompt-sr", prompt_sr, template, "prompt")
+        _note_merged(plan, "--prompt-sr", prompt_sr, values)
         new["prompt"] = values
         plan.templates["prompt"] = (template, values[0])
         plan.title = f"prompt: {template}"
     if negative_sr is not None:
         template = plan.fields.get("negative_prompt") or ""
         values = search_replace("--negative-sr", negative_sr, template, "negative prompt")
+        _note_merged(plan, "--negative-sr", negative_sr, values)
         new["negative_prompt"] = values
         plan.templates["negative_prompt"] = (template, values[0])
         plan.title = (plan.title + " · " if plan.title else "") + f"negative: {template}"
