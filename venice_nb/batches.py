@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .batch_result import THUMB_PX, BatchResult, gallery_html
+from .display.html import notice_html
 from .errors import (
     APIConnectionError,
     CancelledError,
@@ -48,7 +49,7 @@ from .operations.generate import GenerateRequest
 from .preflight import check_save_target, preflight
 from .prompts import fill_row, load_prompts
 from .pyargs import check_types, field_types
-from .run import StatusLine
+from .run import StatusLine, show
 from .session import get_session
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -666,9 +667,6 @@ def batch(
     if display is None:
         display = namespace is not None and bool(namespace)
     if display:
-        from .display.html import notice_html
-        from .run import show
-
         for note in notes + checked.notes:
             show(notice_html(note), note)
     return run.run(display=display, keep_gallery=True)
