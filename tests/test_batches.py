@@ -410,6 +410,7 @@ def test_a_dead_server_stops_the_batch_quickly_and_leaves_the_rest_pending(ip, s
     assert len([r for r in recorded if r["status"] == "done"]) >= 2
     assert len([r for r in recorded if r["status"] == "failed"]) <= 3
     assert len([r for r in result.rows if r["status"] == "pending"]) > 30
+    assert "stopped: the server is not answering" in result._repr_mimebundle_()["text/plain"]
     assert doomed.generate_count < 10
     with doomed:  # the server is back: the same batch sends only the rest
         config(ip, base_url=doomed.base_url)
@@ -440,7 +441,8 @@ def test_a_full_disk_mid_batch_stops_in_one_line_and_keeps_what_landed(
     assert len(sent(server)) <= 5
     monkeypatch.undo()
     run_text = result._repr_mimebundle_()["text/plain"]
-    assert "3/20 done" in run_text
+    assert "3/20 done" in run_text and "stopped: could not record: the disk is full" in run_text
+    assert "run the batch again to send the rest" in run_text
     server.reset_counters()
     again = venice_nb.batch(PROMPTS[:20], save=tmp_path, **SMALL, display=False)
     assert len(again.done) == 20 and server.generate_count == 16  # the 4th, saved, not resent

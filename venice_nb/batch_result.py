@@ -120,6 +120,7 @@ class BatchResult:
     title: str | None = None
     sent: int = 0  # requests sent by the run that made this result
     wall_ms: float = 0.0
+    stopped: str | None = None  # why the run stopped early (a dead server, a full disk)
 
     @property
     def images(self) -> BatchImages:
@@ -180,7 +181,7 @@ class BatchResult:
         lines = [
             f"{len(self.done)}/{len(self.rows)} done, {len(self.images)} images in "
             f"{self.directory} (manifest: {self.manifest.name}); {self.sent} sent by this run, "
-            f"${self.cost_usd:.2f} in all"
+            f"${self.cost_usd:.2f} in all" + (f"; stopped: {self.stopped}" if self.stopped else "")
         ]
         listed = "".join(
             f"<li>#{r.get('index', 0) + 1} {html.escape(str(r.get('prompt'))[:60])}: "

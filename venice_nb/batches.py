@@ -538,6 +538,7 @@ class BatchRun:
             route=self.route,
             title=self.title,
             sent=self.sent,
+            stopped=self._stop_reason,
             wall_ms=(time.perf_counter() - self._started) * 1000 if self._started else 0.0,
         )
 
