@@ -18,7 +18,7 @@ from magics_harness import KEY_FRAGMENT, cell, config, fresh_shell
 import venice_nb
 from venice_nb.batch_result import BatchResult
 from venice_nb.batches import BatchCancelled
-from venice_nb.errors import ValidationError
+from venice_nb.errors import ValidationError, VeniceError
 from venice_nb.result import SweepResult
 from venice_nb.session import get_session
 
@@ -352,3 +352,202 @@ def test_a_refused_batch_leaves_no_directory_behind(ip, server, tmp_path):
     with pytest.raises(UsageError, match="add --yes"):
         cell(ip, f"-m z-image-turbo --prompts boats --batch {tmp_path / 'new' / 'dir'}", "{prompt}")
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- audit fixes: folder, breaker, disk, merges, Stop, the gallery, the cost guard ---------------
+
+
+def test_the_default_folder_survives_a_prompt_added_so_only_it_is_sent(ip, server, tmp_path):
+    """The default folder was named by every request: one prompt added or fixed re-paid all."""
+    config(ip, save_dir=str(tmp_path), batch_threshold=3)
+    ip.user_ns["boats"] = PROMPTS[:4]
+    first, cap = cell(ip, "-m z-image-turbo -W 256 -H 256 --prompts boats", "{prompt}, ink")
+    notes = " ".join(o.data["text/plain"] for o in cap.outputs)
+    assert f"batch folder: {first.directory}" in notes
+    assert "more than VeniceMagics.batch_threshold (3): running as a resumable batch" in notes
+    ip.user_ns["boats"] = [*PROMPTS[:4], "a paper kite"]
+    server.reset_counters()
+    again, _ = cell(ip, "-m z-image-turbo -W 256 -H 256 --prompts boats", "{prompt}, ink")
+    assert again.directory == first.directory and server.generate_count == 1
+    assert len(again.done) == 5
+    server.reset_counters()
+    py = venice_nb.batch(PROMPTS[:2], **SMALL, display=False)
+    more = venice_nb.batch(PROMPTS[:3], **SMALL, display=False)
+    assert more.directory == py.directory and server.generate_count == 3
+
+
+def test_batch_and_save_naming_two_folders_is_refused(ip, server, tmp_path):
+    with pytest.raises(UsageError, match="drop --save"):
+        cell(ip, f"-m z-image-turbo -s 1:3 --batch {tmp_path / 'a'} --save {tmp_path / 'b'}", "x")
+    assert server.generate_count == 0 and not any(tmp_path.iterdir())
+
+
+def test_identical_requests_with_a_seed_are_paid_once(ip, server, tmp_path):
+    result = venice_nb.batch(["a fox"] * 3 + ["an owl"], save=tmp_path, **SMALL, seed=1)
+    assert len(sent(server)) == 2 and len(result.done) == 2
+
+
+@pytest.mark.slow
+def test_a_dead_server_stops_the_batch_quickly_and_leaves_the_rest_pending(ip, server, tmp_path):
+    """The breaker (network.in_round) stops a batch as a whole, as it does a sweep: each row
+    used to wait out its own retries (80 prompts: 122 s, 59 rows failed)."""
+    from venice_nb.server import LocalServer
+
+    doomed = LocalServer(auth=False, latency=0.05).start()
+
+    def kill_after_two():
+        path = tmp_path / "manifest.jsonl"
+        while not path.exists() or len(path.read_text().splitlines()) < 2:
+            time.sleep(0.01)
+        doomed.stop()
+
+    threading.Thread(target=kill_after_two, daemon=True).start()
+    config(ip, base_url=doomed.base_url, max_retries=4, concurrency=2)
+    started = time.monotonic()
+    result = venice_nb.batch(PROMPTS, save=tmp_path, **SMALL, display=False)
+    assert time.monotonic() - started < 15
+    recorded = rows(tmp_path / "manifest.jsonl")
+    assert len([r for r in recorded if r["status"] == "done"]) >= 2
+    assert len([r for r in recorded if r["status"] == "failed"]) <= 3
+    assert len([r for r in result.rows if r["status"] == "pending"]) > 30
+    assert "stopped: the server is not answering" in result._repr_mimebundle_()["text/plain"]
+    assert doomed.generate_count < 10
+    with doomed:  # the server is back: the same batch sends only the rest
+        config(ip, base_url=doomed.base_url)
+        again = venice_nb.batch(PROMPTS, save=tmp_path, **SMALL, display=False)
+    assert len(again.done) == 40 and again.sent == 40 - len(result.done)
+
+
+def test_a_full_disk_mid_batch_stops_in_one_line_and_keeps_what_landed(
+    ip, server, tmp_path, monkeypatch
+):
+    """The manifest write failing (ENOSPC) was re-raised as a bug, a chained traceback."""
+    import errno
+
+    from venice_nb.manifest import Manifest
+
+    real = Manifest.update
+    calls = []
+
+    def update(self, new_rows):
+        calls.append(1)
+        if len(calls) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, new_rows)
+
+    monkeypatch.setattr(Manifest, "update", update)
+    result = venice_nb.batch(PROMPTS[:20], save=tmp_path, **SMALL, concurrency=1, display=False)
+    assert len(rows(tmp_path / "manifest.jsonl")) == 3
+    assert len(sent(server)) <= 5
+    monkeypatch.undo()
+    run_text = result._repr_mimebundle_()["text/plain"]
+    assert "3/20 done" in run_text and "stopped: could not record: the disk is full" in run_text
+    assert "run the batch again to send the rest" in run_text
+    server.reset_counters()
+    again = venice_nb.batch(PROMPTS[:20], save=tmp_path, **SMALL, display=False)
+    assert len(again.done) == 20 and server.generate_count == 16  # the 4th, saved, not resent
+
+
+def test_stop_binds_what_landed_to_o_and_the_exception_carries_it(ip, server, tmp_path):
+    server.latency = 0.05
+    ip.user_ns["boats"] = PROMPTS
+
+    def interrupt_when_some_landed():
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            path = tmp_path / "manifest.jsonl"
+            if path.exists() and len(path.read_text().splitlines()) >= 3:
+                _thread.interrupt_main()
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=interrupt_when_some_landed, daemon=True).start()
+    with pytest.raises(BatchCancelled) as stop:
+        cell(
+            ip,
+            f"-m z-image-turbo -W 256 -H 256 --prompts boats --batch {tmp_path} -o res",
+            "{prompt}",
+        )
+    assert isinstance(stop.value.partial, BatchResult) and ip.user_ns["res"] is stop.value.partial
+    assert len(stop.value.partial.done) >= 3 and len(stop.value.partial.rows) == 40
+
+
+def test_a_python_batch_keeps_its_gallery_in_the_saved_output(ip, server, tmp_path):
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as cap:
+        venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL, display=True)
+    last = [o.data.get("text/html", "") for o in cap.outputs][-1]
+    assert last.count("<img") == 3
+
+
+def test_the_cost_guard_applies_from_python_and_yes_confirms(ip, server, tmp_path):
+    config(ip, cost_limit_usd=0.05)
+    with pytest.raises(VeniceError, match="pass yes=True to run it") as refused:
+        venice_nb.batch(PROMPTS, save=tmp_path, **SMALL)
+    assert "\n" not in refused.value.one_line() and server.generate_count == 0
+    result = venice_nb.batch(PROMPTS[:2], save=tmp_path, **SMALL, yes=True)
+    assert len(result.done) == 2
+
+
+def test_save_of_the_wrong_type_names_the_parameter(ip, server):
+    with pytest.raises(TypeError, match="batch\\(\\): save must be a folder path"):
+        venice_nb.batch(["a kite"], save=123)
+    assert server.generate_count == 0
+
+
+def test_retry_failed_says_what_it_sent_and_updates_sent(ip, server, tmp_path, capsys):
+    config(ip, max_retries=0)
+    server.inject("500", count=1)
+    result = venice_nb.batch(PROMPTS[:3], save=tmp_path, **SMALL, concurrency=1)
+    assert len(result.failed) == 1
+    capsys.readouterr()
+    result.retry_failed()
+    assert result.sent == 1 and "retry_failed: 1 sent; 3/3 done" in capsys.readouterr().out
+    result.retry_failed()
+    assert "nothing sent" in capsys.readouterr().out
+
+
+def test_the_local_preview_line_does_not_call_its_prices_spent(ip, server, tmp_path):
+    from venice_nb.batches import BatchRun
+    from venice_nb.jobs import Job
+
+    session = get_session()
+    run = BatchRun(session, [Job(session.build_request(prompt="a kite", **SMALL), {})], tmp_path)
+    run.prepare()
+    run.run(display=False)
+    text = run.progress_text(final=True)
+    if getattr(session, "backend", None) == "local":
+        assert "at the service's prices; nothing is charged on the local preview" in text
+    assert "spent (local preview" not in text
+
+
+def test_the_eta_counts_down_between_answers(ip, server, tmp_path):
+    from venice_nb.batches import BatchRun
+    from venice_nb.jobs import Job
+
+    session = get_session()
+    jobs = [Job(session.build_request(prompt=p, **SMALL), {}) for p in PROMPTS[:4]]
+    run = BatchRun(session, jobs, tmp_path)
+    run.prepare()
+    run._started = time.perf_counter() - 10
+    run.landed = 1
+    first = run.eta_s()
+    run._eta = (run._eta[0], run._eta[1], run._eta[2] - 2)  # two seconds later, no answer
+    assert first is not None and run.eta_s() == pytest.approx(first - 2, abs=0.1)
+
+
+def test_batch_contact_sheet_labels_carry_the_swept_values_and_failed_tiles(ip, server, tmp_path):
+    config(ip, max_retries=0)
+    server.inject("500", count=1)
+    result, _ = cell(
+        ip, f"-m z-image-turbo -W 256 -H 256 -s 1:3 --batch {tmp_path / 'b'}", "a kite"
+    )
+    page = result.contact_sheet(tmp_path / "sheet.html").read_text()
+    assert "(seed=2)" in page and "(seed=3)" in page
+    assert page.count("failed") >= 1 and page.count("<figure>") == 3
+    sweep, _ = cell(ip, "-m z-image-turbo -W 256 -H 256 -s 1,2", "a kite")
+    server.inject("500", count=1)
+    sweep, _ = cell(ip, "-m z-image-turbo -W 256 -H 256 -s 4,5 --no-cache", "a kite")
+    grid = sweep.contact_sheet(tmp_path / "grid.html").read_text()
+    assert grid.count("<figure>") == 2 and "failed" in grid

@@ -47,7 +47,8 @@ HTML_IMAGES = {
     "image-toolbox.ipynb": 8,
     "classroom.ipynb": 3,  # one generation per student through the gateway
     # search/replace 4 + text file 4 + CSV 3 + batch 60 + the same batch again 60 + resumed 40
-    "prompt-batches.ipynb": 171,
+    # (its progress line keeps its gallery, as a bound Python batch must) + `night` shown 40
+    "prompt-batches.ipynb": 211,
 }
 MARKER_KEY = "vnc-marker-key-must-never-leak-7f3a"
 DEAD_PROXY = "http://127.0.0.1:9"  # discard port: nothing listens, a proxied request fails fast

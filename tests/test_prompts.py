@@ -139,7 +139,6 @@ def test_load_prompts_duck_types_series_and_frames():
         ([], "empty"),
         ([1, 2], "not text"),
         (42, "got int"),
-        ([{"prompt": "a", "colour": "red"}], "unknown column 'colour'"),
         ([{"prompt": "a", "seed": "x"}], "seed takes a whole number"),
         ([{"prompt": "a", "size": "big"}], "WIDTHxHEIGHT"),
     ],
@@ -155,3 +154,58 @@ def test_search_replace_merges_repeats_and_keeps_quoted_commas():
 
 def test_prompt_row_shows_as_its_prompt():
     assert str(PromptRow("a cat", (("seed", 1),), 0)) == "a cat"
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [("--seed 9,10,11", "--seed is swept, and the rows of 'dicts' carry their own seed"),
+     ("--model z-image-turbo,flux-2-pro", "--model is swept, and the rows of 'dicts' carry")],
+)  # fmt: skip
+def test_a_row_field_that_is_also_swept_is_refused_before_sending(ip, server, line, words):
+    """The row's seed used to win over the swept one: each prompt paid once per swept value, for
+    the same image, labelled with seeds it did not have."""
+    ip.user_ns["dicts"] = [
+        {"prompt": "a fox", "seed": 1, "model": "z-image-turbo"},
+        {"prompt": "an owl", "seed": 2, "model": "z-image-turbo"},
+    ]
+    with pytest.raises(UsageError, match=words):
+        cell(ip, f"--prompts dicts {line} --no-cache", "{prompt}")
+    assert prompts_sent(server) == []
+
+
+def test_a_column_that_is_no_request_field_is_ignored_with_one_note():
+    notes: list[str] = []
+    rows = load_prompts([{"prompt": "a", "note": "x"}, {"prompt": "b", "seed": 2}], notes=notes)
+    assert [r.prompt for r in rows] == ["a", "b"] and rows[1].fields == (("seed", 2),)
+    assert len(notes) == 1 and "column 'note' ignored: not a request field" in notes[0]
+
+
+@pytest.mark.parametrize("name", ["prompts.json", "prompts.yaml"])
+def test_a_prompts_file_of_another_kind_is_refused_before_sending(ip, server, tmp_path, name):
+    """A .json array used to be read line by line: two garbage prompts, paid."""
+    (tmp_path / name).write_text('["a fox",\n "an owl"]\n')
+    with pytest.raises(UsageError, match=r"is not read as prompts; give a \.txt file"):
+        cell(ip, f"-m z-image-turbo --prompts {tmp_path / name}", "{prompt}")
+    assert prompts_sent(server) == []
+    (tmp_path / "plain").write_text("a fox\nan owl\n")
+    assert [r.prompt for r in load_prompts(tmp_path / "plain")] == ["a fox", "an owl"]
+
+
+def test_an_expression_for_prompts_says_to_give_a_variable_name(ip, server):
+    with pytest.raises(UsageError, match="give the name of a variable"):
+        cell(ip, "-m z-image-turbo --prompts df['prompt']", "{prompt}")
+    assert prompts_sent(server) == []
+
+
+def test_an_undefined_name_in_a_listed_prompt_names_the_row(ip, server):
+    ip.user_ns["ps"] = ["a fox", "an owl in {wheree}"]
+    with pytest.raises(UsageError, match="in prompt 2 of 'ps'"):
+        cell(ip, "-m z-image-turbo --prompts ps", "{prompt}")
+    assert prompts_sent(server) == []
+
+
+def test_prompt_sr_says_when_it_merges_a_repeat(ip, server):
+    _, cap = cell(ip, '-m z-image-turbo -s 3 --prompt-sr "dusk,dusk,dawn"', "a road at dusk")
+    notes = " ".join(o.data["text/plain"] for o in cap.outputs)
+    assert "--prompt-sr: repeated values merged (dusk x2); 2 values left" in notes
+    assert len(prompts_sent(server)) == 2

@@ -57,6 +57,16 @@ def gallery_html(
     return f'<div class="venice-nb-batch" style="display:flex;flex-wrap:wrap;max-width:100%">{"".join(tiles)}</div>'
 
 
+def _varying(rows: list[dict[str, Any]]) -> list[str]:
+    """The request fields (seed included) whose values differ between rows: a tile's label."""
+    seen: dict[str, set[str]] = {}
+    for row in rows:
+        values = {**(row.get("params") or {}), "seed": row.get("seed")}
+        for name, value in values.items():
+            seen.setdefault(name, set()).add(repr(value))
+    return [name for name, values in seen.items() if len(values) > 1 and name != "prompt"]
+
+
 class BatchImages(Sequence["GeneratedImage"]):
     """The batch's images, read from disk when asked for (never all in memory at once)."""
 
@@ -104,12 +114,13 @@ class BatchResult:
     manifest: Path
     rows: list[dict[str, Any]]
     keys: list[str] = field(default_factory=list, repr=False)  # this batch's rows, in order
-    rerun: Callable[[Any], None] | None = field(default=None, repr=False)  # sends what is not done
+    rerun: Callable[[Any], Any] | None = field(default=None, repr=False)  # sends what is not done
     maker: Any = field(default=None, repr=False, compare=False)  # the session that ran it
     route: str = "generate"
     title: str | None = None
     sent: int = 0  # requests sent by the run that made this result
     wall_ms: float = 0.0
+    stopped: str | None = None  # why the run stopped early (a dead server, a full disk)
 
     @property
     def images(self) -> BatchImages:
@@ -131,24 +142,38 @@ class BatchResult:
         """Send the failed rows again (only those: the manifest holds the rest as done) through
         the batch that made this result, and return the batch as it is then."""
         if not self.failed:
+            print("retry_failed: no failed row, nothing sent")  # a word, not silence
             return self
         if self.rerun is None:
             raise ValidationError("this batch result cannot send; run the batch again instead")
-        self.rerun(session)
+        sent = self.rerun(session)
         fresh = Manifest(self.directory).load().rows
         self.rows = [fresh.get(row["key"], row) for row in self.rows]
+        self.sent = sent if isinstance(sent, int) else self.sent
+        left = len(self.failed)
+        print(
+            f"retry_failed: {self.sent} sent; {len(self.done)}/{len(self.rows)} done"
+            + (f", {left} still not done" if left else "")
+        )
         return self
 
     def contact_sheet(self, path: str | os.PathLike[str], **kw: Any) -> Path:
         """The batch as one image (``.png``/``.jpg``) or one self-contained ``.html`` page, each
-        tile labelled with its number and prompt; images are read from disk one at a time."""
-        from .contact import write_contact_sheet
+        tile labelled with its number, prompt and the values that vary between rows (seed...);
+        a failed row is a "failed" tile. Images are read from disk one at a time."""
+        from .contact import Item, write_contact_sheet
 
-        items = [
-            (f"{row.get('index', 0) + 1}: {row.get('prompt') or ''}", self.directory / name)
-            for row in self.done
-            for name in row.get("files") or []
-        ]
+        varying = _varying(self.rows)
+        items: list[Item] = []
+        for row in self.rows:
+            values = {**(row.get("params") or {}), "seed": row.get("seed")}
+            shown = ", ".join(f"{k}={values.get(k)}" for k in varying)
+            label = f"{row.get('index', 0) + 1}: {row.get('prompt') or ''}"
+            label += f" ({shown})" if shown else ""
+            if row.get("status") == "done":
+                items += [(label, self.directory / name) for name in row.get("files") or []]
+            elif row.get("status") == "failed":
+                items.append((f"{label}: failed", None))
         return write_contact_sheet(items, path, title=self.title, **kw)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
@@ -156,7 +181,7 @@ class BatchResult:
         lines = [
             f"{len(self.done)}/{len(self.rows)} done, {len(self.images)} images in "
             f"{self.directory} (manifest: {self.manifest.name}); {self.sent} sent by this run, "
-            f"${self.cost_usd:.2f} in all"
+            f"${self.cost_usd:.2f} in all" + (f"; stopped: {self.stopped}" if self.stopped else "")
         ]
         listed = "".join(
             f"<li>#{r.get('index', 0) + 1} {html.escape(str(r.get('prompt'))[:60])}: "

@@ -18,29 +18,38 @@ JPEG thumbnails (files in ``DIR/thumbs``, embedded as data URIs, nothing remote)
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import io
+import json
 import os
 import shutil
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .batch_result import THUMB_PX, BatchResult, gallery_html
-from .errors import ValidationError, VeniceError, error_line
+from .display.html import notice_html
+from .errors import (
+    APIConnectionError,
+    CancelledError,
+    ValidationError,
+    VeniceError,
+    error_line,
+)
 from .fuzzy import did_you_mean
 from .jobs import Job
 from .manifest import Manifest, request_key
+from .network import in_round
 from .operations.generate import GenerateRequest
-from .parse import interpolate
 from .preflight import check_save_target, preflight
-from .prompts import load_prompts
+from .prompts import fill_row, load_prompts
 from .pyargs import check_types, field_types
-from .run import StatusLine
+from .run import StatusLine, show
 from .session import get_session
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,18 +60,26 @@ if TYPE_CHECKING:  # pragma: no cover
 LIVE_TILES = 24  # thumbnails shown while running (the whole gallery once it ends)
 BYTES_PER_PIXEL = 0.6  # a generous guess at an image's size on disk, for the free-space check
 MIN_IMAGE_BYTES = 256 * 1024
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 class BatchCancelled(KeyboardInterrupt):
-    """Ctrl-C during a batch: what landed is on disk; running the batch again resumes it."""
+    """Ctrl-C during a batch: what landed is on disk; running the batch again resumes it.
+
+    ``partial`` is the ``BatchResult`` of what was recorded (the magic binds it to ``-o``)."""
+
+    partial: BatchResult | None = None
 
     def _render_traceback_(self) -> list[str]:
         return [f"\x1b[0;31mKeyboardInterrupt\x1b[0m: {self}"]
 
 
-def default_directory(base: str | os.PathLike[str], keys: Sequence[str]) -> Path:
-    """``base/batch-XXXXXXXX``, named by the batch's requests: the same cell, the same folder."""
-    digest = hashlib.sha256("".join(keys).encode("ascii")).hexdigest()[:10]
+def default_directory(base: str | os.PathLike[str], identity: Mapping[str, Any]) -> Path:
+    """``base/batch-XXXXXXXXXX``, named by what the batch *is* (its options, its prompt template,
+    where its prompts come from, what it sweeps), not by every request: the same cell with one
+    prompt added or fixed finds the same folder, and its manifest sends only what is new."""
+    text = json.dumps(identity, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
     return Path(base).expanduser() / f"batch-{digest}"
 
 
@@ -95,8 +112,11 @@ class BatchRun:
         use_cache: bool = True,
         concurrency: int | None = None,
         title: str | None = None,
+        name_by: Mapping[str, Any] | None = None,
     ) -> None:
         self.session = session
+        self.merged = 0
+        jobs = self._merge_identical(jobs)
         self.jobs = jobs
         self.route = route
         self.use_cache = use_cache
@@ -110,15 +130,19 @@ class BatchRun:
             self.keys.append(request_key(body, route, seen.get(text, 0)))
             seen[text] = seen.get(text, 0) + 1
         base = directory if directory not in (None, "") else None
+        self.named = base is None  # the folder was not chosen: say which one is used
         self.directory = (
             Path(base).expanduser()
             if base is not None
-            else default_directory(session.settings.save_dir, self.keys)
+            else default_directory(
+                session.settings.save_dir, name_by or {"route": route, "keys": self.keys}
+            )
         )
         self.manifest = Manifest(self.directory)
         self.pending: list[int] = []
         self.checked: Checked | None = None
         self.cancel = threading.Event()
+        self.round = object()  # the breaker's unit (network.in_round): the whole batch
         self._lock = threading.Lock()
         self._tiles: dict[str, str] = {}
         self.sent = self.landed = self.failed_now = self.images_landed = 0
@@ -128,6 +152,23 @@ class BatchRun:
         self._stop_reason: str | None = None
         self._costs: dict[int, float] = {}
         self._cached: dict[int, bool] = {}
+        self._eta: tuple[int, float, float] | None = None  # (left, seconds, when estimated)
+
+    def _merge_identical(self, jobs: list[Job]) -> list[Job]:
+        """Identical requests with a seed are the same image: each is sent (paid) once. Without
+        a seed each draw is a new image, so those stay distinct rows."""
+        kept: list[Job] = []
+        seen: set[str] = set()
+        for job in jobs:
+            body = _body(job.request)
+            if body.get("seed") is not None:
+                text = repr(sorted(body.items()))
+                if text in seen:
+                    self.merged += 1
+                    continue
+                seen.add(text)
+            kept.append(job)
+        return kept
 
     def __repr__(self) -> str:
         return (
@@ -144,6 +185,7 @@ class BatchRun:
         check_save_target(self.directory, "the batch directory")
         self.manifest.load()
         self.manifest.check_writable()
+        recovered = self._adopt_landed()
         self.pending = [i for i, key in enumerate(self.keys) if not self.manifest.done(key)]
         checked = preflight(
             self.session,
@@ -167,6 +209,21 @@ class BatchRun:
         self._costs = dict(zip(self.pending, costs, strict=True))
         self._cached = dict(zip(self.pending, checked.cached, strict=True))
         self.to_spend_usd = sum(c for c, hit in zip(costs, checked.cached, strict=True) if not hit)
+        if recovered:
+            checked.notes.append(
+                f"{recovered} image{'s' if recovered != 1 else ''} on disk had no manifest row "
+                "(its write was cut short, e.g. by a full disk): recorded now, not sent again"
+            )
+        if self.merged:
+            checked.notes.append(
+                f"{self.merged} identical request{'s' if self.merged != 1 else ''} merged (same "
+                "prompt, seed and options: the same image), each sent once"
+            )
+        if self.named:
+            checked.notes.append(
+                f"batch folder: {self.directory} (named by the options and where the prompts "
+                "come from: the same batch run again sends only what is not done there)"
+            )
         done = len(self.jobs) - len(self.pending)
         if done:
             checked.notes.append(
@@ -175,11 +232,36 @@ class BatchRun:
             )
         return checked
 
+    def _adopt_landed(self) -> int:
+        """Images this batch saved (``NNNN-<key>``) whose manifest row was never written (the
+        disk filled between the image and its row): paid for, so recorded as done, not resent."""
+        if not self.directory.is_dir():
+            return 0
+        found: dict[str, list[Path]] = {}
+        for path in self.directory.iterdir():
+            if path.suffix.lower() in IMAGE_SUFFIXES and "-" in path.stem:
+                found.setdefault(path.stem.split("-")[1][:8], []).append(path)
+        adopted = []
+        for index, key in enumerate(self.keys):
+            paths = sorted(found.get(key[:8], []))
+            if paths and not self.manifest.done(key):
+                adopted.append(
+                    self._row(
+                        index, self.jobs[index].request, "done",
+                        files=[p.name for p in paths], recovered=True,
+                    )
+                )  # fmt: skip
+        if adopted:
+            self.manifest.update(adopted)
+        return len(adopted)
+
     # ---- running -------------------------------------------------------------------------------
 
-    def run(self, *, display: bool = True) -> BatchResult:
+    def run(self, *, display: bool = True, keep_gallery: bool = False) -> BatchResult:
         """Send every pending request (``prepare`` first), ``concurrency`` at a time, showing one
-        progress line and the gallery; Ctrl-C stops sending and keeps what landed."""
+        progress line and the gallery; Ctrl-C stops sending and keeps what landed. With
+        ``keep_gallery`` the gallery stays under the final line (a Python call whose result is
+        bound, never displayed); the magic displays its result, gallery included."""
         if self.checked is None:
             self.prepare()
         assert self.checked is not None
@@ -209,20 +291,37 @@ class BatchRun:
             text = f"stopped: {self.progress_text()}"
             if status is not None:
                 status.show(text, "error", self._fraction(), self._gallery(None))
-            raise BatchCancelled(
+            self._compact()
+            stop = BatchCancelled(
                 f"batch stopped; what landed is saved in {self.directory} and recorded in its "
                 "manifest: run the cell again to send only the rest"
-            ) from None
+            )
+            stop.partial = self.result()
+            raise stop from None
         except BaseException:
             self.cancel.set()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+        self._compact()
         result = self.result()
         if status is not None:
             state = "error" if result.failed or self._stop_reason else "done"
-            status.show(self.progress_text(final=True), state, 1.0, "")
+            body = self._gallery(None) if keep_gallery else ""
+            status.show(self.progress_text(final=True), state, 1.0, body)
         return result
+
+    def _compact(self) -> None:
+        """One line per row again (the run appended one per answer); a full disk keeps the
+        appended file, which reads the same."""
+        with contextlib.suppress(OSError):
+            self.manifest.compact()
+
+    def _stop(self, reason: str) -> None:
+        with self._lock:
+            if self._stop_reason is None:
+                self._stop_reason = reason
+        self.cancel.set()
 
     def _land_in_flight(self, futures: list[Future[None]], status: _Status | None) -> None:
         """After a stop, wait for the requests already on the wire: they are paid for, so their
@@ -244,10 +343,12 @@ class BatchRun:
     def _work(self, index: int, request: Any) -> None:
         if self.cancel.is_set():
             return
+        with in_round(self.round):  # the breaker stops the whole batch on a dead server
+            self._one(index, request)
+
+    def _one(self, index: int, request: Any) -> None:
         key = self.keys[index]
         cached = self._cached.get(index, False)
-        with self._lock:
-            self.sent += 0 if cached else 1
         try:
             result = self.session.generate(
                 request,
@@ -255,9 +356,23 @@ class BatchRun:
                 use_cache=self.use_cache,
                 cancel=self.cancel,
             )
-        except VeniceError as exc:
+        except CancelledError:
+            return  # stopped before it was sent: left pending, the next run sends it
+        except APIConnectionError as exc:
+            if str(exc.message).startswith("not sent"):  # the breaker holds the server as down
+                self._stop(
+                    f"the server is not answering ({error_line(exc)}); the rest is left "
+                    "pending: run the batch again to resume"
+                )
+                return
+            self._count_sent(cached)
             self._finish(index, request, "failed", error=error_line(exc))
             return
+        except VeniceError as exc:
+            self._count_sent(cached)
+            self._finish(index, request, "failed", error=error_line(exc))
+            return
+        self._count_sent(cached)
         if result.content_violation:
             self._finish(
                 index, request, "failed", error="blocked by the content policy (not charged)"
@@ -270,8 +385,7 @@ class BatchRun:
                 self._thumb(path, image) for path, image in zip(paths, result.images, strict=True)
             ]
         except (OSError, VeniceError) as exc:  # paid but not kept: stop before paying for more
-            self._stop_reason = f"could not save: {error_line(exc)}"
-            self.cancel.set()
+            self._stop(f"could not save: {_disk_line(exc, self.directory)}")
             self._finish(index, request, "failed", error=f"paid but not saved: {error_line(exc)}")
             return
         cost = None if result.cached else result.cost_usd
@@ -324,9 +438,16 @@ class BatchRun:
             **extra,
         }
 
+    def _count_sent(self, cached: bool) -> None:
+        with self._lock:
+            self.sent += 0 if cached else 1
+
     def _finish(self, index: int, request: Any, status: str, **extra: Any) -> None:
         row = self._row(index, request, status, **extra)
-        self.manifest.update([row])
+        try:
+            self.manifest.update([row])
+        except OSError as exc:  # a full disk: the row stays in memory; stop before paying more
+            self._stop(f"could not record: {_disk_line(exc, self.directory)}")
         with self._lock:
             if status == "done":
                 self.landed += 1
@@ -344,10 +465,19 @@ class BatchRun:
         return sum(1 for r in rows if r.get("status") == "done") / max(1, len(self.keys))
 
     def eta_s(self) -> float | None:
-        """Seconds left: the pace seen so far, and no faster than the key's rate limit allows."""
+        """Seconds left: the pace seen so far, and no faster than the key's rate limit allows;
+        estimated at each answer and counted down between answers."""
         left = len(self.pending) - self.landed - self.failed_now
         if left <= 0:
             return 0.0
+        now = time.perf_counter()
+        if self._eta is not None and self._eta[0] == left:
+            return max(0.0, self._eta[1] - (now - self._eta[2]))
+        estimate = self._estimate(left)
+        self._eta = None if estimate is None else (left, estimate, now)
+        return estimate
+
+    def _estimate(self, left: int) -> float | None:
         elapsed = time.perf_counter() - self._started
         seen = left * elapsed / self.landed if self.landed else None
         pace = self.session.client().gate.pace() if hasattr(self.session, "client") else None
@@ -373,7 +503,10 @@ class BatchRun:
         if not final:
             money += f", ~${self.to_spend_usd:.2f} still to spend"
         if getattr(self.session, "backend", None) == "local":
-            money += " (local preview: nothing is charged)"
+            money = money.replace(" spent", " at the service's prices").replace(
+                "still to spend", "still to come"
+            )
+            money += "; nothing is charged on the local preview"
         parts.append(money)
         parts.append(f"{images} images in {self.directory}")
         if self._stop_reason:
@@ -405,6 +538,7 @@ class BatchRun:
             route=self.route,
             title=self.title,
             sent=self.sent,
+            stopped=self._stop_reason,
             wall_ms=(time.perf_counter() - self._started) * 1000 if self._started else 0.0,
         )
 
@@ -416,11 +550,12 @@ def _send_again(
     route: str,
     title: str | None,
     session: VeniceSession | None = None,
-) -> None:
-    """``BatchResult.retry_failed``: the same batch again, which sends only what is not done."""
+) -> int:
+    """``BatchResult.retry_failed``: the same batch again, which sends only what is not done;
+    how many requests it sent."""
     run = BatchRun(session or default, jobs, directory, route=route, title=title)
     run.prepare()
-    run.run(display=False)
+    return run.run(display=False).sent
 
 
 class _Status:
@@ -436,6 +571,18 @@ class _Status:
 def _body(request: Any) -> dict[str, Any]:
     maker = getattr(request, "provenance_json", None) or request.to_json
     return dict(maker())
+
+
+def _disk_line(exc: BaseException, directory: Path) -> str:
+    """One line for a failed write; a full disk says what is kept and how to go on."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"the disk is full ({directory}); what landed before is saved and recorded there: "
+            "free some space and run the batch again to send the rest"
+        )
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc} ({getattr(exc, 'filename', None) or directory})"
+    return error_line(exc)
 
 
 def _duration(seconds_left: float) -> str:
@@ -458,6 +605,7 @@ def batch(
     concurrency: int | None = None,
     display: bool | None = None,
     namespace: Mapping[str, Any] | None = None,
+    yes: bool = False,
     **request_fields: Any,
 ) -> BatchResult:
     """Run one request per prompt as a batch saved into ``save`` (default: a ``batch-*`` folder
@@ -467,8 +615,11 @@ def batch(
     Series or DataFrame, or a .txt/.csv path. ``request_fields`` are the ``GenerateRequest``
     fields every row shares (``model``, ``seed``, ``cfg_scale``...); a row's own fields win.
     ``{name}`` in a prompt is filled from ``namespace`` (the notebook's variables by default).
-    Calling is confirming: the cost limit applies to the magic only. ``display`` (default: in a
-    notebook) shows the progress line and gallery while it runs.
+    The folder by default is named by ``request_fields``, the route and the prompts' file (not
+    by each prompt), so the same call with a prompt added sends only the new one. A batch whose
+    estimate passes ``cost_limit_usd`` is refused before sending; ``yes=True`` confirms it.
+    Identical requests with a seed are sent once. ``display`` (default: in a notebook) shows the
+    progress line and the gallery, which stays in the saved notebook.
     """
     if session is None:
         session = get_session()
@@ -487,22 +638,39 @@ def batch(
             f"venice_nb.batch: {name!r} is not a request field" + (f"; {hint}" if hint else "")
         )
     check_types("batch()", request_fields, field_types(GenerateRequest))
+    if save is not None and not isinstance(save, (str, os.PathLike)):
+        raise TypeError(
+            f"batch(): save must be a folder path (str or Path), got {type(save).__name__} {save!r}"
+        )
     if isinstance(prompts, (str, os.PathLike)) and not Path(prompts).is_file():
         raise ValidationError(
             f"batch(): prompts is a string but no file {str(prompts)!r}; give a list of prompts "
             "(batch(['a fox', 'an owl'], ...)) or the path of a .txt/.csv file"
         )
-    rows = load_prompts(prompts)
+    notes: list[str] = []
+    rows = load_prompts(prompts, notes=notes)
     jobs = []
     for row in rows:
-        prompt = interpolate(row.prompt, namespace) if namespace else row.prompt
+        prompt = fill_row(row, namespace, prompts).prompt if namespace else row.prompt
         fields = {**request_fields, **dict(row.fields), "prompt": prompt}
         jobs.append(Job(session.build_request(**fields), {"prompt": row}))
-    run = BatchRun(session, jobs, save, route=route, use_cache=use_cache, concurrency=concurrency)
-    run.prepare()
+    source = (
+        str(Path(prompts).expanduser().resolve())
+        if isinstance(prompts, (str, os.PathLike))
+        else "a list"
+    )
+    name_by = {"route": route, "fields": request_fields, "source": source}
+    run = BatchRun(
+        session, jobs, save, route=route, use_cache=use_cache, concurrency=concurrency,
+        name_by=name_by,
+    )  # fmt: skip
+    checked = run.prepare(confirmed=yes, confirm_hint="pass yes=True to run it")
     if display is None:
         display = namespace is not None and bool(namespace)
-    return run.run(display=display)
+    if display:
+        for note in notes + checked.notes:
+            show(notice_html(note), note)
+    return run.run(display=display, keep_gallery=True)
 
 
 def _user_namespace() -> dict[str, Any] | None:

@@ -18,12 +18,19 @@ from typing import Any
 
 from .errors import ValidationError
 
-# An item: a label and where its picture is (bytes, or a path to read when its tile is drawn).
-Item = tuple[str, "bytes | Path | Callable[[], bytes]"]
+# An item: a label and where its picture is (bytes, or a path to read when its tile is drawn);
+# None: a request that failed, drawn as a "failed" tile so the sheet's grid keeps its place.
+Item = tuple[str, "bytes | Path | Callable[[], bytes] | None"]
 SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".html": "HTML", ".htm": "HTML"}
 
 
-def _bytes(source: bytes | Path | Callable[[], bytes]) -> bytes:
+class _Failed(ValueError):
+    pass
+
+
+def _bytes(source: bytes | Path | Callable[[], bytes] | None) -> bytes:
+    if source is None:
+        raise _Failed("failed")
     if isinstance(source, (bytes, bytearray)):
         return bytes(source)
     if isinstance(source, Path):
@@ -100,8 +107,9 @@ def _picture(entries: list[Item], title: str | None, tile: int, cols: int, kind:
         try:
             thumb = _thumbnail(_bytes(source), tile)
         except (OSError, ValueError) as exc:
+            word = "failed" if isinstance(exc, _Failed) else f"unreadable: {exc}"[:40]
             draw.rectangle((x, y, x + tile, y + tile), outline=(200, 0, 0))
-            draw.text((x + 4, y + 4), f"unreadable: {exc}"[:40], fill=(200, 0, 0), font=font)
+            draw.text((x + 4, y + 4), word, fill=(200, 0, 0), font=font)
         else:
             sheet.paste(thumb, (x + (tile - thumb.width) // 2, y + (tile - thumb.height) // 2))
             thumb.close()
@@ -139,8 +147,9 @@ def _html(entries: list[Item], title: str | None, tile: int, cols: int) -> str:
     for label, source in entries:
         try:
             thumb = _thumbnail(_bytes(source), tile)
-        except (OSError, ValueError):
-            picture = '<div style="color:#b00">unreadable</div>'
+        except (OSError, ValueError) as exc:
+            word = "failed" if isinstance(exc, _Failed) else "unreadable"
+            picture = f'<div style="color:#b00">{word}</div>'
         else:
             out = io.BytesIO()
             thumb.save(out, format="JPEG", quality=82)
@@ -163,12 +172,16 @@ def _html(entries: list[Item], title: str | None, tile: int, cols: int) -> str:
 
 
 def sweep_items(sweep: Any) -> list[Item]:
-    """A sweep's images, each labelled by its swept values (and its index among variants)."""
+    """A sweep's images, each labelled by its swept values (and its index among variants); a
+    failed cell is a "failed" tile in its place, not dropped."""
     items: list[Item] = []
     for cell in sweep.cells:
-        if cell.result is None:
-            continue
         label = ", ".join(f"{k}={_shown(v)}" for k, v in cell.params.items())
+        if cell.result is None:
+            if getattr(cell, "error", None) is not None:
+                reason = str(getattr(cell.error, "message", cell.error)).split("\n")[0][:60]
+                items.append((f"{label or 'image'}: failed ({reason})", None))
+            continue
         images = cell.result.images
         for image in images:
             tail = f" #{image.index + 1}" if len(images) > 1 else ""

@@ -364,14 +364,33 @@ class VeniceMagics(Magics):
         if batch and plan is not None:  # own checks (directory, manifest, disk); saves as it lands
             from .batches import BatchRun
 
+            if plan.batch and save and Path(plan.batch) != Path(save):
+                raise UsageError(
+                    f"--batch {plan.batch} saves into {plan.batch}; drop --save {save} (or give "
+                    "the folder once, as --batch DIR)"
+                )
             directory = plan.batch or save or None
+            swept = {name for name, _ in plan.axes}
+            name_by = {
+                "route": route, "axes": sorted(swept), "source": plan.source,
+                "templates": plan.templates,
+                "fields": {k: v for k, v in plan.fields.items() if k not in swept and v is not None},
+            }  # fmt: skip
             run = self._refusing(
                 lambda: BatchRun(
                     self.session, self._jobs(plan), directory, route=route, use_cache=use_cache,
-                    title=plan.title,
+                    title=plan.title, name_by=name_by,
                 )
             )  # fmt: skip
             checked = self._refusing(lambda: run.prepare(confirmed=confirmed))
+            if plan.batch is None:  # switched to a batch by its size: say so, and where
+                threshold = self.session.settings.batch_threshold
+                notes = [
+                    *notes,
+                    f"{self._images(plan)} images is more than VeniceMagics.batch_threshold "
+                    f"({threshold}): running as a resumable batch, each image saved into "
+                    f"{run.directory} as it lands",
+                ]
             go, save_dir = run.run, None
         else:
             from .preflight import preflight
@@ -403,13 +422,12 @@ class VeniceMagics(Magics):
     def _binding_on_cancel(self, output: str | None) -> Iterator[None]:
         """Ctrl-C mid-cell: what already landed (paid for) is bound to ``-o`` before the
         interrupt goes on, so it is not lost and nothing is paid again to get it back."""
-        from .run import GenerationCancelled
-
         try:
             yield
-        except GenerationCancelled as stop:
-            if output and stop.partial is not None:
-                self.user_ns[output] = stop.partial
+        except KeyboardInterrupt as stop:  # GenerationCancelled, batches.BatchCancelled
+            partial = getattr(stop, "partial", None)
+            if output and partial is not None:
+                self.user_ns[output] = partial
             raise
 
     # ---- batches: long runs to disk, resumable (batches.py) ---------------------------------------

@@ -251,6 +251,7 @@ class Plan:
     limit: int = MAX_SWEEP_VALUES  # combinations a cell may run (more in a batch)
     batch: str | None = None  # a batch directory asked for (--batch DIR), "" for the default
     title: str | None = None  # the prompt template of a search/replace grid
+    source: str | None = None  # where listed prompts come from (--prompts NAME or path)
 
     def combos(self) -> list[dict[str, Any]]:
         """Each combination of the axes (one empty one without a sweep), in grid order."""
@@ -258,11 +259,13 @@ class Plan:
 
     def request_fields(self, combo: Mapping[str, Any]) -> dict[str, Any]:
         """The request fields of one combination, prompt axes filled into their templates (a
-        listed prompt, ``prompts.PromptRow``, also brings the fields of its row)."""
+        listed prompt, ``prompts.PromptRow``, also brings the fields of its row; a swept value
+        is never overridden by a row's: ``prompts.add_prompt_axes`` refuses such a clash)."""
         fields = {**self.fields, **combo}
         for name, (template, term) in self.templates.items():
             if name in combo:
-                fields.update(dict(getattr(combo[name], "fields", ())))
+                row = dict(getattr(combo[name], "fields", ()))
+                fields.update({k: v for k, v in row.items() if k not in combo})
                 fields[name] = template.replace(term, str(combo[name]))
         return fields
 

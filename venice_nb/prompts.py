@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import ValidationError
 from .operations.generate import GenerateRequest
-from .parse import interpolate, option_order
+from .parse import flag, interpolate, option_order
 
 MAX_BATCH = (
     10_000  # requests in one batch (a sweep without a batch stays at parse.MAX_SWEEP_VALUES)
@@ -109,10 +109,26 @@ def substitute(template: str, term: str, value: Any) -> str:
 # ---- prompt lists ------------------------------------------------------------------------------
 
 
-def load_prompts(source: Any, namespace: Mapping[str, Any] | None = None) -> list[PromptRow]:
+def load_prompts(
+    source: Any, namespace: Mapping[str, Any] | None = None, notes: list[str] | None = None
+) -> list[PromptRow]:
     """Rows from a list, a Series, a DataFrame, or a text/CSV file (a name in ``namespace``
     first, else a path). Refused in one line: nothing to read, a missing file, an empty list,
-    an unknown CSV column, a value of the wrong type."""
+    a value of the wrong type. Columns that are no request field are ignored, named in one
+    line appended to ``notes``."""
+    ignored: dict[str, str] = {}
+    if (
+        isinstance(source, str)
+        and namespace is not None
+        and not source.isidentifier()
+        and not Path(source).expanduser().exists()
+        and any(mark in source for mark in "[](). ")
+        and not source.lower().endswith((".csv", ".txt"))
+    ):
+        raise ValidationError(
+            f"--prompts {source}: give the name of a variable (e.g. ps = {source}, then "
+            "--prompts ps) or a .txt/.csv path; an expression is not evaluated"
+        )
     if isinstance(source, str) and namespace is not None and source.isidentifier():
         if source in namespace:
             source = namespace[source]
@@ -122,17 +138,23 @@ def load_prompts(source: Any, namespace: Mapping[str, Any] | None = None) -> lis
                 "variable or a .txt/.csv path"
             )
     if isinstance(source, (str, os.PathLike)):
-        rows = _read_file(Path(source).expanduser())
+        rows = _read_file(Path(source).expanduser(), ignored)
     elif hasattr(source, "columns") and hasattr(source, "to_dict"):  # a pandas DataFrame
-        rows = _from_records(source.to_dict("records"), "the DataFrame")
+        rows = _from_records(source.to_dict("records"), "the DataFrame", ignored)
     elif hasattr(source, "tolist"):  # a pandas Series, a numpy array
-        rows = _from_items(source.tolist())
+        rows = _from_items(source.tolist(), ignored)
     elif isinstance(source, (list, tuple)):
-        rows = _from_items(list(source))
+        rows = _from_items(list(source), ignored)
     else:
         raise ValidationError(
             f"prompts must be a list of strings, a pandas Series or DataFrame, or a .txt/.csv "
             f"path; got {type(source).__name__}"
+        )
+    if ignored and notes is not None:
+        names = ", ".join(repr(c) for c in ignored)
+        notes.append(
+            f"column{'s' if len(ignored) > 1 else ''} {names} ignored: not a request field "
+            f"(the columns read: {', '.join(sorted(ROW_COLUMNS))})"
         )
     if not rows:
         raise ValidationError("the prompt list is empty; give at least one prompt")
@@ -144,9 +166,9 @@ def load_prompts(source: Any, namespace: Mapping[str, Any] | None = None) -> lis
     return rows
 
 
-def _from_items(items: list[Any]) -> list[PromptRow]:
+def _from_items(items: list[Any], ignored: dict[str, str]) -> list[PromptRow]:
     if items and all(isinstance(item, Mapping) for item in items):
-        return _from_records(items, "the list")
+        return _from_records(items, "the list", ignored)
     rows: list[PromptRow] = []
     for i, item in enumerate(items):
         if not isinstance(item, str):
@@ -159,22 +181,26 @@ def _from_items(items: list[Any]) -> list[PromptRow]:
     return rows
 
 
-def _from_records(records: Sequence[Mapping[str, Any]], where: str) -> list[PromptRow]:
+def _from_records(
+    records: Sequence[Mapping[str, Any]], where: str, ignored: dict[str, str]
+) -> list[PromptRow]:
     rows: list[PromptRow] = []
     for n, record in enumerate(records, start=1):
-        row = _row(record, f"row {n} of {where}", len(rows))
+        row = _row(record, f"row {n} of {where}", len(rows), ignored)
         if row is not None:
             rows.append(row)
     return rows
 
 
-def _row(record: Mapping[str, Any], where: str, index: int) -> PromptRow | None:
+def _row(
+    record: Mapping[str, Any], where: str, index: int, ignored: dict[str, str]
+) -> PromptRow | None:
     values: dict[str, Any] = {}
     for column, raw in record.items():
         name = str(column).strip().lower().replace("-", "_").replace(" ", "_")
         if name not in ROW_COLUMNS:
-            known = ", ".join(sorted(ROW_COLUMNS))
-            raise ValidationError(f"unknown column {column!r} in {where}; columns: {known}")
+            ignored.setdefault(str(column), where)
+            continue
         if raw is None or (isinstance(raw, float) and raw != raw) or str(raw).strip() == "":
             continue  # an empty cell (or pandas' NaN): the default
         field, kind = ROW_COLUMNS[name]
@@ -208,7 +234,17 @@ def _typed(field: str, kind: type, raw: Any, where: str) -> dict[str, Any]:
         raise ValidationError(f"{where}: {field} takes {what}, got {text!r}") from None
 
 
-def _read_file(path: Path) -> list[PromptRow]:
+TEXT_SUFFIXES = ("", ".txt", ".md", ".text", ".prompts")  # one prompt per line
+
+
+def _read_file(path: Path, ignored: dict[str, str]) -> list[PromptRow]:
+    suffix = path.suffix.lower()
+    if suffix != ".csv" and suffix not in TEXT_SUFFIXES:
+        raise ValidationError(
+            f"--prompts {path.name}: a {suffix} file is not read as prompts; give a .txt file "
+            "(one prompt per line) or a .csv file with a 'prompt' column (for JSON, load it "
+            "into a list and give the variable)"
+        )
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -230,12 +266,36 @@ def _read_file(path: Path) -> list[PromptRow]:
         for n, record in enumerate(records, start=2):
             if None in record:
                 raise ValidationError(f"{path.name} line {n}: more values than columns")
-        return _from_records(records, path.name)
+        return _from_records(records, path.name, ignored)
     lines = [line.strip() for line in text.splitlines()]
-    return _from_items([line for line in lines if line and not line.startswith("#")])
+    return _from_items([line for line in lines if line and not line.startswith("#")], ignored)
 
 
 # ---- a cell's prompt axes ------------------------------------------------------------------------
+
+
+def _note_merged(plan: Any, option: str, text: str, kept: list[str]) -> None:
+    """A note when a search/replace list repeats a value (each is requested once), as the
+    numeric sweeps say it (``parse.merge_duplicates``)."""
+    given = split_values(text)
+    if len(given) == len(kept):
+        return
+    shown = ", ".join(f"{v} x{given.count(v)}" for v in kept if given.count(v) > 1)
+    plan.notes.append(
+        f"{option}: repeated values merged ({shown}); {len(kept)} values left, each requested once"
+    )
+
+
+def fill_row(row: PromptRow, namespace: Mapping[str, Any], source: Any) -> PromptRow:
+    """``{name}`` in a listed prompt filled from ``namespace``; a mistake names the row."""
+    try:
+        return PromptRow(interpolate(row.prompt, namespace), row.fields, row.index)
+    except ValidationError as exc:
+        shown = f"{source!r}" if isinstance(source, str) else "the list"
+        raise ValidationError(
+            exc.message.replace("in the cell body", f"in prompt {row.index + 1} of {shown}")
+        ) from None
+
 
 PROMPT_OPTIONS = {"prompt": ("--prompt-sr", "--prompts"), "negative_prompt": ("--negative-sr",)}
 
@@ -260,12 +320,14 @@ def add_prompt_axes(
     if prompt_sr is not None:
         template = plan.fields.get("prompt") or ""
         values = search_replace("--prompt-sr", prompt_sr, template, "prompt")
+        _note_merged(plan, "--prompt-sr", prompt_sr, values)
         new["prompt"] = values
         plan.templates["prompt"] = (template, values[0])
         plan.title = f"prompt: {template}"
     if negative_sr is not None:
         template = plan.fields.get("negative_prompt") or ""
         values = search_replace("--negative-sr", negative_sr, template, "negative prompt")
+        _note_merged(plan, "--negative-sr", negative_sr, values)
         new["negative_prompt"] = values
         plan.templates["negative_prompt"] = (template, values[0])
         plan.title = (plan.title + " · " if plan.title else "") + f"negative: {template}"
@@ -276,11 +338,22 @@ def add_prompt_axes(
                 "with --prompts the cell body is a template: put {prompt} where each prompt "
                 "goes (e.g. 'a watercolour of {prompt}'), or leave the body empty"
             )
-        rows = load_prompts(prompts, namespace)
+        rows = load_prompts(prompts, namespace, plan.notes)
         if namespace is not None:
-            rows = [PromptRow(interpolate(r.prompt, namespace), r.fields, r.index) for r in rows]
+            rows = [fill_row(r, namespace, prompts) for r in rows]
+        swept = sorted(({name for name, _ in plan.axes} | set(new)) - {"prompt"})
+        carried = {name for row in rows for name, _ in row.fields}
+        clash = [name for name in swept if name in carried]
+        if clash:
+            shown = prompts if isinstance(prompts, str) else "the list"
+            option = "--negative-sr" if clash[0] == "negative_prompt" else flag(clash[0])
+            raise ValidationError(
+                f"{option} is swept, and the rows of {shown!r} carry their own {clash[0]}: "
+                "drop one of the two (each row would be paid once per swept value)"
+            )
         new["prompt"] = rows
         plan.templates["prompt"] = (template, PROMPT_SLOT)
+        plan.source = str(prompts) if isinstance(prompts, (str, os.PathLike)) else "a list"
         plan.limit = MAX_BATCH
         if template != PROMPT_SLOT:
             plan.title = f"prompt: {template}"
