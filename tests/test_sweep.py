@@ -284,6 +284,19 @@ def test_a_sweep_where_everything_failed_is_one_line(shell, server):
     assert texts(cap)[-1].startswith("all 2 requests failed")
 
 
+def test_a_sweep_where_everything_failed_is_bound_so_retry_failed_is_at_hand(shell, server):
+    config(shell, max_retries=0)
+    server.inject("500", count=2)
+    shell.user_ns.pop("failed_grid", None)
+    outcome, _ = run(shell, "%%venice -s 1,2 -o failed_grid\na fox")
+    assert isinstance(outcome.error_in_exec, VeniceRunError)
+    grid = shell.user_ns["failed_grid"]  # was a NameError: nothing to retry from
+    assert isinstance(grid, SweepResult) and len(grid.errors) == 2
+    server.reset_counters()
+    grid.retry_failed()  # the server is well again: exactly the two are sent
+    assert server.generate_count == 2 and [c.ok for c in grid.cells] == [True, True]
+
+
 def test_cost_guard_refuses_then_yes_confirms(shell, server):
     config(shell, cost_limit_usd=0.05)
     outcome, cap = run(shell, "%%venice -s 1:12\na fox")

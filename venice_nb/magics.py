@@ -421,11 +421,12 @@ class VeniceMagics(Magics):
     @contextlib.contextmanager
     def _binding_on_cancel(self, output: str | None) -> Iterator[None]:
         """Ctrl-C mid-cell: what already landed (paid for) is bound to ``-o`` before the
-        interrupt goes on, so it is not lost and nothing is paid again to get it back."""
+        interrupt goes on, so it is not lost and nothing is paid again to get it back; a sweep
+        whose every cell failed is bound too, so its ``retry_failed()`` is at hand."""
         try:
             yield
-        except KeyboardInterrupt as stop:  # GenerationCancelled, batches.BatchCancelled
-            partial = getattr(stop, "partial", None)
+        except (KeyboardInterrupt, UsageError) as stop:  # GenerationCancelled, BatchCancelled,
+            partial = getattr(stop, "partial", None)  # VeniceRunError of a failed sweep
             if output and partial is not None:
                 self.user_ns[output] = partial
             raise

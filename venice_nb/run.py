@@ -28,7 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class VeniceRunError(UsageError):
-    """A failure met while generating (server, network): one red line, no traceback."""
+    """A failure met while generating (server, network): one red line, no traceback.
+    ``partial`` is the grid of a sweep whose every cell failed (bound to ``-o``)."""
+
+    partial: Any = None
 
     def _render_traceback_(self) -> list[str]:
         return [f"\x1b[0;31mVeniceError\x1b[0m: {self}"]
@@ -121,7 +124,9 @@ def execute(
     failed = [c for c in cells if c.error is not None]
     if len(failed) == len(cells):
         status.show(f"all {len(failed)} requests failed after {took}", "error")
-        raise VeniceRunError(error_line(failed[0].error))
+        stop = VeniceRunError(error_line(failed[0].error))
+        stop.partial = runner.result(*grid_axes(axes))  # -o binds it: retry_failed() at hand
+        raise stop
     text = f"{len(cells) - len(failed)}/{len(cells)} done in {took}"
     if failed:
         text += f"; {len(failed)} failed: {error_line(failed[0].error)}"
