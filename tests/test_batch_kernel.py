@@ -1,6 +1,7 @@
 """A batch survives a kernel restart: a real ipykernel, killed at about half of a 60-image batch,
 started again, the same cell run again. Over both kernels no request is sent twice except those
-in flight at the kill (at most the concurrency), and the manifest ends with 60 done rows."""
+in flight at the kill (at most the concurrency), an image saved just before the kill but not yet
+recorded is adopted rather than bought again, and the manifest ends with 60 done rows."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from magics_harness import KEY, KEY_FRAGMENT
 
+from venice_nb.batches import IMAGE_SUFFIXES
 from venice_nb.server import LocalServer
 
 pytestmark = pytest.mark.slow
@@ -43,6 +45,12 @@ def done_rows(manifest: Path) -> int:
     except FileNotFoundError:
         return 0
     return sum(1 for line in text.splitlines() if json.loads(line)["status"] == "done")
+
+
+def saved_images(folder: Path) -> int:
+    """Images on disk: a kill between an image's file and its manifest row leaves one saved but
+    unrecorded, which the next run adopts instead of sending again."""
+    return sum(1 for p in folder.glob("*-*") if p.suffix in IMAGE_SUFFIXES)
 
 
 def start_kernel(tmp: Path):
@@ -81,7 +89,9 @@ def test_kill_the_kernel_half_way_and_run_the_cell_again(tmp_path):
             while km.is_alive() and time.monotonic() < deadline:
                 time.sleep(0.01)
             at_kill = done_rows(manifest)
-            assert TOTAL // 2 <= at_kill < TOTAL
+            on_disk = saved_images(tmp_path / "batch")
+            assert TOTAL // 2 <= at_kill <= on_disk < TOTAL
+            assert on_disk - at_kill <= CONCURRENCY  # at most those in flight lack their row
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
@@ -103,8 +113,10 @@ def test_kill_the_kernel_half_way_and_run_the_cell_again(tmp_path):
     assert len(rows) == TOTAL and all(r["status"] == "done" for r in rows)
     assert sorted(set(everything)) == sorted(f"a paper boat number {i}" for i in range(TOTAL))
     assert len(everything) - len(set(everything)) <= CONCURRENCY  # only those in flight
-    assert len(everything) - len(first) == TOTAL - at_kill
+    assert len(everything) - len(first) == TOTAL - on_disk  # nothing saved is paid for again
     shown = json.dumps([o["content"] for o in outputs])
-    assert f"resuming: {at_kill} of {TOTAL}" in shown
+    assert f"resuming: {on_disk} of {TOTAL}" in shown
+    if on_disk > at_kill:
+        assert f"{on_disk - at_kill} image" in shown and "had no manifest row" in shown
     assert f"batch {TOTAL}/{TOTAL} done" in shown
     assert KEY_FRAGMENT not in shown and KEY_FRAGMENT not in manifest.read_text()

@@ -234,7 +234,9 @@ class BatchRun:
 
     def _adopt_landed(self) -> int:
         """Images this batch saved (``NNNN-<key>``) whose manifest row was never written (the
-        disk filled between the image and its row): paid for, so recorded as done, not resent."""
+        disk filled, or the kernel died, between the images and their row): paid for, so recorded
+        as done, not resent. Only a whole set counts: a kill between two variants' files leaves
+        the request pending."""
         if not self.directory.is_dir():
             return 0
         found: dict[str, list[Path]] = {}
@@ -244,7 +246,8 @@ class BatchRun:
         adopted = []
         for index, key in enumerate(self.keys):
             paths = sorted(found.get(key[:8], []))
-            if paths and not self.manifest.done(key):
+            whole = len(paths) >= _images_asked(self.jobs[index].request)
+            if whole and not self.manifest.done(key):
                 adopted.append(
                     self._row(
                         index, self.jobs[index].request, "done",
@@ -680,3 +683,9 @@ def _user_namespace() -> dict[str, Any] | None:
         return None
     shell = get_ipython()
     return None if shell is None else shell.user_ns
+
+
+def _images_asked(request: Any) -> int:
+    """How many images one request makes (``variants`` of a generation, ``n`` of the OpenAI
+    route): the files a whole saved set has."""
+    return int(getattr(request, "variants", None) or getattr(request, "n", None) or 1)
