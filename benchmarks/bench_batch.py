@@ -55,7 +55,7 @@ def _batch_seconds(n: int, tag: str, directory: Path) -> float:
     started = time.perf_counter()
     result = venice_nb.batch(
         _prompts(n, tag), save=directory, model="z-image-turbo", width=256, height=256,
-        display=False, use_cache=False,
+        display=False, use_cache=False, yes=True,
     )  # fmt: skip
     seconds = time.perf_counter() - started
     if len(result.done) != n:
@@ -114,7 +114,7 @@ get_session().configure(**CONFIG)
 def run(n, tag):
     prompts = [f"a lighthouse number {i} ({tag})" for i in range(n)]
     result = venice_nb.batch(prompts, save=Path(DIR) / tag, model="z-image-turbo", width=SIZE,
-                             height=SIZE, display=False, use_cache=False)
+                             height=SIZE, display=False, use_cache=False, yes=True)
     result._repr_mimebundle_()  # the gallery the notebook would get
     return result
 
