@@ -147,9 +147,9 @@ def _memory(base_url: str, n: int, size: int) -> dict:
 
 
 def _median_memory(base_url: str, n: int, size: int, runs: int = MEMORY_RUNS) -> dict:
-    """The run of median growth: one fresh interpreter's peak swings by ~15 MB with where glibc's
-    malloc happens to keep Pillow's decode buffers (a 24-image batch measured 32-48 MB in four
-    runs, while Python's own peak stayed at 9-13 MB), which one run would read as a trend."""
+    """The run of median growth: one fresh interpreter's peak swings by up to ~30 MB with where
+    glibc's malloc happens to keep Pillow's decode buffers (a 24-image batch measured 32-64 MB,
+    while Python's own peak stayed at 9-13 MB), which one run would read as a trend."""
     reports = sorted((_memory(base_url, n, size) for _ in range(runs)), key=lambda r: r["growth"])
     middle = reports[len(reports) // 2]
     middle["growths"] = [r["growth"] for r in reports]
@@ -174,8 +174,9 @@ def memory(small: int = 24, large: int = 240, size: int = 1024) -> Row:
         note=(
             f"{size}x{size} images at concurrency {CONCURRENCY}, peak RSS growth in a fresh "
             f"interpreter, gallery built, median of {MEMORY_RUNS} runs each "
-            f"({_mbs(low['growths'])} and {_mbs(high['growths'])}); {high['raw'] / MB:.1f} MB of images written by the "
-            f"large batch, {low['raw'] / MB:.1f} MB by the small one"
+            f"({_mbs(low['growths'])} and {_mbs(high['growths'])}); "
+            f"{high['raw'] / MB:.1f} MB of images written by the large batch, "
+            f"{low['raw'] / MB:.1f} MB by the small one"
         ),
         extra={"small": low, "large": high},
     )

@@ -551,3 +551,21 @@ def test_batch_contact_sheet_labels_carry_the_swept_values_and_failed_tiles(ip, 
     sweep, _ = cell(ip, "-m z-image-turbo -W 256 -H 256 -s 4,5 --no-cache", "a kite")
     grid = sweep.contact_sheet(tmp_path / "grid.html").read_text()
     assert grid.count("<figure>") == 2 and "failed" in grid
+
+
+def test_a_rerun_adopts_whole_saved_sets_without_rows_and_resends_a_half_set(ip, server, tmp_path):
+    """A kill between a request's files and its manifest row: a whole set on disk is recorded,
+    not bought again; half a set of variants (killed between two files) is sent again."""
+    venice_nb.batch(PROMPTS[:2], save=tmp_path, **SMALL, variants=2, display=False)
+    (tmp_path / "manifest.jsonl").unlink()  # neither row was written
+    half = sorted(tmp_path.glob("0001-*-2.*"))  # the first request's second variant and sidecar
+    assert [p.suffix for p in half] == [".json", ".webp"]
+    for path in half:
+        path.unlink()
+    server.reset_counters()
+    again = venice_nb.batch(PROMPTS[:2], save=tmp_path, **SMALL, variants=2, display=False)
+    assert server.generate_count == 1 and len(again.done) == 2
+    assert [body["prompt"] for body in sent(server)] == [PROMPTS[0]]
+    recorded = {r["prompt"]: r for r in rows(tmp_path / "manifest.jsonl")}
+    assert recorded[PROMPTS[1]].get("recovered") is True
+    assert not recorded[PROMPTS[0]].get("recovered")

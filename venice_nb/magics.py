@@ -406,7 +406,7 @@ class VeniceMagics(Magics):
         for note in ([notice] if notice else []) + notes + checked.notes:
             show(notice_html(note), note)
         result: Any
-        with self._binding_on_cancel(output):
+        with self._binding_partial(output):
             result = go()
         if plan is not None and plan.title and hasattr(result, "title"):
             result.title = plan.title  # the search/replace template, as the grid's title
@@ -419,14 +419,15 @@ class VeniceMagics(Magics):
         return result
 
     @contextlib.contextmanager
-    def _binding_on_cancel(self, output: str | None) -> Iterator[None]:
-        """Ctrl-C mid-cell: what already landed (paid for) is bound to ``-o`` before the
-        interrupt goes on, so it is not lost and nothing is paid again to get it back; a sweep
-        whose every cell failed is bound too, so its ``retry_failed()`` is at hand."""
+    def _binding_partial(self, output: str | None) -> Iterator[None]:
+        """A cell that stops with something in hand binds it to ``-o`` before the exception goes
+        on: Ctrl-C's ``GenerationCancelled``/``BatchCancelled`` carry what landed (paid for, so
+        nothing is paid again to get it back), and the ``VeniceRunError`` of a sweep whose every
+        cell failed carries its grid, so ``retry_failed()`` is at hand."""
         try:
             yield
-        except (KeyboardInterrupt, UsageError) as stop:  # GenerationCancelled, BatchCancelled,
-            partial = getattr(stop, "partial", None)  # VeniceRunError of a failed sweep
+        except (KeyboardInterrupt, UsageError) as stop:
+            partial = getattr(stop, "partial", None)
             if output and partial is not None:
                 self.user_ns[output] = partial
             raise
